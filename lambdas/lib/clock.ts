@@ -1,0 +1,29 @@
+/** Injected wherever "now" matters, so tests can be exact. */
+export type Clock = () => Date;
+
+export const systemClock: Clock = () => new Date();
+
+/**
+ * The time one request may take, Wavy call and CSV transfer together (REQUEST_BUDGET_MS).
+ * Everything downstream asks it how much is left instead of keeping its own timers.
+ */
+export class Deadline {
+  readonly signal: AbortSignal;
+  private readonly endsAt: number;
+
+  constructor(
+    budgetMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.endsAt = now() + budgetMs;
+    this.signal = AbortSignal.timeout(budgetMs);
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.endsAt - this.now());
+  }
+
+  expired(): boolean {
+    return this.remainingMs() <= 0;
+  }
+}

@@ -1,0 +1,132 @@
+import { IANAZone } from "luxon";
+import { z } from "zod";
+import { ConfigurationError } from "./errors.js";
+import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
+
+/**
+ * The one place the environment is read (DESIGN.md, "Configuration"). Each handler parses
+ * only what it uses, once, and a bad value fails with the variable's name in the message.
+ */
+
+const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().positive().max(max).default(fallback);
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value?.trim() ? value.trim() : undefined));
+
+const wavyEnvSchema = z.object({
+  WAVY_SECRET_ID: optionalText,
+  WAVY_USER_NAME: optionalText,
+  WAVY_AUTH_TOKEN: optionalText,
+  WAVY_API_URL: z
+    .url({ protocol: /^https?$/ })
+    .default("https://api-messaging.wavy.global")
+    .transform((url) => new URL(url)),
+  WAVY_DOWNLOAD_ORIGINS: z
+    .string()
+    .default("https://chatclub-cdn.wavy.global,https://*.wavy.global")
+    .transform((list, ctx): AllowedOrigin[] => {
+      try {
+        return parseAllowedOrigins(list);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  WAVY_TIMEZONE: z
+    .string()
+    .default("America/Sao_Paulo")
+    .refine((zone) => IANAZone.isValidZone(zone), "is not an IANA time zone"),
+  // Below API Gateway's 29 s integration timeout, with room to answer.
+  REQUEST_BUDGET_MS: positiveInt(25_000, 28_000),
+  MAX_CSV_BYTES: positiveInt(5 * 1024 ** 3),
+});
+
+const exportEnvSchema = z.object({
+  EXPORT_BUCKET: z.string().trim().min(1, "is required"),
+  // SigV4 presigned URLs live at most 7 days.
+  DOWNLOAD_URL_TTL_SECONDS: positiveInt(900, 604_800),
+  // Local S3-protocol servers only speak path-style addressing; AWS needs nothing here.
+  S3_FORCE_PATH_STYLE: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((flag) => flag === "true"),
+});
+
+export type WavyCredentialSource =
+  | { kind: "secret"; secretId: string }
+  | { kind: "static"; userName: string; authenticationToken: string };
+
+export interface WavyConfig {
+  credentials: WavyCredentialSource;
+  apiUrl: URL;
+  downloadOrigins: AllowedOrigin[];
+  timeZone: string;
+  requestBudgetMs: number;
+  maxCsvBytes: number;
+}
+
+export interface ExportConfig extends WavyConfig {
+  bucket: string;
+  downloadUrlTtlSeconds: number;
+  s3ForcePathStyle: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function parse<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues
+    .map((issue) => `${issue.path.join(".")} ${issue.message}`)
+    .join("; ");
+  throw new ConfigurationError(`Invalid configuration: ${problems}`);
+}
+
+export function loadWavyConfig(env: Env = process.env): WavyConfig {
+  const parsed = parse(wavyEnvSchema, env);
+  let credentials: WavyCredentialSource;
+  if (parsed.WAVY_SECRET_ID) {
+    credentials = { kind: "secret", secretId: parsed.WAVY_SECRET_ID };
+  } else if (parsed.WAVY_USER_NAME && parsed.WAVY_AUTH_TOKEN) {
+    credentials = {
+      kind: "static",
+      userName: parsed.WAVY_USER_NAME,
+      authenticationToken: parsed.WAVY_AUTH_TOKEN,
+    };
+  } else {
+    throw new ConfigurationError(
+      "Invalid configuration: WAVY_SECRET_ID is required (or, for local runs, both WAVY_USER_NAME and WAVY_AUTH_TOKEN)",
+    );
+  }
+  return {
+    credentials,
+    apiUrl: parsed.WAVY_API_URL,
+    downloadOrigins: parsed.WAVY_DOWNLOAD_ORIGINS,
+    timeZone: parsed.WAVY_TIMEZONE,
+    requestBudgetMs: parsed.REQUEST_BUDGET_MS,
+    maxCsvBytes: parsed.MAX_CSV_BYTES,
+  };
+}
+
+export function loadExportConfig(env: Env = process.env): ExportConfig {
+  const wavy = loadWavyConfig(env);
+  const parsed = parse(exportEnvSchema, env);
+  return {
+    ...wavy,
+    bucket: parsed.EXPORT_BUCKET,
+    downloadUrlTtlSeconds: parsed.DOWNLOAD_URL_TTL_SECONDS,
+    s3ForcePathStyle: parsed.S3_FORCE_PATH_STYLE,
+  };
+}
+
+/** Parses once, on first use, so a bad environment surfaces as a 500 with a log line. */
+export function once<T>(load: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= load();
+    return value;
+  };
+}
