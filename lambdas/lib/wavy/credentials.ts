@@ -1,0 +1,85 @@
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { z } from "zod";
+import type { WavyCredentialSource } from "../config.js";
+import { InternalError } from "../errors.js";
+import { logger } from "../powertools.js";
+
+export interface WavyCredentials {
+  readonly userName: string;
+  readonly authenticationToken: string;
+}
+
+/**
+ * Credentials cached across invocations (module scope in the handler keeps one of these).
+ * `refresh()` skips the cache: the Wavy client calls it once after a 401, in case the secret
+ * was rotated since it was cached.
+ */
+export interface CredentialCache {
+  get(): Promise<WavyCredentials>;
+  refresh(): Promise<WavyCredentials>;
+}
+
+/** How long a cached secret is trusted before Secrets Manager is asked again. */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
+const SecretShape = z.object({
+  userName: z.string().trim().min(1),
+  authenticationToken: z.string().trim().min(1),
+});
+
+export function createCredentialCache(
+  source: WavyCredentialSource,
+  options: { client?: SecretsManagerClient; maxAgeSeconds?: number } = {},
+): CredentialCache {
+  if (source.kind === "static") {
+    const credentials = {
+      userName: source.userName,
+      authenticationToken: source.authenticationToken,
+    };
+    return { get: async () => credentials, refresh: async () => credentials };
+  }
+
+  const provider = new SecretsProvider(
+    options.client ? { awsSdkV3Client: options.client } : undefined,
+  );
+  const maxAge = options.maxAgeSeconds ?? SECRET_MAX_AGE_SECONDS;
+
+  const read = async (forceFetch: boolean): Promise<WavyCredentials> => {
+    let raw: unknown;
+    try {
+      raw = await provider.get(source.secretId, { maxAge, forceFetch });
+    } catch (error) {
+      // The SDK's message names the secret id at most, never its value.
+      logger.error("Could not read the Wavy secret from Secrets Manager", {
+        secretId: source.secretId,
+        reason: error instanceof Error ? error.name : "unknown",
+      });
+      throw new InternalError("Internal error", { cause: error });
+    }
+    const parsed = parseSecret(raw);
+    if (!parsed) {
+      // Say what is wrong with its shape, never what it holds.
+      logger.error(
+        'The Wavy secret is malformed: its SecretString must be JSON {"userName": "...", "authenticationToken": "..."}',
+        { secretId: source.secretId },
+      );
+      throw new InternalError("Internal error");
+    }
+    return parsed;
+  };
+
+  return { get: () => read(false), refresh: () => read(true) };
+}
+
+function parseSecret(raw: unknown): WavyCredentials | undefined {
+  if (typeof raw !== "string") return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const result = SecretShape.safeParse(json);
+  return result.success ? result.data : undefined;
+}

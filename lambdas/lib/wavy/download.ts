@@ -1,0 +1,141 @@
+import { Readable } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { type Dispatcher, request } from "undici";
+import type { Deadline } from "../clock.js";
+import { UpstreamError, UpstreamTimeoutError } from "../errors.js";
+import { logger } from "../powertools.js";
+import { errorName } from "./client.js";
+import { type AllowedOrigin, isAllowedUrl } from "./origins.js";
+
+export interface DownloadDeps {
+  origins: readonly AllowedOrigin[];
+  deadline: Deadline;
+  maxBytes: number;
+  dispatcher?: Dispatcher;
+}
+
+/** Redirect hops followed at most (DESIGN.md, "Origins"). */
+export const MAX_REDIRECTS = 5;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Opens the CSV Wavy linked to, as a byte stream of the file exactly as served (decoded if the
+ * host insisted on a Content-Encoding). The link is untrusted: each hop must be on the
+ * allow-list, redirects are followed by hand, no credentials are sent, and the stream fails
+ * with a contract error past `maxBytes` or the deadline, or if the host drops the connection.
+ */
+export async function openCsvDownload(fileUrl: URL, deps: DownloadDeps): Promise<Readable> {
+  let url = fileUrl;
+  for (let hop = 0; ; hop += 1) {
+    assertAllowed(url, deps.origins);
+    const response = await get(url, deps);
+    const { statusCode: status } = response;
+
+    if (REDIRECT_STATUSES.has(status)) {
+      await response.body.dump();
+      const location = headerValue(response.headers.location);
+      if (!location) throw new UpstreamError(`The CSV host answered ${status} without a Location`);
+      if (hop >= MAX_REDIRECTS) {
+        throw new UpstreamError(`The CSV link redirected more than ${MAX_REDIRECTS} times`);
+      }
+      url = parseLocation(location, url);
+      continue;
+    }
+    if (status !== 200) {
+      await response.body.dump();
+      throw new UpstreamError(`The CSV host answered ${status}`);
+    }
+
+    const declaredLength = Number(headerValue(response.headers["content-length"]));
+    if (Number.isFinite(declaredLength) && declaredLength > deps.maxBytes) {
+      response.body.destroy();
+      throw new UpstreamError(`The CSV is larger than the ${deps.maxBytes}-byte limit`);
+    }
+    return Readable.from(guard(decode(response), deps), { objectMode: false });
+  }
+}
+
+function assertAllowed(url: URL, origins: readonly AllowedOrigin[]): void {
+  if (!isAllowedUrl(url, origins)) {
+    throw new UpstreamError(
+      `The CSV link points outside the allowed download origins (${url.protocol}//${url.host})`,
+    );
+  }
+}
+
+function parseLocation(location: string, base: URL): URL {
+  try {
+    return new URL(location, base);
+  } catch {
+    throw new UpstreamError("The CSV host redirected to an invalid URL");
+  }
+}
+
+async function get(url: URL, deps: DownloadDeps): Promise<Dispatcher.ResponseData> {
+  if (deps.deadline.expired()) {
+    throw new UpstreamTimeoutError("The request budget ran out before the CSV download began");
+  }
+  try {
+    return await request(url, {
+      method: "GET",
+      // Ask for the bytes as stored; a host that compresses anyway is decoded below.
+      headers: { accept: "text/csv, text/plain, */*", "accept-encoding": "identity" },
+      signal: deps.deadline.signal,
+      dispatcher: deps.dispatcher,
+    });
+  } catch (error) {
+    throw downloadFailure(error, deps, "before the CSV host answered");
+  }
+}
+
+function decode(response: Dispatcher.ResponseData): Readable {
+  const encoding = headerValue(response.headers["content-encoding"])?.trim().toLowerCase();
+  switch (encoding) {
+    case undefined:
+    case "":
+    case "identity":
+      return response.body;
+    case "gzip":
+    case "x-gzip":
+      return response.body.pipe(createGunzip());
+    case "deflate":
+      return response.body.pipe(createInflate());
+    case "br":
+      return response.body.pipe(createBrotliDecompress());
+    default:
+      response.body.destroy();
+      throw new UpstreamError(`The CSV host sent an unsupported Content-Encoding "${encoding}"`);
+  }
+}
+
+/** Counts bytes against the cap and turns low-level failures into contract errors. */
+async function* guard(body: Readable, deps: DownloadDeps): AsyncGenerator<Buffer> {
+  let bytes = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > deps.maxBytes) {
+        throw new UpstreamError(`The CSV is larger than the ${deps.maxBytes}-byte limit`);
+      }
+      yield chunk;
+    }
+  } catch (error) {
+    throw downloadFailure(error, deps, "while downloading the CSV");
+  } finally {
+    body.destroy();
+  }
+}
+
+function downloadFailure(error: unknown, deps: DownloadDeps, when: string): Error {
+  if (error instanceof UpstreamError || error instanceof UpstreamTimeoutError) return error;
+  if (deps.deadline.signal.aborted || deps.deadline.expired()) {
+    return new UpstreamTimeoutError(`The request budget ran out ${when}`);
+  }
+  logger.warn("The CSV download failed", { errorName: errorName(error) });
+  return new UpstreamError(`The CSV download failed ${when}`);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
