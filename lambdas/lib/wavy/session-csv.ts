@@ -6,12 +6,14 @@ import type { SessionTarget } from "../ids.js";
 import { requestSessionFileUrl } from "./client.js";
 import type { CredentialCache } from "./credentials.js";
 import { openCsvDownload } from "./download.js";
+import type { BackoffPolicy } from "./retry.js";
 
 export interface SessionCsvDeps {
   config: WavyConfig;
   credentials: CredentialCache;
   deadline: Deadline;
   dispatcher?: Dispatcher;
+  backoff?: BackoffPolicy;
 }
 
 /**
@@ -27,6 +29,7 @@ export async function openSessionCsv(
     credentials: deps.credentials,
     deadline: deps.deadline,
     dispatcher: deps.dispatcher,
+    backoff: deps.backoff,
   });
   return openCsvDownload(fileUrl, {
     origins: deps.config.downloadOrigins,

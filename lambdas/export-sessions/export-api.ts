@@ -1,0 +1,45 @@
+import { S3Client } from "@aws-sdk/client-s3";
+import type { Dispatcher } from "undici";
+import { type Clock, Deadline, systemClock } from "../lib/clock.js";
+import type { ExportConfig } from "../lib/config.js";
+import { createExport, readExport } from "../lib/exports/exports.js";
+import { type CredentialCache, createCredentialCache } from "../lib/wavy/credentials.js";
+import type { BackoffPolicy } from "../lib/wavy/retry.js";
+import { openSessionCsv } from "../lib/wavy/session-csv.js";
+import type { ExportApi } from "./routes.js";
+
+export interface ExportApiDeps {
+  s3?: S3Client;
+  credentials?: CredentialCache;
+  clock?: Clock;
+  dispatcher?: Dispatcher;
+  backoff?: BackoffPolicy;
+}
+
+/** Wires the export domain to its collaborators; the handler keeps one for its lifetime. */
+export function buildExportApi(config: ExportConfig, deps: ExportApiDeps = {}): ExportApi {
+  const s3 = deps.s3 ?? new S3Client({ forcePathStyle: config.s3ForcePathStyle });
+  const credentials = deps.credentials ?? createCredentialCache(config.credentials);
+  const store = {
+    s3,
+    bucket: config.bucket,
+    downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+    clock: deps.clock ?? systemClock,
+  };
+  return {
+    createExport: (target) =>
+      createExport(target, {
+        ...store,
+        deadline: new Deadline(config.requestBudgetMs),
+        openCsv: (csvTarget, deadline) =>
+          openSessionCsv(csvTarget, {
+            config,
+            credentials,
+            deadline,
+            dispatcher: deps.dispatcher,
+            backoff: deps.backoff,
+          }),
+      }),
+    readExport: (exportId) => readExport(exportId, store),
+  };
+}

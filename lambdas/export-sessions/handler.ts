@@ -1,0 +1,28 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { loadExportConfig, once } from "../lib/config.js";
+import { logger } from "../lib/powertools.js";
+import { buildExportApi } from "./export-api.js";
+import { errorResponse } from "./http.js";
+import { type ExportApi, routeRequest } from "./routes.js";
+
+// Built on first use, after the request is validated, and kept for the life of the execution
+// environment: config parsed once, S3 connections and the cached secret reused.
+const exportApi = once(() => buildExportApi(loadExportConfig()));
+
+export function handleApiRequest(api: () => ExportApi) {
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    try {
+      return await routeRequest(event, api);
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
+}
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(injectLambdaContext(logger))
+  // API Gateway's request id ties our log lines to its access log (no JMESPath engine needed).
+  .before((request) => logger.setCorrelationId(request.event.requestContext?.requestId))
+  .handler(handleApiRequest(exportApi));

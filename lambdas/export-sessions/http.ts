@@ -1,0 +1,68 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import {
+  ConfigurationError,
+  ContractError,
+  InternalError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  UpstreamThrottledError,
+} from "../lib/errors.js";
+import { logger } from "../lib/powertools.js";
+
+const JSON_HEADERS = {
+  "Content-Type": "application/json; charset=utf-8",
+  "Cache-Control": "no-store",
+};
+
+export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxyResult {
+  return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+/**
+ * The one place errors become HTTP: the contract's envelope, its status, and the headers the
+ * contract asks for (Allow, Retry-After). Anything that is not a ContractError is a bug: it is
+ * logged and answered as a bare INTERNAL, so no internals reach the caller.
+ */
+export function errorResponse(error: unknown): APIGatewayProxyResult {
+  const known = error instanceof ContractError ? error : undefined;
+  if (!known) {
+    // Name and stack frames only: a message from a library could quote request details.
+    logger.error("Unexpected error", {
+      errorName: error instanceof Error ? error.name : typeof error,
+      frames: error instanceof Error ? error.stack?.split("\n").slice(1, 8).join("\n") : undefined,
+    });
+  }
+  if (known instanceof ConfigurationError) logger.error(known.message);
+  const contractError = known ?? new InternalError("Internal error");
+  const response = jsonResponse(contractError.status, {
+    error: {
+      code: contractError.code,
+      message: contractError instanceof InternalError ? "Internal error" : contractError.message,
+    },
+  });
+  if (contractError instanceof MethodNotAllowedError) {
+    response.headers = { ...response.headers, Allow: contractError.allow.join(", ") };
+  }
+  if (contractError instanceof UpstreamThrottledError) {
+    response.headers = {
+      ...response.headers,
+      "Retry-After": String(contractError.retryAfterSeconds),
+    };
+  }
+  return response;
+}
+
+/** The request body as JSON, whether API Gateway passed it as text or base64. */
+export function parseJsonBody(event: APIGatewayProxyEvent): unknown {
+  if (event.body === null || event.body === undefined || event.body === "") {
+    throw new InvalidRequestError("The request body must be a JSON object");
+  }
+  const text = event.isBase64Encoded
+    ? Buffer.from(event.body, "base64").toString("utf-8")
+    : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidRequestError("The request body is not valid JSON");
+  }
+}

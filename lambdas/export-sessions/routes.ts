@@ -1,0 +1,112 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { InvalidRequestError, MethodNotAllowedError, NotFoundError } from "../lib/errors.js";
+import { EXPORT_ID_PATTERN, type ExportDocument } from "../lib/exports/export-document.js";
+import { describeIssues, type SessionTarget, SessionTargetSchema } from "../lib/ids.js";
+import { jsonResponse, parseJsonBody } from "./http.js";
+
+/** What the routes need from the outside world, built lazily by the handler. */
+export interface ExportApi {
+  createExport(target: SessionTarget): Promise<ExportDocument>;
+  readExport(exportId: string): Promise<ExportDocument>;
+}
+
+type Route = {
+  pattern: RegExp;
+  methods: Record<
+    string,
+    (
+      event: APIGatewayProxyEvent,
+      match: RegExpExecArray,
+      api: () => ExportApi,
+    ) => Promise<APIGatewayProxyResult>
+  >;
+};
+
+/**
+ * Hand-rolled rather than @middy/http-router: the contract wants 405 with an Allow header and
+ * its own error envelope for unknown routes, which that router does not give.
+ * Input is validated before the API is built, so a bad request never touches Wavy or S3.
+ */
+const ROUTES: Route[] = [
+  {
+    pattern: /^\/exports$/,
+    methods: {
+      POST: async (event, _match, api) => {
+        const target = parseTarget(parseJsonBody(event), "body");
+        return jsonResponse(201, await api().createExport(target));
+      },
+    },
+  },
+  {
+    pattern: /^\/exports\/([^/]+)$/,
+    methods: {
+      GET: async (_event, match, api) => {
+        const exportId = decodeSegment(match[1] ?? "");
+        if (!EXPORT_ID_PATTERN.test(exportId)) {
+          throw new InvalidRequestError(
+            "exportId must be 1-128 characters of A-Z, a-z, 0-9, _ and -",
+          );
+        }
+        return jsonResponse(200, await api().readExport(exportId));
+      },
+    },
+  },
+  {
+    pattern: /^\/v1\/session$/,
+    methods: {
+      GET: async (event, _match, api) => {
+        const target = parseTarget(singleQueryValues(event), "query");
+        const document = await api().createExport(target);
+        return jsonResponse(200, { file_url: document.downloadUrl, ...document });
+      },
+    },
+  },
+];
+
+export async function routeRequest(
+  event: APIGatewayProxyEvent,
+  api: () => ExportApi,
+): Promise<APIGatewayProxyResult> {
+  const path = normalisePath(event.path);
+  for (const route of ROUTES) {
+    const match = route.pattern.exec(path);
+    if (!match) continue;
+    const action = route.methods[event.httpMethod.toUpperCase()];
+    if (!action) throw new MethodNotAllowedError(Object.keys(route.methods));
+    return action(event, match, api);
+  }
+  throw new NotFoundError(`No route for ${path}`);
+}
+
+function parseTarget(input: unknown, where: "body" | "query"): SessionTarget {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new InvalidRequestError(`The request ${where} must be a JSON object with customerId`);
+  }
+  const result = SessionTargetSchema.safeParse(input);
+  if (!result.success) throw new InvalidRequestError(describeIssues(result.error));
+  return result.data;
+}
+
+/** Query parameters as single values; a repeated id is ambiguous and refused. */
+function singleQueryValues(event: APIGatewayProxyEvent): Record<string, string> {
+  const values: Record<string, string> = {};
+  const multi = event.multiValueQueryStringParameters ?? {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if ((multi[name]?.length ?? 1) > 1)
+      throw new InvalidRequestError(`${name} is given more than once`);
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}
+
+function normalisePath(path: string): string {
+  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidRequestError("exportId is not a valid path segment");
+  }
+}

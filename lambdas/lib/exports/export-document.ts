@@ -1,0 +1,55 @@
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import { type SessionTarget, subAccountLabel } from "../ids.js";
+
+/** What POST /exports answers and GET /exports/{exportId} reads back (DESIGN.md). */
+export interface ExportDocument {
+  exportId: string;
+  customerId: string;
+  subAccountId: string | null;
+  bucket: string;
+  key: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  createdAt: string;
+  downloadUrl: string;
+  downloadUrlExpiresAt: string;
+}
+
+/** The manifest kept in S3: the document without the URL, which is minted fresh on read. */
+export type ExportManifest = Omit<ExportDocument, "downloadUrl" | "downloadUrlExpiresAt">;
+
+export const ExportManifestSchema = z.object({
+  exportId: z.string(),
+  customerId: z.string(),
+  subAccountId: z.string().nullable(),
+  bucket: z.string(),
+  key: z.string(),
+  rows: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  createdAt: z.string(),
+});
+
+/** 1-128 characters of A-Z a-z 0-9 _ - (DESIGN.md, "Formats"). */
+export const EXPORT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Time-ordered, so a listing of manifests sorts by creation: `20261128T104915Z-<16 hex>`. */
+export function newExportId(createdAt: Date): string {
+  const stamp = createdAt
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "");
+  return `${stamp}-${randomBytes(8).toString("hex")}`;
+}
+
+/** `exports/customerId=<id>/subAccountId=<id|all>/date=<YYYY-MM-DD>/<exportId>.csv` */
+export function exportKey(target: SessionTarget, exportId: string, createdAt: Date): string {
+  const date = createdAt.toISOString().slice(0, 10);
+  return `exports/customerId=${target.customerId}/subAccountId=${subAccountLabel(target)}/date=${date}/${exportId}.csv`;
+}
+
+export function manifestKey(exportId: string): string {
+  return `manifests/${exportId}.json`;
+}

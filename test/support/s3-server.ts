@@ -1,0 +1,132 @@
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import {
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import S3rver from "s3rver";
+
+/**
+ * s3rver (a real S3-protocol server, objects on disk) behind a thin front on loopback that
+ * (1) answers AbortMultipartUpload, which s3rver lacks, (2) keeps a ledger of multipart
+ * uploads so tests can prove none stays open, and (3) lets a test inject faults.
+ */
+export interface LocalS3Options {
+  buckets?: string[];
+  /** Keep objects here; a fresh temporary folder (removed on stop) by default. */
+  directory?: string;
+  port?: number;
+}
+
+export type FaultRule = (req: IncomingMessage) => number | "destroy" | undefined;
+
+export class LocalS3 {
+  endpoint = "";
+  readonly openUploads = new Map<string, string>();
+  readonly abortedUploads: string[] = [];
+  private s3rver: S3rver | undefined;
+  private front: Server | undefined;
+  private backendPort = 0;
+  private directory = "";
+  private ownsDirectory = false;
+  private faults: FaultRule[] = [];
+
+  constructor(private readonly options: LocalS3Options = {}) {}
+
+  async start(): Promise<this> {
+    this.ownsDirectory = !this.options.directory;
+    this.directory = this.options.directory ?? (await mkdtemp(join(tmpdir(), "wavy-s3-")));
+    this.s3rver = new S3rver({
+      address: "127.0.0.1",
+      port: 0,
+      silent: true,
+      directory: this.directory,
+      configureBuckets: (this.options.buckets ?? []).map((name) => ({ name, configs: [] })),
+    });
+    const info = (await this.s3rver.run()) as AddressInfo | [string, number];
+    this.backendPort = Array.isArray(info) ? info[1] : info.port;
+
+    this.front = createServer((req, res) => this.forward(req, res));
+    this.front.listen(this.options.port ?? 0, "127.0.0.1");
+    await once(this.front, "listening");
+    this.endpoint = `http://127.0.0.1:${(this.front.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.front?.closeAllConnections();
+    await new Promise<void>((resolve) =>
+      this.front ? this.front.close(() => resolve()) : resolve(),
+    );
+    await this.s3rver?.close();
+    if (this.ownsDirectory) await rm(this.directory, { recursive: true, force: true });
+  }
+
+  /** Every request is offered to the rules first; the first answer wins. */
+  injectFault(rule: FaultRule): void {
+    this.faults.push(rule);
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", this.endpoint);
+    for (const rule of this.faults) {
+      const fault = rule(req);
+      if (fault === "destroy") return void req.socket.destroy();
+      if (fault !== undefined) {
+        req.resume();
+        res.writeHead(fault, { "content-type": "application/xml" });
+        res.end(`<Error><Code>InjectedFault</Code><Message>injected ${fault}</Message></Error>`);
+        return;
+      }
+    }
+    const uploadId = url.searchParams.get("uploadId");
+    if (req.method === "DELETE" && uploadId) {
+      this.openUploads.delete(uploadId);
+      this.abortedUploads.push(uploadId);
+      req.resume();
+      res.writeHead(204).end();
+      return;
+    }
+
+    const upstream = request(
+      {
+        host: "127.0.0.1",
+        port: this.backendPort,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        const initiating = req.method === "POST" && url.searchParams.has("uploads");
+        const completing = req.method === "POST" && uploadId !== null;
+        if (completing && answer.statusCode === 200 && uploadId) this.openUploads.delete(uploadId);
+        if (!initiating) {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+        answer.on("end", () => {
+          const body = Buffer.concat(chunks);
+          const id = /<UploadId>([^<]+)<\/UploadId>/.exec(body.toString())?.[1];
+          if (id) this.openUploads.set(id, url.pathname);
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          res.end(body);
+        });
+      },
+    );
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  }
+}
