@@ -1,5 +1,10 @@
 import { createHash } from "node:crypto";
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { buildExportApi, type ExportApiDeps } from "../../lambdas/export-sessions/export-api.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
@@ -25,6 +30,7 @@ export interface Harness {
   ): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
   objectKeys(prefix?: string): Promise<string[]>;
   readObject(key: string): Promise<Buffer>;
+  emptyBucket(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,8 +88,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const object = await s3Client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
   };
+  const emptyBucket = async () => {
+    const keys = await objectKeys();
+    if (keys.length === 0) return;
+    await s3Client.send(
+      new DeleteObjectsCommand({
+        Bucket: BUCKET,
+        Delete: { Objects: keys.map((Key) => ({ Key })) },
+      }),
+    );
+  };
   return {
     wavy,
+    emptyBucket,
     s3,
     s3Client,
     apiUrl: server.url,

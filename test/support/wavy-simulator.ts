@@ -93,11 +93,11 @@ export class WavySimulator {
       query: url.searchParams,
       headers: req.headers,
     });
-    if (url.pathname === "/v1/session") return this.session(req, res, url);
     const file = /^\/files\/([^/]+)$/.exec(url.pathname)?.[1];
     const handler = file ? this.files.get(file) : undefined;
-    if (handler) return handler(req, res, this);
-    res.writeHead(404).end();
+    if (url.pathname === "/v1/session") this.session(req, res, url);
+    else if (handler) handler(req, res, this);
+    else res.writeHead(404).end();
   }
 
   private session(req: IncomingMessage, res: ServerResponse, url: URL): void {
