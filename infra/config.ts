@@ -1,0 +1,338 @@
+import { z } from "zod";
+import { IdSchema } from "../lambdas/lib/ids.js";
+import { parseAllowedOrigins } from "../lambdas/lib/wavy/origins.js";
+
+/**
+ * The deployment's settings, read from CDK context (cdk.json `context`, or `-c key=value`) and
+ * validated at synth, so a typo fails `cdk synth` with the key's name instead of a broken deploy.
+ * docs/deploying.md documents every key; keep the two in step.
+ */
+
+/** One customer (and optionally one sub-account) whose open sessions the counter measures. */
+export interface CountTarget {
+  readonly customerId: string;
+  readonly subAccountId?: string;
+}
+
+export type SecretSource =
+  | { readonly kind: "create" }
+  | { readonly kind: "name"; readonly secretName: string }
+  | { readonly kind: "arn"; readonly secretArn: string };
+
+export type AlarmDestination =
+  | { readonly kind: "none" }
+  | { readonly kind: "email"; readonly email: string }
+  | { readonly kind: "topic"; readonly topicArn: string };
+
+export interface WavySessionsConfig {
+  readonly targets: readonly CountTarget[];
+  readonly scheduleExpression: string;
+  /** Seconds between two runs of a target, used as the metric period of its alarms. */
+  readonly schedulePeriodSeconds: number;
+  readonly scheduleFlexibleWindowMinutes: number;
+  readonly secret: SecretSource;
+  readonly exportRetentionDays: number;
+  readonly exportMemoryMb: number;
+  readonly counterMemoryMb: number;
+  readonly counterReservedConcurrency: number;
+  readonly downloadOrigins: string;
+  readonly wavyApiUrl: string;
+  readonly wavyTimezone: string;
+  readonly downloadUrlTtlSeconds: number;
+  readonly logRetentionDays: number;
+  readonly apiThrottleRateLimit: number;
+  readonly apiThrottleBurstLimit: number;
+  readonly alarms: AlarmDestination;
+}
+
+/** Every context key this app reads, with its default where it has one. */
+export const CONTEXT_KEYS = [
+  "targets",
+  "scheduleExpression",
+  "scheduleFlexibleWindowMinutes",
+  "wavySecretName",
+  "wavySecretArn",
+  "exportRetentionDays",
+  "exportMemoryMb",
+  "counterMemoryMb",
+  "counterReservedConcurrency",
+  "downloadOrigins",
+  "wavyApiUrl",
+  "wavyTimezone",
+  "downloadUrlTtlSeconds",
+  "logRetentionDays",
+  "apiThrottleRateLimit",
+  "apiThrottleBurstLimit",
+  "alarmEmail",
+  "alarmTopicArn",
+] as const;
+
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/**
+ * One stack holds at most 500 CloudFormation resources; each target costs a schedule and an
+ * alarm, and the rest of the stack about 70. docs/scaling.md explains how to go further.
+ */
+export const MAX_TARGETS = 200;
+
+/** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+] as const;
+
+/** Lambda memory: 128 MB to 10 240 MB in 1 MB steps. */
+const memoryMb = (fallback: number) => intSetting(fallback, 128, 10_240);
+
+function intSetting(fallback: number, min: number, max: number) {
+  // `-c key=5` arrives as the string "5"; cdk.json gives a number. Accept both, nothing else.
+  return z.preprocess(
+    (value) => (typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value),
+    z
+      .number({ error: "must be an integer" })
+      .int("must be an integer")
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`)
+      .default(fallback),
+  );
+}
+
+/** JSON given on the command line (`-c targets='[...]'`) arrives as a string. */
+function jsonFromString(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+// Scheduler cron: minutes hours day-of-month month day-of-week year.
+const CRON = /^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/;
+const UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3_600, day: 86_400 };
+
+/** The period of a `rate(...)` expression, or undefined for a cron expression. */
+export function ratePeriodSeconds(expression: string): number | undefined {
+  const match = RATE.exec(expression);
+  if (!match) return undefined;
+  const [, amount = "0", unit = ""] = match;
+  return Number(amount) * (UNIT_SECONDS[unit.replace(/s$/, "")] ?? 0);
+}
+
+const scheduleExpression = z
+  .string({ error: "must be a string" })
+  .trim()
+  .default("rate(15 minutes)")
+  .superRefine((expression, ctx) => {
+    const rate = RATE.exec(expression);
+    if (rate) {
+      const amount = Number(rate[1]);
+      const plural = rate[2]?.endsWith("s") ?? false;
+      if (amount < 1) ctx.addIssue({ code: "custom", message: "rate must be at least 1" });
+      else if ((ratePeriodSeconds(expression) ?? 0) > 86_400)
+        // CloudWatch alarms look back at most one day, so a missing count could not be seen.
+        ctx.addIssue({ code: "custom", message: `"${expression}": at most one run a day` });
+      else if ((amount === 1) === plural)
+        ctx.addIssue({
+          code: "custom",
+          message: `"${expression}": EventBridge Scheduler wants "1 minute" but "5 minutes"`,
+        });
+      return;
+    }
+    if (CRON.test(expression)) return;
+    ctx.addIssue({
+      code: "custom",
+      message: `"${expression}" is not a recurring EventBridge Scheduler expression; use "rate(15 minutes)" or "cron(0/15 * * * ? *)"`,
+    });
+  });
+
+const targetSchema = z
+  .object(
+    {
+      customerId: IdSchema,
+      subAccountId: IdSchema.optional(),
+    },
+    { error: "must be an object {customerId, subAccountId?}" },
+  )
+  .strict();
+
+const targets = z.preprocess(
+  jsonFromString,
+  z
+    .array(targetSchema, { error: 'must be a JSON array such as [{"customerId": "42"}]' })
+    .max(MAX_TARGETS, `lists more than ${MAX_TARGETS} targets; see docs/scaling.md`)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((target, index) => {
+        const key = `${target.customerId}/${target.subAccountId ?? "all"}`;
+        if (seen.has(key))
+          ctx.addIssue({ code: "custom", path: [index], message: `repeats target ${key}` });
+        seen.add(key);
+      });
+    }),
+);
+
+const optionalText = z.preprocess(
+  (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+  z.string({ error: "must be a string" }).trim().optional(),
+);
+
+// arn:partition:secretsmanager:region:account:secret:name-XXXXXX (the full ARN, suffix included,
+// so the IAM policy can name exactly one secret).
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
+const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+const contextSchema = z
+  .object({
+    targets,
+    scheduleExpression,
+    // Spreads the targets' runs over a window so they don't all call Wavy in the same second.
+    scheduleFlexibleWindowMinutes: intSetting(5, 1, 1_440),
+    wavySecretName: optionalText.refine(
+      (name) => name === undefined || SECRET_NAME.test(name),
+      "is not a Secrets Manager secret name",
+    ),
+    wavySecretArn: optionalText.refine(
+      (arn) => arn === undefined || SECRET_ARN.test(arn),
+      "must be the secret's complete ARN, ending in its 6-character suffix (-AbCdEf)",
+    ),
+    exportRetentionDays: intSetting(90, 1, 36_500),
+    // Defaults until the benchmarks (issue 5) revise them.
+    exportMemoryMb: memoryMb(1_024),
+    counterMemoryMb: memoryMb(512),
+    // Protects Wavy's (undocumented) rate limit: at most this many counts run at once.
+    counterReservedConcurrency: intSetting(5, 1, 1_000),
+    downloadOrigins: z
+      .string({ error: "must be a comma-separated string of origins" })
+      .trim()
+      .default("https://chatclub-cdn.wavy.global,https://*.wavy.global")
+      .superRefine((list, ctx) => {
+        try {
+          parseAllowedOrigins(list);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+        }
+      }),
+    wavyApiUrl: z
+      .url({ protocol: /^https$/, error: "must be an https URL" })
+      .default("https://api-messaging.wavy.global"),
+    wavyTimezone: z
+      .string({ error: "must be a string" })
+      .default("America/Sao_Paulo")
+      .refine((zone) => {
+        try {
+          new Intl.DateTimeFormat("en", { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      }, "is not an IANA time zone"),
+    // SigV4 presigned URLs live at most 7 days.
+    downloadUrlTtlSeconds: intSetting(900, 1, 604_800),
+    logRetentionDays: intSetting(30, 1, 3_653).refine(
+      (days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days),
+      `must be one of ${LOG_RETENTION_DAYS.join(", ")}`,
+    ),
+    apiThrottleRateLimit: intSetting(10, 1, 10_000),
+    apiThrottleBurstLimit: intSetting(20, 1, 5_000),
+    alarmEmail: optionalText.refine(
+      (email) => email === undefined || EMAIL.test(email),
+      "is not an e-mail address",
+    ),
+    alarmTopicArn: optionalText.refine(
+      (arn) => arn === undefined || TOPIC_ARN.test(arn),
+      "is not an SNS topic ARN",
+    ),
+  })
+  .superRefine((value, ctx) => {
+    if (value.wavySecretName && value.wavySecretArn)
+      ctx.addIssue({
+        code: "custom",
+        path: ["wavySecretArn"],
+        message: "set either wavySecretName or wavySecretArn, not both",
+      });
+    if (value.alarmEmail && value.alarmTopicArn)
+      ctx.addIssue({
+        code: "custom",
+        path: ["alarmTopicArn"],
+        message: "set either alarmEmail or alarmTopicArn, not both",
+      });
+    const period = ratePeriodSeconds(value.scheduleExpression);
+    if (period !== undefined && value.scheduleFlexibleWindowMinutes * 60 > period)
+      ctx.addIssue({
+        code: "custom",
+        path: ["scheduleFlexibleWindowMinutes"],
+        message: `must not exceed the schedule's period (${period / 60} minutes)`,
+      });
+    if (value.apiThrottleBurstLimit < value.apiThrottleRateLimit)
+      ctx.addIssue({
+        code: "custom",
+        path: ["apiThrottleBurstLimit"],
+        message: "must be at least apiThrottleRateLimit",
+      });
+  });
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses the context; `read` is `(key) => node.tryGetContext(key)`. Throws a ConfigError that
+ * names every bad key at once.
+ */
+export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConfig {
+  const raw = Object.fromEntries(CONTEXT_KEYS.map((key) => [key, read(key) ?? undefined]));
+  const result = contextSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const [key, ...rest] = issue.path.map(String);
+      const where = rest.length > 0 ? `${key}[${rest.join("].")}]` : key;
+      return `  - context "${where ?? "(root)"}" ${issue.message}`;
+    });
+    throw new ConfigError(
+      `Invalid wavy-sessions configuration (see docs/deploying.md):\n${problems.join("\n")}`,
+    );
+  }
+  const value = result.data;
+  const period = ratePeriodSeconds(value.scheduleExpression);
+  return {
+    targets: value.targets.map((target) =>
+      target.subAccountId === undefined
+        ? { customerId: target.customerId }
+        : { customerId: target.customerId, subAccountId: target.subAccountId },
+    ),
+    scheduleExpression: value.scheduleExpression,
+    // A cron schedule's spacing is not known here; an hour keeps its alarms from flapping.
+    schedulePeriodSeconds: period ?? 3_600,
+    scheduleFlexibleWindowMinutes: value.scheduleFlexibleWindowMinutes,
+    secret: value.wavySecretArn
+      ? { kind: "arn", secretArn: value.wavySecretArn }
+      : value.wavySecretName
+        ? { kind: "name", secretName: value.wavySecretName }
+        : { kind: "create" },
+    exportRetentionDays: value.exportRetentionDays,
+    exportMemoryMb: value.exportMemoryMb,
+    counterMemoryMb: value.counterMemoryMb,
+    counterReservedConcurrency: value.counterReservedConcurrency,
+    downloadOrigins: value.downloadOrigins,
+    wavyApiUrl: value.wavyApiUrl,
+    wavyTimezone: value.wavyTimezone,
+    downloadUrlTtlSeconds: value.downloadUrlTtlSeconds,
+    logRetentionDays: value.logRetentionDays,
+    apiThrottleRateLimit: value.apiThrottleRateLimit,
+    apiThrottleBurstLimit: value.apiThrottleBurstLimit,
+    alarms: value.alarmTopicArn
+      ? { kind: "topic", topicArn: value.alarmTopicArn }
+      : value.alarmEmail
+        ? { kind: "email", email: value.alarmEmail }
+        : { kind: "none" },
+  };
+}

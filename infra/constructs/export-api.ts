@@ -1,0 +1,270 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as apigateway from "aws-cdk-lib/aws-apigateway";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { NagSuppressions } from "cdk-nag";
+import { Construct } from "constructs";
+import { EXPORTS_PREFIX, type ExportStorage, MANIFESTS_PREFIX } from "./export-storage.js";
+import { HouseFunction } from "./house-function.js";
+import type { WavySecret } from "./wavy-secret.js";
+
+/** Below API Gateway's 29 s integration timeout, leaving room to answer (DESIGN.md, "Budget"). */
+export const REQUEST_BUDGET_MS = 25_000;
+/** 5 GiB: the largest object one S3 PutObject could hold, and the contract's default. */
+export const MAX_CSV_BYTES = 5 * 1024 ** 3;
+
+export interface ExportApiProps {
+  readonly entry: string;
+  readonly storage: ExportStorage;
+  readonly secret: WavySecret;
+  /** The environment both handlers share (Wavy settings, metrics namespace). */
+  readonly wavyEnvironment: Record<string, string>;
+  readonly memoryMb: number;
+  readonly downloadUrlTtlSeconds: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly throttleRateLimit: number;
+  readonly throttleBurstLimit: number;
+}
+
+const ID_PATTERN = "^[1-9][0-9]{0,17}$";
+
+/**
+ * The IAM-authorised REST API in front of the export function: POST /exports,
+ * GET /exports/{exportId} and the Wavy-compatible GET /v1/session.
+ */
+export class ExportApi extends Construct {
+  readonly function: HouseFunction;
+  readonly api: apigateway.RestApi;
+  readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ExportApiProps) {
+    super(scope, id);
+    const { storage } = props;
+
+    this.function = new HouseFunction(this, "Function", {
+      entry: props.entry,
+      description: "wavy-sessions export: copies Wavy's open-sessions CSV to S3",
+      memorySize: props.memoryMb,
+      // API Gateway gives up at 29 s; the handler stops itself at REQUEST_BUDGET_MS.
+      timeout: Duration.seconds(29),
+      logRetention: props.logRetention,
+      environment: {
+        ...props.wavyEnvironment,
+        EXPORT_BUCKET: storage.bucket.bucketName,
+        DOWNLOAD_URL_TTL_SECONDS: String(props.downloadUrlTtlSeconds),
+        REQUEST_BUDGET_MS: String(REQUEST_BUDGET_MS),
+        MAX_CSV_BYTES: String(MAX_CSV_BYTES),
+        POWERTOOLS_SERVICE_NAME: "wavy-sessions-export",
+      },
+    });
+    props.secret.grantRead(this.function);
+    this.grantStorage(storage);
+
+    this.accessLogs = new logs.LogGroup(this, "AccessLogs", {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.api = new apigateway.RestApi(this, "Api", {
+      description: "wavy-sessions: durable copies of Wavy's open-sessions CSV (SigV4, IAM)",
+      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
+      // Execution logs need the account's API Gateway CloudWatch role; CDK keeps it on destroy
+      // because other APIs in the region may rely on it.
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: "prod",
+        tracingEnabled: true,
+        throttlingRateLimit: props.throttleRateLimit,
+        throttlingBurstLimit: props.throttleBurstLimit,
+        // Errors only, and never bodies: requests carry customer ids and answers presigned URLs.
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: "$context.requestId",
+            xrayTraceId: "$context.xrayTraceId",
+            requestTime: "$context.requestTime",
+            sourceIp: "$context.identity.sourceIp",
+            caller: "$context.identity.userArn",
+            httpMethod: "$context.httpMethod",
+            resourcePath: "$context.resourcePath",
+            status: "$context.status",
+            responseLength: "$context.responseLength",
+            responseLatency: "$context.responseLatency",
+            integrationLatency: "$context.integration.latency",
+            integrationStatus: "$context.integration.status",
+            errorType: "$context.error.responseType",
+            errorMessage: "$context.error.message",
+          }),
+        ),
+      },
+    });
+
+    this.addContractErrorResponses();
+
+    // Shape checks only; the handler re-validates ids and answers in the contract's envelope.
+    const validator = this.api.addRequestValidator("Validator", {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const idSchema: apigateway.JsonSchema = {
+      oneOf: [
+        { type: apigateway.JsonSchemaType.STRING, pattern: ID_PATTERN },
+        { type: apigateway.JsonSchemaType.INTEGER, minimum: 1 },
+      ],
+    };
+    const exportRequest = this.api.addModel("ExportRequest", {
+      contentType: "application/json",
+      description: '{"customerId": "42", "subAccountId": "7"}; subAccountId optional',
+      schema: {
+        schema: apigateway.JsonSchemaVersion.DRAFT4,
+        title: "ExportRequest",
+        type: apigateway.JsonSchemaType.OBJECT,
+        required: ["customerId"],
+        properties: {
+          customerId: idSchema,
+          subAccountId: {
+            oneOf: [...(idSchema.oneOf ?? []), { type: apigateway.JsonSchemaType.NULL }],
+          },
+        },
+      },
+    });
+
+    // No test-invoke permissions: the console's test button bypasses IAM anyway.
+    const integration = new apigateway.LambdaIntegration(this.function, {
+      allowTestInvoke: false,
+    });
+
+    const exportsResource = this.api.root.addResource("exports");
+    exportsResource.addMethod("POST", integration, {
+      requestValidator: validator,
+      requestModels: { "application/json": exportRequest },
+    });
+    exportsResource.addResource("{exportId}").addMethod("GET", integration, {
+      requestValidator: validator,
+      requestParameters: { "method.request.path.exportId": true },
+    });
+    this.api.root
+      .addResource("v1")
+      .addResource("session")
+      .addMethod("GET", integration, {
+        requestValidator: validator,
+        requestParameters: {
+          "method.request.querystring.customerId": true,
+          "method.request.querystring.subAccountId": false,
+        },
+      });
+
+    this.addNagSuppressions();
+  }
+
+  /** Read and write only under exports/ and manifests/ (DESIGN.md, "S3 layout"). */
+  private grantStorage(storage: ExportStorage): void {
+    const objects = [storage.objectsArn(EXPORTS_PREFIX), storage.objectsArn(MANIFESTS_PREFIX)];
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        // PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload;
+        // GetObject covers HeadObject and the presigned download URLs this role signs.
+        actions: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+        resources: objects,
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        // Only to take back a CSV whose manifest could not be written.
+        actions: ["s3:DeleteObject"],
+        resources: [storage.objectsArn(EXPORTS_PREFIX)],
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        // Without it S3 answers a missing manifest with 403 instead of NoSuchKey, and
+        // GET /exports/{unknown id} would be a 500 instead of the contract's 404.
+        actions: ["s3:ListBucket"],
+        resources: [storage.bucket.bucketArn],
+      }),
+    );
+  }
+
+  /** API Gateway's own answers (validation, throttling, auth) in the contract's error envelope. */
+  private addContractErrorResponses(): void {
+    const envelope = (code: string) => ({
+      "application/json": `{"error":{"code":"${code}","message":$context.error.messageString}}`,
+    });
+    this.api.addGatewayResponse("BadBody", {
+      type: apigateway.ResponseType.BAD_REQUEST_BODY,
+      statusCode: "400",
+      templates: envelope("INVALID_REQUEST"),
+    });
+    this.api.addGatewayResponse("BadParameters", {
+      type: apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
+      statusCode: "400",
+      templates: envelope("INVALID_REQUEST"),
+    });
+    this.api.addGatewayResponse("Default4xx", {
+      type: apigateway.ResponseType.DEFAULT_4XX,
+      templates: envelope("$context.error.responseType"),
+    });
+    this.api.addGatewayResponse("Default5xx", {
+      type: apigateway.ResponseType.DEFAULT_5XX,
+      templates: envelope("INTERNAL"),
+    });
+  }
+
+  private addNagSuppressions(): void {
+    NagSuppressions.addResourceSuppressions(this.function, [
+      {
+        id: "Serverless-LambdaDLQ",
+        reason:
+          "Invoked synchronously by API Gateway only: the caller receives the error, there is no async event to dead-letter.",
+      },
+    ]);
+    NagSuppressions.addResourceSuppressions(
+      this.function.role ?? this.function,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "Export keys are minted per request (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json), so access is granted on exactly those two prefixes and nothing else in the bucket.",
+          appliesTo: [
+            {
+              regex:
+                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests)\\/\\*$/g",
+            },
+          ],
+        },
+      ],
+      true,
+    );
+    const cloudWatchRole = this.api.node.tryFindChild("CloudWatchRole");
+    if (cloudWatchRole)
+      NagSuppressions.addResourceSuppressions(cloudWatchRole, [
+        {
+          id: "AwsSolutions-IAM4",
+          reason:
+            "The account-wide role API Gateway needs to write execution logs; AWS's AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and covers log groups API Gateway names itself.",
+          appliesTo: [
+            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+          ],
+        },
+      ]);
+    NagSuppressions.addResourceSuppressions(this.api.deploymentStage, [
+      {
+        id: "AwsSolutions-APIG3",
+        reason:
+          "Every method requires SigV4 (AWS_IAM), so only principals of this account reach the integration; stage throttling bounds abuse. Attach a WAF web ACL where policy demands one.",
+      },
+    ]);
+    for (const method of this.api.methods) {
+      NagSuppressions.addResourceSuppressions(method, [
+        {
+          id: "AwsSolutions-COG4",
+          reason:
+            "Callers are AWS principals (services, scripts), authorised by IAM with SigV4; there are no end users for a Cognito user pool.",
+        },
+      ]);
+    }
+  }
+}

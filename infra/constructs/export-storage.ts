@@ -1,0 +1,83 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import { NagSuppressions } from "cdk-nag";
+import { Construct } from "constructs";
+
+/** Key prefixes of the contract's S3 layout (DESIGN.md, "S3 layout"). */
+export const EXPORTS_PREFIX = "exports/";
+export const MANIFESTS_PREFIX = "manifests/";
+
+export interface ExportStorageProps {
+  /** Days an export CSV and its manifest are kept. */
+  readonly retentionDays: number;
+  /** Days server access logs are kept. */
+  readonly accessLogRetentionDays: number;
+}
+
+/**
+ * The bucket the export copies and their manifests live in, and a second bucket for its server
+ * access logs. Both outlive `cdk destroy`: they hold the user's data and its audit trail.
+ *
+ * Versioning is off on purpose: every object is written once under a fresh exportId and never
+ * overwritten (the export function may delete only a CSV whose manifest failed to save), and
+ * versioning would turn the retention rule's expiry into delete markers that keep the bytes (and
+ * the bill) until a second rule ran.
+ */
+export class ExportStorage extends Construct {
+  readonly bucket: s3.Bucket;
+  readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: ExportStorageProps) {
+    super(scope, id);
+
+    this.accessLogsBucket = new s3.Bucket(this, "AccessLogs", {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Server access log delivery supports SSE-S3 only, not SSE-KMS.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ expiration: Duration.days(props.accessLogRetentionDays) }],
+    });
+    NagSuppressions.addResourceSuppressions(this.accessLogsBucket, [
+      {
+        id: "AwsSolutions-S1",
+        reason:
+          "This is the access-log bucket itself; logging its own access would recurse, and it receives only S3's log delivery.",
+      },
+    ]);
+
+    this.bucket = new s3.Bucket(this, "Exports", {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: false,
+      removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: "exports-bucket/",
+      lifecycleRules: [
+        {
+          id: "expire-exports",
+          prefix: EXPORTS_PREFIX,
+          expiration: Duration.days(props.retentionDays),
+        },
+        {
+          id: "expire-manifests",
+          prefix: MANIFESTS_PREFIX,
+          expiration: Duration.days(props.retentionDays),
+        },
+        {
+          // A Lambda killed mid-upload leaves parts that are billed but invisible.
+          id: "abort-incomplete-uploads",
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+  }
+
+  /** ARN pattern of the objects under one of the prefixes above. */
+  objectsArn(prefix: string): string {
+    return this.bucket.arnForObjects(`${prefix}*`);
+  }
+}

@@ -1,0 +1,112 @@
+import { type Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { NagSuppressions } from "cdk-nag";
+import type { Construct } from "constructs";
+
+/**
+ * The Node major the handlers are written and tested for: the `node` devDependency runs the test
+ * suite on 22, so the Lambda runtime and the bundle target move together with it.
+ */
+export const HOUSE_RUNTIME = lambda.Runtime.NODEJS_22_X;
+const BUNDLE_TARGET = "node22";
+
+export interface HouseFunctionProps {
+  /** Path of the handler module (exports `handler`). */
+  readonly entry: string;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly environment?: Record<string, string>;
+  readonly reservedConcurrentExecutions?: number;
+  /** Async invocations only: where events go once Lambda's own retries are spent. */
+  readonly onFailure?: sqs.IQueue;
+  readonly retryAttempts?: number;
+  readonly maxEventAge?: Duration;
+}
+
+/**
+ * One NodejsFunction with the house settings: ARM, active tracing, its own log group with a
+ * retention, and an ESM bundle with the AWS SDK inside (the runtime's copy is a version we did
+ * not test), minified, with source maps Node applies to stack traces.
+ */
+export class HouseFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    // Created before the function so the role can be scoped to it: no AWSLambdaBasicExecutionRole
+    // (a managed policy that may write to any log group).
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      // Logs are operational, not the user's data; they outlive a teardown for the audit trail.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `Execution role of ${props.description}`,
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+
+    super(scope, id, {
+      entry: props.entry,
+      handler: "handler",
+      description: props.description,
+      runtime: HOUSE_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      role,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      // A destination rather than a DeadLetterConfig: its record carries the error as well.
+      onFailure: props.onFailure ? new destinations.SqsDestination(props.onFailure) : undefined,
+      retryAttempts: props.retryAttempts,
+      maxEventAge: props.maxEventAge,
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: BUNDLE_TARGET,
+        minify: true,
+        sourceMap: true,
+        // Bundle the SDK too: one tested version, and a smaller cold start than the runtime's.
+        externalModules: [],
+        mainFields: ["module", "main"],
+        // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+        banner:
+          "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      },
+    });
+
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "Active tracing: X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions, so AWS requires Resource: *.",
+          appliesTo: ["Resource::*"],
+        },
+      ],
+      true,
+    );
+    const pinnedRuntime =
+      "Pinned to nodejs22.x on purpose: the test suite runs on Node 22 (the `node` devDependency) and the bundle targets node22; the runtime moves to the next LTS together with them.";
+    NagSuppressions.addResourceSuppressions(this, [
+      { id: "AwsSolutions-L1", reason: pinnedRuntime },
+      { id: "Serverless-LambdaLatestVersion", reason: pinnedRuntime },
+    ]);
+  }
+}

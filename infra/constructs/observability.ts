@@ -1,0 +1,291 @@
+import { Duration } from "aws-cdk-lib";
+import type * as apigateway from "aws-cdk-lib/aws-apigateway";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as sns from "aws-cdk-lib/aws-sns";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { NagSuppressions } from "cdk-nag";
+import { Construct } from "constructs";
+import type { AlarmDestination, CountTarget } from "../config.js";
+import { targetLabel } from "./session-counter.js";
+
+/** CloudWatch namespace of the handlers' EMF metrics (POWERTOOLS_METRICS_NAMESPACE). */
+export const METRICS_NAMESPACE = "WavySessions";
+
+/** CloudWatch alarm metric math takes at most 10 metrics per alarm. */
+const METRICS_PER_ALARM = 10;
+
+export interface ObservabilityProps {
+  readonly alarms: AlarmDestination;
+  readonly targets: readonly CountTarget[];
+  /** Seconds between two counts of one target. */
+  readonly schedulePeriodSeconds: number;
+  /** Powertools adds `service` to every metric it emits; the alarms must name it too. */
+  readonly counterServiceName: string;
+  readonly exportFunction: lambda.IFunction;
+  readonly counterFunction: lambda.IFunction;
+  readonly api: apigateway.RestApi;
+  readonly deadLetterQueue: sqs.IQueue;
+}
+
+/** Alarms (sent to an SNS topic when one is configured) and one dashboard. */
+export class Observability extends Construct {
+  readonly topic?: sns.ITopic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
+  private readonly props: ObservabilityProps;
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    this.props = props;
+    this.topic = this.alarmTopic(props.alarms);
+
+    const fiveMinutes = Duration.minutes(5);
+    const serviceAlarms = [
+      this.alarm("ExportErrors", {
+        alarmDescription: "The export function failed (an unhandled error, not a 4xx/5xx answer).",
+        metric: props.exportFunction.metricErrors({ period: fiveMinutes, statistic: "Sum" }),
+        threshold: 1,
+      }),
+      this.alarm("Api5xx", {
+        alarmDescription:
+          "The API answered 5xx: Wavy failing or throttling (502/503/504), or an internal error.",
+        metric: props.api.metricServerError({ period: fiveMinutes, statistic: "Sum" }),
+        threshold: 1,
+      }),
+      this.alarm("CounterErrors", {
+        alarmDescription: "The counter function failed (Wavy failure, invalid event or a bug).",
+        metric: props.counterFunction.metricErrors({ period: fiveMinutes, statistic: "Sum" }),
+        threshold: 1,
+      }),
+      this.alarm("DeadLetters", {
+        alarmDescription:
+          "Counter events were dead-lettered: undeliverable, or still failing after retries.",
+        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: fiveMinutes,
+          statistic: "Maximum",
+        }),
+        threshold: 1,
+      }),
+      ...this.wavyFailureAlarms(),
+    ];
+    for (const target of props.targets) this.missingCountAlarm(target);
+
+    this.dashboard = this.buildDashboard(serviceAlarms);
+  }
+
+  private alarmTopic(destination: AlarmDestination): sns.ITopic | undefined {
+    switch (destination.kind) {
+      case "none":
+        return undefined;
+      case "topic":
+        return sns.Topic.fromTopicArn(this, "AlarmTopic", destination.topicArn);
+      case "email": {
+        const topic = new sns.Topic(this, "AlarmTopic", {
+          displayName: "wavy-sessions alarms",
+          enforceSSL: true,
+        });
+        const subscription = new sns.Subscription(this, "AlarmEmail", {
+          topic,
+          protocol: sns.SubscriptionProtocol.EMAIL,
+          endpoint: destination.email,
+        });
+        NagSuppressions.addResourceSuppressions(subscription, [
+          {
+            id: "Serverless-SNSRedrivePolicy",
+            reason:
+              "An e-mail subscription: SNS retries e-mail delivery itself, and an undelivered alarm e-mail is still visible as the alarm's state in CloudWatch.",
+          },
+        ]);
+        NagSuppressions.addResourceSuppressions(topic, [
+          {
+            id: "AwsSolutions-SNS2",
+            reason:
+              "Alarm notifications carry alarm names and states, no user data; the AWS-managed SNS key would block CloudWatch from publishing, and a customer key costs more than what it protects.",
+          },
+        ]);
+        return topic;
+      }
+    }
+  }
+
+  private alarm(
+    id: string,
+    props: {
+      alarmDescription: string;
+      metric: cloudwatch.IMetric;
+      threshold: number;
+      evaluationPeriods?: number;
+      comparisonOperator?: cloudwatch.ComparisonOperator;
+      treatMissingData?: cloudwatch.TreatMissingData;
+    },
+  ): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      alarmDescription: props.alarmDescription,
+      metric: props.metric,
+      threshold: props.threshold,
+      evaluationPeriods: props.evaluationPeriods ?? 1,
+      datapointsToAlarm: props.evaluationPeriods ?? 1,
+      comparisonOperator:
+        props.comparisonOperator ??
+        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: props.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (this.topic) {
+      alarm.addAlarmAction(new actions.SnsAction(this.topic));
+      alarm.addOkAction(new actions.SnsAction(this.topic));
+    }
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  private targetMetric(metricName: string, target: CountTarget, statistic: string) {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: {
+        CustomerId: target.customerId,
+        SubAccountId: target.subAccountId ?? "all",
+        service: this.props.counterServiceName,
+      },
+      statistic,
+      period: Duration.seconds(this.props.schedulePeriodSeconds),
+    });
+  }
+
+  /** `WavyRequestFailed` summed across targets, ten per alarm (metric math's limit). */
+  private wavyFailureAlarms(): cloudwatch.Alarm[] {
+    const alarms: cloudwatch.Alarm[] = [];
+    const { targets } = this.props;
+    for (let start = 0; start < targets.length; start += METRICS_PER_ALARM) {
+      const chunk = targets.slice(start, start + METRICS_PER_ALARM);
+      const usingMetrics = Object.fromEntries(
+        chunk.map((target, index) => [
+          `f${index}`,
+          this.targetMetric("WavyRequestFailed", target, "Sum"),
+        ]),
+      );
+      const group = start / METRICS_PER_ALARM + 1;
+      alarms.push(
+        this.alarm(`WavyRequestFailed${group}`, {
+          alarmDescription: `Wavy requests failed while counting: ${chunk.map(targetLabel).join(", ")}.`,
+          metric: new cloudwatch.MathExpression({
+            expression: `SUM([${Object.keys(usingMetrics).join(",")}])`,
+            usingMetrics,
+            label: "WavyRequestFailed",
+            period: Duration.seconds(this.props.schedulePeriodSeconds),
+          }),
+          threshold: 1,
+        }),
+      );
+    }
+    return alarms;
+  }
+
+  /**
+   * No `OpenSessions` for a target: the counter did not run or failed. Two periods, because
+   * the flexible time window can push a run past a period boundary.
+   */
+  private missingCountAlarm(target: CountTarget): void {
+    const periods = this.props.schedulePeriodSeconds * 2 <= 86_400 ? 2 : 1;
+    this.alarm(`NoCount-${targetLabel(target)}`, {
+      alarmDescription: `No OpenSessions figure for customer ${target.customerId}, sub-account ${target.subAccountId ?? "all"}.`,
+      metric: this.targetMetric("OpenSessions", target, "SampleCount"),
+      threshold: 1,
+      evaluationPeriods: periods,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+  }
+
+  private buildDashboard(serviceAlarms: cloudwatch.Alarm[]): cloudwatch.Dashboard {
+    const { exportFunction, counterFunction, api, deadLetterQueue } = this.props;
+    const period = Duration.seconds(this.props.schedulePeriodSeconds);
+    // SEARCH rather than one line per target: it scales past the per-graph metric limit and
+    // keeps showing a target's history after it is removed from the configuration.
+    const perTarget = (metricName: string, statistic: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${METRICS_NAMESPACE},CustomerId,SubAccountId,service} MetricName="${metricName}"', '${statistic}', ${period.toSeconds()})`,
+        usingMetrics: {},
+        label,
+        period,
+      });
+    const fiveMinutes = Duration.minutes(5);
+
+    const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
+      defaultInterval: Duration.days(1),
+    });
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: "Alarms",
+        alarms: serviceAlarms,
+        width: 24,
+        height: 3,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: "Open sessions per target",
+        left: [perTarget("OpenSessions", "Maximum", "")],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Sessions closing within 1 h / 4 h",
+        left: [perTarget("SessionsExpiringWithin1h", "Maximum", "")],
+        right: [perTarget("SessionsExpiringWithin4h", "Maximum", "")],
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: "Export latency",
+        left: [
+          exportFunction.metricDuration({ statistic: "p50", period: fiveMinutes }),
+          exportFunction.metricDuration({ statistic: "p99", period: fiveMinutes }),
+        ],
+        right: [
+          api.metricLatency({ statistic: "p50", period: fiveMinutes }),
+          api.metricLatency({ statistic: "p99", period: fiveMinutes }),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Export errors",
+        left: [
+          exportFunction.metricErrors({ period: fiveMinutes }),
+          api.metricClientError({ period: fiveMinutes }),
+          api.metricServerError({ period: fiveMinutes }),
+        ],
+        right: [api.metricCount({ period: fiveMinutes })],
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: "Counter failures",
+        left: [
+          perTarget("WavyRequestFailed", "Sum", ""),
+          perTarget("UnparseableTimestamps", "Sum", ""),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Counter runs",
+        left: [
+          counterFunction.metricInvocations({ period: fiveMinutes }),
+          counterFunction.metricErrors({ period: fiveMinutes }),
+          counterFunction.metricThrottles({ period: fiveMinutes }),
+        ],
+        right: [
+          deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: fiveMinutes,
+            statistic: "Maximum",
+          }),
+        ],
+        width: 12,
+      }),
+    );
+    return dashboard;
+  }
+}

@@ -1,0 +1,154 @@
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as logs from "aws-cdk-lib/aws-logs";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { NagSuppressions } from "cdk-nag";
+import { Construct } from "constructs";
+import type { CountTarget } from "../config.js";
+import { HouseFunction } from "./house-function.js";
+import type { WavySecret } from "./wavy-secret.js";
+
+/** The `service` dimension Powertools adds to the counter's metrics. */
+export const COUNTER_SERVICE_NAME = "wavy-sessions-counter";
+
+export interface SessionCounterProps {
+  readonly entry: string;
+  readonly secret: WavySecret;
+  readonly wavyEnvironment: Record<string, string>;
+  readonly targets: readonly CountTarget[];
+  readonly scheduleExpression: string;
+  readonly flexibleWindowMinutes: number;
+  readonly memoryMb: number;
+  readonly reservedConcurrency: number;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** The contract's counter event (DESIGN.md, "Handlers"): subAccountId only when there is one. */
+export function counterEvent(target: CountTarget): Record<string, string> {
+  return target.subAccountId === undefined
+    ? { customerId: target.customerId }
+    : { customerId: target.customerId, subAccountId: target.subAccountId };
+}
+
+/** `42-all`, `42-7`: stable construct ids, so editing one target replaces only its schedule. */
+export function targetLabel(target: CountTarget): string {
+  return `${target.customerId}-${target.subAccountId ?? "all"}`;
+}
+
+/**
+ * The counter function and one EventBridge Scheduler schedule per target, in a group of their
+ * own, with a dead-letter queue for events that could not be delivered or kept failing.
+ */
+export class SessionCounter extends Construct {
+  readonly function: HouseFunction;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly scheduleGroup: scheduler.ScheduleGroup;
+  readonly schedules: scheduler.Schedule[] = [];
+
+  constructor(scope: Construct, id: string, props: SessionCounterProps) {
+    super(scope, id);
+
+    this.deadLetterQueue = new sqs.Queue(this, "DeadLetters", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // SQS's maximum: time to look at a failure before it is gone.
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    NagSuppressions.addResourceSuppressions(this.deadLetterQueue, [
+      {
+        id: "AwsSolutions-SQS3",
+        reason:
+          "This queue is itself the dead-letter queue of the schedules and of the counter's async invocations.",
+      },
+      {
+        id: "Serverless-SQSRedrivePolicy",
+        reason:
+          "This queue is itself the dead-letter queue of the schedules and of the counter's async invocations.",
+      },
+    ]);
+
+    this.function = new HouseFunction(this, "Function", {
+      entry: props.entry,
+      description: "wavy-sessions counter: open sessions per target as CloudWatch metrics",
+      memorySize: props.memoryMb,
+      // One CSV scan; far below this, but a slow Wavy must not cut a count short.
+      timeout: Duration.minutes(5),
+      logRetention: props.logRetention,
+      // Wavy's rate limits are undocumented (it answers 420): at most this many counts at once.
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      environment: {
+        ...props.wavyEnvironment,
+        POWERTOOLS_SERVICE_NAME: COUNTER_SERVICE_NAME,
+      },
+      // Scheduler invokes asynchronously: its retry policy covers delivery (throttling, access),
+      // these cover the function failing (a Wavy error makes the handler throw).
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+      onFailure: this.deadLetterQueue,
+    });
+    props.secret.grantRead(this.function);
+    NagSuppressions.addResourceSuppressions(this.function, [
+      {
+        id: "Serverless-LambdaDLQ",
+        reason:
+          "Failed async invocations go to the dead-letter queue through an on-failure destination, whose record also carries the error; a DeadLetterConfig on top would deliver each failure twice.",
+      },
+    ]);
+
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, "Schedules", {
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // One role for every schedule, allowed only to invoke the counter and dead-letter into the queue.
+    const stack = Stack.of(this);
+    const role = new iam.Role(this, "SchedulerRole", {
+      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: {
+          StringEquals: { "aws:SourceAccount": stack.account },
+          ArnLike: {
+            "aws:SourceArn": stack.formatArn({
+              service: "scheduler",
+              resource: "schedule",
+              resourceName: `${this.scheduleGroup.scheduleGroupName}/*`,
+            }),
+          },
+        },
+      }),
+    });
+    const expression = scheduler.ScheduleExpression.expression(props.scheduleExpression);
+    for (const target of props.targets) {
+      const label = targetLabel(target);
+      this.schedules.push(
+        new scheduler.Schedule(this, `Count-${label}`, {
+          description: `Count Wavy open sessions of customer ${target.customerId}, sub-account ${target.subAccountId ?? "all"}`,
+          schedule: expression,
+          scheduleGroup: this.scheduleGroup,
+          timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(props.flexibleWindowMinutes)),
+          target: new LambdaInvoke(this.function, {
+            role,
+            input: scheduler.ScheduleTargetInput.fromObject(counterEvent(target)),
+            deadLetterQueue: this.deadLetterQueue,
+            // A count is a snapshot: one older than an hour is not worth taking.
+            maxEventAge: Duration.hours(1),
+            retryAttempts: 3,
+          }),
+        }),
+      );
+    }
+    // After the schedules: their binding creates the role's policy this applies to.
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "CDK's grantInvoke names the counter's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
+          appliesTo: [{ regex: "/^Resource::<CounterFunction[A-Za-z0-9]+\\.Arn>:\\*$/g" }],
+        },
+      ],
+      true,
+    );
+  }
+}
