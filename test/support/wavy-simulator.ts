@@ -19,19 +19,21 @@ export type SessionReply =
   | { hang: true }
   | { destroy: true };
 
+export type CsvSource = string | Buffer | (() => string | Buffer);
+
 export type FileHandler = (req: IncomingMessage, res: ServerResponse, sim: WavySimulator) => void;
 
 export interface WavySimulatorOptions {
   userName?: string;
   authenticationToken?: string;
-  /** The CSV for a target, keyed `customerId` or `customerId/subAccountId`. */
-  csvByTarget?: Record<string, string | Buffer>;
+  /** The CSV for a target, keyed `customerId` or `customerId/subAccountId`; a function is called per request. */
+  csvByTarget?: Record<string, CsvSource>;
 }
 
 export class WavySimulator {
   readonly requests: RecordedRequest[] = [];
   credentials: { userName: string; authenticationToken: string };
-  csvByTarget: Map<string, string | Buffer>;
+  csvByTarget: Map<string, CsvSource>;
   private readonly sessionReplies: SessionReply[] = [];
   private readonly files = new Map<string, FileHandler>();
   private server: Server | undefined;
@@ -129,7 +131,8 @@ export class WavySimulator {
     }
     const subAccountId = url.searchParams.get("subAccountId");
     const key = subAccountId ? `${customerId}/${subAccountId}` : customerId;
-    const csv = this.csvByTarget.get(key) ?? "source;session_created_at\n";
+    const source = this.csvByTarget.get(key) ?? "source;session_created_at\n";
+    const csv = typeof source === "function" ? source() : source;
     const fileUrl = this.serveFile((_req, fileRes) => {
       fileRes.writeHead(200, { "content-type": "text/csv" });
       fileRes.end(csv);

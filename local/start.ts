@@ -1,0 +1,105 @@
+/**
+ * `npm start`: the export API on http://127.0.0.1:3000 with an embedded Wavy sandbox and a
+ * local S3-protocol server (data under .local/), all on loopback. The very same Lambda handler
+ * serves the requests. With WAVY_USER_NAME and WAVY_AUTH_TOKEN set, it talks to the real Wavy.
+ */
+import { mkdir } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Context } from "aws-lambda";
+import { LocalS3 } from "../test/support/s3-server.js";
+import { startApiServer } from "./api-server.js";
+import { SANDBOX_CREDENTIALS, startWavySandbox } from "./wavy-sandbox.js";
+
+const PORT = Number(process.env.PORT ?? 3000);
+const S3_PORT = Number(process.env.LOCAL_S3_PORT ?? 4569);
+const BUCKET = process.env.EXPORT_BUCKET ?? "wavy-sessions-local";
+const DATA_DIR = resolve(process.env.LOCAL_DATA_DIR ?? ".local/s3");
+
+async function main(): Promise<void> {
+  await mkdir(DATA_DIR, { recursive: true });
+  const s3 = await new LocalS3({ buckets: [BUCKET], directory: DATA_DIR, port: S3_PORT }).start();
+
+  const realWavy = Boolean(process.env.WAVY_USER_NAME && process.env.WAVY_AUTH_TOKEN);
+  const sandbox = realWavy ? undefined : await startWavySandbox();
+
+  // The handlers read their configuration from the environment, as in Lambda.
+  Object.assign(process.env, {
+    AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    // s3rver stores the SDK's aws-chunked checksum trailers verbatim: send plain bodies.
+    AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
+    AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
+    S3_FORCE_PATH_STYLE: "true",
+    EXPORT_BUCKET: BUCKET,
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+    ...(sandbox && {
+      WAVY_API_URL: sandbox.baseUrl,
+      WAVY_DOWNLOAD_ORIGINS: sandbox.baseUrl,
+      WAVY_USER_NAME: SANDBOX_CREDENTIALS.userName,
+      WAVY_AUTH_TOKEN: SANDBOX_CREDENTIALS.authenticationToken,
+    }),
+  });
+  delete process.env.WAVY_SECRET_ID;
+
+  // Imported only now, so Powertools and the SDK see the environment set above.
+  const { handler } = await import("../lambdas/export-sessions/handler.js");
+  const api = await startApiServer(
+    (event) => handler(event, lambdaContext("export-sessions")),
+    PORT,
+  );
+
+  const base = api.url.replace("127.0.0.1", "localhost");
+  console.log(`
+wavy-sessions is running locally
+  API        ${api.url}
+  Wavy       ${sandbox ? `sandbox at ${sandbox.baseUrl} (customers 42, 42/7, 1001)` : "the real Wavy (WAVY_USER_NAME set)"}
+  S3         ${s3.endpoint}, bucket ${BUCKET}, data in ${DATA_DIR}
+
+Try:
+  curl -s -XPOST ${base}/exports -d '{"customerId":"42"}'
+  curl -s -XPOST ${base}/exports -d '{"customerId":"42","subAccountId":"7"}'
+  curl -s "${base}/v1/session?customerId=1001"
+  curl -s ${base}/exports/<exportId>
+  curl -s "<downloadUrl from an answer>"
+
+Ctrl-C stops everything.
+`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("\nStopping...");
+    await api.close();
+    await sandbox?.stop();
+    await s3.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+/** Enough of a Lambda context for Powertools; the local run has no real one. */
+export function lambdaContext(functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: "1024",
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => 29_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

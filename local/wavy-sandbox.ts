@@ -1,0 +1,55 @@
+import { DateTime } from "luxon";
+import { type CsvSource, WavySimulator } from "../test/support/wavy-simulator.js";
+
+/** The sandbox's customers: who has how many open sessions. */
+export const SANDBOX_TARGETS = [
+  { customerId: "42", subAccountId: null, sessions: 240 },
+  { customerId: "42", subAccountId: "7", sessions: 35 },
+  { customerId: "1001", subAccountId: null, sessions: 1200 },
+] as const;
+
+export const SANDBOX_CREDENTIALS = {
+  userName: "sandbox-user",
+  authenticationToken: "sandbox-token",
+};
+
+/**
+ * The Wavy simulator seeded with realistic sessions: Brazilian mobile numbers, opened over
+ * the last 24 h in São Paulo local time (as Wavy writes them), generated afresh per request
+ * so some are always about to close.
+ */
+export async function startWavySandbox(port = 0): Promise<WavySimulator> {
+  const csvByTarget: Record<string, CsvSource> = {};
+  for (const [index, target] of SANDBOX_TARGETS.entries()) {
+    const key = target.subAccountId
+      ? `${target.customerId}/${target.subAccountId}`
+      : target.customerId;
+    csvByTarget[key] = () => sessionsCsv(target.sessions, index + 1);
+  }
+  return new WavySimulator({ ...SANDBOX_CREDENTIALS, csvByTarget }).start(port);
+}
+
+function sessionsCsv(count: number, seed: number): string {
+  const random = mulberry32(seed);
+  const now = DateTime.now().setZone("America/Sao_Paulo");
+  const areaCodes = [11, 21, 31, 41, 51, 61, 71, 81, 85, 92];
+  const lines = ["source;session_created_at"];
+  for (let i = 0; i < count; i++) {
+    const area = areaCodes[Math.floor(random() * areaCodes.length)];
+    const subscriber = String(Math.floor(random() * 1e8)).padStart(8, "0");
+    const openedAt = now.minus({ seconds: Math.floor(random() * 24 * 3600) });
+    lines.push(`55${area}9${subscriber};${openedAt.toFormat("yyyy-MM-dd HH:mm:ss")}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A tiny seeded PRNG so the sandbox's phone numbers are the same on every run. */
+function mulberry32(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

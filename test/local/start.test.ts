@@ -1,0 +1,77 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/** The README's quick start: `npm start` serves the API on loopback with its embedded parts. */
+describe("npm start", () => {
+  let child: ChildProcess;
+  let apiUrl = "";
+  let dataDir = "";
+  let output = "";
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "wavy-start-"));
+    child = spawn(process.execPath, ["--import", "tsx", "local/start.ts"], {
+      env: {
+        ...process.env,
+        PORT: "0",
+        LOCAL_S3_PORT: "0",
+        LOCAL_DATA_DIR: dataDir,
+        COUNT_INTERVAL_SECONDS: "3600",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    apiUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`npm start did not come up:\n${output}`)),
+        20_000,
+      );
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      child.stdout?.on("data", onData);
+      child.stderr?.on("data", onData);
+    });
+  });
+
+  afterAll(async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGINT");
+      await exited;
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("exports the sandbox's sessions and serves the copy through the download URL", async () => {
+    const answer = await fetch(`${apiUrl}/exports`, {
+      method: "POST",
+      body: '{"customerId":"42"}',
+    });
+    const document = (await answer.json()) as { rows: number; bytes: number; downloadUrl: string };
+
+    expect(answer.status).toBe(201);
+    expect(document.rows).toBe(240);
+    const csv = Buffer.from(await (await fetch(document.downloadUrl)).arrayBuffer());
+    expect(csv.length).toBe(document.bytes);
+    expect(csv.toString().split("\n")[0]).toBe("source;session_created_at");
+  });
+
+  it("stops cleanly on Ctrl-C", async () => {
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => resolve(code)),
+    );
+
+    child.kill("SIGINT");
+
+    expect(await exited).toBe(0);
+    expect(output).toContain("Stopping");
+  });
+});
