@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { loadExportConfig, loadWavyConfig } from "../../lambdas/lib/config.js";
+import { ConfigurationError } from "../../lambdas/lib/errors.js";
+
+const SECRET = {
+  WAVY_SECRET_ID: "arn:aws:secretsmanager:us-east-1:111122223333:secret:wavy-AbCdEf",
+};
+
+describe("configuration", () => {
+  it("applies the contract's defaults", () => {
+    const config = loadExportConfig({ ...SECRET, EXPORT_BUCKET: "exports" });
+
+    expect(config).toMatchObject({
+      credentials: { kind: "secret", secretId: SECRET.WAVY_SECRET_ID },
+      timeZone: "America/Sao_Paulo",
+      requestBudgetMs: 25_000,
+      maxCsvBytes: 5_368_709_120,
+      downloadUrlTtlSeconds: 900,
+      bucket: "exports",
+      s3ForcePathStyle: false,
+    });
+    expect(config.apiUrl.href).toBe("https://api-messaging.wavy.global/");
+    expect(
+      config.downloadOrigins.map(
+        (o) => `${o.protocol}//${o.wildcard ? "*." : ""}${o.host}:${o.port}`,
+      ),
+    ).toEqual(["https://chatclub-cdn.wavy.global:443", "https://*.wavy.global:443"]);
+  });
+
+  it("uses local credentials only when no secret id is set", () => {
+    const local = loadWavyConfig({ WAVY_USER_NAME: "u", WAVY_AUTH_TOKEN: "t" });
+    const both = loadWavyConfig({ ...SECRET, WAVY_USER_NAME: "u", WAVY_AUTH_TOKEN: "t" });
+
+    expect(local.credentials).toEqual({ kind: "static", userName: "u", authenticationToken: "t" });
+    expect(both.credentials.kind).toBe("secret");
+  });
+
+  it.each([
+    [{}, /WAVY_SECRET_ID is required/],
+    [{ ...SECRET, WAVY_TIMEZONE: "Mars/Olympus" }, /WAVY_TIMEZONE is not an IANA time zone/],
+    [{ ...SECRET, REQUEST_BUDGET_MS: "29000" }, /REQUEST_BUDGET_MS/],
+    [{ ...SECRET, REQUEST_BUDGET_MS: "soon" }, /REQUEST_BUDGET_MS/],
+    [{ ...SECRET, MAX_CSV_BYTES: "-1" }, /MAX_CSV_BYTES/],
+    [{ ...SECRET, WAVY_API_URL: "ftp://wavy" }, /WAVY_API_URL/],
+    [
+      { ...SECRET, WAVY_DOWNLOAD_ORIGINS: "https://ok.example, not an origin" },
+      /WAVY_DOWNLOAD_ORIGINS has an entry that is not an origin/,
+    ],
+    [{ ...SECRET, WAVY_DOWNLOAD_ORIGINS: " , " }, /WAVY_DOWNLOAD_ORIGINS lists no origin/],
+  ])("refuses %j with a message naming the variable", (env, message) => {
+    expect(() => loadWavyConfig(env)).toThrow(ConfigurationError);
+    expect(() => loadWavyConfig(env)).toThrow(message);
+  });
+
+  it("requires EXPORT_BUCKET for the export alone", () => {
+    expect(() => loadExportConfig(SECRET)).toThrow(/EXPORT_BUCKET/);
+    expect(() => loadWavyConfig(SECRET)).not.toThrow();
+  });
+
+  it("never echoes the token in a configuration error", () => {
+    const env = {
+      WAVY_USER_NAME: "u",
+      WAVY_AUTH_TOKEN: "super-secret-token",
+      REQUEST_BUDGET_MS: "x",
+    };
+
+    expect(() => loadWavyConfig(env)).toThrow(/REQUEST_BUDGET_MS/);
+    try {
+      loadWavyConfig(env);
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain("super-secret-token");
+    }
+  });
+});
