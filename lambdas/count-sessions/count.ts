@@ -1,0 +1,82 @@
+import type { Readable } from "node:stream";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Clock } from "../lib/clock.js";
+import { type SessionTarget, subAccountLabel } from "../lib/ids.js";
+import { type SessionFigures, tallySessionCsv } from "../lib/sessions/tally.js";
+
+export interface CountDeps {
+  /** The target's open-sessions CSV as bytes; rejects or errors mid-stream when Wavy fails. */
+  openCsv: (target: SessionTarget) => Promise<Readable>;
+  clock: Clock;
+  /** Zone of offset-less timestamps (WAVY_TIMEZONE). */
+  timeZone: string;
+  metrics: Pick<Metrics, "addDimensions" | "addMetric">;
+  logger: Pick<Logger, "info" | "warn" | "error">;
+}
+
+export interface SessionCountResult extends SessionFigures {
+  customerId: string;
+  subAccountId: string | null;
+  /** ISO-8601 UTC: the clock reading the windows were measured from. */
+  measuredAt: string;
+}
+
+export const METRIC = {
+  openSessions: "OpenSessions",
+  expiringWithin1h: "SessionsExpiringWithin1h",
+  expiringWithin4h: "SessionsExpiringWithin4h",
+  unparseableTimestamps: "UnparseableTimestamps",
+  wavyRequestFailed: "WavyRequestFailed",
+} as const;
+
+/**
+ * Reads the target's CSV once, streaming, and emits the open-session figures as metrics.
+ * Any failure to read it (Wavy's answer, the download, a malformed CSV) emits
+ * WavyRequestFailed instead of the figures and is rethrown, so the scheduler retries.
+ */
+export async function countOpenSessions(
+  target: SessionTarget,
+  deps: CountDeps,
+): Promise<SessionCountResult> {
+  const { metrics, logger } = deps;
+  // Measured from when Wavy is asked: the snapshot it serves is of that moment.
+  const now = deps.clock();
+  metrics.addDimensions({ CustomerId: target.customerId, SubAccountId: subAccountLabel(target) });
+
+  let reading: Awaited<ReturnType<typeof tallySessionCsv>>;
+  try {
+    const csv = await deps.openCsv(target);
+    reading = await tallySessionCsv(csv, { now, timeZone: deps.timeZone });
+  } catch (error) {
+    metrics.addMetric(METRIC.wavyRequestFailed, MetricUnit.Count, 1);
+    logger.error("Could not read the open-sessions CSV from Wavy", {
+      customerId: target.customerId,
+      subAccountId: target.subAccountId,
+      error: error instanceof Error ? { name: error.name, message: error.message } : "unknown",
+    });
+    throw error;
+  }
+
+  const { figures, unparseableSample } = reading;
+  if (figures.unparseableTimestamps > 0) {
+    // Once per invocation, with one cut-short timestamp: never a row, never a phone number.
+    logger.warn("Unreadable session_created_at values, counted as open and in no window", {
+      unparseableTimestamps: figures.unparseableTimestamps,
+      sample: unparseableSample,
+    });
+  }
+  metrics.addMetric(METRIC.openSessions, MetricUnit.Count, figures.openSessions);
+  metrics.addMetric(METRIC.expiringWithin1h, MetricUnit.Count, figures.expiringWithin1h);
+  metrics.addMetric(METRIC.expiringWithin4h, MetricUnit.Count, figures.expiringWithin4h);
+  metrics.addMetric(METRIC.unparseableTimestamps, MetricUnit.Count, figures.unparseableTimestamps);
+
+  const result: SessionCountResult = {
+    customerId: target.customerId,
+    subAccountId: target.subAccountId,
+    ...figures,
+    measuredAt: now.toISOString(),
+  };
+  logger.info("Counted open sessions", { ...result });
+  return result;
+}

@@ -1,0 +1,40 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
+import { Deadline, systemClock } from "../lib/clock.js";
+import { loadWavyConfig, once } from "../lib/config.js";
+import { InvalidRequestError } from "../lib/errors.js";
+import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
+import { logger, metrics } from "../lib/powertools.js";
+import { createCredentialCache } from "../lib/wavy/credentials.js";
+import { openSessionCsv } from "../lib/wavy/session-csv.js";
+import { countOpenSessions, type SessionCountResult } from "./count.js";
+
+/** Time kept back from the Lambda timeout to log, flush metrics and fail cleanly. */
+const SAFETY_MARGIN_MS = 3_000;
+
+const config = once(() => loadWavyConfig());
+// Module scope: the secret is cached across invocations of a warm function.
+const credentials = once(() => createCredentialCache(config().credentials));
+
+/** EventBridge Scheduler's input: `{"customerId": "42", "subAccountId": "7"}`. */
+export async function countSessions(event: unknown, context: Context): Promise<SessionCountResult> {
+  const parsed = SessionTargetSchema.safeParse(event);
+  if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error));
+  const wavy = config();
+  const cache = credentials();
+  const deadline = new Deadline(Math.max(1, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
+  return countOpenSessions(parsed.data, {
+    openCsv: (target) => openSessionCsv(target, { config: wavy, credentials: cache, deadline }),
+    clock: systemClock,
+    timeZone: wavy.timeZone,
+    metrics,
+    logger,
+  });
+}
+
+export const handler = middy(countSessions)
+  .use(injectLambdaContext(logger))
+  // Flushed after success and failure alike; a failed read still reports WavyRequestFailed.
+  .use(logMetrics(metrics, { throwOnEmptyMetrics: false }));
