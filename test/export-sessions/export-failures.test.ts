@@ -370,13 +370,11 @@ describe("credentials from Secrets Manager", () => {
   );
 
   it("answers 500 INTERNAL when the secret does not exist", async () => {
-    secrets
-      .on(GetSecretValueCommand)
-      .rejects(
-        Object.assign(new Error("Secrets Manager can't find the specified secret."), {
-          name: "ResourceNotFoundException",
-        }),
-      );
+    secrets.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error("Secrets Manager can't find the specified secret."), {
+        name: "ResourceNotFoundException",
+      }),
+    );
 
     const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
 
