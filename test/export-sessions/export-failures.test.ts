@@ -21,7 +21,7 @@ describe("export failures", () => {
   beforeAll(async () => {
     h = await startHarness({
       wavy: { csvByTarget: { "42": CSV } },
-      env: { REQUEST_BUDGET_MS: "1500", MAX_CSV_BYTES: String(30 * 1024 * 1024) },
+      env: { REQUEST_BUDGET_MS: "10000", MAX_CSV_BYTES: String(30 * 1024 * 1024) },
     });
   });
   afterAll(() => h.close());
@@ -127,17 +127,6 @@ describe("export failures", () => {
     await expectNothingLeft(h);
   });
 
-  it("answers 504 when Wavy never answers", async () => {
-    h.wavy.replySession({ hang: true });
-    const started = Date.now();
-
-    const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
-
-    expect(status).toBe(504);
-    expect(json).toMatchObject({ error: { code: "UPSTREAM_TIMEOUT" } });
-    expect(Date.now() - started).toBeLessThan(3000);
-  });
-
   it("refuses a CSV link outside the allowed origins without fetching it", async () => {
     const port = new URL(h.wavy.baseUrl).port;
     h.wavy.linkTo(`http://localhost:${port}/files/elsewhere`);
@@ -239,6 +228,45 @@ describe("export failures", () => {
     await expectNothingLeft(h);
   });
 
+  it("answers 500 INTERNAL and leaves nothing when S3 refuses the upload", async () => {
+    h.s3.injectFault((req) => (req.method === "PUT" ? 500 : undefined));
+
+    const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
+
+    expect(status).toBe(500);
+    expect(json).toEqual({ error: { code: "INTERNAL", message: "Internal error" } });
+    h.s3.clearFaults();
+    await expectNothingLeft(h);
+  });
+});
+
+describe("export failures under tight limits", () => {
+  // A short budget and a 1 MiB cap, so hangs and oversized files fail fast.
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      wavy: { csvByTarget: { "42": CSV } },
+      env: { REQUEST_BUDGET_MS: "1500", MAX_CSV_BYTES: String(1024 * 1024) },
+    });
+  });
+  afterAll(() => h.close());
+  afterEach(async () => {
+    h.wavy.requests.length = 0;
+    await h.emptyBucket();
+  });
+
+  it("answers 504 when Wavy never answers", async () => {
+    h.wavy.replySession({ hang: true });
+    const started = Date.now();
+
+    const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
+
+    expect(status).toBe(504);
+    expect(json).toMatchObject({ error: { code: "UPSTREAM_TIMEOUT" } });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it("answers 504 and stores nothing when the CSV trickles slower than the budget", async () => {
     h.wavy.linkTo(
       h.wavy.serveFile((_req, res) => {
@@ -257,7 +285,7 @@ describe("export failures", () => {
   });
 
   it("answers 502 for a CSV past MAX_CSV_BYTES, declared or not", async () => {
-    const big = ROW.repeat(Math.ceil((31 * 1024 * 1024) / ROW.length));
+    const big = ROW.repeat(Math.ceil((2 * 1024 * 1024) / ROW.length));
     h.wavy.linkTo(h.wavy.serveFile((_req, res) => res.writeHead(200).end(big)));
     const declared = await h.call("POST", "/exports", { customerId: "42" });
     h.wavy.linkTo(
@@ -271,17 +299,6 @@ describe("export failures", () => {
     expect(declared.status).toBe(502);
     expect(streamed.status).toBe(502);
     expect(streamed.json).toMatchObject({ error: { message: expect.stringContaining("limit") } });
-    await expectNothingLeft(h);
-  });
-
-  it("answers 500 INTERNAL and leaves nothing when S3 refuses the upload", async () => {
-    h.s3.injectFault((req) => (req.method === "PUT" ? 500 : undefined));
-
-    const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
-
-    expect(status).toBe(500);
-    expect(json).toEqual({ error: { code: "INTERNAL", message: "Internal error" } });
-    h.s3.clearFaults();
     await expectNothingLeft(h);
   });
 });
