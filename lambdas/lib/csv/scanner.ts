@@ -241,12 +241,43 @@ class SessionCsvScanner implements CsvScanner {
 
   /** Complete, quote-free lines in `buf[from, to)`; `to` is just past a line end. */
   private lines(buf: Buffer, from: number, to: number): void {
+    const visit = this.onTimestamp;
+    if (visit === undefined) {
+      let start = from;
+      while (start < to) {
+        const lf = buf.indexOf(LF, start);
+        const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
+        if (end > start) this.rows++;
+        start = lf + 1;
+      }
+      return;
+    }
+    // One pass per line finds the timestamp field and the line end together: cheaper than a
+    // native indexOf call per row on ~35-byte rows (~8 M rows/s to ~10 M with the tally).
+    const delimiter = this.delimiter;
+    const column = this.column;
     let start = from;
     while (start < to) {
-      const lf = buf.indexOf(LF, start);
-      const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
-      if (end > start) this.row(buf, start, end);
-      start = lf + 1;
+      let fieldStart = column === 0 ? start : -1;
+      let fieldEnd = -1;
+      let field = 0;
+      let i = start;
+      let byte = buf[i];
+      while (byte !== LF) {
+        if (byte === delimiter) {
+          field++;
+          if (field === column) fieldStart = i + 1;
+          else if (field === column + 1 && fieldEnd === -1) fieldEnd = i;
+        }
+        byte = buf[++i];
+      }
+      const end = i > start && buf[i - 1] === CR ? i - 1 : i;
+      if (end > start) {
+        this.rows++;
+        if (fieldStart === -1) visit(EMPTY, 0, 0);
+        else visit(buf, fieldStart, fieldEnd === -1 ? end : fieldEnd);
+      }
+      start = i + 1;
     }
   }
 
