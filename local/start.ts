@@ -8,12 +8,13 @@ import { resolve } from "node:path";
 import type { Context } from "aws-lambda";
 import { LocalS3 } from "../test/support/s3-server.js";
 import { startApiServer } from "./api-server.js";
-import { SANDBOX_CREDENTIALS, startWavySandbox } from "./wavy-sandbox.js";
+import { SANDBOX_CREDENTIALS, SANDBOX_TARGETS, startWavySandbox } from "./wavy-sandbox.js";
 
 const PORT = Number(process.env.PORT ?? 3000);
 const S3_PORT = Number(process.env.LOCAL_S3_PORT ?? 4569);
 const BUCKET = process.env.EXPORT_BUCKET ?? "wavy-sessions-local";
 const DATA_DIR = resolve(process.env.LOCAL_DATA_DIR ?? ".local/s3");
+const COUNT_INTERVAL_SECONDS = Number(process.env.COUNT_INTERVAL_SECONDS ?? 60);
 
 async function main(): Promise<void> {
   await mkdir(DATA_DIR, { recursive: true });
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
     S3_FORCE_PATH_STYLE: "true",
     EXPORT_BUCKET: BUCKET,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+    // The counter's figures are printed as readable lines below instead of raw EMF JSON.
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
     ...(sandbox && {
       WAVY_API_URL: sandbox.baseUrl,
       WAVY_DOWNLOAD_ORIGINS: sandbox.baseUrl,
@@ -64,14 +67,17 @@ Try:
   curl -s ${base}/exports/<exportId>
   curl -s "<downloadUrl from an answer>"
 
+${sandbox ? `The session counter runs for the sandbox's customers every ${COUNT_INTERVAL_SECONDS} s.` : ""}
 Ctrl-C stops everything.
 `);
+  const counter = await startCounterLoop(sandbox ? SANDBOX_TARGETS : []);
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     console.log("\nStopping...");
+    counter.stop();
     await api.close();
     await sandbox?.stop();
     await s3.stop();
@@ -79,6 +85,40 @@ Ctrl-C stops everything.
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/**
+ * The scheduled counter, as EventBridge Scheduler would run it: the same handler, one event per
+ * target, on an interval; each result printed as one readable line.
+ */
+async function startCounterLoop(
+  targets: readonly { customerId: string; subAccountId: string | null }[],
+): Promise<{ stop: () => void }> {
+  if (targets.length === 0) return { stop: () => {} };
+  const { handler } = await import("../lambdas/count-sessions/handler.js");
+  const countAll = async () => {
+    for (const { customerId, subAccountId } of targets) {
+      const event = subAccountId ? { customerId, subAccountId } : { customerId };
+      try {
+        const result = await handler(event, lambdaContext("count-sessions"));
+        console.log(
+          `[count ${result.measuredAt.slice(11, 19)}Z] customer ${customerId} / ${subAccountId ?? "all"}: ` +
+            `${result.openSessions} open, ${result.expiringWithin1h} closing within 1 h, ` +
+            `${result.expiringWithin4h} within 4 h` +
+            (result.unparseableTimestamps
+              ? `, ${result.unparseableTimestamps} unreadable timestamps`
+              : ""),
+        );
+      } catch (error) {
+        console.log(
+          `[count] customer ${customerId} / ${subAccountId ?? "all"}: failed (${(error as Error).message})`,
+        );
+      }
+    }
+  };
+  await countAll();
+  const timer = setInterval(countAll, COUNT_INTERVAL_SECONDS * 1000);
+  return { stop: () => clearInterval(timer) };
 }
 
 /** Enough of a Lambda context for Powertools; the local run has no real one. */

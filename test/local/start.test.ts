@@ -64,6 +64,17 @@ describe("npm start", () => {
     expect(csv.toString().split("\n")[0]).toBe("source;session_created_at");
   });
 
+  it("runs the counter for the sandbox's customers and prints a line per target", async () => {
+    const deadline = Date.now() + 15_000;
+    while (!/customer 1001 \/ all: 1200 open/.test(output) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    expect(output).toMatch(/customer 42 \/ all: 240 open, \d+ closing within 1 h, \d+ within 4 h/);
+    expect(output).toMatch(/customer 42 \/ 7: 35 open/);
+    expect(output).toMatch(/customer 1001 \/ all: 1200 open/);
+  });
+
   it("stops cleanly on Ctrl-C", async () => {
     const exited = new Promise<number | null>((resolve) =>
       child.once("exit", (code) => resolve(code)),
