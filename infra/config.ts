@@ -293,9 +293,9 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
   const result = contextSchema.safeParse(raw);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
-      const [key, ...rest] = issue.path.map(String);
-      const where = rest.length > 0 ? `${key}[${rest.join("].")}]` : key;
-      return `  - context "${where ?? "(root)"}" ${issue.message}`;
+      const [key = "(root)", ...rest] = issue.path.map(String);
+      const where = rest.map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join("");
+      return `  - context "${key}${where}" ${issue.message}`;
     });
     throw new ConfigError(
       `Invalid wavy-sessions configuration (see docs/deploying.md):\n${problems.join("\n")}`,

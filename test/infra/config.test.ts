@@ -1,0 +1,198 @@
+import { describe, expect, it } from "vitest";
+import {
+  ConfigError,
+  type ContextKey,
+  MAX_TARGETS,
+  readConfig,
+  type WavySessionsConfig,
+} from "../../infra/config.js";
+import { SYNTH_TIMEOUT_MS, synth } from "./synth.js";
+
+const read = (context: Partial<Record<ContextKey, unknown>>): WavySessionsConfig =>
+  readConfig((key) => context[key]);
+
+const rejection = (context: Partial<Record<ContextKey, unknown>>): string => {
+  try {
+    read(context);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+};
+
+describe("configuration from CDK context", () => {
+  it("defaults to no targets, a 15-minute schedule and a new secret", () => {
+    const config = read({});
+    expect(config).toEqual(
+      expect.objectContaining({
+        targets: [],
+        scheduleExpression: "rate(15 minutes)",
+        schedulePeriodSeconds: 900,
+        scheduleFlexibleWindowMinutes: 5,
+        secret: { kind: "create" },
+        exportRetentionDays: 90,
+        exportMemoryMb: 1024,
+        counterMemoryMb: 512,
+        counterReservedConcurrency: 5,
+        downloadOrigins: "https://chatclub-cdn.wavy.global,https://*.wavy.global",
+        alarms: { kind: "none" },
+      }),
+    );
+  });
+
+  it("accepts ids as digit strings or integers and always keeps strings", () => {
+    const config = read({
+      targets: [{ customerId: 42 }, { customerId: "42", subAccountId: 7 }],
+    });
+    expect(config.targets).toEqual([{ customerId: "42" }, { customerId: "42", subAccountId: "7" }]);
+  });
+
+  it("accepts what `cdk -c key=value` passes: JSON and numbers as strings", () => {
+    const config = read({
+      targets: '[{"customerId":"1","subAccountId":"2"}]',
+      exportMemoryMb: "2048",
+      counterReservedConcurrency: "2",
+    });
+    expect(config.targets).toEqual([{ customerId: "1", subAccountId: "2" }]);
+    expect(config.exportMemoryMb).toBe(2048);
+    expect(config.counterReservedConcurrency).toBe(2);
+  });
+
+  it("rejects a bad id with the key and the rule in the message", () => {
+    expect(rejection({ targets: [{ customerId: "042" }] })).toMatch(
+      /context "targets\[0\]\.customerId" must be a positive integer id \(1-18 digits, no leading zero\)/,
+    );
+    expect(rejection({ targets: [{ customerId: "1", subAccountId: "0" }] })).toContain(
+      'targets[0].subAccountId"',
+    );
+    expect(rejection({ targets: [{ customerId: "1234567890123456789" }] })).toContain("customerId");
+    expect(rejection({ targets: [{ customerId: "1", subAccountId: "" }] })).toContain(
+      "subAccountId",
+    );
+  });
+
+  it("rejects unknown target fields, repeated targets and too many of them", () => {
+    expect(rejection({ targets: [{ customerId: "1", subaccountId: "2" }] })).toContain("targets");
+    expect(rejection({ targets: [{ customerId: "1" }, { customerId: 1 }] })).toContain(
+      "repeats target 1/all",
+    );
+    const many = Array.from({ length: MAX_TARGETS + 1 }, (_, i) => ({ customerId: String(i + 1) }));
+    expect(rejection({ targets: many })).toContain("see docs/scaling.md");
+  });
+
+  it("rejects a schedule EventBridge Scheduler would refuse or that runs less than daily", () => {
+    expect(rejection({ scheduleExpression: "every 15 minutes" })).toMatch(
+      /context "scheduleExpression" "every 15 minutes" is not a recurring EventBridge Scheduler expression/,
+    );
+    expect(rejection({ scheduleExpression: "rate(1 minutes)" })).toContain('"1 minute"');
+    expect(rejection({ scheduleExpression: "rate(0 minutes)" })).toContain("at least 1");
+    expect(rejection({ scheduleExpression: "rate(2 days)" })).toContain("at most one run a day");
+    expect(rejection({ scheduleExpression: "cron(0/15 * * * *)" })).toContain("scheduleExpression");
+    expect(read({ scheduleExpression: "cron(0/15 * * * ? *)" }).schedulePeriodSeconds).toBe(3600);
+    expect(read({ scheduleExpression: "rate(1 hour)" }).schedulePeriodSeconds).toBe(3600);
+  });
+
+  it("rejects a flexible window longer than the schedule's period", () => {
+    expect(
+      rejection({ scheduleExpression: "rate(5 minutes)", scheduleFlexibleWindowMinutes: 10 }),
+    ).toContain("must not exceed the schedule's period (5 minutes)");
+  });
+
+  it("takes an existing secret by name or by complete ARN, not both", () => {
+    expect(read({ wavySecretName: "wavy/prod" }).secret).toEqual({
+      kind: "name",
+      secretName: "wavy/prod",
+    });
+    const arn = "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy/prod-AbCdEf";
+    expect(read({ wavySecretArn: arn }).secret).toEqual({ kind: "arn", secretArn: arn });
+    expect(
+      rejection({ wavySecretArn: "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy" }),
+    ).toContain("complete ARN");
+    expect(rejection({ wavySecretName: "a", wavySecretArn: arn })).toContain(
+      "either wavySecretName or wavySecretArn",
+    );
+  });
+
+  it("rejects bad numbers, origins, e-mail addresses and topic ARNs", () => {
+    const message = rejection({
+      exportMemoryMb: 64,
+      exportRetentionDays: "ninety",
+      logRetentionDays: 10,
+      downloadOrigins: "ftp://wavy.global",
+      alarmEmail: "not-an-address",
+      wavyApiUrl: "http://api-messaging.wavy.global",
+    });
+    expect(message).toContain('"exportMemoryMb" must be at least 128');
+    expect(message).toContain('"exportRetentionDays" must be an integer');
+    expect(message).toContain('"logRetentionDays" must be one of');
+    expect(message).toContain('"downloadOrigins" has an entry that is not an origin');
+    expect(message).toContain('"alarmEmail" is not an e-mail address');
+    expect(message).toContain('"wavyApiUrl" must be an https URL');
+    expect(rejection({ alarmTopicArn: "arn:aws:sqs:us-east-1:123456789012:q" })).toContain(
+      "alarmTopicArn",
+    );
+  });
+});
+
+describe("configuration in the synthesised stack", () => {
+  it(
+    "grants GetSecretValue on the named secret's ARN pattern and passes its name",
+    () => {
+      const { template } = synth(
+        {
+          wavySecretName: "wavy/prod",
+          alarmTopicArn: "arn:aws:sns:sa-east-1:123456789012:ops",
+          targets: [{ customerId: "5" }],
+        },
+        { cfnValidation: false },
+      );
+      expect(template.findResources("AWS::SecretsManager::Secret")).toEqual({});
+      const statements = Object.values(template.findResources("AWS::IAM::Policy")).flatMap(
+        (policy) =>
+          policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
+      );
+      const secretResources = statements
+        .filter((s) => s.Action === "secretsmanager:GetSecretValue")
+        .map((s) => JSON.stringify(s.Resource));
+      expect(secretResources).toHaveLength(2);
+      for (const resource of secretResources)
+        expect(resource).toContain(":secret:wavy/prod-??????");
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        Environment: { Variables: { WAVY_SECRET_ID: "wavy/prod" } },
+      });
+      // An existing topic is used as is: no topic of our own, every alarm sends to it.
+      expect(template.findResources("AWS::SNS::Topic")).toEqual({});
+      for (const alarm of Object.values(template.findResources("AWS::CloudWatch::Alarm")))
+        expect(alarm.Properties.AlarmActions).toEqual(["arn:aws:sns:sa-east-1:123456789012:ops"]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    `fits ${MAX_TARGETS} targets within CloudFormation's 500 resources per stack`,
+    () => {
+      const targets = Array.from({ length: MAX_TARGETS }, (_, i) => ({
+        customerId: String(i + 1),
+      }));
+      const { template } = synth(
+        {
+          targets,
+          wavySecretArn: "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy-AbCdEf",
+        },
+        { cfnValidation: false },
+      );
+      const json = template.toJSON() as { Resources: Record<string, unknown> };
+      expect(Object.keys(json.Resources).length).toBeLessThanOrEqual(500);
+      template.resourceCountIs("AWS::Scheduler::Schedule", MAX_TARGETS);
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        Environment: {
+          Variables: {
+            WAVY_SECRET_ID: "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy-AbCdEf",
+          },
+        },
+      });
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,469 @@
+import { Match, type Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { NAG_RULES, SYNTH_TIMEOUT_MS, type Synthesised, synth, TEST_TARGETS } from "./synth.js";
+
+type Json = Record<string, unknown>;
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+let synthesised: Synthesised;
+let template: Template;
+
+// One synth for the whole file: it is the slow part (cdk-nag and CDK's template validation).
+beforeAll(() => {
+  synthesised = synth({ targets: TEST_TARGETS, alarmEmail: "ops@example.com" });
+  template = synthesised.template;
+}, SYNTH_TIMEOUT_MS);
+
+const resources = (type: string) =>
+  template.findResources(type) as Record<string, { Properties: Json; DeletionPolicy?: string }>;
+
+const functionByEnv = (service: string) => {
+  const match = Object.entries(resources("AWS::Lambda::Function")).find(
+    ([, fn]) =>
+      (fn.Properties.Environment as { Variables: Json }).Variables.POWERTOOLS_SERVICE_NAME ===
+      service,
+  );
+  if (!match) throw new Error(`no function for service ${service}`);
+  return { logicalId: match[0], properties: match[1].Properties };
+};
+
+/** Every statement of every IAM policy attached to a role whose logical id starts so. */
+const statementsOfRole = (rolePrefix: string): Statement[] =>
+  Object.values(resources("AWS::IAM::Policy"))
+    .filter((policy) =>
+      (policy.Properties.Roles as { Ref: string }[]).some((role) =>
+        role.Ref.startsWith(rolePrefix),
+      ),
+    )
+    .flatMap(
+      (policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+
+const actionsOf = (statement: Statement) =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+const resourcesOf = (statement: Statement) =>
+  Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+
+describe("export API", () => {
+  it("requires SigV4 (AWS_IAM) on every method", () => {
+    const methods = Object.values(resources("AWS::ApiGateway::Method"));
+    expect(methods).toHaveLength(3);
+    for (const method of methods) expect(method.Properties.AuthorizationType).toBe("AWS_IAM");
+  });
+
+  it("serves exactly the contract's routes, each through the Lambda proxy", () => {
+    const paths = Object.fromEntries(
+      Object.entries(resources("AWS::ApiGateway::Resource")).map(([id, r]) => [
+        id,
+        r.Properties.PathPart,
+      ]),
+    );
+    const routes = Object.values(resources("AWS::ApiGateway::Method")).map((method) => {
+      expect((method.Properties.Integration as Json).Type).toBe("AWS_PROXY");
+      return `${method.Properties.HttpMethod} ${paths[(method.Properties.ResourceId as { Ref: string }).Ref]}`;
+    });
+    expect(routes.sort()).toEqual(["GET session", "GET {exportId}", "POST exports"]);
+  });
+
+  it("is regional, traced, throttled and writes JSON access logs", () => {
+    template.hasResourceProperties("AWS::ApiGateway::RestApi", {
+      EndpointConfiguration: { Types: ["REGIONAL"] },
+    });
+    const stages = Object.values(resources("AWS::ApiGateway::Stage"));
+    expect(stages).toHaveLength(1);
+    const stage = stages[0]?.Properties ?? {};
+    expect(stage.TracingEnabled).toBe(true);
+    const format = (stage.AccessLogSetting as { Format: string }).Format;
+    expect(Object.keys(JSON.parse(format))).toEqual(
+      expect.arrayContaining(["requestId", "caller", "status", "integrationLatency"]),
+    );
+    expect(stage.MethodSettings).toEqual([
+      expect.objectContaining({
+        HttpMethod: "*",
+        ResourcePath: "/*",
+        ThrottlingRateLimit: 10,
+        ThrottlingBurstLimit: 20,
+        LoggingLevel: "ERROR",
+        DataTraceEnabled: false,
+      }),
+    ]);
+  });
+
+  it("validates the POST body against a model and /v1/session's customerId", () => {
+    template.hasResourceProperties("AWS::ApiGateway::RequestValidator", {
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+    template.hasResourceProperties("AWS::ApiGateway::Model", {
+      ContentType: "application/json",
+      Schema: Match.objectLike({ required: ["customerId"] }),
+    });
+    template.hasResourceProperties("AWS::ApiGateway::Method", {
+      HttpMethod: "POST",
+      RequestModels: { "application/json": Match.anyValue() },
+      RequestValidatorId: Match.anyValue(),
+    });
+    template.hasResourceProperties("AWS::ApiGateway::Method", {
+      HttpMethod: "GET",
+      RequestParameters: {
+        "method.request.querystring.customerId": true,
+        "method.request.querystring.subAccountId": false,
+      },
+    });
+  });
+
+  it("answers its own validation errors in the contract's envelope", () => {
+    template.hasResourceProperties("AWS::ApiGateway::GatewayResponse", {
+      ResponseType: "BAD_REQUEST_BODY",
+      StatusCode: "400",
+      ResponseTemplates: {
+        "application/json": Match.stringLikeRegexp('"code":"INVALID_REQUEST"'),
+      },
+    });
+  });
+});
+
+describe("functions", () => {
+  it("run on nodejs22.x or newer, on arm64, traced, with source maps", () => {
+    const functions = Object.values(resources("AWS::Lambda::Function"));
+    expect(functions).toHaveLength(2);
+    for (const { Properties: fn } of functions) {
+      const major = Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1]);
+      expect(major).toBeGreaterThanOrEqual(22);
+      expect(fn.Architectures).toEqual(["arm64"]);
+      expect(fn.TracingConfig).toEqual({ Mode: "Active" });
+      expect((fn.Environment as { Variables: Json }).Variables.NODE_OPTIONS).toBe(
+        "--enable-source-maps",
+      );
+      expect(fn.LoggingConfig).toEqual(
+        expect.objectContaining({ LogGroup: { Ref: expect.any(String) } }),
+      );
+    }
+  });
+
+  it("give the export function the contract's environment and a 29 s timeout", () => {
+    const { properties } = functionByEnv("wavy-sessions-export");
+    expect(properties.Timeout).toBe(29);
+    expect(properties.MemorySize).toBe(1024);
+    expect((properties.Environment as { Variables: Json }).Variables).toEqual({
+      NODE_OPTIONS: "--enable-source-maps",
+      WAVY_SECRET_ID: { Ref: expect.stringMatching(/^WavySecret/) },
+      WAVY_API_URL: "https://api-messaging.wavy.global",
+      WAVY_DOWNLOAD_ORIGINS: "https://chatclub-cdn.wavy.global,https://*.wavy.global",
+      WAVY_TIMEZONE: "America/Sao_Paulo",
+      EXPORT_BUCKET: { Ref: expect.stringMatching(/^StorageExports/) },
+      DOWNLOAD_URL_TTL_SECONDS: "900",
+      REQUEST_BUDGET_MS: "25000",
+      MAX_CSV_BYTES: "5368709120",
+      POWERTOOLS_METRICS_NAMESPACE: "WavySessions",
+      POWERTOOLS_SERVICE_NAME: "wavy-sessions-export",
+    });
+  });
+
+  it("give the counter the Wavy settings but no bucket, and cap its concurrency", () => {
+    const { properties } = functionByEnv("wavy-sessions-counter");
+    const variables = (properties.Environment as { Variables: Json }).Variables;
+    expect(variables).not.toHaveProperty("EXPORT_BUCKET");
+    expect(variables).toEqual(
+      expect.objectContaining({
+        WAVY_SECRET_ID: { Ref: expect.stringMatching(/^WavySecret/) },
+        WAVY_API_URL: "https://api-messaging.wavy.global",
+        WAVY_TIMEZONE: "America/Sao_Paulo",
+        POWERTOOLS_METRICS_NAMESPACE: "WavySessions",
+      }),
+    );
+    expect(properties.ReservedConcurrentExecutions).toBe(5);
+    expect(properties.MemorySize).toBe(512);
+    expect(properties.Timeout).toBe(300);
+  });
+
+  it("send the counter's failed async invocations to the dead-letter queue", () => {
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { "Fn::GetAtt": [Match.stringLikeRegexp("^CounterDeadLetters"), "Arn"] },
+        },
+      },
+    });
+  });
+});
+
+describe("least privilege", () => {
+  const everyStatement = () =>
+    Object.values(resources("AWS::IAM::Policy")).flatMap(
+      (policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+
+  it("grants no wildcard actions anywhere", () => {
+    for (const statement of everyStatement()) {
+      for (const action of actionsOf(statement)) {
+        expect(action).not.toBe("*");
+        expect(action).not.toMatch(/:\*$/);
+      }
+    }
+  });
+
+  it("lets both functions read the one Wavy secret, nothing more from Secrets Manager", () => {
+    for (const role of ["ExportFunctionRole", "CounterFunctionRole"]) {
+      const secretStatements = statementsOfRole(role).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith("secretsmanager:")),
+      );
+      expect(secretStatements).toEqual([
+        {
+          Effect: "Allow",
+          Action: "secretsmanager:GetSecretValue",
+          Resource: { Ref: expect.stringMatching(/^WavySecret/) },
+        },
+      ]);
+    }
+  });
+
+  it("scopes the export function's object access to exports/ and manifests/", () => {
+    const s3Statements = statementsOfRole("ExportFunctionRole").filter((s) =>
+      actionsOf(s).some((a) => a.startsWith("s3:")),
+    );
+    const suffixes = new Set<string>();
+    for (const statement of s3Statements) {
+      for (const resource of resourcesOf(statement)) {
+        const join = (resource as { "Fn::Join"?: [string, unknown[]] })["Fn::Join"];
+        if (join) {
+          const suffix = String(join[1].at(-1));
+          expect(suffix).toMatch(/^\/(exports|manifests)\/\*$/);
+          suffixes.add(suffix);
+        } else {
+          // The bucket itself: only for ListBucket, without which a missing manifest is a 403.
+          expect(actionsOf(statement)).toEqual(["s3:ListBucket"]);
+          expect(resource).toEqual({
+            "Fn::GetAtt": [expect.stringMatching(/^StorageExports/), "Arn"],
+          });
+        }
+      }
+    }
+    expect([...suffixes].sort()).toEqual(["/exports/*", "/manifests/*"]);
+    const objectActions = s3Statements.flatMap(actionsOf).sort();
+    expect(objectActions).toEqual([
+      "s3:AbortMultipartUpload",
+      "s3:DeleteObject",
+      "s3:GetObject",
+      "s3:ListBucket",
+      "s3:PutObject",
+    ]);
+  });
+
+  it("gives the counter no S3 access at all", () => {
+    const counter = statementsOfRole("CounterFunctionRole").flatMap(actionsOf);
+    expect(counter.filter((action) => action.startsWith("s3:"))).toEqual([]);
+  });
+
+  it("keeps log writes to each function's own log group, without the managed basic role", () => {
+    for (const role of Object.values(resources("AWS::IAM::Role"))) {
+      const managed = JSON.stringify(role.Properties.ManagedPolicyArns ?? []);
+      expect(managed).not.toContain("AWSLambdaBasicExecutionRole");
+    }
+    const logs = statementsOfRole("ExportFunctionRole").find((s) =>
+      actionsOf(s).includes("logs:PutLogEvents"),
+    );
+    expect(logs?.Resource).toEqual({
+      "Fn::GetAtt": [expect.stringMatching(/^ExportFunctionLogs/), "Arn"],
+    });
+  });
+});
+
+describe("storage", () => {
+  const exportBucket = () => {
+    const entry = Object.entries(resources("AWS::S3::Bucket")).find(([id]) =>
+      id.startsWith("StorageExports"),
+    );
+    if (!entry) throw new Error("no export bucket");
+    return entry;
+  };
+
+  it("blocks public access, encrypts, enforces ownership and logs access", () => {
+    const [, bucket] = exportBucket();
+    expect(bucket.Properties).toEqual(
+      expect.objectContaining({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            { ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } },
+          ],
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] },
+        LoggingConfiguration: expect.objectContaining({
+          DestinationBucketName: { Ref: expect.stringMatching(/^StorageAccessLogs/) },
+        }),
+      }),
+    );
+    expect(bucket.Properties).not.toHaveProperty("VersioningConfiguration");
+  });
+
+  it("expires exports and manifests after the retention and aborts stale uploads after a day", () => {
+    const [, bucket] = exportBucket();
+    expect((bucket.Properties.LifecycleConfiguration as { Rules: Json[] }).Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Prefix: "exports/", ExpirationInDays: 90, Status: "Enabled" }),
+        expect.objectContaining({ Prefix: "manifests/", ExpirationInDays: 90, Status: "Enabled" }),
+        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+      ]),
+    );
+  });
+
+  it("refuses plain HTTP on both buckets", () => {
+    const policies = Object.values(resources("AWS::S3::BucketPolicy"));
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain(
+        '"Condition":{"Bool":{"aws:SecureTransport":"false"}},"Effect":"Deny"',
+      );
+    }
+  });
+
+  it("keeps the user's data, the secret and the logs when the stack is destroyed", () => {
+    for (const type of [
+      "AWS::S3::Bucket",
+      "AWS::SecretsManager::Secret",
+      "AWS::Logs::LogGroup",
+      "AWS::SQS::Queue",
+    ]) {
+      const all = Object.values(resources(type));
+      expect(all.length).toBeGreaterThan(0);
+      for (const resource of all) expect(resource.DeletionPolicy).toBe("Retain");
+    }
+  });
+});
+
+describe("schedules", () => {
+  it("count every configured target once, with the contract's event as input", () => {
+    const schedules = Object.values(resources("AWS::Scheduler::Schedule"));
+    expect(schedules).toHaveLength(TEST_TARGETS.length);
+    const inputs = schedules.map((s) =>
+      JSON.parse((s.Properties.Target as { Input: string }).Input),
+    );
+    expect(inputs).toEqual(expect.arrayContaining(TEST_TARGETS));
+    expect(inputs).toContainEqual({ customerId: "42" });
+    for (const input of inputs) expect(Object.keys(input).sort()).not.toContain("undefined");
+  });
+
+  it("spread runs over a flexible window, retry and dead-letter to an encrypted queue", () => {
+    for (const schedule of Object.values(resources("AWS::Scheduler::Schedule"))) {
+      expect(schedule.Properties).toEqual(
+        expect.objectContaining({
+          ScheduleExpression: "rate(15 minutes)",
+          FlexibleTimeWindow: { Mode: "FLEXIBLE", MaximumWindowInMinutes: 5 },
+          GroupName: expect.stringMatching(/Counter-Schedules/),
+          Target: expect.objectContaining({
+            RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 3 },
+            DeadLetterConfig: {
+              Arn: { "Fn::GetAtt": [expect.stringMatching(/^CounterDeadLetters/), "Arn"] },
+            },
+          }),
+        }),
+      );
+    }
+    template.hasResourceProperties("AWS::SQS::Queue", { SqsManagedSseEnabled: true });
+    template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe("observability", () => {
+  const alarms = () => Object.values(resources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+
+  it("alarms on export errors, API 5xx, counter failures and a non-empty dead-letter queue", () => {
+    const names = alarms().map((a) => a.MetricName ?? "math");
+    expect(names).toEqual(
+      expect.arrayContaining(["Errors", "5XXError", "ApproximateNumberOfMessagesVisible", "math"]),
+    );
+    const math = alarms().find((a) => a.Metrics);
+    expect(JSON.stringify(math?.Metrics)).toContain('"MetricName":"WavyRequestFailed"');
+  });
+
+  it("alarms when a target's OpenSessions goes missing, treating no data as breaching", () => {
+    const missing = alarms().filter((a) => a.MetricName === "OpenSessions");
+    expect(missing).toHaveLength(TEST_TARGETS.length);
+    for (const alarm of missing) {
+      expect(alarm.TreatMissingData).toBe("breaching");
+      expect(alarm.Namespace).toBe("WavySessions");
+      expect(alarm.Period).toBe(900);
+    }
+    expect(missing.map((a) => a.Dimensions)).toContainEqual([
+      { Name: "CustomerId", Value: "42" },
+      { Name: "SubAccountId", Value: "all" },
+      { Name: "service", Value: "wavy-sessions-counter" },
+    ]);
+  });
+
+  it("sends every alarm to the SNS topic mailing the configured address", () => {
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "ops@example.com",
+    });
+    for (const alarm of alarms()) {
+      expect(alarm.AlarmActions).toEqual([
+        { Ref: expect.stringMatching(/^ObservabilityAlarmTopic/) },
+      ]);
+    }
+  });
+
+  it("draws open sessions, expiring-soon figures, export latency and errors", () => {
+    const dashboards = Object.values(resources("AWS::CloudWatch::Dashboard"));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]?.Properties.DashboardBody);
+    for (const needle of [
+      "OpenSessions",
+      "SessionsExpiringWithin1h",
+      "SessionsExpiringWithin4h",
+      "WavyRequestFailed",
+      "Duration",
+      "p99",
+      "Latency",
+      "5XXError",
+    ]) {
+      expect(body).toContain(needle);
+    }
+  });
+});
+
+describe("cdk-nag", () => {
+  it("finds nothing unsuppressed in the AwsSolutions and Serverless packs", () => {
+    const { annotations } = synthesised;
+    const findings = [
+      ...annotations.findError("*", NAG_RULES),
+      ...annotations.findWarning("*", NAG_RULES),
+    ].map((finding) => `${finding.id}: ${String(finding.entry.data).split("\n")[0]}`);
+    expect(findings).toEqual([]);
+  });
+
+  it("gives every suppression one rule id and a reason, and IAM5 ones a scope", () => {
+    const suppressions = Object.values(template.toJSON().Resources as Record<string, Json>).flatMap(
+      (resource) =>
+        ((resource.Metadata as Json | undefined)?.cdk_nag as { rules_to_suppress?: Json[] })
+          ?.rules_to_suppress ?? [],
+    );
+    expect(suppressions.length).toBeGreaterThan(0);
+    for (const suppression of suppressions) {
+      expect(suppression.id).toMatch(/^(AwsSolutions|Serverless)-[A-Za-z0-9]+$/);
+      expect(String(suppression.reason).length).toBeGreaterThan(40);
+      if (suppression.id === "AwsSolutions-IAM5" || suppression.id === "AwsSolutions-IAM4")
+        expect(suppression.applies_to).toEqual(expect.any(Array));
+    }
+  });
+});
