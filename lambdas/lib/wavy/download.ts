@@ -1,4 +1,4 @@
-import { Readable } from "node:stream";
+import { pipeline, Readable, type Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { type Dispatcher, request } from "undici";
 import type { Deadline } from "../clock.js";
@@ -6,11 +6,13 @@ import { UpstreamError, UpstreamTimeoutError } from "../errors.js";
 import { logger } from "../powertools.js";
 import { errorName } from "./client.js";
 import { type AllowedOrigin, isAllowedUrl } from "./origins.js";
+import { ForbiddenAddressError, guardedDispatcherFor } from "./ssrf-guard.js";
 
 export interface DownloadDeps {
   origins: readonly AllowedOrigin[];
   deadline: Deadline;
   maxBytes: number;
+  /** Tests pass their own; by default a dispatcher that refuses special-purpose addresses. */
   dispatcher?: Dispatcher;
 }
 
@@ -82,7 +84,7 @@ async function get(url: URL, deps: DownloadDeps): Promise<Dispatcher.ResponseDat
       // Ask for the bytes as stored; a host that compresses anyway is decoded below.
       headers: { accept: "text/csv, text/plain, */*", "accept-encoding": "identity" },
       signal: deps.deadline.signal,
-      dispatcher: deps.dispatcher,
+      dispatcher: deps.dispatcher ?? guardedDispatcherFor(deps.origins),
     });
   } catch (error) {
     throw downloadFailure(error, deps, "before the CSV host answered");
@@ -98,15 +100,25 @@ function decode(response: Dispatcher.ResponseData): Readable {
       return response.body;
     case "gzip":
     case "x-gzip":
-      return response.body.pipe(createGunzip());
+      return decodeWith(response, createGunzip());
     case "deflate":
-      return response.body.pipe(createInflate());
+      return decodeWith(response, createInflate());
     case "br":
-      return response.body.pipe(createBrotliDecompress());
+      return decodeWith(response, createBrotliDecompress());
     default:
       response.body.destroy();
       throw new UpstreamError(`The CSV host sent an unsupported Content-Encoding "${encoding}"`);
   }
+}
+
+/**
+ * pipeline(), not pipe(): a dropped connection must fail the decoded stream (pipe() would leave
+ * the decoder waiting until the deadline), and stopping the decoded stream at the byte cap must
+ * also close the connection (pipe() would leave the socket open, still sending).
+ */
+function decodeWith(response: Dispatcher.ResponseData, decoder: Transform): Readable {
+  // The callback only keeps an error from going unhandled: the guard reads it off the decoder.
+  return pipeline(response.body, decoder, () => {});
 }
 
 /** Counts bytes against the cap and turns low-level failures into contract errors. */
@@ -129,6 +141,12 @@ async function* guard(body: Readable, deps: DownloadDeps): AsyncGenerator<Buffer
 
 function downloadFailure(error: unknown, deps: DownloadDeps, when: string): Error {
   if (error instanceof UpstreamError || error instanceof UpstreamTimeoutError) return error;
+  if (error instanceof ForbiddenAddressError) {
+    logger.warn("Refused a CSV host that resolves to a special-purpose address", {
+      errorName: errorName(error),
+    });
+    return new UpstreamError(error.message);
+  }
   if (deps.deadline.signal.aborted || deps.deadline.expired()) {
     return new UpstreamTimeoutError(`The request budget ran out ${when}`);
   }

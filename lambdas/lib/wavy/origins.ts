@@ -31,11 +31,25 @@ export function parseAllowedOrigins(list: string): AllowedOrigin[] {
     const protocol = `${scheme.toLowerCase()}:` as AllowedOrigin["protocol"];
     return {
       protocol,
-      host: host.toLowerCase(),
+      host: canonicalHost(protocol, host, wildcard !== undefined),
       wildcard: wildcard !== undefined,
       port: port ?? DEFAULT_PORTS[protocol] ?? "",
     };
   });
+}
+
+/**
+ * The host as the WHATWG URL parser writes it, which is how a link's host is compared: an entry
+ * written `0x7f000001` or `[0:0::1]` must mean the host a link parses to, not a string no link
+ * can ever equal.
+ */
+function canonicalHost(protocol: string, host: string, wildcard: boolean): string {
+  try {
+    const parsed = new URL(`${protocol}//${wildcard ? `x.${host}` : host}/`).hostname;
+    return wildcard ? parsed.slice(2) : parsed;
+  } catch {
+    throw new Error(`has an entry whose host is not valid: "${host}"`);
+  }
 }
 
 /** The effective port of a parsed URL (WHATWG URL leaves it empty for the default). */
