@@ -1,0 +1,150 @@
+/**
+ * Calls the deployed export API with a SigV4-signed request (every route is AWS_IAM).
+ *
+ *   npm run call -- POST /exports '{"customerId": "42", "subAccountId": "7"}'
+ *   npm run call -- GET /exports/<exportId>
+ *   npm run call -- GET '/v1/session?customerId=42'
+ *
+ * Base URL: --url, else WAVY_SESSIONS_API_URL, else the ApiUrl output in cdk-outputs.json (written
+ * by `npx cdk deploy --outputs-file cdk-outputs.json`). Credentials: the default provider chain
+ * (AWS_PROFILE, environment, SSO, instance role...). Prints the status, then the JSON body.
+ */
+import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
+import { SignatureV4 } from "@smithy/signature-v4";
+
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+
+const toBuffer = (data: SourceData): Buffer =>
+  typeof data === "string"
+    ? Buffer.from(data, "utf8")
+    : ArrayBuffer.isView(data)
+      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      : Buffer.from(data);
+
+/** The signer's hash (plain SHA-256, or HMAC-SHA-256 with a key) from node:crypto. */
+class Sha256 {
+  private hash: Hash | Hmac;
+
+  constructor(private readonly secret?: SourceData) {
+    this.hash = this.fresh();
+  }
+
+  private fresh(): Hash | Hmac {
+    return this.secret === undefined
+      ? createHash("sha256")
+      : createHmac("sha256", toBuffer(this.secret));
+  }
+
+  update(data: SourceData): void {
+    this.hash.update(toBuffer(data));
+  }
+
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+
+  reset(): void {
+    this.hash = this.fresh();
+  }
+}
+
+const USAGE = `usage: npm run call -- [--url <base URL>] [--region <region>] <GET|POST> <path> [JSON body]
+  e.g. npm run call -- POST /exports '{"customerId": "42"}'`;
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+function baseUrlFromOutputs(): string | undefined {
+  const file = "cdk-outputs.json";
+  if (!existsSync(file)) return undefined;
+  const outputs = JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, string>>;
+  return Object.values(outputs).find((stack) => stack.ApiUrl)?.ApiUrl;
+}
+
+/** `abc123.execute-api.sa-east-1.amazonaws.com` → `sa-east-1`. */
+function regionOf(url: URL): string | undefined {
+  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1];
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      url: { type: "string" },
+      region: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const [methodArg, pathArg, body] = positionals;
+  if (!methodArg || !pathArg || positionals.length > 3) fail(USAGE);
+  const method = methodArg.toUpperCase();
+
+  const base = values.url ?? process.env.WAVY_SESSIONS_API_URL ?? baseUrlFromOutputs();
+  if (!base)
+    fail(
+      "No API URL: pass --url, set WAVY_SESSIONS_API_URL, or deploy with --outputs-file cdk-outputs.json",
+    );
+  if (body !== undefined) {
+    try {
+      JSON.parse(body);
+    } catch {
+      fail(`The body is not JSON: ${body}`);
+    }
+  }
+
+  // The stage (`/prod`) is part of the base URL's path; the route follows it.
+  const baseUrl = new URL(base);
+  const url = new URL(`${baseUrl.pathname.replace(/\/$/, "")}${pathArg}`, baseUrl);
+  const region = values.region ?? regionOf(url) ?? process.env.AWS_REGION;
+  if (!region) fail("Cannot tell the region from the URL: pass --region");
+
+  const signer = new SignatureV4({
+    service: "execute-api",
+    region,
+    credentials: defaultProvider(),
+    sha256: Sha256,
+  });
+  const query: Record<string, string | string[]> = {};
+  for (const key of new Set(url.searchParams.keys())) {
+    const all = url.searchParams.getAll(key);
+    query[key] = all.length === 1 ? (all[0] ?? "") : all;
+  }
+  const headers: Record<string, string> = { host: url.host, accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const signed = await signer.sign({
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port ? Number(url.port) : undefined,
+    path: url.pathname,
+    query,
+    headers,
+    body,
+  });
+
+  const response = await fetch(url, { method, headers: signed.headers, body });
+  const text = await response.text();
+  console.log(`HTTP ${response.status} ${response.statusText}`);
+  const retryAfter = response.headers.get("retry-after");
+  if (retryAfter) console.log(`Retry-After: ${retryAfter}`);
+  try {
+    console.log(JSON.stringify(JSON.parse(text), null, 2));
+  } catch {
+    console.log(text);
+  }
+  if (!response.ok) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
