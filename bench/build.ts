@@ -1,0 +1,73 @@
+import { mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BuildOptions, build } from "esbuild";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/**
+ * The house bundling of infra/constructs/house-function.ts (NodejsFunction's `bundling`):
+ * ESM, minified, source maps, the SDK bundled, target node22, and the createRequire banner.
+ */
+const HOUSE: BuildOptions = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node22",
+  minify: true,
+  sourcemap: true,
+  mainFields: ["module", "main"],
+  banner: {
+    js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+  },
+  logLevel: "warning",
+};
+
+export interface Bundle {
+  name: string;
+  file: string;
+  bytes: number;
+  mapBytes: number;
+}
+
+/** What the bench bundles: the two deployed functions, the init baseline, and its children. */
+export const ENTRIES = {
+  "export-sessions": "lambdas/export-sessions/handler.ts",
+  "count-sessions": "lambdas/count-sessions/handler.ts",
+  "s3-client-only": "bench/children/s3-client-only.ts",
+  "export-child": "bench/children/export.ts",
+  "upload-baseline-child": "bench/children/upload-baseline.ts",
+  "init-probe": "bench/children/init-probe.ts",
+} as const;
+
+export type BundleName = keyof typeof ENTRIES;
+
+export async function buildBundles(outDir: string): Promise<Record<BundleName, Bundle>> {
+  const built = {} as Record<BundleName, Bundle>;
+  for (const [name, entry] of Object.entries(ENTRIES) as [BundleName, string][]) {
+    // One folder per function with an index.mjs, as NodejsFunction's asset holds it.
+    const dir = join(outDir, name);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "index.mjs");
+    await build({ ...HOUSE, entryPoints: [join(ROOT, entry)], outfile: file });
+    built[name] = {
+      name,
+      file,
+      bytes: statSync(file).size,
+      mapBytes: statSync(`${file}.map`).size,
+    };
+  }
+  return built;
+}
+
+/** The export child without minification, so a CPU profile names its functions. */
+export async function buildProfilingBundle(outDir: string): Promise<string> {
+  const file = join(outDir, "export-child-profiling", "index.mjs");
+  await build({
+    ...HOUSE,
+    minify: false,
+    entryPoints: [join(ROOT, ENTRIES["export-child"])],
+    outfile: file,
+  });
+  return file;
+}

@@ -1,0 +1,204 @@
+import { type ChildProcess, fork, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { DeleteObjectsCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { type ChildFigures, RESULT_PREFIX } from "./children/measure.js";
+import type { CsvFile } from "./data.js";
+import { fixed, MB } from "./stats.js";
+
+/** The servers in their own processes, and one child process per measured run. */
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+export const BUCKET = "wavy-bench";
+
+export const log = (line: string) => console.error(`[bench] ${line}`);
+
+// Lambda runs the bundles with these (infra/constructs/house-function.ts sets NODE_OPTIONS).
+export const LAMBDA_ENV = {
+  NODE_OPTIONS: "--enable-source-maps",
+  AWS_REGION: "us-east-1",
+  AWS_LAMBDA_FUNCTION_NAME: "bench",
+  POWERTOOLS_LOG_LEVEL: "WARN",
+};
+
+export interface Servers {
+  wavyBaseUrl: string;
+  credentials: { userName: string; authenticationToken: string };
+  s3Endpoint: string;
+  s3: S3Client;
+  serve(file: string, link: boolean): Promise<string>;
+  stop(): void;
+}
+
+export async function startServers(): Promise<Servers> {
+  const tsx = {
+    execArgv: ["--import", "tsx"],
+    cwd: ROOT,
+    env: { ...process.env, BENCH_BUCKET: BUCKET },
+  };
+  const wavy = fork(join(ROOT, "bench/servers/wavy.ts"), tsx);
+  const s3server = fork(join(ROOT, "bench/servers/s3.ts"), tsx);
+  const [wavyReady] = (await once(wavy, "message")) as [
+    { baseUrl: string; credentials: Servers["credentials"] },
+  ];
+  const [s3Ready] = (await once(s3server, "message")) as [{ endpoint: string }];
+  log(
+    `Wavy simulator at ${wavyReady.baseUrl} (pid ${wavy.pid}), S3 at ${s3Ready.endpoint} (pid ${s3server.pid})`,
+  );
+  let nextId = 0;
+  return {
+    wavyBaseUrl: wavyReady.baseUrl,
+    credentials: wavyReady.credentials,
+    s3Endpoint: s3Ready.endpoint,
+    s3: new S3Client({
+      endpoint: s3Ready.endpoint,
+      forcePathStyle: true,
+      region: "us-east-1",
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    }),
+    serve: async (file, link) => {
+      const id = nextId++;
+      const answer = waitForMessage(wavy, (m: { id?: number }) => m.id === id);
+      wavy.send({ id, file, link });
+      return ((await answer) as { url: string }).url;
+    },
+    stop: () => {
+      wavy.disconnect();
+      s3server.disconnect();
+    },
+  };
+}
+
+function waitForMessage(child: ChildProcess, match: (message: never) => boolean): Promise<unknown> {
+  return new Promise((resolve) => {
+    const listener = (message: unknown) => {
+      if (!match(message as never)) return;
+      child.off("message", listener);
+      resolve(message);
+    };
+    child.on("message", listener);
+  });
+}
+
+export function childEnv(servers: Servers): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    ...LAMBDA_ENV,
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_ENDPOINT_URL_S3: servers.s3Endpoint,
+    AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
+    AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
+    S3_FORCE_PATH_STYLE: "true",
+    EXPORT_BUCKET: BUCKET,
+    WAVY_USER_NAME: servers.credentials.userName,
+    WAVY_AUTH_TOKEN: servers.credentials.authenticationToken,
+    WAVY_API_URL: servers.wavyBaseUrl,
+    WAVY_DOWNLOAD_ORIGINS: servers.wavyBaseUrl,
+  };
+}
+
+export async function runChild(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  execArgv: string[] = [],
+): Promise<ChildFigures> {
+  const child = spawn(process.execPath, [...execArgv, script], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const [code] = (await once(child, "close")) as [number | null];
+  const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
+  if (code !== 0 || !line) {
+    throw new Error(`${script} exited ${code}\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`);
+  }
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildFigures;
+}
+
+export async function runExport(
+  servers: Servers,
+  script: string,
+  file: CsvFile,
+  run: number,
+  execArgv: string[] = [],
+): Promise<ChildFigures> {
+  await servers.serve(file.path, true);
+  const figures = await runChild(script, childEnv(servers), execArgv);
+  const { key, exportId, rows, bytes, sha256 } = figures.detail as {
+    key: string;
+    exportId: string;
+    rows: number;
+    bytes: number;
+    sha256: string;
+  };
+  if (rows !== file.rows || bytes !== file.bytes || sha256 !== file.sha256) {
+    throw new Error(`export of ${file.path} reported ${rows} rows ${bytes} B ${sha256}`);
+  }
+  await verifyAndRemove(servers, key, file, [`manifests/${exportId}.json`]);
+  log(
+    `export ${fixed(file.bytes / MB, 0)} MB #${run + 1}: ${fixed(figures.wallMs, 0)} ms, ` +
+      `cpu ${fixed(figures.cpuUserMs + figures.cpuSystemMs, 0)} ms, peak RSS ${fixed(figures.peakRssMb)} MB`,
+  );
+  return figures;
+}
+
+export async function runBaseline(
+  servers: Servers,
+  script: string,
+  file: CsvFile,
+  run: number,
+): Promise<ChildFigures> {
+  const url = await servers.serve(file.path, false);
+  const key = `baseline/${run}.csv`;
+  const figures = await runChild(script, {
+    ...childEnv(servers),
+    BENCH_FILE_URL: url,
+    BENCH_KEY: key,
+  });
+  await verifyAndRemove(servers, key, file, []);
+  log(
+    `baseline ${fixed(file.bytes / MB, 0)} MB #${run + 1}: ${fixed(figures.wallMs, 0)} ms, ` +
+      `cpu ${fixed(figures.cpuUserMs + figures.cpuSystemMs, 0)} ms, peak RSS ${fixed(figures.peakRssMb)} MB`,
+  );
+  return figures;
+}
+
+/** The stored object itself, read back through S3, must hash to the source's sha256. */
+async function verifyAndRemove(
+  servers: Servers,
+  key: string,
+  file: CsvFile,
+  alsoRemove: string[],
+): Promise<void> {
+  const object = await servers.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of object.Body as Readable) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  const stored = hash.digest("hex");
+  if (stored !== file.sha256 || bytes !== file.bytes) {
+    throw new Error(
+      `stored ${key} is ${bytes} B ${stored}, expected ${file.bytes} B ${file.sha256}`,
+    );
+  }
+  await servers.s3.send(
+    new DeleteObjectsCommand({
+      Bucket: BUCKET,
+      Delete: { Objects: [key, ...alsoRemove].map((Key) => ({ Key })) },
+    }),
+  );
+}
