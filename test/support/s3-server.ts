@@ -127,6 +127,10 @@ export class LocalS3 {
       },
     );
     upstream.on("error", () => res.destroy());
+    // A client that vanished mid-body must not leave s3rver waiting for the rest (stop() would hang).
+    req.on("close", () => {
+      if (!req.complete) upstream.destroy();
+    });
     req.pipe(upstream);
   }
 }
