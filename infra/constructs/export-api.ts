@@ -30,7 +30,8 @@ const ID_PATTERN = "^[1-9][0-9]{0,17}$";
 
 /**
  * The IAM-authorised REST API in front of the export function: POST /exports,
- * GET /exports/{exportId} and the Wavy-compatible GET /v1/session.
+ * GET /exports/{exportId} and the Wavy-compatible GET /v1/session, plus ANY and {proxy+}
+ * catch-alls so that the function answers unknown routes (404) and wrong methods (405).
  */
 export class ExportApi extends Construct {
   readonly function: HouseFunction;
@@ -137,25 +138,44 @@ export class ExportApi extends Construct {
       allowTestInvoke: false,
     });
 
+    // The contract's routes, each with its shape checks. API Gateway prefers an explicit method
+    // over ANY on the same resource, so these keep their validators.
     const exportsResource = this.api.root.addResource("exports");
     exportsResource.addMethod("POST", integration, {
       requestValidator: validator,
       requestModels: { "application/json": exportRequest },
     });
-    exportsResource.addResource("{exportId}").addMethod("GET", integration, {
+    const exportResource = exportsResource.addResource("{exportId}");
+    exportResource.addMethod("GET", integration, {
       requestValidator: validator,
       requestParameters: { "method.request.path.exportId": true },
     });
-    this.api.root
-      .addResource("v1")
-      .addResource("session")
-      .addMethod("GET", integration, {
-        requestValidator: validator,
-        requestParameters: {
-          "method.request.querystring.customerId": true,
-          "method.request.querystring.subAccountId": false,
-        },
-      });
+    const v1Resource = this.api.root.addResource("v1");
+    const sessionResource = v1Resource.addResource("session");
+    sessionResource.addMethod("GET", integration, {
+      requestValidator: validator,
+      requestParameters: {
+        "method.request.querystring.customerId": true,
+        "method.request.querystring.subAccountId": false,
+      },
+    });
+
+    // Everything else reaches the function too, so that it answers the contract's 404 and 405
+    // (with Allow) in its envelope instead of API Gateway's 403 MISSING_AUTHENTICATION_TOKEN.
+    // API Gateway does not fall back to an ancestor's {proxy+} once a static segment matched,
+    // so every resource gets ANY and, where no sibling path variable forbids it, a {proxy+}.
+    // All of them inherit AWS_IAM from defaultMethodOptions; none is validated.
+    const catchAll = (resource: apigateway.IResource, withProxy: boolean) => {
+      resource.addMethod("ANY", integration);
+      if (withProxy) resource.addProxy({ defaultIntegration: integration, anyMethod: true });
+    };
+    catchAll(this.api.root, true);
+    // /exports/{exportId} already takes every single segment below /exports (a {proxy+} beside
+    // it is refused: one path variable per level), and its {proxy+} takes the deeper ones.
+    catchAll(exportsResource, false);
+    catchAll(exportResource, true);
+    catchAll(v1Resource, true);
+    catchAll(sessionResource, true);
 
     this.addNagSuppressions();
   }
@@ -188,29 +208,50 @@ export class ExportApi extends Construct {
     );
   }
 
-  /** API Gateway's own answers (validation, throttling, auth) in the contract's error envelope. */
+  /**
+   * API Gateway's own answers (auth, validation, throttling, timeouts) in the contract's error
+   * envelope. Codes the contract names are reused; the others keep API Gateway's response type
+   * (e.g. INVALID_SIGNATURE, EXPIRED_TOKEN, REQUEST_TOO_LARGE) through DEFAULT_4XX.
+   */
   private addContractErrorResponses(): void {
     const envelope = (code: string) => ({
       "application/json": `{"error":{"code":"${code}","message":$context.error.messageString}}`,
     });
-    this.api.addGatewayResponse("BadBody", {
-      type: apigateway.ResponseType.BAD_REQUEST_BODY,
-      statusCode: "400",
-      templates: envelope("INVALID_REQUEST"),
-    });
-    this.api.addGatewayResponse("BadParameters", {
-      type: apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
-      statusCode: "400",
-      templates: envelope("INVALID_REQUEST"),
-    });
-    this.api.addGatewayResponse("Default4xx", {
-      type: apigateway.ResponseType.DEFAULT_4XX,
-      templates: envelope("$context.error.responseType"),
-    });
-    this.api.addGatewayResponse("Default5xx", {
-      type: apigateway.ResponseType.DEFAULT_5XX,
-      templates: envelope("INTERNAL"),
-    });
+    const responses: [
+      id: string,
+      type: apigateway.ResponseType,
+      status: string | undefined,
+      code: string,
+    ][] = [
+      ["BadBody", apigateway.ResponseType.BAD_REQUEST_BODY, "400", "INVALID_REQUEST"],
+      ["BadParameters", apigateway.ResponseType.BAD_REQUEST_PARAMETERS, "400", "INVALID_REQUEST"],
+      // With every path routed, this now means an unsigned request, not an unknown route.
+      [
+        "MissingAuthenticationToken",
+        apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+        "403",
+        "MISSING_AUTHENTICATION_TOKEN",
+      ],
+      ["AccessDenied", apigateway.ResponseType.ACCESS_DENIED, "403", "ACCESS_DENIED"],
+      ["Throttled", apigateway.ResponseType.THROTTLED, "429", "THROTTLED"],
+      // The function stops itself at REQUEST_BUDGET_MS; this is the 29 s backstop.
+      [
+        "IntegrationTimeout",
+        apigateway.ResponseType.INTEGRATION_TIMEOUT,
+        "504",
+        "UPSTREAM_TIMEOUT",
+      ],
+      // Status left as API Gateway chose it (e.g. 401, 413, 415 / 500, 502).
+      ["Default4xx", apigateway.ResponseType.DEFAULT_4XX, undefined, "$context.error.responseType"],
+      ["Default5xx", apigateway.ResponseType.DEFAULT_5XX, undefined, "INTERNAL"],
+    ];
+    for (const [id, type, statusCode, code] of responses) {
+      this.api.addGatewayResponse(id, {
+        type,
+        ...(statusCode ? { statusCode } : {}),
+        templates: envelope(code),
+      });
+    }
   }
 
   private addNagSuppressions(): void {

@@ -49,24 +49,82 @@ const resourcesOf = (statement: Statement) =>
   Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
 
 describe("export API", () => {
-  it("requires SigV4 (AWS_IAM) on every method", () => {
+  /** "METHOD /full/path" of every method, and the method resources by that key. */
+  const methodsByRoute = () => {
+    const parts = resources("AWS::ApiGateway::Resource");
+    const pathOf = (ref: unknown): string => {
+      const id = (ref as { Ref?: string }).Ref;
+      const resource = id ? parts[id] : undefined;
+      // The root's id is a Fn::GetAtt on the RestApi's RootResourceId.
+      if (!resource) return "";
+      return `${pathOf(resource.Properties.ParentId)}/${String(resource.Properties.PathPart)}`;
+    };
+    return Object.fromEntries(
+      Object.values(resources("AWS::ApiGateway::Method")).map((method) => [
+        `${String(method.Properties.HttpMethod)} ${pathOf(method.Properties.ResourceId) || "/"}`,
+        method.Properties,
+      ]),
+    );
+  };
+
+  const ROUTES = [
+    "POST /exports",
+    "GET /exports/{exportId}",
+    "GET /v1/session",
+    "ANY /",
+    "ANY /{proxy+}",
+    "ANY /exports",
+    "ANY /exports/{exportId}",
+    "ANY /exports/{exportId}/{proxy+}",
+    "ANY /v1",
+    "ANY /v1/{proxy+}",
+    "ANY /v1/session",
+    "ANY /v1/session/{proxy+}",
+  ];
+
+  it("requires SigV4 (AWS_IAM) on every method, the catch-alls included", () => {
     const methods = Object.values(resources("AWS::ApiGateway::Method"));
-    expect(methods).toHaveLength(3);
+    expect(methods).toHaveLength(ROUTES.length);
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe("AWS_IAM");
   });
 
-  it("serves exactly the contract's routes, each through the Lambda proxy", () => {
-    const paths = Object.fromEntries(
-      Object.entries(resources("AWS::ApiGateway::Resource")).map(([id, r]) => [
-        id,
-        r.Properties.PathPart,
-      ]),
+  it("serves the contract's routes and sends every other method and path to the function", () => {
+    const routes = methodsByRoute();
+    expect(Object.keys(routes).sort()).toEqual([...ROUTES].sort());
+    const { logicalId: exportFunction } = functionByEnv("wavy-sessions-export");
+    for (const [route, method] of Object.entries(routes)) {
+      const integration = method.Integration as Json;
+      expect(integration.Type, route).toBe("AWS_PROXY");
+      expect(integration.IntegrationHttpMethod, route).toBe("POST");
+      expect(JSON.stringify(integration.Uri), route).toContain(`"${exportFunction}","Arn"`);
+    }
+  });
+
+  it("lets API Gateway invoke the function for every method, and nothing else", () => {
+    const { logicalId: exportFunction } = functionByEnv("wavy-sessions-export");
+    const permissions = Object.values(resources("AWS::Lambda::Permission")).filter(
+      (p) =>
+        JSON.stringify(p.Properties.FunctionName) === `{"Fn::GetAtt":["${exportFunction}","Arn"]}`,
     );
-    const routes = Object.values(resources("AWS::ApiGateway::Method")).map((method) => {
-      expect((method.Properties.Integration as Json).Type).toBe("AWS_PROXY");
-      return `${method.Properties.HttpMethod} ${paths[(method.Properties.ResourceId as { Ref: string }).Ref]}`;
-    });
-    expect(routes.sort()).toEqual(["GET session", "GET {exportId}", "POST exports"]);
+    // One per method; no test-invoke ones (allowTestInvoke: false).
+    expect(permissions).toHaveLength(ROUTES.length);
+    for (const { Properties: permission } of permissions) {
+      expect(permission.Principal).toBe("apigateway.amazonaws.com");
+      // Scoped to the deployed stage, never to test-invoke-stage.
+      expect(JSON.stringify(permission.SourceArn)).toMatch(/"Ref":"ExportApiDeploymentStageprod/);
+      expect(JSON.stringify(permission.SourceArn)).not.toContain("test-invoke-stage");
+    }
+  });
+
+  it("validates only the explicit routes, never the catch-alls", () => {
+    for (const [route, method] of Object.entries(methodsByRoute())) {
+      if (route.startsWith("ANY ")) {
+        expect(method.RequestValidatorId, route).toBeUndefined();
+        expect(method.RequestModels, route).toBeUndefined();
+      } else {
+        expect(method.RequestValidatorId, route).toBeDefined();
+      }
+    }
   });
 
   it("is regional, traced, throttled and writes JSON access logs", () => {
@@ -116,14 +174,32 @@ describe("export API", () => {
     });
   });
 
-  it("answers its own validation errors in the contract's envelope", () => {
-    template.hasResourceProperties("AWS::ApiGateway::GatewayResponse", {
-      ResponseType: "BAD_REQUEST_BODY",
-      StatusCode: "400",
-      ResponseTemplates: {
-        "application/json": Match.stringLikeRegexp('"code":"INVALID_REQUEST"'),
-      },
-    });
+  it("answers its own errors in the contract's envelope, with the contract's codes", () => {
+    const responses = Object.fromEntries(
+      Object.values(resources("AWS::ApiGateway::GatewayResponse")).map((r) => [
+        r.Properties.ResponseType,
+        r.Properties,
+      ]),
+    );
+    const expected: Record<string, [status: string | undefined, code: string]> = {
+      BAD_REQUEST_BODY: ["400", "INVALID_REQUEST"],
+      BAD_REQUEST_PARAMETERS: ["400", "INVALID_REQUEST"],
+      MISSING_AUTHENTICATION_TOKEN: ["403", "MISSING_AUTHENTICATION_TOKEN"],
+      ACCESS_DENIED: ["403", "ACCESS_DENIED"],
+      THROTTLED: ["429", "THROTTLED"],
+      INTEGRATION_TIMEOUT: ["504", "UPSTREAM_TIMEOUT"],
+      DEFAULT_4XX: [undefined, "$context.error.responseType"],
+      DEFAULT_5XX: [undefined, "INTERNAL"],
+    };
+    expect(Object.keys(responses).sort()).toEqual(Object.keys(expected).sort());
+    for (const [type, [status, code]] of Object.entries(expected)) {
+      const response = responses[type] ?? {};
+      expect(response.StatusCode, type).toBe(status);
+      const template = (response.ResponseTemplates as Record<string, string>)["application/json"];
+      expect(template, type).toBe(
+        `{"error":{"code":"${code}","message":$context.error.messageString}}`,
+      );
+    }
   });
 });
 
