@@ -3,6 +3,7 @@ import type { Dispatcher } from "undici";
 import { type Clock, Deadline, systemClock } from "../lib/clock.js";
 import type { ExportConfig } from "../lib/config.js";
 import { createExport, readExport } from "../lib/exports/exports.js";
+import { idempotentExport } from "../lib/exports/idempotency.js";
 import { type CredentialCache, createCredentialCache } from "../lib/wavy/credentials.js";
 import type { BackoffPolicy } from "../lib/wavy/retry.js";
 import { openSessionCsv } from "../lib/wavy/session-csv.js";
@@ -27,19 +28,26 @@ export function buildExportApi(config: ExportConfig, deps: ExportApiDeps = {}): 
     clock: deps.clock ?? systemClock,
   };
   return {
-    createExport: (target) =>
-      createExport(target, {
-        ...store,
-        deadline: new Deadline(config.requestBudgetMs),
-        openCsv: (csvTarget, deadline) =>
-          openSessionCsv(csvTarget, {
-            config,
-            credentials,
-            deadline,
-            dispatcher: deps.dispatcher,
-            backoff: deps.backoff,
-          }),
-      }),
+    createExport: (target, options = {}) => {
+      const deadline = new Deadline(config.requestBudgetMs);
+      const run = (exportId?: string) =>
+        createExport(target, {
+          ...store,
+          deadline,
+          ...(exportId !== undefined && { newExportId: () => exportId }),
+          openCsv: (csvTarget, csvDeadline) =>
+            openSessionCsv(csvTarget, {
+              config,
+              credentials,
+              deadline: csvDeadline,
+              dispatcher: deps.dispatcher,
+              backoff: deps.backoff,
+            }),
+        });
+      return options.idempotencyKey === undefined
+        ? run()
+        : idempotentExport(options.idempotencyKey, target, { ...store, deadline }, run);
+    },
     readExport: (exportId) => readExport(exportId, store),
   };
 }

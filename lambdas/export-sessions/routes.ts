@@ -1,13 +1,19 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { InvalidRequestError, MethodNotAllowedError, NotFoundError } from "../lib/errors.js";
 import { EXPORT_ID_PATTERN, type ExportDocument } from "../lib/exports/export-document.js";
+import { IDEMPOTENCY_KEY_PATTERN } from "../lib/exports/idempotency.js";
 import { describeIssues, type SessionTarget, SessionTargetSchema } from "../lib/ids.js";
 import { jsonResponse, parseJsonBody } from "./http.js";
 
 /** What the routes need from the outside world, built lazily by the handler. */
 export interface ExportApi {
-  createExport(target: SessionTarget): Promise<ExportDocument>;
+  createExport(target: SessionTarget, options?: CreateExportOptions): Promise<ExportDocument>;
   readExport(exportId: string): Promise<ExportDocument>;
+}
+
+export interface CreateExportOptions {
+  /** A retried POST /exports with the same key and body gets the same export back. */
+  idempotencyKey?: string;
 }
 
 type Route = {
@@ -32,8 +38,9 @@ const ROUTES: Route[] = [
     pattern: /^\/exports$/,
     methods: {
       POST: async (event, _match, api) => {
+        const idempotencyKey = idempotencyKeyOf(event);
         const target = parseTarget(parseJsonBody(event), "body");
-        return jsonResponse(201, await api().createExport(target));
+        return jsonResponse(201, await api().createExport(target, { idempotencyKey }));
       },
     },
   },
@@ -97,6 +104,27 @@ function singleQueryValues(event: APIGatewayProxyEvent): Record<string, string> 
     if (value !== undefined) values[name] = value;
   }
   return values;
+}
+
+/** The Idempotency-Key header (any case), checked before anything is called; absent is fine. */
+function idempotencyKeyOf(event: APIGatewayProxyEvent): string | undefined {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (name.toLowerCase() === "idempotency-key") values.push(...(value ?? []));
+  }
+  if (values.length === 0) {
+    for (const [name, value] of Object.entries(event.headers ?? {})) {
+      if (name.toLowerCase() === "idempotency-key" && value !== undefined) values.push(value);
+    }
+  }
+  if (values.length === 0) return undefined;
+  const [key] = values;
+  if (values.length > 1 || key === undefined || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw new InvalidRequestError(
+      "Idempotency-Key must be one value of 1-128 characters of A-Z, a-z, 0-9, _, -, . and :",
+    );
+  }
+  return key;
 }
 
 function normalisePath(path: string): string {

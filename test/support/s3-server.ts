@@ -15,7 +15,9 @@ import S3rver from "s3rver";
 /**
  * s3rver (a real S3-protocol server, objects on disk) behind a thin front on loopback that
  * (1) answers AbortMultipartUpload, which s3rver lacks, (2) keeps a ledger of multipart
- * uploads so tests can prove none stays open, and (3) lets a test inject faults.
+ * uploads so tests can prove none stays open, (3) lets a test inject faults, and (4) honours
+ * conditional PUTs (`If-None-Match: *`, `If-Match: <etag>`), which S3 supports and s3rver
+ * ignores (it reads those headers on GET only): the Idempotency-Key records rely on them.
  */
 export interface LocalS3Options {
   buckets?: string[];
@@ -36,6 +38,8 @@ export class LocalS3 {
   private directory = "";
   private ownsDirectory = false;
   private faults: FaultRule[] = [];
+  /** Object paths with a conditional PUT in flight: check and write are one step per path. */
+  private readonly conditionalWrites = new Set<string>();
 
   constructor(private readonly options: LocalS3Options = {}) {}
 
@@ -97,7 +101,58 @@ export class LocalS3 {
       res.writeHead(204).end();
       return;
     }
+    const conditional =
+      req.method === "PUT" &&
+      uploadId === null &&
+      (req.headers["if-none-match"] !== undefined || req.headers["if-match"] !== undefined);
+    if (conditional) return void this.conditionalPut(req, res, url);
+    this.proxy(req, res, url);
+  }
 
+  /**
+   * S3's conditional writes: 412 PreconditionFailed when the condition fails, 404 NoSuchKey for
+   * If-Match on a missing object, and 409 ConditionalRequestConflict while another conditional
+   * write to the same key is in flight (S3 answers concurrent ones the same way).
+   */
+  private async conditionalPut(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname;
+    const refuse = (status: number, code: string) => {
+      req.resume();
+      res.writeHead(status, { "content-type": "application/xml" });
+      res.end(`<Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+    };
+    if (this.conditionalWrites.has(path)) return refuse(409, "ConditionalRequestConflict");
+    this.conditionalWrites.add(path);
+    res.on("close", () => this.conditionalWrites.delete(path));
+
+    const current = await this.headBackend(path);
+    const noneMatch = req.headers["if-none-match"];
+    const match = req.headers["if-match"];
+    if (noneMatch === "*" && current.exists) return refuse(412, "PreconditionFailed");
+    if (match !== undefined) {
+      if (!current.exists) return refuse(404, "NoSuchKey");
+      if (unquote(match) !== unquote(current.etag)) return refuse(412, "PreconditionFailed");
+    }
+    this.proxy(req, res, url);
+  }
+
+  private headBackend(path: string): Promise<{ exists: boolean; etag: string }> {
+    return new Promise((resolve) => {
+      const head = request(
+        { host: "127.0.0.1", port: this.backendPort, method: "HEAD", path },
+        (answer) => {
+          answer.resume();
+          const etag = answer.headers.etag ?? "";
+          resolve({ exists: answer.statusCode === 200, etag });
+        },
+      );
+      head.on("error", () => resolve({ exists: false, etag: "" }));
+      head.end();
+    });
+  }
+
+  private proxy(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const uploadId = url.searchParams.get("uploadId");
     const upstream = request(
       {
         host: "127.0.0.1",
@@ -133,4 +188,8 @@ export class LocalS3 {
     });
     req.pipe(upstream);
   }
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/^W\//, "").replace(/"/g, "");
 }

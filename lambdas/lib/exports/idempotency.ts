@@ -1,0 +1,228 @@
+import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
+import { z } from "zod";
+import type { Deadline } from "../clock.js";
+import {
+  ContractError,
+  InternalError,
+  InvalidRequestError,
+  NotFoundError,
+  UpstreamTimeoutError,
+} from "../errors.js";
+import type { SessionTarget } from "../ids.js";
+import { logger } from "../powertools.js";
+import { type ExportDocument, newExportId } from "./export-document.js";
+import { type ExportStore, readExport } from "./exports.js";
+
+/**
+ * Idempotency-Key for POST /exports, without a database: the key's record is an S3 object
+ * written with a conditional PUT (`If-None-Match: *`), so exactly one request claims a key.
+ * The record names the exportId the claimant is making; a retry with the same key and the same
+ * target gets that export back (its manifest, with a fresh download URL) instead of a second
+ * Wavy call. A claim whose export failed is deleted, so the caller can retry with the same key.
+ *
+ * Keys are kept for IDEMPOTENCY_TTL_MS; an older record is replaced (`If-Match` on its ETag, so
+ * two requests racing to replace it still elect one). The record's object key is the key's
+ * SHA-256, so whatever alphabet keys use, they never shape an S3 key.
+ */
+
+/** 1-128 characters of A-Z a-z 0-9 and `_ - . :` (UUIDs, ULIDs, `order:1234`...). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export const IDEMPOTENCY_PREFIX = "idempotency/";
+
+/** How long a key holds its export: a day, as the payment APIs that popularised the header do. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A claim whose export has no manifest after this long was abandoned (the Lambda that held it
+ * was killed); a request's budget is below API Gateway's 29 s, so a minute is generous.
+ */
+export const ABANDONED_CLAIM_MS = 60_000;
+
+const POLL_MS = 200;
+
+export function idempotencyRecordKey(idempotencyKey: string): string {
+  return `${IDEMPOTENCY_PREFIX}${createHash("sha256").update(idempotencyKey).digest("hex")}.json`;
+}
+
+/** What makes two requests "the same": the target as parsed, so `42` and `"42"` are one. */
+function fingerprintOf(target: SessionTarget): string {
+  return createHash("sha256")
+    .update(JSON.stringify([target.customerId, target.subAccountId]))
+    .digest("hex");
+}
+
+const RecordSchema = z.object({
+  exportId: z.string(),
+  fingerprint: z.string(),
+  claimedAt: z.string(),
+});
+
+type IdempotencyRecord = z.infer<typeof RecordSchema>;
+
+export interface IdempotencyDeps extends ExportStore {
+  deadline: Deadline;
+  ttlMs?: number;
+  abandonedAfterMs?: number;
+  pollMs?: number;
+  newExportId?: (createdAt: Date) => string;
+}
+
+/**
+ * Runs `run(exportId)` at most once per key and target within the TTL; every other request with
+ * the key gets that export. Same key, different target → 400 INVALID_REQUEST (the contract has
+ * no 409). A duplicate that arrives while the first is still running waits for it, within its
+ * own budget, and answers 504 if the first has not finished by then.
+ */
+export async function idempotentExport(
+  idempotencyKey: string,
+  target: SessionTarget,
+  deps: IdempotencyDeps,
+  run: (exportId: string) => Promise<ExportDocument>,
+): Promise<ExportDocument> {
+  const recordKey = idempotencyRecordKey(idempotencyKey);
+  const fingerprint = fingerprintOf(target);
+  const ttlMs = deps.ttlMs ?? IDEMPOTENCY_TTL_MS;
+  const abandonedAfterMs = deps.abandonedAfterMs ?? ABANDONED_CLAIM_MS;
+  const pollMs = deps.pollMs ?? POLL_MS;
+  let replacing: string | undefined;
+
+  for (;;) {
+    const claimedAt = deps.clock();
+    const record: IdempotencyRecord = {
+      exportId: (deps.newExportId ?? newExportId)(claimedAt),
+      fingerprint,
+      claimedAt: claimedAt.toISOString(),
+    };
+    if (await claim(recordKey, record, replacing, deps)) {
+      try {
+        return await run(record.exportId);
+      } catch (error) {
+        // Free the key: the export failed, so a retry with it must be able to try again.
+        await deps.s3
+          .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: recordKey }))
+          .catch((failure: unknown) =>
+            logger.error("Could not release an Idempotency-Key after a failed export", {
+              recordKey,
+              errorName: failure instanceof Error ? failure.name : typeof failure,
+            }),
+          );
+        throw error;
+      }
+    }
+
+    // Someone holds the key: watch their record until it yields an answer.
+    replacing = undefined;
+    for (;;) {
+      const held = await readRecord(recordKey, deps);
+      if (!held) break; // released after a failure: claim it afresh
+      if (held.record.fingerprint !== fingerprint) {
+        throw new InvalidRequestError(
+          "This Idempotency-Key was already used with a different request body; use a new key",
+        );
+      }
+      const age = deps.clock().getTime() - Date.parse(held.record.claimedAt);
+      if (!(age < ttlMs)) {
+        replacing = held.etag;
+        break;
+      }
+      const document = await readIfFinished(held.record.exportId, deps);
+      if (document) return document;
+      if (age >= abandonedAfterMs) {
+        logger.warn("Taking over an abandoned Idempotency-Key claim", { recordKey });
+        replacing = held.etag;
+        break;
+      }
+      if (deps.deadline.remainingMs() <= pollMs) {
+        throw new UpstreamTimeoutError(
+          "The first request with this Idempotency-Key is still running; retry it later",
+        );
+      }
+      await sleep(pollMs, undefined, { signal: deps.deadline.signal }).catch(() => {});
+    }
+  }
+}
+
+/** true when this request now holds the key; false when another request does. */
+async function claim(
+  recordKey: string,
+  record: IdempotencyRecord,
+  replacingEtag: string | undefined,
+  deps: IdempotencyDeps,
+): Promise<boolean> {
+  try {
+    await deps.s3.send(
+      new PutObjectCommand({
+        Bucket: deps.bucket,
+        Key: recordKey,
+        Body: JSON.stringify(record),
+        ContentType: "application/json",
+        ...(replacingEtag === undefined ? { IfNoneMatch: "*" } : { IfMatch: replacingEtag }),
+      }),
+    );
+    return true;
+  } catch (error) {
+    // 412: the condition failed (the key is held, or was replaced first); 409: S3 saw a
+    // concurrent conditional write to the same key; 404: the record we meant to replace is gone.
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 412 || status === 409 || status === 404) return false;
+    throw storageFailure("Claiming an Idempotency-Key failed", error);
+  }
+}
+
+async function readRecord(
+  recordKey: string,
+  deps: IdempotencyDeps,
+): Promise<{ record: IdempotencyRecord; etag: string } | undefined> {
+  let text: string;
+  let etag: string;
+  try {
+    const object = await deps.s3.send(
+      new GetObjectCommand({ Bucket: deps.bucket, Key: recordKey }),
+    );
+    text = (await object.Body?.transformToString("utf-8")) ?? "";
+    etag = object.ETag ?? "";
+  } catch (error) {
+    if (error instanceof NoSuchKey || (error as { name?: string }).name === "NoSuchKey") {
+      return undefined;
+    }
+    throw storageFailure("Reading an Idempotency-Key failed", error);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = RecordSchema.safeParse(json);
+  if (!parsed.success || etag === "") {
+    logger.error("An Idempotency-Key record is unreadable", { recordKey });
+    throw new InternalError("Internal error");
+  }
+  return { record: parsed.data, etag };
+}
+
+async function readIfFinished(
+  exportId: string,
+  store: ExportStore,
+): Promise<ExportDocument | undefined> {
+  try {
+    return await readExport(exportId, store);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+function storageFailure(what: string, error: unknown): ContractError {
+  if (error instanceof ContractError) return error;
+  logger.error(what, { errorName: error instanceof Error ? error.name : typeof error });
+  return new InternalError("Internal error", { cause: error });
+}
