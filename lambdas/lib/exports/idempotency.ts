@@ -92,61 +92,66 @@ export async function idempotentExport(
   const ttlMs = deps.ttlMs ?? IDEMPOTENCY_TTL_MS;
   const abandonedAfterMs = deps.abandonedAfterMs ?? ABANDONED_CLAIM_MS;
   const pollMs = deps.pollMs ?? POLL_MS;
-  let replacing: string | undefined;
-
-  for (;;) {
+  const runClaimed = async (exportId: string): Promise<ExportDocument> => {
+    try {
+      return await run(exportId);
+    } catch (error) {
+      // Free the key: the export failed, so a retry with it must be able to try again.
+      await deps.s3
+        .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: recordKey }))
+        .catch((failure: unknown) =>
+          logger.error("Could not release an Idempotency-Key after a failed export", {
+            recordKey,
+            errorName: failure instanceof Error ? failure.name : typeof failure,
+          }),
+        );
+      throw error;
+    }
+  };
+  const newRecord = (): IdempotencyRecord => {
     const claimedAt = deps.clock();
-    const record: IdempotencyRecord = {
+    return {
       exportId: (deps.newExportId ?? newExportId)(claimedAt),
       fingerprint,
       claimedAt: claimedAt.toISOString(),
     };
-    if (await claim(recordKey, record, replacing, deps)) {
-      try {
-        return await run(record.exportId);
-      } catch (error) {
-        // Free the key: the export failed, so a retry with it must be able to try again.
-        await deps.s3
-          .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: recordKey }))
-          .catch((failure: unknown) =>
-            logger.error("Could not release an Idempotency-Key after a failed export", {
-              recordKey,
-              errorName: failure instanceof Error ? failure.name : typeof failure,
-            }),
-          );
-        throw error;
-      }
-    }
+  };
 
-    // Someone holds the key: watch their record until it yields an answer.
-    replacing = undefined;
-    for (;;) {
-      const held = await readRecord(recordKey, deps);
-      if (!held) break; // released after a failure: claim it afresh
-      if (held.record.fingerprint !== fingerprint) {
-        throw new InvalidRequestError(
-          "This Idempotency-Key was already used with a different request body; use a new key",
-        );
-      }
-      const age = deps.clock().getTime() - Date.parse(held.record.claimedAt);
-      if (!(age < ttlMs)) {
-        replacing = held.etag;
-        break;
-      }
-      const document = await readIfFinished(held.record.exportId, deps);
-      if (document) return document;
-      if (age >= abandonedAfterMs) {
-        logger.warn("Taking over an abandoned Idempotency-Key claim", { recordKey });
-        replacing = held.etag;
-        break;
-      }
-      if (deps.deadline.remainingMs() <= pollMs) {
-        throw new UpstreamTimeoutError(
-          "The first request with this Idempotency-Key is still running; retry it later",
-        );
-      }
-      await sleep(pollMs, undefined, { signal: deps.deadline.signal }).catch(() => {});
+  // Read before writing: a retry of a finished export, or a key reused for another target,
+  // is answered without any write to S3.
+  let held = await readRecord(recordKey, deps);
+  for (;;) {
+    if (!held) {
+      const record = newRecord();
+      if (await claim(recordKey, record, undefined, deps)) return runClaimed(record.exportId);
+      held = await readRecord(recordKey, deps);
+      continue;
     }
+    if (held.record.fingerprint !== fingerprint) {
+      throw new InvalidRequestError(
+        "This Idempotency-Key was already used with a different request body; use a new key",
+      );
+    }
+    const age = deps.clock().getTime() - Date.parse(held.record.claimedAt);
+    const expired = !(age < ttlMs);
+    const document = expired ? undefined : await readIfFinished(held.record.exportId, deps);
+    if (document) return document;
+    if (expired || age >= abandonedAfterMs) {
+      if (!expired) logger.warn("Taking over an abandoned Idempotency-Key claim", { recordKey });
+      // If-Match on the record we judged: of several requests replacing it, one wins.
+      const record = newRecord();
+      if (await claim(recordKey, record, held.etag, deps)) return runClaimed(record.exportId);
+      held = await readRecord(recordKey, deps);
+      continue;
+    }
+    // Another request holds the key and is still at work: wait for its manifest.
+    if (deps.deadline.remainingMs() <= pollMs) {
+      throw new UpstreamTimeoutError(
+        "The first request with this Idempotency-Key is still running; retry it later",
+      );
+    }
+    await sleep(pollMs, undefined, { signal: deps.deadline.signal }).catch(() => {});
+    held = await readRecord(recordKey, deps);
   }
 }
 
