@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
-import { type Readable, Transform, type TransformCallback } from "node:stream";
-import type { S3Client } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { Readable } from "node:stream";
+import {
+  AbortMultipartUploadCommand,
+  ChecksumAlgorithm,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 import { createRowCounter } from "../csv/row-counter.js";
 import { ContractError, InternalError, UpstreamError } from "../errors.js";
 import { logger } from "../powertools.js";
@@ -22,72 +30,212 @@ export interface CopyOptions {
   queueSize?: number;
 }
 
+const CONTENT_TYPE = "text/csv; charset=utf-8";
+/** S3's limit on parts in one multipart upload. */
+const MAX_PARTS = 10_000;
+
 /**
  * Streams the CSV into S3 in one pass while counting its bytes and data rows and hashing it,
- * so the figures describe exactly the bytes stored. Memory is bounded by partSize × queueSize.
- * On any failure the multipart upload is aborted (lib-storage does so when leavePartsOnError
- * is false) and a single-part upload never starts, so no object is left behind.
+ * so the figures describe exactly the bytes stored. A CSV that fits in one part is one
+ * PutObject; a larger one a multipart upload with `queueSize` parts in flight. Memory is
+ * bounded by partSize × (queueSize + 1). On any failure the multipart upload is aborted, and
+ * the figures are settled (a malformed CSV fails) before the object is completed, so no object
+ * is left behind.
  */
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
-  const tally = new TallyingStream();
-  // pipe() rather than pipeline(): the upload owns the tally's lifetime, and a source error is
-  // forwarded into it so lib-storage sees the failure and aborts.
-  source.on("error", (error) => tally.destroy(error));
-  source.pipe(tally);
-
-  const upload = new Upload({
-    client: options.s3,
-    params: {
-      Bucket: options.bucket,
-      Key: options.key,
-      Body: tally,
-      ContentType: "text/csv; charset=utf-8",
-    },
-    partSize: options.partSize ?? 8 * 1024 * 1024,
-    queueSize: options.queueSize ?? 4,
-    leavePartsOnError: false,
-  });
-
+  const uploader = new PartUploader(options);
+  const hash = createHash("sha256");
+  const rows = createRowCounter();
+  let bytes = 0;
   try {
-    await upload.done();
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      rows.write(chunk);
+      bytes += chunk.length;
+      await uploader.write(chunk);
+    }
+    let figures: CopyResult;
+    try {
+      figures = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
+    } catch {
+      throw new UpstreamError("Wavy's CSV could not be read as CSV");
+    }
+    await uploader.finish();
+    return figures;
   } catch (error) {
     source.destroy();
+    await uploader.abort();
     if (error instanceof ContractError) throw error;
     logger.error("Storing the CSV in S3 failed", { key: options.key, errorName: nameOf(error) });
     throw new InternalError("Internal error", { cause: error });
   }
-  return tally.result();
 }
 
-/** Passes bytes through unchanged while hashing, counting and scanning them for rows. */
-class TallyingStream extends Transform {
-  private readonly hash = createHash("sha256");
-  private readonly rows = createRowCounter();
-  private bytes = 0;
-  private summary: CopyResult | undefined;
+/**
+ * Cuts the stream into parts in a small pool of reused part-sized buffers. Why not
+ * @aws-sdk/lib-storage's Upload (which this replaced): it gathers each part with
+ * Buffer.concat into a freshly allocated 8 MiB buffer, and on a VM a fresh buffer's page
+ * faults cost far more than the copy (`npm run bench`: ~3 ms per MB, a third of the export's
+ * CPU, and a peak RSS that grew with the file while dead parts waited for the GC). Copying
+ * into pooled buffers costs ~0.5 ms per MB and keeps memory flat. The S3 calls, checksum
+ * handling and abort-on-failure follow lib-storage's.
+ */
+class PartUploader {
+  private readonly s3: S3Client;
+  private readonly bucket: string;
+  private readonly key: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  private readonly pool: Buffer[] = [];
+  private allocated = 0;
+  private current: Buffer | undefined;
+  private filled = 0;
+  private uploadId: string | undefined;
+  private nextPartNumber = 1;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly parts: CompletedPart[] = [];
+  private failure: { error: unknown } | undefined;
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    this.rows.write(chunk);
-    this.bytes += chunk.length;
-    callback(null, chunk);
+  constructor(options: CopyOptions) {
+    this.s3 = options.s3;
+    this.bucket = options.bucket;
+    this.key = options.key;
+    this.partSize = options.partSize ?? 8 * 1024 * 1024;
+    this.queueSize = Math.max(1, options.queueSize ?? 4);
   }
 
-  // Runs before the upload sees the end of the stream, so a CSV that cannot be read fails the
-  // upload (and nothing is stored) rather than leaving an object without figures.
-  override _flush(callback: TransformCallback): void {
-    try {
-      const rows = this.rows.finish();
-      this.summary = { rows, bytes: this.bytes, sha256: this.hash.digest("hex") };
-      callback();
-    } catch {
-      callback(new UpstreamError("Wavy's CSV could not be read as CSV"));
+  async write(chunk: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < chunk.length) {
+      // A full buffer goes out only once more bytes arrive: then it is not the last part.
+      if (this.current && this.filled === this.partSize) await this.sendCurrent();
+      this.current ??= await this.takeBuffer();
+      const copied = chunk.copy(this.current, this.filled, offset);
+      this.filled += copied;
+      offset += copied;
     }
   }
 
-  result(): CopyResult {
-    if (!this.summary) throw new InternalError("The copy ended without figures");
-    return this.summary;
+  async finish(): Promise<void> {
+    if (this.uploadId === undefined) {
+      // The whole CSV fits in one part: a single PutObject, as lib-storage does.
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key,
+          Body: this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0),
+          ContentType: CONTENT_TYPE,
+        }),
+      );
+      return;
+    }
+    if (this.filled > 0) await this.sendCurrent();
+    await Promise.all(this.inFlight);
+    this.throwIfFailed();
+    this.parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    await this.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: this.key,
+        UploadId: this.uploadId,
+        MultipartUpload: { Parts: this.parts },
+      }),
+    );
+    this.uploadId = undefined;
+  }
+
+  /** After a failure: let the parts in flight settle, then abort the upload if one is open. */
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.inFlight);
+    const uploadId = this.uploadId;
+    if (uploadId === undefined) return;
+    this.uploadId = undefined;
+    await this.s3
+      .send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }),
+      )
+      .catch((error) =>
+        logger.error("Could not abort the multipart upload", {
+          key: this.key,
+          errorName: nameOf(error),
+        }),
+      );
+  }
+
+  private async takeBuffer(): Promise<Buffer> {
+    for (;;) {
+      this.throwIfFailed();
+      const free = this.pool.pop();
+      if (free) return free;
+      if (this.allocated < this.queueSize + 1) {
+        this.allocated++;
+        return Buffer.allocUnsafeSlow(this.partSize);
+      }
+      // Every buffer is a part in flight: wait for one to come back (backpressure).
+      await Promise.race(this.inFlight);
+    }
+  }
+
+  private async sendCurrent(): Promise<void> {
+    this.throwIfFailed();
+    const buffer = this.current as Buffer;
+    const length = this.filled;
+    this.current = undefined;
+    this.filled = 0;
+    this.uploadId ??= await this.createUpload();
+    const partNumber = this.nextPartNumber++;
+    if (partNumber > MAX_PARTS) throw new Error(`More than ${MAX_PARTS} parts`);
+    const uploadId = this.uploadId;
+    const sent: Promise<void> = this.s3
+      .send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: this.key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: buffer.subarray(0, length),
+          ContentLength: length,
+        }),
+      )
+      .then((result) => {
+        if (!result.ETag) throw new Error(`Part ${partNumber} came back without an ETag`);
+        this.parts.push({
+          PartNumber: partNumber,
+          ETag: result.ETag,
+          ...(result.ChecksumCRC32 && { ChecksumCRC32: result.ChecksumCRC32 }),
+          ...(result.ChecksumCRC32C && { ChecksumCRC32C: result.ChecksumCRC32C }),
+          ...(result.ChecksumCRC64NVME && { ChecksumCRC64NVME: result.ChecksumCRC64NVME }),
+          ...(result.ChecksumSHA1 && { ChecksumSHA1: result.ChecksumSHA1 }),
+          ...(result.ChecksumSHA256 && { ChecksumSHA256: result.ChecksumSHA256 }),
+        });
+        // Only a part S3 has acknowledged frees its buffer; a failed one is never reused.
+        this.pool.push(buffer);
+      })
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => this.inFlight.delete(sent));
+    this.inFlight.add(sent);
+  }
+
+  private async createUpload(): Promise<string> {
+    // As lib-storage: with the SDK's default checksums, the upload declares CRC32 so that each
+    // part's checksum (added by the SDK) is accepted and carried into CompleteMultipartUpload.
+    const checksums = await this.s3.config.requestChecksumCalculation();
+    const created = await this.s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: this.key,
+        ContentType: CONTENT_TYPE,
+        ...(checksums === "WHEN_SUPPORTED" && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
+      }),
+    );
+    if (!created.UploadId) throw new Error("CreateMultipartUpload answered without an UploadId");
+    return created.UploadId;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
   }
 }
 
