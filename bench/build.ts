@@ -28,6 +28,8 @@ export interface Bundle {
   file: string;
   bytes: number;
   mapBytes: number;
+  /** Output bytes by npm package (or `lambdas/`), largest first, from esbuild's metafile. */
+  packages: { name: string; bytes: number }[];
 }
 
 /** What the bench bundles: the two deployed functions, the init baseline, and its children. */
@@ -49,12 +51,28 @@ export async function buildBundles(outDir: string): Promise<Record<BundleName, B
     const dir = join(outDir, name);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "index.mjs");
-    await build({ ...HOUSE, entryPoints: [join(ROOT, entry)], outfile: file });
+    const result = await build({
+      ...HOUSE,
+      entryPoints: [join(ROOT, entry)],
+      outfile: file,
+      metafile: true,
+    });
+    const packages = new Map<string, number>();
+    for (const output of Object.values(result.metafile.outputs)) {
+      for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+        const pkg =
+          /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input.split("/")[0] ?? input;
+        packages.set(pkg, (packages.get(pkg) ?? 0) + bytesInOutput);
+      }
+    }
     built[name] = {
       name,
       file,
       bytes: statSync(file).size,
       mapBytes: statSync(`${file}.map`).size,
+      packages: [...packages.entries()]
+        .map(([pkgName, bytes]) => ({ name: pkgName, bytes }))
+        .sort((a, b) => b.bytes - a.bytes),
     };
   }
   return built;

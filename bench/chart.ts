@@ -67,7 +67,7 @@ export async function renderScalingCurve(
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
-      text: "wavy-sessions export: time grows with size, memory stays flat",
+      text: "wavy-sessions export: wall time and peak RSS against CSV size",
       subtitle: "median of runs per size; CSV streamed Wavy simulator → export → local S3",
       fontSize: 15,
     },

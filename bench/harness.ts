@@ -133,9 +133,10 @@ export async function runExport(
   file: CsvFile,
   run: number,
   execArgv: string[] = [],
+  extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<ChildFigures> {
   await servers.serve(file.path, true);
-  const figures = await runChild(script, childEnv(servers), execArgv);
+  const figures = await runChild(script, { ...childEnv(servers), ...extraEnv }, execArgv);
   const { key, exportId, rows, bytes, sha256 } = figures.detail as {
     key: string;
     exportId: string;

@@ -90,6 +90,20 @@ async function main(): Promise<void> {
       }
       exports.set(size, figures);
     }
+    // The same export without NODE_OPTIONS=--enable-source-maps: what the deployed setting costs.
+    const withoutSourceMaps: ChildFigures[] = [];
+    for (let run = 0; run < PLAN.curveRuns; run++) {
+      withoutSourceMaps.push(
+        await runExport(
+          servers,
+          bundles["export-child"].file,
+          files.get(PLAN.throughputSize) as CsvFile,
+          run,
+          [],
+          { NODE_OPTIONS: "" },
+        ),
+      );
+    }
 
     log("CPU profile of one export");
     const profile = await profileExport(servers, files.get(PLAN.throughputSize) as CsvFile);
@@ -106,6 +120,7 @@ async function main(): Promise<void> {
       counter,
       exports: Object.fromEntries(exports),
       baselines,
+      withoutSourceMaps,
       profile,
     };
     const chartName = QUICK ? "scaling-curve-quick.png" : "scaling-curve.png";
@@ -140,12 +155,16 @@ export interface InitFigures {
 /** import() of each bundle in a fresh Node, round-robin so drift hits every bundle alike. */
 async function measureInit(bundles: Record<BundleName, Bundle>): Promise<InitFigures> {
   const names: BundleName[] = ["s3-client-only", "export-sessions", "count-sessions"];
-  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const variants = names.flatMap((name) => [
+    { key: name, name, nodeOptions: LAMBDA_ENV.NODE_OPTIONS },
+    { key: `${name} (no source maps)`, name, nodeOptions: "" },
+  ]);
+  const times: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.key, []]));
   const probe = bundles["init-probe"].file;
   for (let run = 0; run < PLAN.initRuns; run++) {
-    for (const name of names) {
+    for (const { key, name, nodeOptions } of variants) {
       const child = spawn(process.execPath, [probe, bundles[name].file], {
-        env: { PATH: process.env.PATH, ...LAMBDA_ENV },
+        env: { PATH: process.env.PATH, ...LAMBDA_ENV, NODE_OPTIONS: nodeOptions },
         stdio: ["ignore", "pipe", "inherit"],
       });
       let out = "";
@@ -153,12 +172,12 @@ async function measureInit(bundles: Record<BundleName, Bundle>): Promise<InitFig
         out += chunk.toString();
       });
       await once(child, "close");
-      times[name]?.push((JSON.parse(out) as { ms: number }).ms);
+      times[key]?.push((JSON.parse(out) as { ms: number }).ms);
     }
   }
   return {
     runs: PLAN.initRuns,
-    medianMs: Object.fromEntries(names.map((n) => [n, median(times[n] ?? [])])),
+    medianMs: Object.fromEntries(variants.map((v) => [v.key, median(times[v.key] ?? [])])),
   };
 }
 

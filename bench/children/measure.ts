@@ -9,6 +9,9 @@ export interface ChildFigures {
   /** RSS before the measured work began (bundle loaded). */
   rssBeforeMb: number;
   peakRssMb: number;
+  /** Sampled every 50 ms: the largest V8 heap and ArrayBuffer (Buffer) totals seen. */
+  peakHeapMb: number;
+  peakArrayBuffersMb: number;
   detail: Record<string, unknown>;
 }
 
@@ -16,11 +19,19 @@ export const RESULT_PREFIX = "BENCH_RESULT ";
 
 export async function measure(work: () => Promise<Record<string, unknown>>): Promise<void> {
   const rssBeforeMb = process.memoryUsage.rss() / 1e6;
+  let peakHeapMb = 0;
+  let peakArrayBuffersMb = 0;
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage();
+    peakHeapMb = Math.max(peakHeapMb, usage.heapTotal / 1e6);
+    peakArrayBuffersMb = Math.max(peakArrayBuffersMb, usage.arrayBuffers / 1e6);
+  }, 50);
   const cpu = process.cpuUsage();
   const started = performance.now();
   const detail = await work();
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
+  clearInterval(sampler);
   const figures: ChildFigures = {
     wallMs,
     cpuUserMs: used.user / 1000,
@@ -28,6 +39,8 @@ export async function measure(work: () => Promise<Record<string, unknown>>): Pro
     rssBeforeMb,
     // maxRSS is in KiB.
     peakRssMb: (process.resourceUsage().maxRSS * 1024) / 1e6,
+    peakHeapMb,
+    peakArrayBuffersMb,
     detail,
   };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(figures)}\n`);
