@@ -23,9 +23,17 @@ export interface CredentialCache {
 /** How long a cached secret is trusted before Secrets Manager is asked again. */
 export const SECRET_MAX_AGE_SECONDS = 300;
 
+// Both go out as HTTP header values: a control character (CR, LF, NUL...) cannot be sent, and
+// undici's refusal would otherwise look like a network error and be retried.
+const headerValue = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((value) => ![...value].some((char) => char < " " || char === "\u007f"));
+
 const SecretShape = z.object({
-  userName: z.string().trim().min(1),
-  authenticationToken: z.string().trim().min(1),
+  userName: headerValue,
+  authenticationToken: headerValue,
 });
 
 export function createCredentialCache(
