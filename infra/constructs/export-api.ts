@@ -4,7 +4,12 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { EXPORTS_PREFIX, type ExportStorage, MANIFESTS_PREFIX } from "./export-storage.js";
+import {
+  EXPORTS_PREFIX,
+  type ExportStorage,
+  IDEMPOTENCY_PREFIX,
+  MANIFESTS_PREFIX,
+} from "./export-storage.js";
 import { HouseFunction } from "./house-function.js";
 import type { WavySecret } from "./wavy-secret.js";
 
@@ -180,9 +185,13 @@ export class ExportApi extends Construct {
     this.addNagSuppressions();
   }
 
-  /** Read and write only under exports/ and manifests/ (DESIGN.md, "S3 layout"). */
+  /** Read and write only under exports/, manifests/ and idempotency/ (DESIGN.md, "S3 layout"). */
   private grantStorage(storage: ExportStorage): void {
-    const objects = [storage.objectsArn(EXPORTS_PREFIX), storage.objectsArn(MANIFESTS_PREFIX)];
+    const objects = [
+      storage.objectsArn(EXPORTS_PREFIX),
+      storage.objectsArn(MANIFESTS_PREFIX),
+      storage.objectsArn(IDEMPOTENCY_PREFIX),
+    ];
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
         // PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload;
@@ -193,9 +202,10 @@ export class ExportApi extends Construct {
     );
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
-        // Only to take back a CSV whose manifest could not be written.
+        // Only to take back a CSV whose manifest could not be written, and to release the
+        // Idempotency-Key of an export that failed.
         actions: ["s3:DeleteObject"],
-        resources: [storage.objectsArn(EXPORTS_PREFIX)],
+        resources: [storage.objectsArn(EXPORTS_PREFIX), storage.objectsArn(IDEMPOTENCY_PREFIX)],
       }),
     );
     this.function.addToRolePolicy(
@@ -268,11 +278,11 @@ export class ExportApi extends Construct {
         {
           id: "AwsSolutions-IAM5",
           reason:
-            "Export keys are minted per request (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json), so access is granted on exactly those two prefixes and nothing else in the bucket.",
+            "Export keys are minted per request (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json, idempotency/<sha256>.json), so access is granted on exactly those three prefixes and nothing else in the bucket.",
           appliesTo: [
             {
               regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests)\\/\\*$/g",
+                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|idempotency)\\/\\*$/g",
             },
           ],
         },

@@ -6,6 +6,8 @@ import { Construct } from "constructs";
 /** Key prefixes of the contract's S3 layout (DESIGN.md, "S3 layout"). */
 export const EXPORTS_PREFIX = "exports/";
 export const MANIFESTS_PREFIX = "manifests/";
+/** Idempotency-Key records (lambdas/lib/exports/idempotency.ts); each holds for 24 h. */
+export const IDEMPOTENCY_PREFIX = "idempotency/";
 
 export interface ExportStorageProps {
   /** Days an export CSV and its manifest are kept. */
@@ -66,6 +68,12 @@ export class ExportStorage extends Construct {
           id: "expire-manifests",
           prefix: MANIFESTS_PREFIX,
           expiration: Duration.days(props.retentionDays),
+        },
+        {
+          // Keys hold for 24 h; lifecycle counts whole days, so the records go after two.
+          id: "expire-idempotency-keys",
+          prefix: IDEMPOTENCY_PREFIX,
+          expiration: Duration.days(2),
         },
         {
           // A Lambda killed mid-upload leaves parts that are billed but invisible.

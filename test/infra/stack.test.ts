@@ -299,7 +299,7 @@ describe("least privilege", () => {
     }
   });
 
-  it("scopes the export function's object access to exports/ and manifests/", () => {
+  it("scopes the export function's object access to exports/, manifests/ and idempotency/", () => {
     const s3Statements = statementsOfRole("ExportFunctionRole").filter((s) =>
       actionsOf(s).some((a) => a.startsWith("s3:")),
     );
@@ -309,7 +309,7 @@ describe("least privilege", () => {
         const join = (resource as { "Fn::Join"?: [string, unknown[]] })["Fn::Join"];
         if (join) {
           const suffix = String(join[1].at(-1));
-          expect(suffix).toMatch(/^\/(exports|manifests)\/\*$/);
+          expect(suffix).toMatch(/^\/(exports|manifests|idempotency)\/\*$/);
           suffixes.add(suffix);
         } else {
           // The bucket itself: only for ListBucket, without which a missing manifest is a 403.
@@ -320,7 +320,7 @@ describe("least privilege", () => {
         }
       }
     }
-    expect([...suffixes].sort()).toEqual(["/exports/*", "/manifests/*"]);
+    expect([...suffixes].sort()).toEqual(["/exports/*", "/idempotency/*", "/manifests/*"]);
     const objectActions = s3Statements.flatMap(actionsOf).sort();
     expect(objectActions).toEqual([
       "s3:AbortMultipartUpload",
@@ -389,6 +389,7 @@ describe("storage", () => {
       expect.arrayContaining([
         expect.objectContaining({ Prefix: "exports/", ExpirationInDays: 90, Status: "Enabled" }),
         expect.objectContaining({ Prefix: "manifests/", ExpirationInDays: 90, Status: "Enabled" }),
+        expect.objectContaining({ Prefix: "idempotency/", ExpirationInDays: 2, Status: "Enabled" }),
         expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
       ]),
     );
