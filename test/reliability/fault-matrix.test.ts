@@ -138,6 +138,17 @@ const MAIN_ROWS: FaultRow[] = [
     maxMs: 4000,
   },
   {
+    name: "the CSV cannot be read as CSV (an unterminated quote)",
+    arrange: (ctx) => {
+      ctx.h.wavy.csvByTarget.set("42", `${HEADER}"5511987654321;2026-11-28 09:15:42\n`);
+    },
+    // The row count is settled before the upload completes, so nothing is stored without figures.
+    status: 502,
+    code: "UPSTREAM_ERROR",
+    message: /read as CSV/,
+    maxMs: 3000,
+  },
+  {
     name: "the CSV host resets the connection before any header",
     arrange: (ctx) => {
       ctx.h.wavy.linkTo(ctx.h.wavy.serveFile((req) => req.socket.destroy()));
