@@ -173,8 +173,8 @@ describe("Idempotency-Key on POST /exports", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const duplicate = await post({ customerId: "42" }, "first-fails");
 
-    expect((await first).status).toBe(502);
-    expect(duplicate.status).toBe(201);
+    // Whichever claimed the key first met the failing CSV; the other then ran the export.
+    expect([(await first).status, duplicate.status].sort()).toEqual([201, 502]);
     expect(h.wavy.sessionCalls()).toHaveLength(2);
   });
 
