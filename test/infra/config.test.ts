@@ -32,7 +32,7 @@ describe("configuration from CDK context", () => {
         scheduleFlexibleWindowMinutes: 5,
         secret: { kind: "create" },
         exportRetentionDays: 90,
-        exportMemoryMb: 1024,
+        exportMemoryMb: 512,
         counterMemoryMb: 512,
         counterReservedConcurrency: 5,
         downloadOrigins: "https://chatclub-cdn.wavy.global,https://*.wavy.global",

@@ -204,7 +204,7 @@ describe("export API", () => {
 });
 
 describe("functions", () => {
-  it("run on nodejs22.x or newer, on arm64, traced, with source maps", () => {
+  it("run on nodejs22.x or newer, on arm64, traced, without paying for source maps at start-up", () => {
     const functions = Object.values(resources("AWS::Lambda::Function"));
     expect(functions).toHaveLength(2);
     for (const { Properties: fn } of functions) {
@@ -212,9 +212,7 @@ describe("functions", () => {
       expect(major).toBeGreaterThanOrEqual(22);
       expect(fn.Architectures).toEqual(["arm64"]);
       expect(fn.TracingConfig).toEqual({ Mode: "Active" });
-      expect((fn.Environment as { Variables: Json }).Variables.NODE_OPTIONS).toBe(
-        "--enable-source-maps",
-      );
+      expect((fn.Environment as { Variables: Json }).Variables.NODE_OPTIONS).toBeUndefined();
       expect(fn.LoggingConfig).toEqual(
         expect.objectContaining({ LogGroup: { Ref: expect.any(String) } }),
       );
@@ -224,9 +222,8 @@ describe("functions", () => {
   it("give the export function the contract's environment and a 29 s timeout", () => {
     const { properties } = functionByEnv("wavy-sessions-export");
     expect(properties.Timeout).toBe(29);
-    expect(properties.MemorySize).toBe(1024);
+    expect(properties.MemorySize).toBe(512);
     expect((properties.Environment as { Variables: Json }).Variables).toEqual({
-      NODE_OPTIONS: "--enable-source-maps",
       WAVY_SECRET_ID: { Ref: expect.stringMatching(/^WavySecret/) },
       WAVY_API_URL: "https://api-messaging.wavy.global",
       WAVY_DOWNLOAD_ORIGINS: "https://chatclub-cdn.wavy.global,https://*.wavy.global",
