@@ -151,7 +151,7 @@ const targetSchema = z
   .object(
     {
       customerId: IdSchema,
-      subAccountId: IdSchema.optional(),
+      subAccountId: z.optional(IdSchema),
     },
     { error: "must be an object {customerId, subAccountId?}" },
   )

@@ -1,28 +1,41 @@
-import { z } from "zod";
+import { z } from "zod/mini";
 
 /** Positive integer, 1-18 ASCII digits, no leading zero (DESIGN.md, "Ids"). */
 const ID_PATTERN = /^[1-9][0-9]{0,17}$/;
 
 const idMessage = "must be a positive integer id (1-18 digits, no leading zero)";
 
+// zod/mini carries no locale: every issue these schemas can raise has its message here.
+const idDigits = z.string(idMessage).check(z.regex(ID_PATTERN, idMessage));
+
 /** An id as a digit string or a safe JSON integer; always parsed to a string. */
-export const IdSchema = z
-  .union([
-    z.string().regex(ID_PATTERN, idMessage),
-    z
-      .number()
-      .int(idMessage)
-      .positive(idMessage)
-      .refine(Number.isSafeInteger, idMessage)
-      .transform(String),
-  ])
-  .pipe(z.string().regex(ID_PATTERN, idMessage));
+export const IdSchema = z.pipe(
+  z.union(
+    [
+      idDigits,
+      z.pipe(
+        z
+          .number(idMessage)
+          .check(z.refine((id: number) => Number.isSafeInteger(id) && id > 0, idMessage)),
+        z.transform((id: number) => String(id)),
+      ),
+    ],
+    { error: (issue) => (issue.input === undefined ? "is required" : idMessage) },
+  ),
+  idDigits,
+);
 
 /** Who to read sessions for. `subAccountId: null` means the customer as a whole. */
-export const SessionTargetSchema = z.object({
-  customerId: IdSchema,
-  subAccountId: IdSchema.nullish().transform((id) => id ?? null),
-});
+export const SessionTargetSchema = z.object(
+  {
+    customerId: IdSchema,
+    subAccountId: z.pipe(
+      z.nullish(IdSchema),
+      z.transform((id: string | null | undefined) => id ?? null),
+    ),
+  },
+  "must be a JSON object with customerId (and optionally subAccountId)",
+);
 
 export type SessionTarget = z.output<typeof SessionTargetSchema>;
 
@@ -34,7 +47,7 @@ export function subAccountLabel(target: SessionTarget): string {
 }
 
 /** Turns zod's issues into one readable sentence for the error envelope. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .map((issue) => {
       const path = issue.path.join(".");
