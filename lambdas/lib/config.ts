@@ -1,58 +1,87 @@
-import { IANAZone } from "luxon";
-import { z } from "zod";
+import { z } from "zod/mini";
 import { ConfigurationError } from "./errors.js";
 import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
 
 /**
  * The one place the environment is read (DESIGN.md, "Configuration"). Each handler parses
  * only what it uses, once, and a bad value fails with the variable's name in the message.
+ *
+ * zod/mini, not classic zod: it tree-shakes to the few schemas used here, which keeps the
+ * bundles small (docs/benchmarks.md). It carries no locale, so every rule states its message.
  */
 
-const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number().int().positive().max(max).default(fallback);
+const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) => {
+  const message =
+    max === Number.MAX_SAFE_INTEGER
+      ? "must be a positive integer"
+      : `must be a positive integer of at most ${max}`;
+  return z._default(
+    z.coerce
+      .number(message)
+      .check(z.refine((n: number) => Number.isSafeInteger(n) && n > 0 && n <= max, message)),
+    fallback,
+  );
+};
 
-const optionalText = z
-  .string()
-  .optional()
-  .transform((value) => (value?.trim() ? value.trim() : undefined));
+const optionalText = z.pipe(
+  z.optional(z.string("must be a string")),
+  z.transform((value: string | undefined) => (value?.trim() ? value.trim() : undefined)),
+);
+
+/** An IANA zone the runtime's Intl knows (what luxon's IANAZone.isValidZone checks, too). */
+function isValidTimeZone(zone: string): boolean {
+  if (!zone) return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone }).format();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const wavyEnvSchema = z.object({
   WAVY_SECRET_ID: optionalText,
   WAVY_USER_NAME: optionalText,
   WAVY_AUTH_TOKEN: optionalText,
-  WAVY_API_URL: z
-    .url({ protocol: /^https?$/ })
-    .default("https://api-messaging.wavy.global")
-    .transform((url) => new URL(url)),
-  WAVY_DOWNLOAD_ORIGINS: z
-    .string()
-    .default("https://chatclub-cdn.wavy.global,https://*.wavy.global")
-    .transform((list, ctx): AllowedOrigin[] => {
+  WAVY_API_URL: z.pipe(
+    z._default(
+      z.url({ protocol: /^https?$/, error: "must be an http or https URL" }),
+      "https://api-messaging.wavy.global",
+    ),
+    z.transform((url: string) => new URL(url)),
+  ),
+  WAVY_DOWNLOAD_ORIGINS: z.pipe(
+    z._default(
+      z.string("must be a string"),
+      "https://chatclub-cdn.wavy.global,https://*.wavy.global",
+    ),
+    z.transform((list: string, payload): AllowedOrigin[] => {
       try {
         return parseAllowedOrigins(list);
       } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        payload.issues.push({ code: "custom", message: (error as Error).message, input: list });
         return z.NEVER;
       }
     }),
-  WAVY_TIMEZONE: z
-    .string()
-    .default("America/Sao_Paulo")
-    .refine((zone) => IANAZone.isValidZone(zone), "is not an IANA time zone"),
+  ),
+  WAVY_TIMEZONE: z._default(
+    z.string("must be a string").check(z.refine(isValidTimeZone, "is not an IANA time zone")),
+    "America/Sao_Paulo",
+  ),
   // Below API Gateway's 29 s integration timeout, with room to answer.
   REQUEST_BUDGET_MS: positiveInt(25_000, 28_000),
   MAX_CSV_BYTES: positiveInt(5 * 1024 ** 3),
 });
 
 const exportEnvSchema = z.object({
-  EXPORT_BUCKET: z.string().trim().min(1, "is required"),
+  EXPORT_BUCKET: z.string("is required").check(z.trim(), z.minLength(1, "is required")),
   // SigV4 presigned URLs live at most 7 days.
   DOWNLOAD_URL_TTL_SECONDS: positiveInt(900, 604_800),
   // Local S3-protocol servers only speak path-style addressing; AWS needs nothing here.
-  S3_FORCE_PATH_STYLE: z
-    .enum(["true", "false"])
-    .default("false")
-    .transform((flag) => flag === "true"),
+  S3_FORCE_PATH_STYLE: z.pipe(
+    z._default(z.enum(["true", "false"], 'must be "true" or "false"'), "false"),
+    z.transform((flag: "true" | "false") => flag === "true"),
+  ),
 });
 
 export type WavyCredentialSource =
@@ -76,7 +105,7 @@ export interface ExportConfig extends WavyConfig {
 
 type Env = Record<string, string | undefined>;
 
-function parse<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
+function parse<T extends z.ZodMiniType>(schema: T, env: Env): z.output<T> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues

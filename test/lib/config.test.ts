@@ -47,13 +47,32 @@ describe("configuration", () => {
       /WAVY_DOWNLOAD_ORIGINS has an entry that is not an origin/,
     ],
     [{ ...SECRET, WAVY_DOWNLOAD_ORIGINS: " , " }, /WAVY_DOWNLOAD_ORIGINS lists no origin/],
+    [
+      { ...SECRET, REQUEST_BUDGET_MS: "29000" },
+      /REQUEST_BUDGET_MS must be a positive integer of at most 28000/,
+    ],
+    [{ ...SECRET, MAX_CSV_BYTES: "1.5" }, /MAX_CSV_BYTES must be a positive integer$/],
+    [{ ...SECRET, WAVY_API_URL: "not a url" }, /WAVY_API_URL must be an http or https URL/],
+    [{ ...SECRET, WAVY_TIMEZONE: "" }, /WAVY_TIMEZONE is not an IANA time zone/],
   ])("refuses %j with a message naming the variable", (env, message) => {
     expect(() => loadWavyConfig(env)).toThrow(ConfigurationError);
     expect(() => loadWavyConfig(env)).toThrow(message);
   });
 
+  it("accepts any zone the runtime's Intl knows, and UTC offsets of the Etc/ area", () => {
+    for (const zone of ["UTC", "Etc/GMT+3", "America/Manaus", "Asia/Kolkata"]) {
+      expect(loadWavyConfig({ ...SECRET, WAVY_TIMEZONE: zone }).timeZone).toBe(zone);
+    }
+  });
+
   it("requires EXPORT_BUCKET for the export alone", () => {
-    expect(() => loadExportConfig(SECRET)).toThrow(/EXPORT_BUCKET/);
+    expect(() => loadExportConfig(SECRET)).toThrow(/EXPORT_BUCKET is required/);
+    expect(() => loadExportConfig({ ...SECRET, EXPORT_BUCKET: " " })).toThrow(
+      /EXPORT_BUCKET is required/,
+    );
+    expect(() =>
+      loadExportConfig({ ...SECRET, EXPORT_BUCKET: "b", S3_FORCE_PATH_STYLE: "yes" }),
+    ).toThrow(/S3_FORCE_PATH_STYLE must be "true" or "false"/);
     expect(() => loadWavyConfig(SECRET)).not.toThrow();
   });
 
