@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
+import { z } from "zod/mini";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 
 /** What POST /exports answers and GET /exports/{exportId} reads back (DESIGN.md). */
@@ -20,15 +20,17 @@ export interface ExportDocument {
 /** The manifest kept in S3: the document without the URL, which is minted fresh on read. */
 export type ExportManifest = Omit<ExportDocument, "downloadUrl" | "downloadUrlExpiresAt">;
 
+const count = z.number().check(z.refine(Number.isSafeInteger), z.nonnegative());
+
 export const ExportManifestSchema = z.object({
   exportId: z.string(),
   customerId: z.string(),
-  subAccountId: z.string().nullable(),
+  subAccountId: z.nullable(z.string()),
   bucket: z.string(),
   key: z.string(),
-  rows: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  rows: count,
+  bytes: count,
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   createdAt: z.string(),
 });
 

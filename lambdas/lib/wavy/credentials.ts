@@ -1,6 +1,6 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import { z } from "zod/mini";
 import type { WavyCredentialSource } from "../config.js";
 import { InternalError } from "../errors.js";
 import { logger } from "../powertools.js";
@@ -25,11 +25,11 @@ export const SECRET_MAX_AGE_SECONDS = 300;
 
 // Both go out as HTTP header values: a control character (CR, LF, NUL...) cannot be sent, and
 // undici's refusal would otherwise look like a network error and be retried.
-const headerValue = z
-  .string()
-  .trim()
-  .min(1)
-  .refine((value) => ![...value].some((char) => char < " " || char === "\u007f"));
+const headerValue = z.string().check(
+  z.trim(),
+  z.minLength(1),
+  z.refine((value: string) => ![...value].some((char) => char < " " || char === "\u007f")),
+);
 
 const SecretShape = z.object({
   userName: headerValue,
