@@ -1,4 +1,4 @@
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 import { ConfigurationError } from "./errors.js";
 import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
 

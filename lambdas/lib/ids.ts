@@ -1,4 +1,4 @@
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 
 /** Positive integer, 1-18 ASCII digits, no leading zero (DESIGN.md, "Ids"). */
 const ID_PATTERN = /^[1-9][0-9]{0,17}$/;

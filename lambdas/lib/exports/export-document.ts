@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 
 /** What POST /exports answers and GET /exports/{exportId} reads back (DESIGN.md). */

@@ -6,7 +6,7 @@ import {
   NoSuchKey,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 import type { Deadline } from "../clock.js";
 import {
   ContractError,

@@ -1,6 +1,6 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 import type { WavyCredentialSource } from "../config.js";
 import { InternalError } from "../errors.js";
 import { logger } from "../powertools.js";
