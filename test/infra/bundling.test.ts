@@ -57,3 +57,11 @@ describe.each(["export", "counter"])("the %s function's bundle", (name) => {
     expect(imports.some((specifier) => specifier?.startsWith("@aws-sdk/"))).toBe(false);
   });
 });
+
+// Issue 5 (docs/benchmarks.md): module init time grows with what a bundle carries. luxon parses
+// the counter's timestamps; the export has no use for it.
+it("keeps luxon out of the export function's bundle", () => {
+  const marker = "Invalid DateTime"; // luxon's name for an unparseable DateTime
+  expect(bundles.get("counter")?.code).toContain(marker);
+  expect(bundles.get("export")?.code).not.toContain(marker);
+});
