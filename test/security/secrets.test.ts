@@ -1,6 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { Deadline } from "../../lambdas/lib/clock.js";
+import { InternalError } from "../../lambdas/lib/errors.js";
+import { requestSessionFileUrl } from "../../lambdas/lib/wavy/client.js";
 import { createCredentialCache } from "../../lambdas/lib/wavy/credentials.js";
 import { type Harness, startHarness } from "../support/export-harness.js";
 import { captureLogs, type LogCapture } from "../support/log-capture.js";
@@ -9,7 +12,7 @@ import { captureLogs, type LogCapture } from "../support/log-capture.js";
  * Neither the Wavy token nor the user name may appear in any log line, error answer or header,
  * whatever goes wrong. Every line printed during these runs is captured and searched, including
  * runs where an upstream echoes the credentials back in its error (as some APIs do) and where
- * the SDK's or undici's own error messages carry them.
+ * the SDK's or node:http's own error messages carry them.
  */
 
 const USER = "wavy-user-7Q2xLm";
@@ -161,6 +164,24 @@ describe("credentials never reach a log line or an answer", () => {
     secrets.on(GetSecretValueCommand).resolves(secretString(USER, `${TOKEN}\r\nx-injected: 1`));
     expect(await post()).toBe(500);
     expect(logs.text()).toMatch(/malformed/);
+    expect(h.wavy.requests).toHaveLength(0);
+  });
+
+  it("a header value node:http refuses to send is an internal error, not a retried network one", async () => {
+    // Behind the shape check, in case a credential ever reaches the client some other way:
+    // node:http throws ERR_INVALID_CHAR synchronously; the client must not crash or retry.
+    const injected = { userName: USER, authenticationToken: `${TOKEN}\r\nx-injected: 1` };
+    const failure = requestSessionFileUrl(
+      { customerId: "42", subAccountId: null },
+      {
+        apiUrl: new URL(h.wavy.baseUrl),
+        credentials: { get: async () => injected, refresh: async () => injected },
+        deadline: new Deadline(2000),
+      },
+    );
+    await expect(failure).rejects.toBeInstanceOf(InternalError);
+    await expect(failure).rejects.toThrow(/could not be built/);
+    expect(logs.text()).toMatch(/ERR_INVALID_CHAR/);
     expect(h.wavy.requests).toHaveLength(0);
   });
 });

@@ -1,16 +1,17 @@
 import type { LookupAddress } from "node:dns";
 import { once } from "node:events";
-import { createServer, type Server } from "node:http";
+import http, { createServer, type Server } from "node:http";
+import https from "node:https";
 import net, { type AddressInfo, type LookupFunction } from "node:net";
 import tls from "node:tls";
-import { Agent, type Dispatcher } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Deadline } from "../../lambdas/lib/clock.js";
 import { UpstreamError } from "../../lambdas/lib/errors.js";
+import { type HttpAgents, httpGet } from "../../lambdas/lib/wavy/client.js";
 import { openCsvDownload } from "../../lambdas/lib/wavy/download.js";
 import { type AllowedOrigin, parseAllowedOrigins } from "../../lambdas/lib/wavy/origins.js";
 import {
-  createGuardedDispatcher,
+  createGuardedAgents,
   guardedLookup,
   type HostLookup,
   specialRange,
@@ -22,7 +23,8 @@ import {
  * sent anywhere: no connection to the recording server, no connect attempt at all.
  *
  * Safety net: whatever the code under test does, these tests can only ever open connections to
- * loopback. net.connect and tls.connect (what undici calls) are wrapped so that a connection to
+ * loopback. net.connect, tls.connect and http.Agent's createConnection (what node:http(s) calls)
+ * are wrapped so that a connection to
  * any other address fails before a packet leaves, and is recorded as a test failure.
  */
 
@@ -32,13 +34,14 @@ const DEFAULT_ORIGINS = "https://chatclub-cdn.wavy.global,https://*.wavy.global"
 const escaped: string[] = [];
 const realNetConnect = net.connect;
 const realTlsConnect = tls.connect;
+const realAgentConnect = http.Agent.prototype.createConnection;
 
 function isLoopback(address: string): boolean {
   return /^127\./.test(address) || address === "::1" || /^::ffff:127\./i.test(address);
 }
 
 /** Wraps the connect options so that only loopback addresses can ever be dialled. */
-function loopbackOnly<T extends { host?: string; lookup?: LookupFunction }>(options: T): T {
+function loopbackOnly<T extends { host?: string | null; lookup?: LookupFunction }>(options: T): T {
   const host = (options.host ?? "").replace(/^\[|\]$/g, "");
   if (net.isIP(host) !== 0 && !isLoopback(host)) {
     escaped.push(host);
@@ -82,31 +85,31 @@ async function recordingServer(): Promise<{ server: Server; port: number; connec
 }
 
 /**
- * A dispatcher that sends every connection, whatever the host, to the recording server and
- * records the host it was asked for: if a link slips past the allow-list, the test sees it, and
- * the bytes still go nowhere but loopback.
+ * Agents that send every connection, whatever the host, to the recording server (over plain
+ * TCP, https included) and record the host they were asked for: if a link slips past the
+ * allow-list, the test sees it, and the bytes still go nowhere but loopback.
  */
-function divertingDispatcher(port: number, attempts: string[]): Dispatcher {
-  return new Agent({
-    connect: (options, callback) => {
-      attempts.push(options.hostname);
-      const socket = realNetConnect({ host: "127.0.0.1", port });
-      socket.once("connect", () => callback(null, socket));
-      socket.once("error", (error) => callback(error, null));
-    },
-  });
+function divertingAgents(port: number, attempts: string[]): HttpAgents {
+  const createConnection = (options: http.ClientRequestArgs): net.Socket => {
+    attempts.push(options.host ?? "");
+    return realNetConnect({ host: "127.0.0.1", port });
+  };
+  return {
+    http: Object.assign(new http.Agent(), { createConnection }),
+    https: Object.assign(new https.Agent(), { createConnection }),
+  };
 }
 
 async function download(
   link: string,
   origins: readonly AllowedOrigin[],
-  dispatcher: Dispatcher,
+  agents: HttpAgents,
 ): Promise<string> {
   const stream = await openCsvDownload(new URL(link), {
     origins,
     deadline: new Deadline(2000),
     maxBytes: 1024 * 1024,
-    dispatcher,
+    agents,
   });
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -137,11 +140,16 @@ beforeAll(async () => {
       );
     },
   });
+  // http.Agent dials with the net.createConnection it captured at load, not net.connect.
+  http.Agent.prototype.createConnection = function (options, callback) {
+    return realAgentConnect.call(this, loopbackOnly(options), callback);
+  };
 });
 
 afterAll(async () => {
   Object.assign(net, { connect: realNetConnect });
   Object.assign(tls, { connect: realTlsConnect });
+  http.Agent.prototype.createConnection = realAgentConnect;
   recorder.server.closeAllConnections();
   await new Promise((resolve) => recorder.server.close(resolve));
 });
@@ -203,9 +211,9 @@ describe("CSV link with the default allow-list", () => {
     const attempts: string[] = [];
     const before = recorder.connections;
 
-    await expect(
-      download(link, origins, divertingDispatcher(recorder.port, attempts)),
-    ).rejects.toThrow(/outside the allowed download origins/);
+    await expect(download(link, origins, divertingAgents(recorder.port, attempts))).rejects.toThrow(
+      /outside the allowed download origins/,
+    );
 
     expect(attempts).toEqual([]);
     expect(recorder.connections).toBe(before);
@@ -220,7 +228,7 @@ describe("CSV link with the default allow-list", () => {
 
       const port = Number(new URL(hop.origin).port);
       await expect(
-        download(`${hop.origin}/start`, origins, divertingDispatcher(port, attempts)),
+        download(`${hop.origin}/start`, origins, divertingAgents(port, attempts)),
       ).rejects.toThrow(/outside the allowed download origins|redirected to an invalid URL/);
 
       expect(hop.requests).toBe(1);
@@ -237,8 +245,8 @@ describe("CSV link with the default allow-list", () => {
       "https://CHATCLUB-CDN.wavy.global:443/x",
       "https://a.b.c.wavy.global/x",
     ]) {
-      // Diverted to the loopback recorder over plain TCP, so TLS fails: that it *tried* is the point.
-      await download(link, origins, divertingDispatcher(recorder.port, attempts)).catch(() => {});
+      // Diverted to the loopback recorder over plain TCP: that it *tried* is the point.
+      await download(link, origins, divertingAgents(recorder.port, attempts)).catch(() => {});
     }
     expect(attempts).toEqual([
       "chatclub-cdn.wavy.global",
@@ -278,7 +286,7 @@ describe("CSV link with a loopback allow-list (local runs)", () => {
       const attempts: string[] = [];
       const before = recorder.connections;
       await expect(
-        download(link, origins, divertingDispatcher(recorder.port, attempts)),
+        download(link, origins, divertingAgents(recorder.port, attempts)),
         link,
       ).rejects.toThrow(/outside the allowed download origins/);
       expect(attempts, link).toEqual([]);
@@ -295,8 +303,8 @@ describe("CSV link with a loopback allow-list (local runs)", () => {
       `http://0x7f.0.0.1:${p}/a`,
       `http://0177.0.0.1:${p}/a`,
     ]) {
-      // The real guarded dispatcher: an exactly listed IP literal is trusted.
-      const body = await download(link, origins, createGuardedDispatcher({ origins }));
+      // The real guarded agents: an exactly listed IP literal is trusted.
+      const body = await download(link, origins, createGuardedAgents({ origins }));
       expect(body, link).toBe(CSV);
     }
   });
@@ -385,7 +393,7 @@ describe("an allow-listed host whose DNS points inside the network", () => {
     expect(one).toEqual(["93.184.216.34", 4]);
   });
 
-  // End to end through the real dispatcher: the wildcard entry carries the recorder's port, so
+  // End to end through the real agents: the wildcard entry carries the recorder's port, so
   // a guard that let the address through would land on the recorder (for loopback answers) or
   // on the safety net (for the others), and the test would see it either way.
   it.each([
@@ -397,17 +405,13 @@ describe("an allow-listed host whose DNS points inside the network", () => {
   ])("the download never connects when the name resolves to %s", async (address) => {
     const origins = parseAllowedOrigins(`http://*.wavy.global:${recorder.port}`);
     const calls: string[] = [];
-    const dispatcher = createGuardedDispatcher({
+    const agents = createGuardedAgents({
       origins,
       lookup: fakeLookup({ "files.wavy.global": [address] }, calls),
     });
     const before = recorder.connections;
 
-    const failure = download(
-      `http://files.wavy.global:${recorder.port}/x.csv`,
-      origins,
-      dispatcher,
-    );
+    const failure = download(`http://files.wavy.global:${recorder.port}/x.csv`, origins, agents);
 
     await expect(failure).rejects.toBeInstanceOf(UpstreamError);
     await expect(failure).rejects.toThrow(/may not reach/);
@@ -418,13 +422,13 @@ describe("an allow-listed host whose DNS points inside the network", () => {
   it("the same holds over https with the default allow-list", async () => {
     const origins = parseAllowedOrigins(DEFAULT_ORIGINS);
     const calls: string[] = [];
-    const dispatcher = createGuardedDispatcher({
+    const agents = createGuardedAgents({
       origins,
       lookup: fakeLookup({ "chatclub-cdn.wavy.global": ["169.254.169.254"] }, calls),
     });
 
     await expect(
-      download("https://chatclub-cdn.wavy.global/2019/02/13/a/b", origins, dispatcher),
+      download("https://chatclub-cdn.wavy.global/2019/02/13/a/b", origins, agents),
     ).rejects.toThrow(/linkLocal address, which the CSV download may not reach/);
     expect(calls).toEqual(["chatclub-cdn.wavy.global"]);
   });
@@ -440,11 +444,11 @@ describe("an allow-listed host whose DNS points inside the network", () => {
       const address = calls.length === 1 ? "93.184.216.34" : "127.0.0.1";
       callback(null, [{ address, family: 4 }]);
     };
-    const dispatcher = createGuardedDispatcher({ origins, lookup: rebinding });
+    const agents = createGuardedAgents({ origins, lookup: rebinding });
     const before = recorder.connections;
 
     await expect(
-      download(`http://files.wavy.global:${recorder.port}/x.csv`, origins, dispatcher),
+      download(`http://files.wavy.global:${recorder.port}/x.csv`, origins, agents),
     ).rejects.toBeInstanceOf(UpstreamError);
 
     expect(calls).toEqual(["files.wavy.global"]);
@@ -454,31 +458,36 @@ describe("an allow-listed host whose DNS points inside the network", () => {
 
   it("refuses a name even when the allow-list lists it exactly; only a listed IP literal is trusted", async () => {
     const origins = parseAllowedOrigins(`http://csv.wavy.test:${recorder.port}`);
-    const dispatcher = createGuardedDispatcher({
+    const agents = createGuardedAgents({
       origins,
       lookup: fakeLookup({ "csv.wavy.test": ["127.0.0.1"] }, []),
     });
     const before = recorder.connections;
 
     await expect(
-      download(`http://csv.wavy.test:${recorder.port}/x.csv`, origins, dispatcher),
+      download(`http://csv.wavy.test:${recorder.port}/x.csv`, origins, agents),
     ).rejects.toThrow(/loopback address/);
     expect(recorder.connections).toBe(before);
   });
 
   it("refuses an IP-literal host outside the exact entries even if the allow-list were bypassed", async () => {
-    // Defence in depth: net.connect never looks an IP literal up, so the dispatcher checks it.
+    // Defence in depth: net.connect never looks an IP literal up, so the agents check it.
     const origins = parseAllowedOrigins(`http://*.wavy.global:${recorder.port}`);
-    const dispatcher = createGuardedDispatcher({ origins });
+    const agents = createGuardedAgents({ origins });
+    const get = (link: string) =>
+      httpGet(new URL(link), { headers: {}, signal: new AbortController().signal, agents });
     const before = recorder.connections;
 
-    await expect(
-      dispatcher.request({
-        origin: `http://127.0.0.1:${recorder.port}`,
-        path: "/x.csv",
-        method: "GET",
-      }),
-    ).rejects.toThrow(/loopback address/);
+    await expect(get(`http://127.0.0.1:${recorder.port}/x.csv`)).rejects.toThrow(
+      /loopback address/,
+    );
+    await expect(get(`http://[::1]:${recorder.port}/x.csv`)).rejects.toThrow(/loopback address/);
+    await expect(get("https://169.254.169.254/latest/meta-data/")).rejects.toThrow(
+      /linkLocal address/,
+    );
+    await expect(get("https://[fd00:ec2::254]/latest/meta-data/")).rejects.toThrow(
+      /uniqueLocal address/,
+    );
     expect(recorder.connections).toBe(before);
   });
 });

@@ -1,9 +1,11 @@
+import http, { type IncomingMessage } from "node:http";
+import https from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Dispatcher, request } from "undici";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Deadline } from "../clock.js";
 import {
   type ContractError,
+  InternalError,
   UpstreamError,
   UpstreamThrottledError,
   UpstreamTimeoutError,
@@ -22,8 +24,8 @@ export interface WavyClientDeps {
   apiUrl: URL;
   credentials: CredentialCache;
   deadline: Deadline;
-  /** undici dispatcher; tests and the SSRF guard pass their own. */
-  dispatcher?: Dispatcher;
+  /** The connection pools to use; by default, keep-alive agents kept for the Lambda's lifetime. */
+  agents?: HttpAgents;
   backoff?: BackoffPolicy;
   random?: () => number;
 }
@@ -33,6 +35,86 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 30;
 
 /** A Wavy answer is a few hundred bytes; anything far larger is not an answer. */
 const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** One agent per scheme: node:http refuses an agent whose protocol is not the URL's. */
+export interface HttpAgents {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+}
+
+/**
+ * Wavy's connections, reused across requests and warm invocations. Idle sockets are closed
+ * after 4 s (server hints permitting sooner), so a thawed Lambda rarely picks up a dead one;
+ * when it does, the call is retried like any network failure.
+ */
+const WAVY_AGENTS: HttpAgents = {
+  http: new http.Agent({ keepAlive: true, timeout: 4_000 }),
+  https: new https.Agent({ keepAlive: true, timeout: 4_000 }),
+};
+
+/**
+ * node:http refused to build the request (a header value it cannot send, a bad URL): nothing
+ * went out, and retrying cannot help. Carries the cause's code, never its message.
+ */
+export class UnsendableRequestError extends Error {
+  readonly code: string | undefined;
+
+  constructor(cause: unknown) {
+    super("The HTTP request could not be built", { cause });
+    this.name = "UnsendableRequestError";
+    const code = (cause as { code?: unknown } | null)?.code;
+    this.code = typeof code === "string" ? code : undefined;
+  }
+}
+
+export interface GetOptions {
+  headers: Record<string, string>;
+  /** Aborting it destroys the request, and the response body if it is being read. */
+  signal: AbortSignal;
+  agents: HttpAgents;
+}
+
+/**
+ * One GET through node:http(s). Resolves with the response once its head has arrived, body
+ * unread: the caller reads it, or discards it with `discard()`. The body fails (it does not end
+ * quietly) if the peer closes before Content-Length or the final chunk.
+ */
+export function httpGet(url: URL, options: GetOptions): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    let request: http.ClientRequest;
+    try {
+      const secure = url.protocol === "https:";
+      request = (secure ? https.request : http.request)(url, {
+        method: "GET",
+        headers: options.headers,
+        signal: options.signal,
+        agent: secure ? options.agents.https : options.agents.http,
+      });
+    } catch (error) {
+      // Thrown synchronously for an invalid header (ERR_INVALID_CHAR) or protocol.
+      reject(new UnsendableRequestError(error));
+      return;
+    }
+    request.once("response", resolve);
+    // Stays attached after the response: a later error reaches the body, and must not crash.
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+/** Reads and drops a body nobody needs, so the connection can be reused; gives up past `limit`. */
+export async function discard(body: IncomingMessage, limit = MAX_ANSWER_BYTES): Promise<void> {
+  let bytes = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      // Leaving the loop destroys the body and its connection.
+      if (bytes > limit) break;
+    }
+  } catch {
+    // The body was being thrown away; its failure changes nothing.
+  }
+}
 
 const SessionAnswer = z.object({
   file_url: z.url({ protocol: /^https?$/ }),
@@ -121,10 +203,9 @@ async function attemptOnce(
       error: new UpstreamTimeoutError("The request budget ran out before Wavy answered"),
     };
   }
-  let response: Dispatcher.ResponseData;
+  let response: IncomingMessage;
   try {
-    response = await request(url, {
-      method: "GET",
+    response = await httpGet(url, {
       headers: {
         userName: credentials.userName,
         authenticationToken: credentials.authenticationToken,
@@ -132,25 +213,33 @@ async function attemptOnce(
         accept: "application/json",
       },
       signal: deps.deadline.signal,
-      dispatcher: deps.dispatcher,
+      agents: deps.agents ?? WAVY_AGENTS,
     });
   } catch (error) {
+    if (error instanceof UnsendableRequestError) {
+      // Only the code: node:http's message names the header that could not be sent.
+      logger.error("The Wavy request could not be built", { errorName: errorName(error) });
+      return {
+        kind: "fatal",
+        error: new InternalError("The Wavy request could not be built from the configuration"),
+      };
+    }
     if (deps.deadline.expired() || deps.deadline.signal.aborted) {
       return {
         kind: "fatal",
         error: new UpstreamTimeoutError("Wavy did not answer within the request budget"),
       };
     }
-    // Only the error's class: undici messages can echo request details.
+    // Only the error's class and code: messages can echo request details.
     logger.warn("The Wavy call failed before an answer", { errorName: errorName(error) });
     return { kind: "retryable", reason: "network" };
   }
 
-  const { statusCode: status } = response;
+  const status = response.statusCode ?? 0;
   if (status === 200) {
     return readAnswer(response, deps);
   }
-  await response.body.dump();
+  await discard(response);
   if (status === 401) return { kind: "unauthorized" };
   if (status === 420 || status === 429) {
     return {
@@ -165,22 +254,21 @@ async function attemptOnce(
   return { kind: "fatal", error: new UpstreamError(`Wavy answered ${status}`) };
 }
 
-async function readAnswer(
-  response: Dispatcher.ResponseData,
-  deps: WavyClientDeps,
-): Promise<Attempt> {
+async function readAnswer(response: IncomingMessage, deps: WavyClientDeps): Promise<Attempt> {
   const nonsense = (why: string): Attempt => ({
     kind: "fatal",
     error: new UpstreamError(`Wavy answered 200 but ${why}`),
   });
-  let text = "";
+  const chunks: Buffer[] = [];
+  let bytes = 0;
   try {
-    for await (const chunk of response.body) {
-      text += chunk.toString();
-      if (text.length > MAX_ANSWER_BYTES) {
-        response.body.destroy();
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > MAX_ANSWER_BYTES) {
+        response.destroy();
         return nonsense("the answer is too large");
       }
+      chunks.push(chunk);
     }
   } catch {
     if (deps.deadline.signal.aborted) {
@@ -193,7 +281,8 @@ async function readAnswer(
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Decoded once, whole: a character split across chunks stays intact.
+    json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
   } catch {
     return nonsense("not with JSON");
   }

@@ -1,19 +1,19 @@
+import type { IncomingMessage } from "node:http";
 import { pipeline, Readable, type Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import { type Dispatcher, request } from "undici";
 import type { Deadline } from "../clock.js";
 import { UpstreamError, UpstreamTimeoutError } from "../errors.js";
 import { logger } from "../powertools.js";
-import { errorName } from "./client.js";
+import { discard, errorName, type HttpAgents, httpGet } from "./client.js";
 import { type AllowedOrigin, isAllowedUrl } from "./origins.js";
-import { ForbiddenAddressError, guardedDispatcherFor } from "./ssrf-guard.js";
+import { ForbiddenAddressError, guardedAgentsFor } from "./ssrf-guard.js";
 
 export interface DownloadDeps {
   origins: readonly AllowedOrigin[];
   deadline: Deadline;
   maxBytes: number;
-  /** Tests pass their own; by default a dispatcher that refuses special-purpose addresses. */
-  dispatcher?: Dispatcher;
+  /** Tests pass their own; by default agents that refuse special-purpose addresses. */
+  agents?: HttpAgents;
 }
 
 /** Redirect hops followed at most (DESIGN.md, "Origins"). */
@@ -32,10 +32,10 @@ export async function openCsvDownload(fileUrl: URL, deps: DownloadDeps): Promise
   for (let hop = 0; ; hop += 1) {
     assertAllowed(url, deps.origins);
     const response = await get(url, deps);
-    const { statusCode: status } = response;
+    const status = response.statusCode ?? 0;
 
     if (REDIRECT_STATUSES.has(status)) {
-      await response.body.dump();
+      await discard(response);
       const location = headerValue(response.headers.location);
       if (!location) throw new UpstreamError(`The CSV host answered ${status} without a Location`);
       if (hop >= MAX_REDIRECTS) {
@@ -45,13 +45,13 @@ export async function openCsvDownload(fileUrl: URL, deps: DownloadDeps): Promise
       continue;
     }
     if (status !== 200) {
-      await response.body.dump();
+      await discard(response);
       throw new UpstreamError(`The CSV host answered ${status}`);
     }
 
     const declaredLength = Number(headerValue(response.headers["content-length"]));
     if (Number.isFinite(declaredLength) && declaredLength > deps.maxBytes) {
-      response.body.destroy();
+      response.destroy();
       throw new UpstreamError(`The CSV is larger than the ${deps.maxBytes}-byte limit`);
     }
     return Readable.from(guard(decode(response), deps), { objectMode: false });
@@ -74,30 +74,30 @@ function parseLocation(location: string, base: URL): URL {
   }
 }
 
-async function get(url: URL, deps: DownloadDeps): Promise<Dispatcher.ResponseData> {
+async function get(url: URL, deps: DownloadDeps): Promise<IncomingMessage> {
   if (deps.deadline.expired()) {
     throw new UpstreamTimeoutError("The request budget ran out before the CSV download began");
   }
   try {
-    return await request(url, {
-      method: "GET",
+    return await httpGet(url, {
       // Ask for the bytes as stored; a host that compresses anyway is decoded below.
+      // No credentials: the CSV host is not Wavy's API.
       headers: { accept: "text/csv, text/plain, */*", "accept-encoding": "identity" },
       signal: deps.deadline.signal,
-      dispatcher: deps.dispatcher ?? guardedDispatcherFor(deps.origins),
+      agents: deps.agents ?? guardedAgentsFor(deps.origins),
     });
   } catch (error) {
     throw downloadFailure(error, deps, "before the CSV host answered");
   }
 }
 
-function decode(response: Dispatcher.ResponseData): Readable {
+function decode(response: IncomingMessage): Readable {
   const encoding = headerValue(response.headers["content-encoding"])?.trim().toLowerCase();
   switch (encoding) {
     case undefined:
     case "":
     case "identity":
-      return response.body;
+      return response;
     case "gzip":
     case "x-gzip":
       return decodeWith(response, createGunzip());
@@ -106,7 +106,7 @@ function decode(response: Dispatcher.ResponseData): Readable {
     case "br":
       return decodeWith(response, createBrotliDecompress());
     default:
-      response.body.destroy();
+      response.destroy();
       throw new UpstreamError(`The CSV host sent an unsupported Content-Encoding "${encoding}"`);
   }
 }
@@ -116,9 +116,9 @@ function decode(response: Dispatcher.ResponseData): Readable {
  * the decoder waiting until the deadline), and stopping the decoded stream at the byte cap must
  * also close the connection (pipe() would leave the socket open, still sending).
  */
-function decodeWith(response: Dispatcher.ResponseData, decoder: Transform): Readable {
+function decodeWith(response: IncomingMessage, decoder: Transform): Readable {
   // The callback only keeps an error from going unhandled: the guard reads it off the decoder.
-  return pipeline(response.body, decoder, () => {});
+  return pipeline(response, decoder, () => {});
 }
 
 /** Counts bytes against the cap and turns low-level failures into contract errors. */

@@ -1,7 +1,10 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import http from "node:http";
+import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
+import type { Duplex } from "node:stream";
 import ipaddr from "ipaddr.js";
-import { Agent, buildConnector, type Dispatcher } from "undici";
+import type { HttpAgents } from "./client.js";
 import type { AllowedOrigin } from "./origins.js";
 
 /**
@@ -105,33 +108,95 @@ export function guardedLookup(resolve: HostLookup = systemLookup): LookupFunctio
   };
 }
 
+/** How an agent's createConnection reports the socket it made, or the error instead of one. */
+type ConnectCallback = (error: Error | null, socket: Duplex) => void;
+
 /**
- * The dispatcher the CSV download uses: undici's own connector (TLS, keep-alive) with the
- * guarded lookup, plus a check of IP-literal hosts, which `net.connect` never looks up.
+ * Fails the connection: the agent fails the request with this error, and nothing is dialled.
+ * Node passes no socket with an error; @types/node's callback type insists on one.
  */
-export function createGuardedDispatcher(options: GuardOptions): Dispatcher {
-  const trusted = listedAddresses(options.origins);
-  const connect = buildConnector({ lookup: guardedLookup(options.lookup) });
-  return new Agent({
-    connect: (connectOptions, callback) => {
-      const host = bare(connectOptions.hostname);
-      if (isIP(host) !== 0 && !trusted.has(host)) {
-        const range = specialRange(host);
-        if (range) return callback(new ForbiddenAddressError(host, range), null);
-      }
-      return connect(connectOptions, callback);
-    },
-  });
+function refuse(callback: ConnectCallback | undefined, error: Error): undefined {
+  (callback as ((error: Error) => void) | undefined)?.(error);
+  return undefined;
 }
 
-const shared = new WeakMap<readonly AllowedOrigin[], Dispatcher>();
+/**
+ * net.connect never looks an IP literal up, so the guarded lookup never sees one: the agents
+ * check it here. Undefined when the connection may go ahead.
+ */
+function literalRefusal(
+  host: string | null | undefined,
+  trusted: ReadonlySet<string>,
+): ForbiddenAddressError | undefined {
+  const address = bare(host ?? "");
+  if (isIP(address) === 0 || trusted.has(address)) return undefined;
+  const range = specialRange(address);
+  return range ? new ForbiddenAddressError(address, range) : undefined;
+}
 
-/** One guarded dispatcher per allow-list (the config parses it once), so connections are reused. */
-export function guardedDispatcherFor(origins: readonly AllowedOrigin[]): Dispatcher {
-  let dispatcher = shared.get(origins);
-  if (!dispatcher) {
-    dispatcher = createGuardedDispatcher({ origins });
-    shared.set(origins, dispatcher);
+/** Connection options both guarded agents use: keep-alive, and names resolved by the guard. */
+function agentOptions(resolve: HostLookup | undefined): http.AgentOptions {
+  // Agent options override the request's when the socket is created, so every connection
+  // these agents open resolves through the guard, whatever the request asked for.
+  return { keepAlive: true, timeout: 4_000, lookup: guardedLookup(resolve) };
+}
+
+class GuardedHttpAgent extends http.Agent {
+  constructor(
+    private readonly trusted: ReadonlySet<string>,
+    resolve: HostLookup | undefined,
+  ) {
+    super(agentOptions(resolve));
   }
-  return dispatcher;
+
+  override createConnection(
+    options: http.ClientRequestArgs,
+    callback?: ConnectCallback,
+  ): Duplex | null | undefined {
+    const refusal = literalRefusal(options.host, this.trusted);
+    if (refusal) return refuse(callback, refusal);
+    return super.createConnection(options, callback);
+  }
+}
+
+class GuardedHttpsAgent extends https.Agent {
+  constructor(
+    private readonly trusted: ReadonlySet<string>,
+    resolve: HostLookup | undefined,
+  ) {
+    super(agentOptions(resolve));
+  }
+
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: ConnectCallback,
+  ): Duplex | null | undefined {
+    const refusal = literalRefusal(options.host, this.trusted);
+    if (refusal) return refuse(callback, refusal);
+    return super.createConnection(options, callback);
+  }
+}
+
+/**
+ * The agents the CSV download uses: Node's own connections (TLS, keep-alive) with the guarded
+ * lookup, plus a check of IP-literal hosts, which `net.connect` never looks up.
+ */
+export function createGuardedAgents(options: GuardOptions): HttpAgents {
+  const trusted = listedAddresses(options.origins);
+  return {
+    http: new GuardedHttpAgent(trusted, options.lookup),
+    https: new GuardedHttpsAgent(trusted, options.lookup),
+  };
+}
+
+const shared = new WeakMap<readonly AllowedOrigin[], HttpAgents>();
+
+/** One pair of guarded agents per allow-list (the config parses it once), so connections are reused. */
+export function guardedAgentsFor(origins: readonly AllowedOrigin[]): HttpAgents {
+  let agents = shared.get(origins);
+  if (!agents) {
+    agents = createGuardedAgents({ origins });
+    shared.set(origins, agents);
+  }
+  return agents;
 }
