@@ -24,7 +24,7 @@ export interface CredentialCache {
 export const SECRET_MAX_AGE_SECONDS = 300;
 
 // Both go out as HTTP header values: a control character (CR, LF, NUL...) cannot be sent, and
-// undici's refusal would otherwise look like a network error and be retried.
+// node:http's refusal would otherwise surface only at send time, as a failed call.
 const headerValue = z.string().check(
   z.trim(),
   z.minLength(1),
