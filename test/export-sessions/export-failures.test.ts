@@ -284,6 +284,19 @@ describe("export failures under tight limits", () => {
     await expectNothingLeft(h);
   });
 
+  it("answers 504 and leaves nothing when S3 stops answering mid-export", async () => {
+    h.s3.injectFault((req) => (req.method === "PUT" ? "hang" : undefined));
+    const started = Date.now();
+
+    const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
+
+    expect(status).toBe(504);
+    expect(json).toMatchObject({ error: { code: "UPSTREAM_TIMEOUT" } });
+    expect(Date.now() - started).toBeLessThan(4000);
+    h.s3.clearFaults();
+    await expectNothingLeft(h);
+  });
+
   it("answers 502 for a CSV past MAX_CSV_BYTES, declared or not", async () => {
     const big = ROW.repeat(Math.ceil((2 * 1024 * 1024) / ROW.length));
     h.wavy.linkTo(h.wavy.serveFile((_req, res) => res.writeHead(200).end(big)));

@@ -26,7 +26,8 @@ export interface LocalS3Options {
   port?: number;
 }
 
-export type FaultRule = (req: IncomingMessage) => number | "destroy" | undefined;
+/** A status to answer with, "destroy" to drop the connection, "hang" to never answer. */
+export type FaultRule = (req: IncomingMessage) => number | "destroy" | "hang" | undefined;
 
 export class LocalS3 {
   endpoint = "";
@@ -86,6 +87,7 @@ export class LocalS3 {
     for (const rule of this.faults) {
       const fault = rule(req);
       if (fault === "destroy") return void req.socket.destroy();
+      if (fault === "hang") return void req.resume();
       if (fault !== undefined) {
         req.resume();
         res.writeHead(fault, { "content-type": "application/xml" });

@@ -11,7 +11,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { createRowCounter } from "../csv/row-counter.js";
-import { ContractError, InternalError, UpstreamError } from "../errors.js";
+import { ContractError, InternalError, UpstreamError, UpstreamTimeoutError } from "../errors.js";
 import { logger } from "../powertools.js";
 
 export interface CopyResult {
@@ -28,6 +28,8 @@ export interface CopyOptions {
   partSize?: number;
   /** Parts in flight at once. */
   queueSize?: number;
+  /** The request's deadline: S3 calls still running when it fires are abandoned (504). */
+  signal?: AbortSignal;
 }
 
 const CONTENT_TYPE = "text/csv; charset=utf-8";
@@ -66,6 +68,11 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
     source.destroy();
     await uploader.abort();
     if (error instanceof ContractError) throw error;
+    if (options.signal?.aborted) {
+      throw new UpstreamTimeoutError("The request budget ran out while storing the CSV", {
+        cause: error,
+      });
+    }
     logger.error("Storing the CSV in S3 failed", { key: options.key, errorName: nameOf(error) });
     throw new InternalError("Internal error", { cause: error });
   }
@@ -95,6 +102,8 @@ class PartUploader {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly parts: CompletedPart[] = [];
   private failure: { error: unknown } | undefined;
+  // The abort itself is sent without it: it must still go out once the deadline has fired.
+  private readonly sendOptions: { abortSignal?: AbortSignal };
 
   constructor(options: CopyOptions) {
     this.s3 = options.s3;
@@ -102,6 +111,7 @@ class PartUploader {
     this.key = options.key;
     this.partSize = options.partSize ?? 8 * 1024 * 1024;
     this.queueSize = Math.max(1, options.queueSize ?? 4);
+    this.sendOptions = { abortSignal: options.signal };
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -126,6 +136,7 @@ class PartUploader {
           Body: this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0),
           ContentType: CONTENT_TYPE,
         }),
+        this.sendOptions,
       );
       return;
     }
@@ -140,6 +151,7 @@ class PartUploader {
         UploadId: this.uploadId,
         MultipartUpload: { Parts: this.parts },
       }),
+      this.sendOptions,
     );
     this.uploadId = undefined;
   }
@@ -196,6 +208,7 @@ class PartUploader {
           Body: buffer.subarray(0, length),
           ContentLength: length,
         }),
+        this.sendOptions,
       )
       .then((result) => {
         if (!result.ETag) throw new Error(`Part ${partNumber} came back without an ETag`);
@@ -229,6 +242,7 @@ class PartUploader {
         ContentType: CONTENT_TYPE,
         ...(checksums === "WHEN_SUPPORTED" && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
       }),
+      this.sendOptions,
     );
     if (!created.UploadId) throw new Error("CreateMultipartUpload answered without an UploadId");
     return created.UploadId;

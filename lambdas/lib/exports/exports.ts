@@ -45,7 +45,12 @@ export async function createExport(
   const key = exportKey(target, exportId, createdAt);
 
   const csv = await deps.openCsv(target, deps.deadline);
-  const figures = await copyToS3(csv, { s3: deps.s3, bucket: deps.bucket, key });
+  const figures = await copyToS3(csv, {
+    s3: deps.s3,
+    bucket: deps.bucket,
+    key,
+    signal: deps.deadline.signal,
+  });
 
   const manifest: ExportManifest = {
     exportId,
