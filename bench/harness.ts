@@ -15,9 +15,10 @@ export const BUCKET = "wavy-bench";
 
 export const log = (line: string) => console.error(`[bench] ${line}`);
 
-// Lambda runs the bundles with these (infra/constructs/house-function.ts sets NODE_OPTIONS).
+// Lambda runs the bundles with these: no NODE_OPTIONS, so no --enable-source-maps
+// (infra/constructs/house-function.ts explains why).
 export const LAMBDA_ENV = {
-  NODE_OPTIONS: "--enable-source-maps",
+  NODE_OPTIONS: "",
   AWS_REGION: "us-east-1",
   AWS_LAMBDA_FUNCTION_NAME: "bench",
   POWERTOOLS_LOG_LEVEL: "WARN",

@@ -90,17 +90,17 @@ async function main(): Promise<void> {
       }
       exports.set(size, figures);
     }
-    // The same export without NODE_OPTIONS=--enable-source-maps: what the deployed setting costs.
-    const withoutSourceMaps: ChildFigures[] = [];
+    // The same export with NODE_OPTIONS=--enable-source-maps: what debugging with maps costs.
+    const withSourceMaps: ChildFigures[] = [];
     for (let run = 0; run < PLAN.curveRuns; run++) {
-      withoutSourceMaps.push(
+      withSourceMaps.push(
         await runExport(
           servers,
           bundles["export-child"].file,
           files.get(PLAN.throughputSize) as CsvFile,
           run,
           [],
-          { NODE_OPTIONS: "" },
+          { NODE_OPTIONS: "--enable-source-maps" },
         ),
       );
     }
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       counter,
       exports: Object.fromEntries(exports),
       baselines,
-      withoutSourceMaps,
+      withSourceMaps,
       profile,
     };
     const chartName = QUICK ? "scaling-curve-quick.png" : "scaling-curve.png";
@@ -157,7 +157,7 @@ async function measureInit(bundles: Record<BundleName, Bundle>): Promise<InitFig
   const names: BundleName[] = ["s3-client-only", "export-sessions", "count-sessions"];
   const variants = names.flatMap((name) => [
     { key: name, name, nodeOptions: LAMBDA_ENV.NODE_OPTIONS },
-    { key: `${name} (no source maps)`, name, nodeOptions: "" },
+    { key: `${name} (with source maps)`, name, nodeOptions: "--enable-source-maps" },
   ]);
   const times: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.key, []]));
   const probe = bundles["init-probe"].file;
