@@ -286,7 +286,7 @@ like \`5511987654321;2026-11-28 09:15:42\`) under \`bench/.data/\`.
 ${table(["figure", "value", "goal", ""], goalRows(report))}
 
 Runs: ${report.plan.curveRuns} per size, ${report.plan.throughputRuns} exports and ${report.plan.throughputRuns} bare pipes interleaved at ${report.plan.throughputSize} MB, ${report.plan.initRuns} fresh processes per bundle for init, ${report.plan.counterRuns} counter runs.
-The bare pipe is a node:http response body handed to lib-storage's Upload (8 MiB parts, queue 4),
+The bare pipe is a node:http response body handed to lib-storage's Upload (the export's part size and queue: 5 MiB, 3),
 nothing else. Init time is \`import()\` of the bundle's index.mjs in a fresh Node, measured inside it.
 The export keeps ${fixed(d.parallelism, 2)} CPU seconds busy per wall second (threads: GC, libuv).
 

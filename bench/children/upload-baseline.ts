@@ -2,6 +2,7 @@ import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from "../../lambdas/lib/exports/copy-to-s3.js";
 import { measure } from "./measure.js";
 
 /**
@@ -32,8 +33,8 @@ await measure(async () => {
   await new Upload({
     client: s3,
     params: { Bucket: bucket, Key: key, Body: response, ContentType: "text/csv" },
-    partSize: 8 * 1024 * 1024,
-    queueSize: 4,
+    partSize: DEFAULT_PART_SIZE,
+    queueSize: DEFAULT_QUEUE_SIZE,
     leavePartsOnError: false,
   }).done();
   return { key };

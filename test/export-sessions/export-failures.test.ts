@@ -191,7 +191,7 @@ describe("export failures", () => {
   });
 
   it("aborts the multipart upload when the CSV host disconnects mid-body", async () => {
-    // Cut the connection only once a multipart upload is open (past the 8 MiB part size).
+    // Cut the connection only once a multipart upload is open (past the part size).
     const chunk = ROW.repeat(Math.ceil((1024 * 1024) / ROW.length));
     h.wavy.linkTo(
       h.wavy.serveFile(async (_req, res) => {

@@ -32,7 +32,7 @@ describe("configuration from CDK context", () => {
         scheduleFlexibleWindowMinutes: 5,
         secret: { kind: "create" },
         exportRetentionDays: 90,
-        exportMemoryMb: 512,
+        exportMemoryMb: 256,
         counterMemoryMb: 512,
         counterReservedConcurrency: 5,
         downloadOrigins: "https://chatclub-cdn.wavy.global,https://*.wavy.global",

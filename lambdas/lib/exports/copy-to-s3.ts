@@ -24,15 +24,23 @@ export interface CopyOptions {
   s3: S3Client;
   bucket: string;
   key: string;
-  /** Multipart part size; 8 MiB by default (S3's minimum is 5 MiB). */
+  /** Multipart part size; DEFAULT_PART_SIZE unless given. */
   partSize?: number;
-  /** Parts in flight at once. */
+  /** Parts in flight at once; DEFAULT_QUEUE_SIZE unless given. */
   queueSize?: number;
   /** The request's deadline: S3 calls still running when it fires are abandoned (504). */
   signal?: AbortSignal;
 }
 
 const CONTENT_TYPE = "text/csv; charset=utf-8";
+/**
+ * S3's smallest part, three in flight: a pool of 4 × 5 MiB = 20 MiB. With 8 MiB × 4 (42 MiB)
+ * the 1 GB export peaked at 169 MB against 106 MB for 10 MB (docs/benchmarks.md); on Lambda's
+ * small CPU share the copy, not S3's parallelism, is what limits throughput. A 5 GiB CSV
+ * (MAX_CSV_BYTES) is 1 024 parts, well under S3's 10 000.
+ */
+export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
+export const DEFAULT_QUEUE_SIZE = 3;
 /** S3's limit on parts in one multipart upload. */
 const MAX_PARTS = 10_000;
 
@@ -109,8 +117,8 @@ class PartUploader {
     this.s3 = options.s3;
     this.bucket = options.bucket;
     this.key = options.key;
-    this.partSize = options.partSize ?? 8 * 1024 * 1024;
-    this.queueSize = Math.max(1, options.queueSize ?? 4);
+    this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    this.queueSize = Math.max(1, options.queueSize ?? DEFAULT_QUEUE_SIZE);
     this.sendOptions = { abortSignal: options.signal };
   }
 
