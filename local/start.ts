@@ -5,9 +5,9 @@
  */
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Context } from "aws-lambda";
 import { LocalS3 } from "../test/support/s3-server.js";
 import { startApiServer } from "./api-server.js";
+import { lambdaContext } from "./lambda-context.js";
 import { SANDBOX_CREDENTIALS, SANDBOX_TARGETS, startWavySandbox } from "./wavy-sandbox.js";
 
 const PORT = Number(process.env.PORT ?? 3000);
@@ -119,24 +119,6 @@ async function startCounterLoop(
   await countAll();
   const timer = setInterval(countAll, COUNT_INTERVAL_SECONDS * 1000);
   return { stop: () => clearInterval(timer) };
-}
-
-/** Enough of a Lambda context for Powertools; the local run has no real one. */
-export function lambdaContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: "1024",
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => 29_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 main().catch((error) => {

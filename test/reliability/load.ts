@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import autocannon from "autocannon";
-import type { Context } from "aws-lambda";
 import { startApiServer } from "../../local/api-server.js";
+import { lambdaContext } from "../../local/lambda-context.js";
 import {
   SANDBOX_CREDENTIALS,
   SANDBOX_TARGETS,
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   delete process.env.WAVY_SECRET_ID;
   // Imported only now, so Powertools and the SDK see the environment above (as local/start.ts).
   const { handler } = await import("../../lambdas/export-sessions/handler.js");
-  const api = await startApiServer((event) => handler(event, lambdaContext()));
+  const api = await startApiServer((event) => handler(event, lambdaContext("export-sessions")));
 
   const expectedRows = new Map<string, number>(
     SANDBOX_TARGETS.map((t) => [`${t.customerId}/${t.subAccountId ?? ""}`, t.sessions]),
@@ -165,23 +165,6 @@ async function main(): Promise<void> {
   }
   console.log(`load: ${answers.length} passed, 0 failed`);
   process.exit(0);
-}
-
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "export-sessions",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:export-sessions",
-    memoryLimitInMB: "1024",
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: "/aws/lambda/export-sessions",
-    logStreamName: "load",
-    getRemainingTimeInMillis: () => 29_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 main().catch((error) => {
