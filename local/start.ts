@@ -7,8 +7,9 @@ import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { LocalS3 } from "../test/support/s3-server.js";
 import { startApiServer } from "./api-server.js";
+import { localEnvironment } from "./environment.js";
 import { lambdaContext } from "./lambda-context.js";
-import { SANDBOX_CREDENTIALS, SANDBOX_TARGETS, startWavySandbox } from "./wavy-sandbox.js";
+import { SANDBOX_TARGETS, startWavySandbox } from "./wavy-sandbox.js";
 
 const PORT = Number(process.env.PORT ?? 3000);
 const S3_PORT = Number(process.env.LOCAL_S3_PORT ?? 4569);
@@ -25,24 +26,10 @@ async function main(): Promise<void> {
 
   // The handlers read their configuration from the environment, as in Lambda.
   Object.assign(process.env, {
-    AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
-    AWS_ACCESS_KEY_ID: "S3RVER",
-    AWS_SECRET_ACCESS_KEY: "S3RVER",
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    // s3rver stores the SDK's aws-chunked checksum trailers verbatim: send plain bodies.
-    AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
-    AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
-    S3_FORCE_PATH_STYLE: "true",
-    EXPORT_BUCKET: BUCKET,
+    ...localEnvironment({ s3Endpoint: s3.endpoint, bucket: BUCKET, sandboxUrl: sandbox?.baseUrl }),
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
     // The counter's figures are printed as readable lines below instead of raw EMF JSON.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
-    ...(sandbox && {
-      WAVY_API_URL: sandbox.baseUrl,
-      WAVY_DOWNLOAD_ORIGINS: sandbox.baseUrl,
-      WAVY_USER_NAME: SANDBOX_CREDENTIALS.userName,
-      WAVY_AUTH_TOKEN: SANDBOX_CREDENTIALS.authenticationToken,
-    }),
   });
   delete process.env.WAVY_SECRET_ID;
 

@@ -15,12 +15,9 @@ import { join } from "node:path";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import autocannon from "autocannon";
 import { startApiServer } from "../../local/api-server.js";
+import { localEnvironment } from "../../local/environment.js";
 import { lambdaContext } from "../../local/lambda-context.js";
-import {
-  SANDBOX_CREDENTIALS,
-  SANDBOX_TARGETS,
-  startWavySandbox,
-} from "../../local/wavy-sandbox.js";
+import { SANDBOX_TARGETS, startWavySandbox } from "../../local/wavy-sandbox.js";
 import { LocalS3 } from "../support/s3-server.js";
 
 const REQUESTS = Number(process.env.LOAD_REQUESTS ?? 1000);
@@ -50,19 +47,8 @@ async function main(): Promise<void> {
   sandbox.csvByTarget.set(BIG_CUSTOMER, bigCsv);
 
   Object.assign(process.env, {
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "S3RVER",
-    AWS_SECRET_ACCESS_KEY: "S3RVER",
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
-    AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
-    S3_FORCE_PATH_STYLE: "true",
-    EXPORT_BUCKET: BUCKET,
+    ...localEnvironment({ s3Endpoint: s3.endpoint, bucket: BUCKET, sandboxUrl: sandbox.baseUrl }),
     POWERTOOLS_LOG_LEVEL: "ERROR",
-    WAVY_API_URL: sandbox.baseUrl,
-    WAVY_DOWNLOAD_ORIGINS: sandbox.baseUrl,
-    WAVY_USER_NAME: SANDBOX_CREDENTIALS.userName,
-    WAVY_AUTH_TOKEN: SANDBOX_CREDENTIALS.authenticationToken,
   });
   delete process.env.WAVY_SECRET_ID;
   // Imported only now, so Powertools and the SDK see the environment above (as local/start.ts).
