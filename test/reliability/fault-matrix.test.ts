@@ -255,9 +255,8 @@ const MAIN_ROWS: FaultRow[] = [
   },
 ];
 
-describe("fault matrix", () => {
-  const ctx = { partAttempts: [] as number[] } as Context;
-
+/** The harness behind a scriptable Wavy front, for one describe block. */
+function useFaultStack(ctx: Context, maxCsvBytes: number): void {
   beforeAll(async () => {
     ctx.front = await startWavyFront();
     ctx.h = await startHarness({
@@ -265,7 +264,7 @@ describe("fault matrix", () => {
       env: {
         WAVY_API_URL: ctx.front.url,
         REQUEST_BUDGET_MS: "10000",
-        MAX_CSV_BYTES: String(MAX_CSV_BYTES),
+        MAX_CSV_BYTES: String(maxCsvBytes),
       },
     });
     ctx.front.target = ctx.h.wavy.baseUrl;
@@ -274,6 +273,12 @@ describe("fault matrix", () => {
     await ctx.h.close();
     await ctx.front.close();
   });
+}
+
+describe("fault matrix", () => {
+  const ctx = { partAttempts: [] as number[] } as Context;
+
+  useFaultStack(ctx, MAX_CSV_BYTES);
   beforeEach(() => {
     ctx.h.s3.injectFault((req) => {
       const part = partNumber(req);
@@ -327,22 +332,7 @@ describe("fault matrix with a 9 MiB cap", () => {
     },
   };
 
-  beforeAll(async () => {
-    ctx.front = await startWavyFront();
-    ctx.h = await startHarness({
-      wavy: { csvByTarget: { "42": HEADER } },
-      env: {
-        WAVY_API_URL: ctx.front.url,
-        REQUEST_BUDGET_MS: "10000",
-        MAX_CSV_BYTES: String(BOMB_CAP),
-      },
-    });
-    ctx.front.target = ctx.h.wavy.baseUrl;
-  });
-  afterAll(async () => {
-    await ctx.h.close();
-    await ctx.front.close();
-  });
+  useFaultStack(ctx, BOMB_CAP);
 
   it(row.name, async () => {
     await runRow(row, ctx);
