@@ -1,4 +1,5 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
@@ -6,13 +7,18 @@ import { Deadline, systemClock } from "../lib/clock.js";
 import { loadWavyConfig, once } from "../lib/config.js";
 import { InvalidRequestError } from "../lib/errors.js";
 import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
-import { logger, metrics } from "../lib/powertools.js";
+import { logger } from "../lib/powertools.js";
 import { createCredentialCache } from "../lib/wavy/credentials.js";
 import { openSessionCsv } from "../lib/wavy/session-csv.js";
 import { countOpenSessions, type SessionCountResult } from "./count.js";
 
 /** Time kept back from the Lambda timeout to log, flush metrics and fail cleanly. */
 const SAFETY_MARGIN_MS = 3_000;
+
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "WavySessions",
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "wavy-sessions",
+});
 
 const config = once(() => loadWavyConfig());
 // Module scope: the secret is cached across invocations of a warm function.
