@@ -3,7 +3,6 @@ import { type Clock, Deadline, systemClock } from "../lib/clock.js";
 import type { ExportConfig } from "../lib/config.js";
 import { createExport, readExport } from "../lib/exports/exports.js";
 import { idempotentExport } from "../lib/exports/idempotency.js";
-import type { HttpAgents } from "../lib/wavy/client.js";
 import { type CredentialCache, createCredentialCache } from "../lib/wavy/credentials.js";
 import type { BackoffPolicy } from "../lib/wavy/retry.js";
 import { openSessionCsv } from "../lib/wavy/session-csv.js";
@@ -13,7 +12,6 @@ export interface ExportApiDeps {
   s3?: S3Client;
   credentials?: CredentialCache;
   clock?: Clock;
-  agents?: HttpAgents;
   backoff?: BackoffPolicy;
 }
 
@@ -40,7 +38,6 @@ export function buildExportApi(config: ExportConfig, deps: ExportApiDeps = {}): 
               config,
               credentials,
               deadline: csvDeadline,
-              agents: deps.agents,
               backoff: deps.backoff,
             }),
         });

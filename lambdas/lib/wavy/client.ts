@@ -24,8 +24,6 @@ export interface WavyClientDeps {
   apiUrl: URL;
   credentials: CredentialCache;
   deadline: Deadline;
-  /** The connection pools to use; by default, keep-alive agents kept for the Lambda's lifetime. */
-  agents?: HttpAgents;
   backoff?: BackoffPolicy;
   random?: () => number;
 }
@@ -213,7 +211,7 @@ async function attemptOnce(
         accept: "application/json",
       },
       signal: deps.deadline.signal,
-      agents: deps.agents ?? WAVY_AGENTS,
+      agents: WAVY_AGENTS,
     });
   } catch (error) {
     if (error instanceof UnsendableRequestError) {

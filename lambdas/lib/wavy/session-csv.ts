@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import type { Deadline } from "../clock.js";
 import type { WavyConfig } from "../config.js";
 import type { SessionTarget } from "../ids.js";
-import { type HttpAgents, requestSessionFileUrl } from "./client.js";
+import { requestSessionFileUrl } from "./client.js";
 import type { CredentialCache } from "./credentials.js";
 import { openCsvDownload } from "./download.js";
 import type { BackoffPolicy } from "./retry.js";
@@ -11,8 +11,6 @@ export interface SessionCsvDeps {
   config: WavyConfig;
   credentials: CredentialCache;
   deadline: Deadline;
-  /** Connection pools for both calls; tests pass their own. By default each call uses its own. */
-  agents?: HttpAgents;
   backoff?: BackoffPolicy;
 }
 
@@ -28,13 +26,11 @@ export async function openSessionCsv(
     apiUrl: deps.config.apiUrl,
     credentials: deps.credentials,
     deadline: deps.deadline,
-    agents: deps.agents,
     backoff: deps.backoff,
   });
   return openCsvDownload(fileUrl, {
     origins: deps.config.downloadOrigins,
     deadline: deps.deadline,
     maxBytes: deps.config.maxCsvBytes,
-    agents: deps.agents,
   });
 }
