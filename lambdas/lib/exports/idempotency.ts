@@ -69,10 +69,6 @@ type IdempotencyRecord = z.infer<typeof RecordSchema>;
 
 export interface IdempotencyDeps extends ExportStore {
   deadline: Deadline;
-  ttlMs?: number;
-  abandonedAfterMs?: number;
-  pollMs?: number;
-  newExportId?: (createdAt: Date) => string;
 }
 
 /**
@@ -89,9 +85,6 @@ export async function idempotentExport(
 ): Promise<ExportDocument> {
   const recordKey = idempotencyRecordKey(idempotencyKey);
   const fingerprint = fingerprintOf(target);
-  const ttlMs = deps.ttlMs ?? IDEMPOTENCY_TTL_MS;
-  const abandonedAfterMs = deps.abandonedAfterMs ?? ABANDONED_CLAIM_MS;
-  const pollMs = deps.pollMs ?? POLL_MS;
   const runClaimed = async (exportId: string): Promise<ExportDocument> => {
     try {
       return await run(exportId);
@@ -111,7 +104,7 @@ export async function idempotentExport(
   const newRecord = (): IdempotencyRecord => {
     const claimedAt = deps.clock();
     return {
-      exportId: (deps.newExportId ?? newExportId)(claimedAt),
+      exportId: newExportId(claimedAt),
       fingerprint,
       claimedAt: claimedAt.toISOString(),
     };
@@ -133,10 +126,10 @@ export async function idempotentExport(
       );
     }
     const age = deps.clock().getTime() - Date.parse(held.record.claimedAt);
-    const expired = !(age < ttlMs);
+    const expired = !(age < IDEMPOTENCY_TTL_MS);
     const document = expired ? undefined : await readIfFinished(held.record.exportId, deps);
     if (document) return document;
-    if (expired || age >= abandonedAfterMs) {
+    if (expired || age >= ABANDONED_CLAIM_MS) {
       if (!expired) logger.warn("Taking over an abandoned Idempotency-Key claim", { recordKey });
       // If-Match on the record we judged: of several requests replacing it, one wins.
       const record = newRecord();
@@ -145,12 +138,12 @@ export async function idempotentExport(
       continue;
     }
     // Another request holds the key and is still at work: wait for its manifest.
-    if (deps.deadline.remainingMs() <= pollMs) {
+    if (deps.deadline.remainingMs() <= POLL_MS) {
       throw new UpstreamTimeoutError(
         "The first request with this Idempotency-Key is still running; retry it later",
       );
     }
-    await sleep(pollMs, undefined, { signal: deps.deadline.signal }).catch(() => {});
+    await sleep(POLL_MS, undefined, { signal: deps.deadline.signal }).catch(() => {});
     held = await readRecord(recordKey, deps);
   }
 }
