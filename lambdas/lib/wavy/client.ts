@@ -25,7 +25,6 @@ export interface WavyClientDeps {
   credentials: CredentialCache;
   deadline: Deadline;
   backoff?: BackoffPolicy;
-  random?: () => number;
 }
 
 /** Used when Wavy throttles us without saying for how long (DESIGN.md, "Statuses"). */
@@ -162,7 +161,7 @@ export async function requestSessionFileUrl(
     const wait =
       attempt.retryAfterSeconds !== undefined
         ? attempt.retryAfterSeconds * 1000
-        : backoffDelayMs(retries, policy, deps.random);
+        : backoffDelayMs(retries, policy);
     const outOfAttempts = retries + 1 >= policy.maxAttempts;
     // Leave time for the call after the wait: a wait that ends at the deadline is wasted.
     const outOfTime = wait >= deps.deadline.remainingMs();
