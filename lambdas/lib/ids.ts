@@ -40,7 +40,7 @@ export const SessionTargetSchema = z.object(
 export type SessionTarget = z.output<typeof SessionTargetSchema>;
 
 /** The value used in S3 keys and metric dimensions when no sub-account is given. */
-export const ALL_SUB_ACCOUNTS = "all";
+const ALL_SUB_ACCOUNTS = "all";
 
 export function subAccountLabel(target: SessionTarget): string {
   return target.subAccountId ?? ALL_SUB_ACCOUNTS;

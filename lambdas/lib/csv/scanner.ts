@@ -43,7 +43,7 @@ export interface CsvScanner {
 /** The CSV cannot be read as CSV (a quote left open): Wavy answered nonsense. */
 export class MalformedCsvError extends UpstreamError {}
 
-export const TIMESTAMP_COLUMN = "session_created_at";
+const TIMESTAMP_COLUMN = "session_created_at";
 /** Wavy's documented position of `session_created_at` when the header does not name it. */
 const DEFAULT_TIMESTAMP_INDEX = 1;
 /** A header line longer than this without a line end is decided on what has arrived. */
@@ -59,7 +59,7 @@ const EMPTY = new Uint8Array(0);
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The delimiter rule, on the raw bytes of the header line. */
-export function detectDelimiter(headerLine: Uint8Array): ";" | "," {
+function detectDelimiter(headerLine: Uint8Array): ";" | "," {
   let semicolons = 0;
   let commas = 0;
   for (const byte of headerLine) {
@@ -70,7 +70,7 @@ export function detectDelimiter(headerLine: Uint8Array): ";" | "," {
 }
 
 /** Where `session_created_at` is among the header's fields (-1: nowhere). */
-export function timestampColumn(header: readonly string[]): number {
+function timestampColumn(header: readonly string[]): number {
   const named = header.findIndex((name) => name.trim().toLowerCase() === TIMESTAMP_COLUMN);
   if (named !== -1) return named;
   return header.length > DEFAULT_TIMESTAMP_INDEX ? DEFAULT_TIMESTAMP_INDEX : -1;

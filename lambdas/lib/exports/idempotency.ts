@@ -35,7 +35,7 @@ import { type ExportStore, readExport } from "./exports.js";
 /** 1-128 characters of A-Z a-z 0-9 and `_ - . :` (UUIDs, ULIDs, `order:1234`...). */
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-export const IDEMPOTENCY_PREFIX = "idempotency/";
+const IDEMPOTENCY_PREFIX = "idempotency/";
 
 /** How long a key holds its export: a day, as the payment APIs that popularised the header do. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -44,7 +44,7 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
  * A claim whose export has no manifest after this long was abandoned (the Lambda that held it
  * was killed); a request's budget is below API Gateway's 29 s, so a minute is generous.
  */
-export const ABANDONED_CLAIM_MS = 60_000;
+const ABANDONED_CLAIM_MS = 60_000;
 
 const POLL_MS = 200;
 

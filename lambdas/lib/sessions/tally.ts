@@ -2,7 +2,7 @@ import { createCsvScanner, type FieldVisitor } from "../csv/scanner.js";
 import { createTimestampReader } from "./timestamp.js";
 
 /** A WhatsApp customer-service window closes 24 h after the session was created. */
-export const SESSION_LIFETIME_MS = 24 * 3_600_000;
+const SESSION_LIFETIME_MS = 24 * 3_600_000;
 const ONE_HOUR_MS = 3_600_000;
 const FOUR_HOURS_MS = 4 * ONE_HOUR_MS;
 /** How much of an unreadable timestamp a log line may show. */
@@ -19,7 +19,7 @@ export interface SessionFigures {
   unparseableTimestamps: number;
 }
 
-export interface SessionTally {
+interface SessionTally {
   /** Feed to the CSV scanner: one call per data row. */
   readonly onTimestamp: FieldVisitor;
   figures(): SessionFigures;
@@ -34,7 +34,7 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
  * (a close time in (now, now + 4 h] is a creation time in (now - 24 h, now - 20 h]) so each
  * row costs two comparisons after its timestamp is read.
  */
-export function createSessionTally(options: { now: Date; timeZone: string }): SessionTally {
+function createSessionTally(options: { now: Date; timeZone: string }): SessionTally {
   const read = createTimestampReader(options.timeZone);
   const now = options.now.getTime();
   const stillOpenAfter = now - SESSION_LIFETIME_MS; // created > this: closes after now

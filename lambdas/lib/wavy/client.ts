@@ -28,7 +28,7 @@ export interface WavyClientDeps {
 }
 
 /** Used when Wavy throttles us without saying for how long (DESIGN.md, "Statuses"). */
-export const DEFAULT_RETRY_AFTER_SECONDS = 30;
+const DEFAULT_RETRY_AFTER_SECONDS = 30;
 
 /** A Wavy answer is a few hundred bytes; anything far larger is not an answer. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -53,7 +53,7 @@ const WAVY_AGENTS: HttpAgents = {
  * node:http refused to build the request (a header value it cannot send, a bad URL): nothing
  * went out, and retrying cannot help. Carries the cause's code, never its message.
  */
-export class UnsendableRequestError extends Error {
+class UnsendableRequestError extends Error {
   readonly code: string | undefined;
 
   constructor(cause: unknown) {

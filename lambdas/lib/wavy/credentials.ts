@@ -21,7 +21,7 @@ export interface CredentialCache {
 }
 
 /** How long a cached secret is trusted before Secrets Manager is asked again. */
-export const SECRET_MAX_AGE_SECONDS = 300;
+const SECRET_MAX_AGE_SECONDS = 300;
 
 // Both go out as HTTP header values: a control character (CR, LF, NUL...) cannot be sent, and
 // node:http's refusal would otherwise surface only at send time, as a failed call.

@@ -17,7 +17,7 @@ export interface DownloadDeps {
 }
 
 /** Redirect hops followed at most (DESIGN.md, "Origins"). */
-export const MAX_REDIRECTS = 5;
+const MAX_REDIRECTS = 5;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
