@@ -34,10 +34,10 @@ export interface CopyOptions {
 
 const CONTENT_TYPE = "text/csv; charset=utf-8";
 /**
- * S3's smallest part, three in flight: a pool of 4 × 5 MiB = 20 MiB. With 8 MiB × 4 (42 MiB)
- * the 1 GB export peaked at 169 MB against 106 MB for 10 MB (docs/benchmarks.md); on Lambda's
- * small CPU share the copy, not S3's parallelism, is what limits throughput. A 5 GiB CSV
- * (MAX_CSV_BYTES) is 1 024 parts, well under S3's 10 000.
+ * S3's smallest part, three in flight: a pool of 4 × 5 MiB = 20 MiB. With 8 MiB parts, four in
+ * flight (a pool of 5 × 8 MiB = 40 MiB), the 1 GB export peaked at 169 MB against 106 MB for
+ * 10 MB (docs/benchmarks.md); on Lambda's small CPU share the copy, not S3's parallelism, is
+ * what limits throughput. A 5 GiB CSV (MAX_CSV_BYTES) is 1 024 parts, well under S3's 10 000.
  */
 export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
 export const DEFAULT_QUEUE_SIZE = 3;
