@@ -11,16 +11,14 @@ export class Deadline {
   readonly signal: AbortSignal;
   private readonly endsAt: number;
 
-  constructor(
-    budgetMs: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.endsAt = now() + budgetMs;
+  // No injectable clock: the signal runs on a real timer, and the two must agree.
+  constructor(budgetMs: number) {
+    this.endsAt = Date.now() + budgetMs;
     this.signal = AbortSignal.timeout(budgetMs);
   }
 
   remainingMs(): number {
-    return Math.max(0, this.endsAt - this.now());
+    return Math.max(0, this.endsAt - Date.now());
   }
 
   expired(): boolean {
