@@ -91,7 +91,7 @@ export async function readExport(exportId: string, store: ExportStore): Promise<
     );
     text = (await object.Body?.transformToString("utf-8")) ?? "";
   } catch (error) {
-    if (error instanceof NoSuchKey || (error as { name?: string }).name === "NoSuchKey") {
+    if (isNoSuchKey(error)) {
       throw new NotFoundError(`No export with id "${exportId}"`);
     }
     throw error;
@@ -118,7 +118,12 @@ async function withDownloadUrl(
   return { ...manifest, downloadUrl, downloadUrlExpiresAt: expiresAt.toISOString() };
 }
 
-function safeJson(text: string): unknown {
+export function isNoSuchKey(error: unknown): boolean {
+  return error instanceof NoSuchKey || (error as { name?: string }).name === "NoSuchKey";
+}
+
+/** The parsed JSON, or undefined when it is not JSON (the caller's schema then refuses it). */
+export function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -1,11 +1,6 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  NoSuchKey,
-  PutObjectCommand,
-} from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import * as z from "zod/mini";
 import type { Deadline } from "../clock.js";
 import {
@@ -18,7 +13,7 @@ import {
 import type { SessionTarget } from "../ids.js";
 import { logger } from "../powertools.js";
 import { type ExportDocument, newExportId } from "./export-document.js";
-import { type ExportStore, readExport } from "./exports.js";
+import { type ExportStore, isNoSuchKey, readExport, safeJson } from "./exports.js";
 
 /**
  * Idempotency-Key for POST /exports, without a database: the key's record is an S3 object
@@ -188,18 +183,10 @@ async function readRecord(
     text = (await object.Body?.transformToString("utf-8")) ?? "";
     etag = object.ETag ?? "";
   } catch (error) {
-    if (error instanceof NoSuchKey || (error as { name?: string }).name === "NoSuchKey") {
-      return undefined;
-    }
+    if (isNoSuchKey(error)) return undefined;
     throw storageFailure("Reading an Idempotency-Key failed", error);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  const parsed = RecordSchema.safeParse(json);
+  const parsed = RecordSchema.safeParse(safeJson(text));
   if (!parsed.success || etag === "") {
     logger.error("An Idempotency-Key record is unreadable", { recordKey });
     throw new InternalError("Internal error");
