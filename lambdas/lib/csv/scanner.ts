@@ -58,15 +58,15 @@ const EMPTY = new Uint8Array(0);
 // ignoreBOM: a BOM past the first bytes is data, as it is to csv-parse.
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** The delimiter rule, on the raw bytes of the header line. */
-function detectDelimiter(headerLine: Uint8Array): ";" | "," {
+/** The delimiter rule, on the raw bytes of the header line: the delimiter's byte. */
+function detectDelimiter(headerLine: Uint8Array): typeof SEMICOLON | typeof COMMA {
   let semicolons = 0;
   let commas = 0;
   for (const byte of headerLine) {
     if (byte === SEMICOLON) semicolons++;
     else if (byte === COMMA) commas++;
   }
-  return commas > semicolons ? "," : ";";
+  return commas > semicolons ? COMMA : SEMICOLON;
 }
 
 /** Where `session_created_at` is among the header's fields (-1: nowhere). */
@@ -172,7 +172,7 @@ class SessionCsvScanner implements CsvScanner {
           this.keep(data.subarray(start), false);
         } else {
           // The line goes on: decide on what arrived, and let csv-parse find where it ends.
-          this.delimiter = detectDelimiter(data.subarray(start)) === "," ? COMMA : SEMICOLON;
+          this.delimiter = detectDelimiter(data.subarray(start));
           this.startParser(data.subarray(start));
         }
         return;
@@ -188,7 +188,7 @@ class SessionCsvScanner implements CsvScanner {
 
   private header(data: Buffer, start: number, end: number, next: number): void {
     const line = data.subarray(start, end);
-    this.delimiter = detectDelimiter(line) === "," ? COMMA : SEMICOLON;
+    this.delimiter = detectDelimiter(line);
     if (line.includes(QUOTE)) {
       this.startParser(data.subarray(start));
       return;
