@@ -225,7 +225,7 @@ export function createTimestampReader(timeZone: string): TimestampReader {
 
 const encoder = new TextEncoder();
 
-/** The same reading for a string (tests, logs); the counter reads bytes. */
+/** The same reading for a string, for tests; the counter reads bytes. */
 export function parseTimestamp(text: string, timeZone: string): number {
   const bytes = encoder.encode(text);
   return createTimestampReader(timeZone)(bytes, 0, bytes.length);
