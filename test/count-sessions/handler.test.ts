@@ -6,7 +6,7 @@ import { InvalidRequestError, UpstreamError } from "../../lambdas/lib/errors.js"
 import { WavySimulator } from "../support/wavy-simulator.js";
 import { emfDocuments, metricValues, spyOnConsoleLog } from "./support.js";
 
-// Before powertools.ts builds its Metrics: POWERTOOLS_DEV would turn them off.
+// Before the handler module builds its Metrics: POWERTOOLS_DEV would turn them off.
 vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = "false";
 });
