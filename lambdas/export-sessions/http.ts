@@ -2,6 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import {
   ConfigurationError,
   ContractError,
+  errorName,
   InternalError,
   InvalidRequestError,
   MethodNotAllowedError,
@@ -28,7 +29,7 @@ export function errorResponse(error: unknown): APIGatewayProxyResult {
   if (!known) {
     // Name and stack frames only: a message from a library could quote request details.
     logger.error("Unexpected error", {
-      errorName: error instanceof Error ? error.name : typeof error,
+      errorName: errorName(error),
       frames: error instanceof Error ? error.stack?.split("\n").slice(1, 8).join("\n") : undefined,
     });
   }

@@ -66,3 +66,15 @@ export class InternalError extends ContractError {
 
 /** The environment is missing or malformed; thrown by config.ts, answered as INTERNAL. */
 export class ConfigurationError extends InternalError {}
+
+/**
+ * What a log line may say about an error: its class and code, never its message, which for
+ * SDK and HTTP errors can quote request details (headers, URLs).
+ */
+export function errorName(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" ? `${error.name} (${code})` : error.name;
+  }
+  return typeof error;
+}

@@ -11,7 +11,13 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { createRowCounter } from "../csv/row-counter.js";
-import { ContractError, InternalError, UpstreamError, UpstreamTimeoutError } from "../errors.js";
+import {
+  ContractError,
+  errorName,
+  InternalError,
+  UpstreamError,
+  UpstreamTimeoutError,
+} from "../errors.js";
 import { logger } from "../powertools.js";
 
 export interface CopyResult {
@@ -81,7 +87,7 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
         cause: error,
       });
     }
-    logger.error("Storing the CSV in S3 failed", { key: options.key, errorName: nameOf(error) });
+    logger.error("Storing the CSV in S3 failed", { key: options.key, errorName: errorName(error) });
     throw new InternalError("Internal error", { cause: error });
   }
 }
@@ -177,7 +183,7 @@ class PartUploader {
       .catch((error) =>
         logger.error("Could not abort the multipart upload", {
           key: this.key,
-          errorName: nameOf(error),
+          errorName: errorName(error),
         }),
       );
   }
@@ -259,8 +265,4 @@ class PartUploader {
   private throwIfFailed(): void {
     if (this.failure) throw this.failure.error;
   }
-}
-
-function nameOf(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
 }

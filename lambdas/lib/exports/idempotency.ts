@@ -5,6 +5,7 @@ import * as z from "zod/mini";
 import type { Deadline } from "../clock.js";
 import {
   ContractError,
+  errorName,
   InternalError,
   InvalidRequestError,
   NotFoundError,
@@ -208,6 +209,6 @@ async function readIfFinished(
 
 function storageFailure(what: string, error: unknown): ContractError {
   if (error instanceof ContractError) return error;
-  logger.error(what, { errorName: error instanceof Error ? error.name : typeof error });
+  logger.error(what, { errorName: errorName(error) });
   return new InternalError("Internal error", { cause: error });
 }

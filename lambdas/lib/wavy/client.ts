@@ -5,6 +5,7 @@ import * as z from "zod/mini";
 import type { Deadline } from "../clock.js";
 import {
   type ContractError,
+  errorName,
   InternalError,
   UpstreamError,
   UpstreamThrottledError,
@@ -306,12 +307,4 @@ function giveUp(
     case "network":
       return new UpstreamError(`Wavy could not be reached ${after}`);
   }
-}
-
-export function errorName(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === "string" ? `${error.name} (${code})` : error.name;
-  }
-  return typeof error;
 }
