@@ -78,13 +78,16 @@ export async function buildBundles(outDir: string): Promise<Record<BundleName, B
   return built;
 }
 
-/** The export child without minification, so a CPU profile names its functions. */
-export async function buildProfilingBundle(outDir: string): Promise<string> {
-  const file = join(outDir, "export-child-profiling", "index.mjs");
+/** A bench child without minification, so a CPU profile names its functions. */
+export async function buildProfilingBundle(
+  outDir: string,
+  entry: "export-child" | "upload-baseline-child",
+): Promise<string> {
+  const file = join(outDir, `${entry}-profiling`, "index.mjs");
   await build({
     ...HOUSE,
     minify: false,
-    entryPoints: [join(ROOT, ENTRIES["export-child"])],
+    entryPoints: [join(ROOT, ENTRIES[entry])],
     outfile: file,
   });
   return file;

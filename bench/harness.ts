@@ -24,35 +24,67 @@ export const LAMBDA_ENV = {
   POWERTOOLS_LOG_LEVEL: "WARN",
 };
 
-export interface Servers {
+/**
+ * How the export reaches Wavy and S3. `tls`, as deployed: HTTPS on both sides (the certificate
+ * trusted through NODE_EXTRA_CA_CERTS) and the S3 client with the SDK's default checksums,
+ * exactly as the function builds it. `http`: plain HTTP and the local S3's WHEN_REQUIRED
+ * checksums, the bench's setting before TLS was measured, kept so the TLS cost shows.
+ */
+export type Transport = "tls" | "http";
+export const TRANSPORTS: readonly Transport[] = ["tls", "http"];
+
+interface Endpoints {
   wavyBaseUrl: string;
-  credentials: { userName: string; authenticationToken: string };
   s3Endpoint: string;
+}
+
+export interface Servers {
+  endpoints: Record<Transport, Endpoints>;
+  credentials: { userName: string; authenticationToken: string };
+  /** The PEM file the children trust (NODE_EXTRA_CA_CERTS). */
+  caFile: string;
+  /** Reads back what is stored (plain HTTP, no checksum validation: the bytes as kept). */
   s3: S3Client;
-  serve(file: string, link: boolean): Promise<string>;
+  serve(file: string, link: boolean, transport: Transport): Promise<string>;
   stop(): void;
 }
 
-export async function startServers(): Promise<Servers> {
+export interface CertificateFiles {
+  keyFile: string;
+  certFile: string;
+}
+
+export async function startServers(tls: CertificateFiles): Promise<Servers> {
   const tsx = {
     execArgv: ["--import", "tsx"],
     cwd: ROOT,
-    env: { ...process.env, BENCH_BUCKET: BUCKET },
+    env: {
+      ...process.env,
+      BENCH_BUCKET: BUCKET,
+      BENCH_TLS_KEY: tls.keyFile,
+      BENCH_TLS_CERT: tls.certFile,
+    },
   };
   const wavy = fork(join(ROOT, "bench/servers/wavy.ts"), tsx);
   const s3server = fork(join(ROOT, "bench/servers/s3.ts"), tsx);
   const [wavyReady] = (await once(wavy, "message")) as [
-    { baseUrl: string; credentials: Servers["credentials"] },
+    { baseUrl: string; tlsBaseUrl: string; credentials: Servers["credentials"] },
   ];
-  const [s3Ready] = (await once(s3server, "message")) as [{ endpoint: string }];
+  const [s3Ready] = (await once(s3server, "message")) as [
+    { endpoint: string; tlsEndpoint: string },
+  ];
   log(
-    `Wavy simulator at ${wavyReady.baseUrl} (pid ${wavy.pid}), S3 at ${s3Ready.endpoint} (pid ${s3server.pid})`,
+    `Wavy simulator at ${wavyReady.baseUrl} and ${wavyReady.tlsBaseUrl} (pid ${wavy.pid}), ` +
+      `S3 at ${s3Ready.endpoint} and ${s3Ready.tlsEndpoint} (pid ${s3server.pid})`,
   );
   let nextId = 0;
   return {
-    wavyBaseUrl: wavyReady.baseUrl,
+    endpoints: {
+      http: { wavyBaseUrl: wavyReady.baseUrl, s3Endpoint: s3Ready.endpoint },
+      tls: { wavyBaseUrl: wavyReady.tlsBaseUrl, s3Endpoint: s3Ready.tlsEndpoint },
+    },
     credentials: wavyReady.credentials,
-    s3Endpoint: s3Ready.endpoint,
+    caFile: tls.certFile,
     s3: new S3Client({
       endpoint: s3Ready.endpoint,
       forcePathStyle: true,
@@ -61,10 +93,10 @@ export async function startServers(): Promise<Servers> {
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
     }),
-    serve: async (file, link) => {
+    serve: async (file, link, transport) => {
       const id = nextId++;
       const answer = waitForMessage(wavy, (m: { id?: number }) => m.id === id);
-      wavy.send({ id, file, link });
+      wavy.send({ id, file, link, tls: transport === "tls" });
       return ((await answer) as { url: string }).url;
     },
     stop: () => {
@@ -85,21 +117,29 @@ function waitForMessage(child: ChildProcess, match: (message: never) => boolean)
   });
 }
 
-export function childEnv(servers: Servers): NodeJS.ProcessEnv {
+export function childEnv(servers: Servers, transport: Transport): NodeJS.ProcessEnv {
+  const { wavyBaseUrl, s3Endpoint } = servers.endpoints[transport];
+  const asDeployed =
+    transport === "tls"
+      ? { NODE_EXTRA_CA_CERTS: servers.caFile }
+      : {
+          AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
+          AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
+        };
   return {
     PATH: process.env.PATH,
     ...LAMBDA_ENV,
+    ...asDeployed,
     AWS_ACCESS_KEY_ID: "S3RVER",
     AWS_SECRET_ACCESS_KEY: "S3RVER",
-    AWS_ENDPOINT_URL_S3: servers.s3Endpoint,
-    AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
-    AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
+    // Local S3 servers only speak path-style; the deployed function uses virtual-hosted names.
     S3_FORCE_PATH_STYLE: "true",
     EXPORT_BUCKET: BUCKET,
     WAVY_USER_NAME: servers.credentials.userName,
     WAVY_AUTH_TOKEN: servers.credentials.authenticationToken,
-    WAVY_API_URL: servers.wavyBaseUrl,
-    WAVY_DOWNLOAD_ORIGINS: servers.wavyBaseUrl,
+    WAVY_API_URL: wavyBaseUrl,
+    WAVY_DOWNLOAD_ORIGINS: wavyBaseUrl,
   };
 }
 
@@ -128,16 +168,25 @@ export async function runChild(
   return JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildFigures;
 }
 
+export interface RunOptions {
+  transport: Transport;
+  execArgv?: string[];
+  extraEnv?: NodeJS.ProcessEnv;
+}
+
 export async function runExport(
   servers: Servers,
   script: string,
   file: CsvFile,
   run: number,
-  execArgv: string[] = [],
-  extraEnv: NodeJS.ProcessEnv = {},
+  { transport, execArgv = [], extraEnv = {} }: RunOptions,
 ): Promise<ChildFigures> {
-  await servers.serve(file.path, true);
-  const figures = await runChild(script, { ...childEnv(servers), ...extraEnv }, execArgv);
+  await servers.serve(file.path, true, transport);
+  const figures = await runChild(
+    script,
+    { ...childEnv(servers, transport), ...extraEnv },
+    execArgv,
+  );
   const { key, exportId, rows, bytes, sha256 } = figures.detail as {
     key: string;
     exportId: string;
@@ -150,7 +199,7 @@ export async function runExport(
   }
   await verifyAndRemove(servers, key, file, [`manifests/${exportId}.json`]);
   log(
-    `export ${fixed(file.bytes / MB, 0)} MB #${run + 1}: ${fixed(figures.wallMs, 0)} ms, ` +
+    `export ${transport} ${fixed(file.bytes / MB, 0)} MB #${run + 1}: ${fixed(figures.wallMs, 0)} ms, ` +
       `cpu ${fixed(figures.cpuUserMs + figures.cpuSystemMs, 0)} ms, peak RSS ${fixed(figures.peakRssMb)} MB`,
   );
   return figures;
@@ -161,17 +210,18 @@ export async function runBaseline(
   script: string,
   file: CsvFile,
   run: number,
+  { transport, execArgv = [], extraEnv = {} }: RunOptions,
 ): Promise<ChildFigures> {
-  const url = await servers.serve(file.path, false);
+  const url = await servers.serve(file.path, false, transport);
   const key = `baseline/${run}.csv`;
-  const figures = await runChild(script, {
-    ...childEnv(servers),
-    BENCH_FILE_URL: url,
-    BENCH_KEY: key,
-  });
+  const figures = await runChild(
+    script,
+    { ...childEnv(servers, transport), ...extraEnv, BENCH_FILE_URL: url, BENCH_KEY: key },
+    execArgv,
+  );
   await verifyAndRemove(servers, key, file, []);
   log(
-    `baseline ${fixed(file.bytes / MB, 0)} MB #${run + 1}: ${fixed(figures.wallMs, 0)} ms, ` +
+    `baseline ${transport} ${fixed(file.bytes / MB, 0)} MB #${run + 1}: ${fixed(figures.wallMs, 0)} ms, ` +
       `cpu ${fixed(figures.cpuUserMs + figures.cpuSystemMs, 0)} ms, peak RSS ${fixed(figures.peakRssMb)} MB`,
   );
   return figures;

@@ -4,132 +4,207 @@ import type { Bundle, BundleName } from "./build.js";
 import type { ChildFigures } from "./children/measure.js";
 import type { BenchCounterResult } from "./counter.js";
 import type { CsvFile } from "./data.js";
+import type { Transport } from "./harness.js";
+import {
+  chooseMemory as chooseMemoryFor,
+  MAX_CSV_MB,
+  MB_PER_VCPU,
+  type MemoryChoice,
+  type MemoryRow,
+  predictSeconds,
+  RSS_HEADROOM,
+  SAFETY,
+  SYNC_BUDGET_S,
+  WIRE_MBPS,
+  WORKER_BUDGET_S,
+} from "./memory-model.js";
 import type { ProfileSummary } from "./profile.js";
 import { fixed, type Machine, MB, median } from "./stats.js";
+
+export interface BenchPlan {
+  curve: number[];
+  rssSizes: number[];
+  pairedSizes: number[];
+  throughputSize: number;
+  curveRuns: number;
+  pairedRuns: number;
+  initRuns: number;
+  counterRows: number;
+  counterRuns: number;
+}
+
+export interface ProfiledRun {
+  megabytes: number;
+  figures: ChildFigures;
+  summary: ProfileSummary;
+  path: string;
+}
+
+/** Runs by transport, then by CSV size in MB. */
+export type RunsBySize = Record<Transport, Record<number, ChildFigures[]>>;
 
 export interface BenchReport {
   quick: boolean;
   machine: Machine;
+  /** Load averages when the report was written (the machine's at the start are in `machine`). */
+  loadAverageAtEnd: number[];
   command: string;
   durationS: number;
-  plan: {
-    curve: number[];
-    rssSizes: number[];
-    throughputSize: number;
-    curveRuns: number;
-    throughputRuns: number;
-    initRuns: number;
-    counterRows: number;
-    counterRuns: number;
-  };
+  plan: BenchPlan;
   files: Record<number, CsvFile>;
   bundles: Record<BundleName, Bundle>;
   init: { runs: number; medianMs: Record<string, number> };
   counter: BenchCounterResult;
-  exports: Record<number, ChildFigures[]>;
-  baselines: ChildFigures[];
+  /** TLS at every size (as deployed), plain HTTP at the paired sizes. */
+  exports: RunsBySize;
+  /** The bare pipe, at the paired sizes only. */
+  baselines: RunsBySize;
   /** The throughput-size export with NODE_OPTIONS=--enable-source-maps (a debugging setting). */
   withSourceMaps: ChildFigures[];
-  profile: { megabytes: number; figures: ChildFigures; summary: ProfileSummary; path: string };
+  profile: ProfiledRun;
+  baselineProfile: ProfiledRun;
 }
 
-/** Figures the goals and the memory choice are read from. */
+/** Export against bare pipe at one size on one transport, from runs interleaved in one invocation. */
+interface Pair {
+  megabytes: number;
+  transport: Transport;
+  exportCpuPerGb: number;
+  pipeCpuPerGb: number;
+  /** Export CPU per GB ÷ the bare pipe's: issue 14's goal is ≤ 0.5 over TLS. */
+  ratio: number;
+  exportMbps: number;
+  pipeMbps: number;
+  exportPeakRssMb: number;
+  pipePeakRssMb: number;
+}
+
+/** Figures the goals and the memory choice are read from (as deployed: TLS). */
 interface Derived {
   rss: { megabytes: number; medianMb: number; maxMb: number }[];
   flatRatio: number;
   maxRssMb: number;
-  exportMbps: number;
-  baselineMbps: number;
-  throughputRatio: number;
+  pairs: Pair[];
+  throughput: Pair;
+  /** The largest export CPU per GB over the paired sizes (TLS): what the memory model uses. */
   cpuSecondsPerGb: number;
-  baselineCpuSecondsPerGb: number;
   /** CPU seconds per wall second of the export: how many cores it keeps busy. */
   parallelism: number;
   fixedSeconds: number;
 }
 
 const cpuMs = (f: ChildFigures) => f.cpuUserMs + f.cpuSystemMs;
+const cpuPerGb = (runs: ChildFigures[], file: CsvFile) =>
+  median(runs.map((r) => cpuMs(r) / 1000 / (file.bytes / 1e9)));
+const mbps = (runs: ChildFigures[], file: CsvFile) =>
+  file.bytes / MB / (median(runs.map((r) => r.wallMs)) / 1000);
+
+export function pairsOf(
+  report: Pick<BenchReport, "plan" | "files" | "exports" | "baselines">,
+): Pair[] {
+  const pairs: Pair[] = [];
+  for (const transport of ["tls", "http"] as const) {
+    for (const megabytes of report.plan.pairedSizes) {
+      const file = report.files[megabytes] as CsvFile;
+      const exported = report.exports[transport][megabytes] ?? [];
+      const piped = report.baselines[transport][megabytes] ?? [];
+      const exportCpuPerGb = cpuPerGb(exported, file);
+      const pipeCpuPerGb = cpuPerGb(piped, file);
+      pairs.push({
+        megabytes,
+        transport,
+        exportCpuPerGb,
+        pipeCpuPerGb,
+        ratio: exportCpuPerGb / pipeCpuPerGb,
+        exportMbps: mbps(exported, file),
+        pipeMbps: mbps(piped, file),
+        exportPeakRssMb: median(exported.map((r) => r.peakRssMb)),
+        pipePeakRssMb: median(piped.map((r) => r.peakRssMb)),
+      });
+    }
+  }
+  return pairs;
+}
 
 function derive(report: BenchReport): Derived {
-  const size = report.plan.throughputSize;
-  const file = report.files[size] as CsvFile;
-  const runs = report.exports[size] ?? [];
+  const tls = report.exports.tls;
   const rss = report.plan.rssSizes.map((megabytes) => {
-    const peaks = (report.exports[megabytes] ?? []).map((r) => r.peakRssMb);
+    const peaks = (tls[megabytes] ?? []).map((r) => r.peakRssMb);
     return { megabytes, medianMb: median(peaks), maxMb: Math.max(...peaks) };
   });
   const first = rss[0] as (typeof rss)[number];
   const last = rss[rss.length - 1] as (typeof rss)[number];
-  const exportMbps = file.bytes / MB / (median(runs.map((r) => r.wallMs)) / 1000);
-  const baselineMbps = file.bytes / MB / (median(report.baselines.map((r) => r.wallMs)) / 1000);
-  const smallest = report.exports[Math.min(...report.plan.curve)] ?? [];
+  const pairs = pairsOf(report);
+  const tlsPairs = pairs.filter((p) => p.transport === "tls");
+  const throughput =
+    tlsPairs.find((p) => p.megabytes === report.plan.throughputSize) ?? (tlsPairs[0] as Pair);
+  const throughputRuns = tls[throughput.megabytes] ?? [];
+  const smallest = tls[Math.min(...report.plan.curve)] ?? [];
   return {
     rss,
     flatRatio: last.medianMb / first.medianMb,
     maxRssMb: Math.max(...rss.map((r) => r.maxMb)),
-    exportMbps,
-    baselineMbps,
-    throughputRatio: exportMbps / baselineMbps,
-    cpuSecondsPerGb: median(runs.map((r) => cpuMs(r) / 1000 / (file.bytes / 1e9))),
-    baselineCpuSecondsPerGb: median(
-      report.baselines.map((r) => cpuMs(r) / 1000 / (file.bytes / 1e9)),
-    ),
-    parallelism: median(runs.map((r) => cpuMs(r) / r.wallMs)),
+    pairs,
+    throughput,
+    cpuSecondsPerGb: Math.max(...tlsPairs.map((p) => p.exportCpuPerGb)),
+    parallelism: median(throughputRuns.map((r) => cpuMs(r) / r.wallMs)),
     // The 1 MB export: Wavy call, manifest, presigned URL and first-use setup, hardly any CSV.
     fixedSeconds: median(smallest.map((r) => r.wallMs)) / 1000,
   };
 }
 
-export interface MemoryChoice {
-  memoryMb: number;
-  csvMb: number;
-  budgetS: number;
-  safety: number;
-  wireMbps: number;
-  candidates: { memoryMb: number; vcpu: number; predictedS: number; fits: boolean }[];
-}
-
-/** Lambda's documented rule: 1,769 MB of memory buys one full vCPU, CPU share is linear below. */
-const MB_PER_VCPU = 1769;
-
-/**
- * The smallest memory size at which a 5 M-row (~170 MB) export is predicted to finish inside
- * the 25 s budget with a 1.5× margin: its CPU seconds stretched by Lambda's CPU share (capped
- * at the cores the export can use), never faster than the wire, plus the fixed per-request
- * work, itself CPU work stretched the same way; and at least 1.5× the measured peak RSS.
- */
 export function chooseMemory(report: BenchReport): MemoryChoice {
   const d = derive(report);
-  const csvMb = 170;
-  const budgetS = 25;
-  const safety = 1.5;
-  const wireMbps = 100; // Wavy's CDN to Lambda, as issue 3 puts it; loopback here is faster.
-  const candidates = [];
-  for (let memoryMb = 256; memoryMb <= 3008; memoryMb += 128) {
-    const vcpu = memoryMb / MB_PER_VCPU;
-    const usable = Math.min(vcpu, Math.max(1, d.parallelism));
-    const cpuS = (d.cpuSecondsPerGb * csvMb) / 1000;
-    const predictedS =
-      (Math.max(cpuS / usable, csvMb / wireMbps) + d.fixedSeconds / Math.min(1, vcpu)) * safety;
-    const fits = predictedS <= budgetS && memoryMb >= d.maxRssMb * 1.5;
-    candidates.push({ memoryMb, vcpu, predictedS, fits });
-  }
-  const chosen = candidates.find((c) => c.fits)?.memoryMb ?? 1769;
-  return { memoryMb: chosen, csvMb, budgetS, safety, wireMbps, candidates };
+  return chooseMemoryFor({
+    cpuSecondsPerGb: d.cpuSecondsPerGb,
+    parallelism: d.parallelism,
+    fixedSeconds: d.fixedSeconds,
+    peakRssMb: d.maxRssMb,
+  });
 }
 
 const verdict = (met: boolean) => (met ? "met" : "**missed**");
+const TRANSPORT_LABEL: Record<Transport, string> = {
+  tls: "TLS, as deployed",
+  http: "plain HTTP",
+};
+
+function pairRow(p: Pair): string[] {
+  const goal = p.transport === "tls";
+  return [
+    `CPU per GB, ${p.megabytes} MB, ${TRANSPORT_LABEL[p.transport]}`,
+    `export ${fixed(p.exportCpuPerGb, 2)} s/GB vs bare pipe ${fixed(p.pipeCpuPerGb, 2)} s/GB = ${fixed(p.ratio, 2)}`,
+    goal ? "≤ 0.5" : "(beside TLS)",
+    goal ? verdict(p.ratio <= 0.5) : "—",
+  ];
+}
 
 function goalRows(report: BenchReport): string[][] {
   const d = derive(report);
   const c = report.counter;
   const rows: string[][] = [];
-  for (const r of d.rss) {
+  for (const pair of d.pairs) rows.push(pairRow(pair));
+  for (const megabytes of report.plan.pairedSizes) {
+    const of = (t: Transport) =>
+      d.pairs.find((p) => p.megabytes === megabytes && p.transport === t);
+    const tls = of("tls");
+    const http = of("http");
+    if (!tls || !http) continue;
     rows.push([
-      `export peak RSS, ${r.megabytes} MB CSV`,
+      `  TLS cost, ${megabytes} MB (TLS − plain HTTP)`,
+      `export +${fixed(tls.exportCpuPerGb - http.exportCpuPerGb, 2)} s/GB, bare pipe +${fixed(tls.pipeCpuPerGb - http.pipeCpuPerGb, 2)} s/GB`,
+      "(informative)",
+      "—",
+    ]);
+  }
+  const largest = Math.max(...report.plan.rssSizes);
+  for (const r of d.rss) {
+    const limit = r.megabytes === largest && !report.quick ? 128 : 200;
+    rows.push([
+      `export peak RSS, ${r.megabytes} MB CSV (TLS)`,
       `${fixed(r.medianMb)} MB (max ${fixed(r.maxMb)})`,
-      "≤ 200 MB",
-      verdict(r.maxMb <= 200),
+      `≤ ${limit} MB`,
+      verdict(r.maxMb <= limit),
     ]);
   }
   const first = d.rss[0]?.megabytes;
@@ -143,21 +218,16 @@ function goalRows(report: BenchReport): string[][] {
   const withMaps = report.withSourceMaps;
   rows.push([
     `  same, ${report.plan.throughputSize} MB, with --enable-source-maps (debugging only)`,
-    `${fixed(median(withMaps.map((r) => r.peakRssMb)))} MB (RSS before the request ${fixed(median(withMaps.map((r) => r.rssBeforeMb)))} MB, as deployed ${fixed(median((report.exports[report.plan.throughputSize] ?? []).map((r) => r.rssBeforeMb)))} MB)`,
+    `${fixed(median(withMaps.map((r) => r.peakRssMb)))} MB (RSS before the request ${fixed(median(withMaps.map((r) => r.rssBeforeMb)))} MB, as deployed ${fixed(median((report.exports.tls[report.plan.throughputSize] ?? []).map((r) => r.rssBeforeMb)))} MB)`,
     "(informative)",
     "—",
   ]);
+  const t = d.throughput;
   rows.push([
-    `export throughput, ${report.plan.throughputSize} MB`,
-    `${fixed(d.exportMbps)} MB/s vs bare pipe ${fixed(d.baselineMbps)} MB/s = ${fixed(d.throughputRatio, 2)}`,
+    `export throughput, ${t.megabytes} MB (TLS)`,
+    `${fixed(t.exportMbps)} MB/s vs bare pipe ${fixed(t.pipeMbps)} MB/s = ${fixed(t.exportMbps / t.pipeMbps, 2)}`,
     "≥ 0.75",
-    verdict(d.throughputRatio >= 0.75),
-  ]);
-  rows.push([
-    "CPU per GB exported (user+sys)",
-    `${fixed(d.cpuSecondsPerGb, 2)} s/GB (bare pipe ${fixed(d.baselineCpuSecondsPerGb, 2)} s/GB)`,
-    "reported",
-    "—",
+    verdict(t.exportMbps / t.pipeMbps >= 0.75),
   ]);
   rows.push([
     `counter, ${(c.rows / 1e6).toFixed(0)} M rows (${fixed(c.bytes / MB, 0)} MB)`,
@@ -191,7 +261,7 @@ function goalRows(report: BenchReport): string[][] {
 
 function curveRows(report: BenchReport): string[][] {
   return report.plan.curve.map((megabytes) => {
-    const runs = report.exports[megabytes] ?? [];
+    const runs = report.exports.tls[megabytes] ?? [];
     const file = report.files[megabytes] as CsvFile;
     const wall = median(runs.map((r) => r.wallMs));
     return [
@@ -206,6 +276,28 @@ function curveRows(report: BenchReport): string[][] {
   });
 }
 
+function pairTableRows(pairs: Pair[]): string[][] {
+  return pairs.map((p) => [
+    `${p.megabytes} MB`,
+    TRANSPORT_LABEL[p.transport],
+    fixed(p.exportCpuPerGb, 2),
+    fixed(p.pipeCpuPerGb, 2),
+    fixed(p.ratio, 2),
+    `${fixed(p.exportMbps)} / ${fixed(p.pipeMbps)}`,
+    `${fixed(p.exportPeakRssMb)} / ${fixed(p.pipePeakRssMb)}`,
+  ]);
+}
+
+const PAIR_HEADER = [
+  "CSV",
+  "transport",
+  "export CPU s/GB",
+  "bare pipe CPU s/GB",
+  "ratio",
+  "MB/s export / pipe",
+  "peak RSS MB export / pipe",
+];
+
 function table(header: string[], rows: string[][]): string {
   return [
     `| ${header.join(" | ")} |`,
@@ -214,17 +306,26 @@ function table(header: string[], rows: string[][]): string {
   ].join("\n");
 }
 
-export function formatTable(report: BenchReport, memory: MemoryChoice): string {
-  const plain = (header: string[], rows: string[][]) => {
-    const widths = header.map((h, i) =>
-      Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)),
-    );
-    const line = (cells: string[]) =>
-      cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ");
-    return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-  };
+function plain(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ");
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/** `--pipe-only`: the export against the bare pipe, nothing else. */
+export function formatPairs(
+  report: Pick<BenchReport, "plan" | "files" | "exports" | "baselines" | "machine">,
+): string {
+  const m = report.machine;
   return [
-    `\n$ ${report.command}   (${report.machine.cpus} × ${report.machine.cpuModel}, Node ${report.machine.node})`,
+    `\n$ npm run bench -- --pipe-only   (${m.cpus} × ${m.cpuModel}, load at start ${m.loadAverage.join(" ")})`,
+    plain(PAIR_HEADER, pairTableRows(pairsOf(report))),
+  ].join("\n");
+}
+
+export function formatTable(report: BenchReport, memory: MemoryChoice): string {
+  return [
+    `\n$ ${report.command}   (${report.machine.cpus} × ${report.machine.cpuModel}, Node ${report.machine.node}, load ${report.machine.loadAverage.join(" ")} → ${report.loadAverageAtEnd.join(" ")})`,
     plain(["figure", "value", "goal", ""], goalRows(report)),
     "",
     plain(["size", "rows", "time s", "MB/s", "cpu s", "peak RSS MB", "runs"], curveRows(report)),
@@ -247,60 +348,8 @@ function bundleRows(report: BenchReport): string[][] {
     .map(({ pkg, sizes }) => [pkg, ...sizes.map((bytes) => `${fixed(bytes / 1024, 0)} KiB`)]);
 }
 
-export function writeReport(
-  report: BenchReport,
-  memory: MemoryChoice,
-  path: string,
-  chartName: string,
-): void {
-  // Hand-written history (before/after of optimisations), kept beside the generator.
-  const notesPath = fileURLToPath(new URL("./optimisations.md", import.meta.url));
-  const notes = existsSync(notesPath) ? readFileSync(notesPath, "utf8") : "";
-  const m = report.machine;
-  const d = derive(report);
-  const p = report.profile;
-  const markdown = `# Benchmarks
-
-Written by \`${report.command}\` on ${m.date.slice(0, 10)} (${m.date}); the run took
-${fixed(report.durationS, 0)} s. Regenerate with \`npm run bench\` (\`BENCH_QUICK=1 npm run bench\`
-for a smaller run that writes under \`bench/.data/\` instead of here).
-
-**Machine**: ${m.cpus} CPUs (\`nproc\`), ${m.cpuModel}, ${fixed(m.memoryGiB, 1)} GiB memory,
-Node ${m.node}. The machine is shared and noisy: every figure is a median of several runs and
-every comparison a ratio of runs interleaved in the same invocation.
-
-**How**: the bundles are built with the esbuild JS API and the settings of
-\`infra/constructs/house-function.ts\` (ESM, minified, source map beside it, SDK bundled, target node22,
-createRequire banner). The Wavy simulator and s3rver (with the test front) each run in their own
-child process; every export runs in a fresh Node process from a bundle of the handler's request
-path (\`handleApiRequest\` → \`createExport\` → \`copyToS3\`), without \`--enable-source-maps\`
-as deployed, and reports \`process.resourceUsage().maxRSS\` (the whole process, init included),
-wall time and \`process.cpuUsage()\` of the request. After each run the stored object is read back
-through S3 and its sha256 and size checked against the source file's; rows, bytes and sha256 in
-the response are checked too. The request budget is lifted in the bench so that the 1 GB file
-measures memory rather than REQUEST_BUDGET_MS. CSVs are generated (rows ∝ size, 34 bytes a row
-like \`5511987654321;2026-11-28 09:15:42\`) under \`bench/.data/\`.
-
-## Goals
-
-${table(["figure", "value", "goal", ""], goalRows(report))}
-
-Runs: ${report.plan.curveRuns} per size, ${report.plan.throughputRuns} exports and ${report.plan.throughputRuns} bare pipes interleaved at ${report.plan.throughputSize} MB, ${report.plan.initRuns} fresh processes per bundle for init, ${report.plan.counterRuns} counter runs.
-The bare pipe is a node:http response body handed to lib-storage's Upload (the export's part size and queue: 5 MiB, 3),
-nothing else. Init time is \`import()\` of the bundle's index.mjs in a fresh Node, measured inside it.
-The export keeps ${fixed(d.parallelism, 2)} CPU seconds busy per wall second (threads: GC, libuv).
-
-## What is in the bundles (esbuild metafile, minified bytes by package)
-
-${table(["package", ...(["export-sessions", "count-sessions"] as const)], bundleRows(report))}
-
-## Scaling curve
-
-![export time and peak RSS against CSV size](${chartName})
-
-${table(["CSV", "rows", "export s", "MB/s", "CPU s", "peak RSS MB", "runs"], curveRows(report))}
-
-## Where the CPU goes (\`node --cpu-prof\`, one ${fixed(p.megabytes, 0)} MB export, unminified bundle)
+function profileSection(title: string, p: ProfiledRun): string {
+  return `### ${title} (\`node --cpu-prof\`, one ${fixed(p.megabytes, 0)} MB run over TLS, unminified bundle)
 
 Total sampled ${fixed(p.summary.totalMs, 0)} ms. By module (self time):
 
@@ -319,38 +368,146 @@ ${table(
     fixed(x.selfMs, 0),
     `${fixed(x.share * 100)} %`,
   ]),
-)}
+)}`;
+}
 
-## Lambda memory for the export function: ${memory.memoryMb} MB
+const megabytesText = (mb: number) =>
+  mb >= MAX_CSV_MB ? `${fixed(MAX_CSV_MB, 0)} (MAX_CSV_BYTES)` : fixed(mb, 0);
 
-Rule: the smallest size at which a 5 M-row export (about ${memory.csvMb} MB) is predicted to
-finish inside the ${memory.budgetS} s request budget with a ${memory.safety}× margin. Lambda gives
-CPU in proportion to memory (1,769 MB = 1 vCPU), so at memory M the export's CPU work takes
-CPU-seconds ÷ (M / 1769) of wall time, never less than the wire time.
+function memoryTableRows(rows: MemoryRow[]): string[][] {
+  return rows.map((r) => [
+    String(r.memoryMb),
+    fixed(r.vcpu, 3),
+    fixed(r.fixedS, 2),
+    fixed(r.secondsPerMb * 1000, 1),
+    r.holdsRss ? megabytesText(r.largestSyncMb) : `(${megabytesText(r.largestSyncMb)})`,
+    r.holdsRss ? megabytesText(r.largestWorkerMb) : `(${megabytesText(r.largestWorkerMb)})`,
+    r.holdsRss ? "yes" : "**no**",
+  ]);
+}
 
-- CPU per GB exported here: ${fixed(d.cpuSecondsPerGb, 2)} s → ${fixed((d.cpuSecondsPerGb * memory.csvMb) / 1000, 2)} CPU s for ${memory.csvMb} MB.
-- Fixed work per request (the 1 MB export: Wavy call, manifest, presigned URL): ${fixed(d.fixedSeconds, 2)} s at one core, stretched the same way.
-- The wire: Wavy's CDN at ~${memory.wireMbps} MB/s → ${fixed(memory.csvMb / memory.wireMbps, 1)} s, a floor, not the limit.
-- Memory: peak RSS ${fixed(d.maxRssMb)} MB whatever the size, so any size ≥ ${fixed(d.maxRssMb * 1.5, 0)} MB (1.5× headroom) holds it.
-- The ${memory.safety}× margin covers Graviton (ARM) cores against this ${m.cpuModel}, real network latency to S3 per part, and noisy neighbours.
+function memorySection(report: BenchReport, memory: MemoryChoice): string {
+  const d = derive(report);
+  const m = report.machine;
+  const row256 = memory.rows.find((r) => r.memoryMb === 256) as MemoryRow;
+  const chosen = memory.rows.find((r) => r.memoryMb === memory.memoryMb) as MemoryRow;
+  const timeOnly = memory.rows.find((r) => predictSeconds(r, memory.csvMb) <= SYNC_BUDGET_S);
+  return `## Lambda memory for the export function: ${memory.memoryMb} MB
+
+**The model.** Lambda allocates CPU in proportion to memory: at 1,769 MB a function has the
+equivalent of one vCPU ([Configure Lambda function memory](https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html)),
+so at memory M the vCPU share is M / ${MB_PER_VCPU}. The export's CPU work stretches by that share
+(capped at the cores it can use: it keeps ${fixed(d.parallelism, 2)} CPU s busy per wall second
+here, so at most one core), never runs faster than the wire, and the fixed per-request work
+stretches the same way. Every time carries a ${SAFETY}× margin (Graviton against this ${m.cpuModel},
+real latency to S3 per part, noisy neighbours):
+
+- CPU per GB exported, as deployed (TLS; the larger of the ${report.plan.pairedSizes.join(" and ")} MB figures): **${fixed(d.cpuSecondsPerGb, 2)} s/GB**.
+- Fixed work per request (the 1 MB export: Wavy call, manifest, presigned URL): ${fixed(d.fixedSeconds, 2)} s at one core.
+- The wire: Wavy's CDN at ~${WIRE_MBPS} MB/s, a floor of ${fixed(1000 / WIRE_MBPS, 0)} ms per MB.
+- Wall seconds per MB at M = max(${fixed(d.cpuSecondsPerGb, 2)} / 1000 / min(M/${MB_PER_VCPU}, 1), 1/${WIRE_MBPS}); fixed work at M = ${fixed(d.fixedSeconds, 2)} / min(M/${MB_PER_VCPU}, 1).
+- Largest CSV in budget B = (B / ${SAFETY} − fixed work) ÷ wall seconds per MB. For example at 256 MB:
+  vCPU ${fixed(row256.vcpu, 3)}, fixed ${fixed(row256.fixedS, 2)} s, ${fixed(row256.secondsPerMb * 1000, 1)} ms/MB, so
+  (${SYNC_BUDGET_S} / ${SAFETY} − ${fixed(row256.fixedS, 2)}) / ${fixed(row256.secondsPerMb, 4)} = ${fixed(row256.largestSyncMb, 0)} MB in ${SYNC_BUDGET_S} s.
+- Memory: the measured peak RSS is ${fixed(d.maxRssMb)} MB whatever the CSV's size; a size must hold it with ${RSS_HEADROOM}× headroom (≥ ${fixed(d.maxRssMb * RSS_HEADROOM, 0)} MB). Sizes that do not are in parentheses.
 
 ${table(
-  ["memory MB", "vCPU share", "predicted s (with margin)", "fits"],
-  memory.candidates
-    .filter((c) => c.memoryMb <= Math.max(memory.memoryMb + 512, 1024))
-    .map((c) => [
-      String(c.memoryMb),
-      fixed(c.vcpu, 2),
-      fixed(c.predictedS, 1),
-      c.fits ? "yes" : "no",
-    ]),
+  [
+    "memory MB",
+    "vCPU share",
+    "fixed work s",
+    "ms per MB",
+    `largest CSV MB, ${SYNC_BUDGET_S} s (sync API)`,
+    `largest CSV MB, ${WORKER_BUDGET_S / 60} min (async worker)`,
+    `holds peak RSS × ${RSS_HEADROOM}`,
+  ],
+  memoryTableRows(memory.rows),
 )}
 
-**Chosen: ${memory.memoryMb} MB.** ${
-    (memory.candidates.find((c) => c.predictedS <= memory.budgetS)?.memoryMb ?? 0) < memory.memoryMb
-      ? `Time alone would allow ${memory.candidates.find((c) => c.predictedS <= memory.budgetS)?.memoryMb} MB; memory headroom over the measured peak RSS is the binding constraint.`
-      : "The time budget is the binding constraint."
-  }
+No export takes more than MAX_CSV_BYTES (5 GiB), whatever the time allows.
+
+**Chosen: ${memory.memoryMb} MB**, the smallest size at which a 5 M-row export (about ${memory.csvMb} MB)
+is predicted to finish inside the ${SYNC_BUDGET_S} s budget with the margin
+(${fixed(predictSeconds(chosen, memory.csvMb), 1)} s predicted) and that holds the peak RSS.
+${
+  (timeOnly?.memoryMb ?? 0) < memory.memoryMb
+    ? `Time alone would allow ${timeOnly?.memoryMb} MB; memory headroom over the measured peak RSS is the binding constraint.`
+    : "The time budget is the binding constraint."
+} For the async worker (another issue), read its memory off the ${WORKER_BUDGET_S / 60}-minute
+column for the largest CSV it must take: its CPU per GB is the export's, the copy being the same.`;
+}
+
+export function writeReport(
+  report: BenchReport,
+  memory: MemoryChoice,
+  path: string,
+  chartName: string,
+): void {
+  // Hand-written history (before/after of optimisations), kept beside the generator.
+  const notesPath = fileURLToPath(new URL("./optimisations.md", import.meta.url));
+  const notes = existsSync(notesPath) ? readFileSync(notesPath, "utf8") : "";
+  const m = report.machine;
+  const d = derive(report);
+  const markdown = `# Benchmarks
+
+Written by \`${report.command}\` on ${m.date.slice(0, 10)} (${m.date}); the run took
+${fixed(report.durationS, 0)} s, load average ${m.loadAverage.join(" / ")} (1 / 5 / 15 min) at
+the start and ${report.loadAverageAtEnd.join(" / ")} at the end. \`npm run bench\` alone writes
+under \`bench/.data/\`; \`npm run bench -- --update-docs\` writes this file and the chart.
+
+**Machine**: ${m.cpus} CPUs (\`nproc\`), ${m.cpuModel}, ${fixed(m.memoryGiB, 1)} GiB memory,
+Node ${m.node}. The machine is shared and noisy: every figure is a median of several runs and
+every comparison a ratio of runs interleaved in the same invocation.
+
+**How**: the bundles are built with the esbuild JS API and the settings of
+\`infra/constructs/house-function.ts\` (ESM, minified, source map beside it, SDK bundled, target node22,
+createRequire banner). The Wavy simulator and s3rver (with the test front) each run in their own
+child process and each listen twice: plain HTTP, and HTTPS through a TLS front
+(\`test/support/tls-front.ts\`) with a self-signed certificate generated at the start of the run
+and trusted by the children through \`NODE_EXTRA_CA_CERTS\`. **As deployed** (TLS) means both the
+CSV and the upload travel over HTTPS and the S3 client is the function's own, built with the SDK's
+defaults (checksums \`WHEN_SUPPORTED\`, SigV4, default agents); **plain HTTP** is the bench's
+earlier setting (the local S3's \`WHEN_REQUIRED\` checksums), kept beside it so the TLS cost shows.
+Every export runs in a fresh Node process from a bundle of the handler's request path
+(\`handleApiRequest\` → \`createExport\` → \`copyToS3\`), without \`--enable-source-maps\` as
+deployed, and reports \`process.resourceUsage().maxRSS\` (the whole process, init included), wall
+time and \`process.cpuUsage()\` of the request. After each run the **stored** object is read back
+through S3 and its sha256 and size checked against the source file's (a local server could keep an
+SDK checksum trailer verbatim); rows, bytes and sha256 in the response are checked too. The request
+budget is lifted in the bench so that the 1 GB file measures memory rather than REQUEST_BUDGET_MS.
+CSVs are generated (rows ∝ size, 34 bytes a row like \`5511987654321;2026-11-28 09:15:42\`) under
+\`bench/.data/\`.
+
+## Goals
+
+${table(["figure", "value", "goal", ""], goalRows(report))}
+
+Runs: ${report.plan.pairedRuns} exports and ${report.plan.pairedRuns} bare pipes interleaved at ${report.plan.pairedSizes.join(" and ")} MB on each transport, ${report.plan.curveRuns} per other size, ${report.plan.initRuns} fresh processes per bundle for init, ${report.plan.counterRuns} counter runs.
+The bare pipe is a node:http(s) response body handed to lib-storage's Upload (the export's part size
+and queue), on the same transport and with the same S3 client settings, nothing else. Init time is
+\`import()\` of the bundle's index.mjs in a fresh Node, measured inside it.
+
+## Export against the bare pipe
+
+${table(PAIR_HEADER, pairTableRows(d.pairs))}
+
+## What is in the bundles (esbuild metafile, minified bytes by package)
+
+${table(["package", ...(["export-sessions", "count-sessions"] as const)], bundleRows(report))}
+
+## Scaling curve (TLS, as deployed)
+
+![export time and peak RSS against CSV size](${chartName})
+
+${table(["CSV", "rows", "export s", "MB/s", "CPU s", "peak RSS MB", "runs"], curveRows(report))}
+
+## Where the CPU goes
+
+${profileSection("The export", report.profile)}
+
+${profileSection("The bare pipe", report.baselineProfile)}
+
+${memorySection(report, memory)}
 
 ${notes}`;
   writeFileSync(path, markdown);

@@ -1,34 +1,64 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loopbackCertificate } from "../test/support/tls-front.js";
 import { type Bundle, type BundleName, buildBundles, buildProfilingBundle } from "./build.js";
 import { renderScalingCurve } from "./chart.js";
 import type { ChildFigures } from "./children/measure.js";
-import { benchCounter } from "./counter.js";
+import { type BenchCounterResult, benchCounter } from "./counter.js";
 import { type CsvFile, csvOfSize } from "./data.js";
-import { LAMBDA_ENV, log, runBaseline, runExport, type Servers, startServers } from "./harness.js";
+import {
+  type CertificateFiles,
+  LAMBDA_ENV,
+  log,
+  runBaseline,
+  runExport,
+  type Servers,
+  startServers,
+  TRANSPORTS,
+  type Transport,
+} from "./harness.js";
 import { summarizeProfile } from "./profile.js";
-import { type BenchReport, chooseMemory, formatTable, writeReport } from "./report.js";
+import {
+  type BenchReport,
+  chooseMemory,
+  formatPairs,
+  formatTable,
+  type ProfiledRun,
+  writeReport,
+} from "./report.js";
 import { describeMachine, fixed, MB, median } from "./stats.js";
 
 /**
- * `npm run bench` (BENCH_QUICK=1 for a smaller run): bundles, generated CSVs, the Wavy
- * simulator and s3rver each in a child process, every export in a fresh child process running
- * the bundled code as Lambda would; figures are medians, comparisons are ratios of the same run.
+ * `npm run bench`: bundles, generated CSVs, the Wavy simulator and s3rver each in a child
+ * process (over HTTPS and plain HTTP), every export in a fresh child process running the
+ * bundled code as Lambda would; figures are medians, comparisons are ratios of the same run.
+ *
+ * Writes bench/.data/benchmarks.md unless `-- --update-docs` is given (then docs/benchmarks.md
+ * and docs/scaling-curve.png). `-- --quick` (or BENCH_QUICK=1): a smaller run. `-- --pipe-only`:
+ * only the export against the bare pipe at the paired sizes, for trying one lever.
  */
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DATA = join(ROOT, "bench", ".data");
-const QUICK = process.env.BENCH_QUICK === "1";
+const args = new Set(process.argv.slice(2));
+const QUICK = process.env.BENCH_QUICK === "1" || args.has("--quick");
+const UPDATE_DOCS = args.has("--update-docs");
+const PIPE_ONLY = args.has("--pipe-only");
+if (UPDATE_DOCS && (QUICK || PIPE_ONLY)) {
+  throw new Error("--update-docs writes the tracked docs from a full run only");
+}
 
 const PLAN = QUICK
   ? {
       curve: [1, 10, 100],
       rssSizes: [10, 100],
+      pairedSizes: [100],
       throughputSize: 100,
       curveRuns: 3,
-      throughputRuns: 3,
+      pairedRuns: 3,
       initRuns: 5,
       counterRows: 1_000_000,
       counterRuns: 3,
@@ -36,9 +66,11 @@ const PLAN = QUICK
   : {
       curve: [1, 10, 100, 1000],
       rssSizes: [10, 200, 1000],
+      // Export and bare pipe alternate at these sizes, on both transports: the CPU-per-GB goal.
+      pairedSizes: [200, 1000],
       throughputSize: 200,
       curveRuns: 3,
-      throughputRuns: 5,
+      pairedRuns: 5,
       initRuns: 9,
       counterRows: 5_000_000,
       counterRuns: 5,
@@ -47,48 +79,70 @@ const PLAN = QUICK
 async function main(): Promise<void> {
   const started = Date.now();
   const machine = describeMachine();
-  log(`${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, quick=${QUICK}`);
+  log(
+    `${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, load ${machine.loadAverage.join(" ")}, ` +
+      `quick=${QUICK} pipe-only=${PIPE_ONLY} update-docs=${UPDATE_DOCS}`,
+  );
 
   log("building bundles with the house esbuild settings");
   const bundles = await buildBundles(join(DATA, "bundles"));
 
-  const sizes = [...new Set([...PLAN.curve, ...PLAN.rssSizes, PLAN.throughputSize])].sort(
-    (a, b) => a - b,
-  );
+  const sizes = [
+    ...new Set(
+      PIPE_ONLY
+        ? PLAN.pairedSizes
+        : [...PLAN.curve, ...PLAN.rssSizes, ...PLAN.pairedSizes, PLAN.throughputSize],
+    ),
+  ].sort((a, b) => a - b);
   const files = new Map<number, CsvFile>();
   for (const size of sizes) {
     log(`CSV of ${size} MB`);
     files.set(size, await csvOfSize(join(DATA, "csv"), size));
   }
 
-  log(`counter vs csv-parse on ${PLAN.counterRows} rows`);
-  const counter = await benchCounter({
-    rows: PLAN.counterRows,
-    runs: PLAN.counterRuns,
-    log: (line) => log(`counter: ${line}`),
-  });
+  const counter = PIPE_ONLY
+    ? undefined
+    : await benchCounter({
+        rows: PLAN.counterRows,
+        runs: PLAN.counterRuns,
+        log: (line) => log(`counter: ${line}`),
+      });
+  const init = PIPE_ONLY ? undefined : await measureInit(bundles);
 
-  log("module init times");
-  const init = await measureInit(bundles);
-
-  const servers = await startServers();
+  const servers = await startServers(await certificateFiles(join(DATA, "tls")));
   try {
-    const exports = new Map<number, ChildFigures[]>();
-    const baselines: ChildFigures[] = [];
+    const exports: Record<Transport, Record<number, ChildFigures[]>> = { tls: {}, http: {} };
+    const baselines: Record<Transport, Record<number, ChildFigures[]>> = { tls: {}, http: {} };
     for (const size of sizes) {
       const file = files.get(size) as CsvFile;
-      const isThroughput = size === PLAN.throughputSize;
-      const runs = isThroughput ? PLAN.throughputRuns : PLAN.curveRuns;
-      const figures: ChildFigures[] = [];
-      for (let run = 0; run < runs; run++) {
-        // Side by side: the bare pipe and the export alternate on the same file.
-        if (isThroughput)
-          baselines.push(
-            await runBaseline(servers, bundles["upload-baseline-child"].file, file, run),
+      const paired = PLAN.pairedSizes.includes(size);
+      const runs = paired ? PLAN.pairedRuns : PLAN.curveRuns;
+      // As deployed (TLS) at every size; plain HTTP beside it where the pipe is compared.
+      for (const transport of paired ? TRANSPORTS : (["tls"] as const)) {
+        const exported: ChildFigures[] = [];
+        const piped: ChildFigures[] = [];
+        for (let run = 0; run < runs; run++) {
+          // Side by side: the bare pipe and the export alternate on the same file.
+          if (paired) {
+            piped.push(
+              await runBaseline(servers, bundles["upload-baseline-child"].file, file, run, {
+                transport,
+              }),
+            );
+          }
+          exported.push(
+            await runExport(servers, bundles["export-child"].file, file, run, { transport }),
           );
-        figures.push(await runExport(servers, bundles["export-child"].file, file, run));
+        }
+        exports[transport][size] = exported;
+        if (paired) baselines[transport][size] = piped;
       }
-      exports.set(size, figures);
+    }
+    if (PIPE_ONLY) {
+      console.log(
+        formatPairs({ plan: PLAN, files: Object.fromEntries(files), exports, baselines, machine }),
+      );
+      return;
     }
     // The same export with NODE_OPTIONS=--enable-source-maps: what debugging with maps costs.
     const withSourceMaps: ChildFigures[] = [];
@@ -99,36 +153,40 @@ async function main(): Promise<void> {
           bundles["export-child"].file,
           files.get(PLAN.throughputSize) as CsvFile,
           run,
-          [],
-          { NODE_OPTIONS: "--enable-source-maps" },
+          { transport: "tls", extraEnv: { NODE_OPTIONS: "--enable-source-maps" } },
         ),
       );
     }
 
-    log("CPU profile of one export");
-    const profile = await profileExport(servers, files.get(PLAN.throughputSize) as CsvFile);
+    log("CPU profiles of one export and one bare pipe (TLS)");
+    const profileFile = files.get(PLAN.throughputSize) as CsvFile;
+    const profile = await profileRun(servers, profileFile, "export");
+    const baselineProfile = await profileRun(servers, profileFile, "baseline");
 
     const report: BenchReport = {
       quick: QUICK,
       machine,
-      command: QUICK ? "BENCH_QUICK=1 npm run bench" : "npm run bench",
+      loadAverageAtEnd: [],
+      command: QUICK ? "npm run bench -- --quick" : "npm run bench -- --update-docs",
       durationS: 0,
       plan: PLAN,
       files: Object.fromEntries(files),
       bundles,
-      init,
-      counter,
-      exports: Object.fromEntries(exports),
+      init: init as InitFigures,
+      counter: counter as BenchCounterResult,
+      exports,
       baselines,
       withSourceMaps,
       profile,
+      baselineProfile,
     };
-    const chartName = QUICK ? "scaling-curve-quick.png" : "scaling-curve.png";
-    const chartPath = join(QUICK ? DATA : join(ROOT, "docs"), chartName);
-    const markdownPath = join(QUICK ? DATA : join(ROOT, "docs"), "benchmarks.md");
+    const outDir = UPDATE_DOCS ? join(ROOT, "docs") : DATA;
+    const chartName = "scaling-curve.png";
+    const chartPath = join(outDir, chartName);
+    const markdownPath = join(outDir, "benchmarks.md");
     await renderScalingCurve(
       PLAN.curve.map((megabytes) => {
-        const runs = exports.get(megabytes) ?? [];
+        const runs = exports.tls[megabytes] ?? [];
         return {
           megabytes,
           seconds: median(runs.map((r) => r.wallMs)) / 1000,
@@ -138,13 +196,25 @@ async function main(): Promise<void> {
       chartPath,
     );
     report.durationS = (Date.now() - started) / 1000;
+    report.loadAverageAtEnd = loadavg().map((value) => Number(value.toFixed(2)));
     const memory = chooseMemory(report);
     console.log(formatTable(report, memory));
     writeReport(report, memory, markdownPath, chartName);
+    writeFileSync(join(DATA, "last-run.json"), JSON.stringify(report, null, 2));
     log(`wrote ${markdownPath} and ${chartPath} in ${fixed(report.durationS, 0)} s`);
   } finally {
     servers.stop();
   }
+}
+
+/** A fresh self-signed certificate for 127.0.0.1 each run, as PEM files the children can read. */
+async function certificateFiles(dir: string): Promise<CertificateFiles> {
+  mkdirSync(dir, { recursive: true });
+  const { key, cert } = await loopbackCertificate();
+  const files = { keyFile: join(dir, "key.pem"), certFile: join(dir, "cert.pem") };
+  writeFileSync(files.keyFile, key, { mode: 0o600 });
+  writeFileSync(files.certFile, cert);
+  return files;
 }
 
 export interface InitFigures {
@@ -181,14 +251,24 @@ async function measureInit(bundles: Record<BundleName, Bundle>): Promise<InitFig
   };
 }
 
-async function profileExport(servers: Servers, file: CsvFile): Promise<BenchReport["profile"]> {
-  const script = await buildProfilingBundle(join(DATA, "bundles"));
-  const dir = join(DATA, "profiles");
+/** One run under `node --cpu-prof`, from an unminified bundle so the profile names functions. */
+async function profileRun(
+  servers: Servers,
+  file: CsvFile,
+  which: "export" | "baseline",
+): Promise<ProfiledRun> {
+  const entry = which === "export" ? "export-child" : "upload-baseline-child";
+  const script = await buildProfilingBundle(join(DATA, "bundles"), entry);
+  const dir = join(DATA, "profiles", which);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const figures = await runExport(servers, script, file, 0, ["--cpu-prof", "--cpu-prof-dir", dir]);
+  const options = { transport: "tls" as const, execArgv: ["--cpu-prof", "--cpu-prof-dir", dir] };
+  const figures =
+    which === "export"
+      ? await runExport(servers, script, file, 0, options)
+      : await runBaseline(servers, script, file, 0, options);
   const profileFile = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
-  if (!profileFile) throw new Error("the profiled export wrote no .cpuprofile");
+  if (!profileFile) throw new Error(`the profiled ${which} wrote no .cpuprofile`);
   const summary = summarizeProfile(join(dir, profileFile), script);
   return { megabytes: file.bytes / MB, figures, summary, path: join(dir, profileFile) };
 }

@@ -1,7 +1,7 @@
 /** Small helpers shared by the bench: medians, formatting, the machine. */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { availableParallelism, totalmem } from "node:os";
+import { availableParallelism, loadavg, totalmem } from "node:os";
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -24,6 +24,8 @@ export interface Machine {
   memoryGiB: number;
   node: string;
   date: string;
+  /** 1, 5 and 15 minute load averages when the run began: the machine is shared. */
+  loadAverage: number[];
 }
 
 export function describeMachine(): Machine {
@@ -47,5 +49,6 @@ export function describeMachine(): Machine {
     memoryGiB: totalmem() / 1024 ** 3,
     node: process.version,
     date: new Date().toISOString(),
+    loadAverage: loadavg().map((value) => Number(value.toFixed(2))),
   };
 }
