@@ -323,6 +323,23 @@ export function formatPairs(
   ].join("\n");
 }
 
+/** `--profile-only`: one profile's top modules and functions. */
+export function formatProfile(run: ProfiledRun): string {
+  const share = (x: { share: number }) => `${fixed(x.share * 100)} %`;
+  return [
+    `total sampled ${fixed(run.summary.totalMs, 0)} ms; cpu ${fixed(cpuMs(run.figures), 0)} ms, wall ${fixed(run.figures.wallMs, 0)} ms`,
+    plain(
+      ["module", "self ms", "share"],
+      run.summary.modules.map((x) => [x.module, fixed(x.selfMs, 0), share(x)]),
+    ),
+    "",
+    plain(
+      ["function", "module", "self ms", "share"],
+      run.summary.functions.map((x) => [x.name, x.module, fixed(x.selfMs, 0), share(x)]),
+    ),
+  ].join("\n");
+}
+
 export function formatTable(report: BenchReport, memory: MemoryChoice): string {
   return [
     `\n$ ${report.command}   (${report.machine.cpus} × ${report.machine.cpuModel}, Node ${report.machine.node}, load ${report.machine.loadAverage.join(" ")} → ${report.loadAverageAtEnd.join(" ")})`,

@@ -26,6 +26,7 @@ import {
   type BenchReport,
   chooseMemory,
   formatPairs,
+  formatProfile,
   formatTable,
   type ProfiledRun,
   writeReport,
@@ -40,6 +41,7 @@ import { describeMachine, fixed, MB, median } from "./stats.js";
  * Writes bench/.data/benchmarks.md unless `-- --update-docs` is given (then docs/benchmarks.md
  * and docs/scaling-curve.png). `-- --quick` (or BENCH_QUICK=1): a smaller run. `-- --pipe-only`:
  * only the export against the bare pipe at the paired sizes, for trying one lever.
+ * `-- --profile-only`: only the CPU profiles of one export and one bare pipe (TLS).
  */
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DATA = join(ROOT, "bench", ".data");
@@ -47,7 +49,8 @@ const args = new Set(process.argv.slice(2));
 const QUICK = process.env.BENCH_QUICK === "1" || args.has("--quick");
 const UPDATE_DOCS = args.has("--update-docs");
 const PIPE_ONLY = args.has("--pipe-only");
-if (UPDATE_DOCS && (QUICK || PIPE_ONLY)) {
+const PROFILE_ONLY = args.has("--profile-only");
+if (UPDATE_DOCS && (QUICK || PIPE_ONLY || PROFILE_ONLY)) {
   throw new Error("--update-docs writes the tracked docs from a full run only");
 }
 
@@ -89,9 +92,11 @@ async function main(): Promise<void> {
 
   const sizes = [
     ...new Set(
-      PIPE_ONLY
-        ? PLAN.pairedSizes
-        : [...PLAN.curve, ...PLAN.rssSizes, ...PLAN.pairedSizes, PLAN.throughputSize],
+      PROFILE_ONLY
+        ? [PLAN.throughputSize]
+        : PIPE_ONLY
+          ? PLAN.pairedSizes
+          : [...PLAN.curve, ...PLAN.rssSizes, ...PLAN.pairedSizes, PLAN.throughputSize],
     ),
   ].sort((a, b) => a - b);
   const files = new Map<number, CsvFile>();
@@ -100,17 +105,26 @@ async function main(): Promise<void> {
     files.set(size, await csvOfSize(join(DATA, "csv"), size));
   }
 
-  const counter = PIPE_ONLY
-    ? undefined
-    : await benchCounter({
-        rows: PLAN.counterRows,
-        runs: PLAN.counterRuns,
-        log: (line) => log(`counter: ${line}`),
-      });
-  const init = PIPE_ONLY ? undefined : await measureInit(bundles);
+  const counter =
+    PIPE_ONLY || PROFILE_ONLY
+      ? undefined
+      : await benchCounter({
+          rows: PLAN.counterRows,
+          runs: PLAN.counterRuns,
+          log: (line) => log(`counter: ${line}`),
+        });
+  const init = PIPE_ONLY || PROFILE_ONLY ? undefined : await measureInit(bundles);
 
   const servers = await startServers(await certificateFiles(join(DATA, "tls")));
   try {
+    if (PROFILE_ONLY) {
+      const file = files.get(PLAN.throughputSize) as CsvFile;
+      for (const which of ["export", "baseline"] as const) {
+        const run = await profileRun(servers, file, which);
+        console.log(`\n${which}: ${run.path}\n${formatProfile(run)}`);
+      }
+      return;
+    }
     const exports: Record<Transport, Record<number, ChildFigures[]>> = { tls: {}, http: {} };
     const baselines: Record<Transport, Record<number, ChildFigures[]>> = { tls: {}, http: {} };
     for (const size of sizes) {
