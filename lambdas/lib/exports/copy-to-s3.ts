@@ -19,6 +19,7 @@ import {
   UpstreamTimeoutError,
 } from "../errors.js";
 import { logger } from "../powertools.js";
+import { withUnsignedPayload } from "./unsigned-payload.js";
 
 export interface CopyResult {
   rows: number;
@@ -144,12 +145,14 @@ class PartUploader {
     if (this.uploadId === undefined) {
       // The whole CSV fits in one part: a single PutObject, as lib-storage does.
       await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key,
-          Body: this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0),
-          ContentType: CONTENT_TYPE,
-        }),
+        withUnsignedPayload(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.key,
+            Body: this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0),
+            ContentType: CONTENT_TYPE,
+          }),
+        ),
         this.sendOptions,
       );
       return;
@@ -214,14 +217,16 @@ class PartUploader {
     const uploadId = this.uploadId;
     const sent: Promise<void> = this.s3
       .send(
-        new UploadPartCommand({
-          Bucket: this.bucket,
-          Key: this.key,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: buffer.subarray(0, length),
-          ContentLength: length,
-        }),
+        withUnsignedPayload(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: this.key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: buffer.subarray(0, length),
+            ContentLength: length,
+          }),
+        ),
         this.sendOptions,
       )
       .then((result) => {
