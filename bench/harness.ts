@@ -200,7 +200,7 @@ export async function runExport(
   await verifyAndRemove(servers, key, file, [`manifests/${exportId}.json`]);
   log(
     `export ${transport} ${fixed(file.bytes / MB, 0)} MB #${run + 1}: ${fixed(figures.wallMs, 0)} ms, ` +
-      `cpu ${fixed(figures.cpuUserMs + figures.cpuSystemMs, 0)} ms, peak RSS ${fixed(figures.peakRssMb)} MB`,
+      `cpu ${fixed(figures.cpuUserMs + figures.cpuSystemMs, 0)} ms (sys ${fixed(figures.cpuSystemMs, 0)}), peak RSS ${fixed(figures.peakRssMb)} MB`,
   );
   return figures;
 }
@@ -222,7 +222,7 @@ export async function runBaseline(
   await verifyAndRemove(servers, key, file, []);
   log(
     `baseline ${transport} ${fixed(file.bytes / MB, 0)} MB #${run + 1}: ${fixed(figures.wallMs, 0)} ms, ` +
-      `cpu ${fixed(figures.cpuUserMs + figures.cpuSystemMs, 0)} ms, peak RSS ${fixed(figures.peakRssMb)} MB`,
+      `cpu ${fixed(figures.cpuUserMs + figures.cpuSystemMs, 0)} ms (sys ${fixed(figures.cpuSystemMs, 0)}), peak RSS ${fixed(figures.peakRssMb)} MB`,
   );
   return figures;
 }
