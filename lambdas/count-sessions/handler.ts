@@ -5,6 +5,7 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { Deadline, systemClock } from "../lib/clock.js";
 import { loadWavyConfig, once } from "../lib/config.js";
+import { METRICS_NAMESPACE } from "../lib/contract.js";
 import { InvalidRequestError } from "../lib/errors.js";
 import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
 import { logger } from "../lib/logger.js";
@@ -16,7 +17,7 @@ import { openSessionCsv } from "../lib/wavy/session-csv.js";
 const SAFETY_MARGIN_MS = 3_000;
 
 const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "WavySessions",
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "wavy-sessions",
 });
 

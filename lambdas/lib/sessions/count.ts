@@ -2,6 +2,9 @@ import type { Readable } from "node:stream";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Clock } from "../clock.js";
+import { DIMENSION, METRIC } from "../contract.js";
+import { MalformedCsvError } from "../csv/scanner.js";
+import { errorName, UpstreamError } from "../errors.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 import { type SessionFigures, tallySessionCsv } from "./tally.js";
 
@@ -22,14 +25,6 @@ export interface SessionCountResult extends SessionFigures {
   measuredAt: string;
 }
 
-export const METRIC = {
-  openSessions: "OpenSessions",
-  expiringWithin1h: "SessionsExpiringWithin1h",
-  expiringWithin4h: "SessionsExpiringWithin4h",
-  unparseableTimestamps: "UnparseableTimestamps",
-  wavyRequestFailed: "WavyRequestFailed",
-} as const;
-
 /**
  * Reads the target's CSV once, streaming, and emits the open-session figures as metrics.
  * Any failure to read it (Wavy's answer, the download, a malformed CSV) emits
@@ -42,7 +37,10 @@ export async function countOpenSessions(
   const { metrics, logger } = deps;
   // Measured from when Wavy is asked: the snapshot it serves is of that moment.
   const now = deps.clock();
-  metrics.addDimensions({ CustomerId: target.customerId, SubAccountId: subAccountLabel(target) });
+  metrics.addDimensions({
+    [DIMENSION.customerId]: target.customerId,
+    [DIMENSION.subAccountId]: subAccountLabel(target),
+  });
 
   let reading: Awaited<ReturnType<typeof tallySessionCsv>>;
   try {
@@ -53,9 +51,12 @@ export async function countOpenSessions(
     logger.error("Could not read the open-sessions CSV from Wavy", {
       customerId: target.customerId,
       subAccountId: target.subAccountId,
-      error: error instanceof Error ? { name: error.name, message: error.message } : "unknown",
+      errorName: errorName(error),
     });
-    throw error;
+    // As the export answers it: a CSV that is not CSV is Wavy's fault.
+    throw error instanceof MalformedCsvError
+      ? new UpstreamError("Wavy's CSV could not be read as CSV", { cause: error })
+      : error;
   }
 
   const { figures, unparseableSample } = reading;

@@ -1,9 +1,13 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod/mini";
-import type { WavyCredentialSource } from "../config.js";
-import { InternalError } from "../errors.js";
+import { errorName, InternalError } from "../errors.js";
 import { logger } from "../logger.js";
+
+/** Where the credentials come from: the stack's secret, or (local runs) the environment. */
+export type WavyCredentialSource =
+  | { kind: "secret"; secretId: string }
+  | { kind: "static"; userName: string; authenticationToken: string };
 
 export interface WavyCredentials {
   readonly userName: string;
@@ -61,7 +65,7 @@ export function createCredentialCache(
       // The SDK's message names the secret id at most, never its value.
       logger.error("Could not read the Wavy secret from Secrets Manager", {
         secretId: source.secretId,
-        reason: error instanceof Error ? error.name : "unknown",
+        errorName: errorName(error),
       });
       throw new InternalError("Internal error", { cause: error });
     }
