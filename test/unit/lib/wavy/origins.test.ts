@@ -62,6 +62,16 @@ describe("parseAllowedOrigins", () => {
     ["https://ok.example,https://", 'has an entry that is not an origin: "https://"'],
     ["http://256.0.0.1", 'has an entry whose host is not valid: "256.0.0.1"'],
     ["http://[1::2::3]", 'has an entry whose host is not valid: "[1::2::3]"'],
+    // Ports no link can carry: such an entry would silently never match.
+    [
+      "https://files.example:99999",
+      'has an entry whose port is not valid: "https://files.example:99999"',
+    ],
+    ["https://files.example:0", 'has an entry whose port is not valid: "https://files.example:0"'],
+    [
+      "https://files.example:0443",
+      'has an entry whose port is not valid: "https://files.example:0443"',
+    ],
   ])("refuses %j: it %s", (list, message) => {
     expect(() => parseAllowedOrigins(list)).toThrow(new Error(message));
   });
