@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loopbackCertificate } from "../test/support/tls-front.js";
+import { loopbackCertificate } from "../dev/tls-front.js";
 import { type Bundle, type BundleName, buildBundles, buildProfilingBundle } from "./build.js";
 import { renderScalingCurve } from "./chart.js";
 import type { ChildFigures } from "./children/measure.js";

@@ -5,11 +5,11 @@
  */
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { LocalS3 } from "../test/support/s3-server.js";
-import { startApiServer } from "./api-server.js";
-import { localEnvironment } from "./environment.js";
-import { lambdaContext } from "./lambda-context.js";
-import { SANDBOX_TARGETS, startWavySandbox } from "./wavy-sandbox.js";
+import { startApiServer } from "../dev/api-gateway.js";
+import { lambdaContext } from "../dev/lambda-context.js";
+import { localEnvironment } from "../dev/local-environment.js";
+import { LocalS3 } from "../dev/local-s3.js";
+import { SANDBOX_TARGETS, startWavySandbox } from "../dev/wavy-sandbox.js";
 
 const PORT = Number(process.env.PORT ?? 3000);
 const S3_PORT = Number(process.env.LOCAL_S3_PORT ?? 4569);
@@ -88,8 +88,13 @@ async function startCounterLoop(
       const event = subAccountId ? { customerId, subAccountId } : { customerId };
       try {
         const result = await handler(event, lambdaContext("count-sessions"));
+        const at = `[count ${result.measuredAt.slice(11, 19)}Z] customer ${customerId} / ${subAccountId ?? "all"}`;
+        if ("notConfigured" in result) {
+          console.log(`${at}: not configured (the Wavy secret holds the placeholder)`);
+          continue;
+        }
         console.log(
-          `[count ${result.measuredAt.slice(11, 19)}Z] customer ${customerId} / ${subAccountId ?? "all"}: ` +
+          `${at}: ` +
             `${result.openSessions} open, ${result.expiringWithin1h} closing within 1 h, ` +
             `${result.expiringWithin4h} within 4 h` +
             (result.unparseableTimestamps

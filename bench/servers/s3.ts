@@ -1,5 +1,5 @@
-import { LocalS3 } from "../../test/support/s3-server.js";
-import { TlsFront } from "../../test/support/tls-front.js";
+import { LocalS3 } from "../../dev/local-s3.js";
+import { TlsFront } from "../../dev/tls-front.js";
 import { benchCertificate } from "./tls.js";
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { LoopbackCertificate } from "../../test/support/tls-front.js";
+import type { LoopbackCertificate } from "../../dev/tls-front.js";
 
 /** The certificate the parent generated for this run (BENCH_TLS_KEY / BENCH_TLS_CERT: PEM files). */
 export function benchCertificate(): LoopbackCertificate {

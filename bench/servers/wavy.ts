@@ -1,7 +1,7 @@
 import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
-import { TlsFront } from "../../test/support/tls-front.js";
-import { WavySimulator } from "../../test/support/wavy-simulator.js";
+import { TlsFront } from "../../dev/tls-front.js";
+import { WavySimulator } from "../../dev/wavy-simulator.js";
 import { benchCertificate } from "./tls.js";
 
 /**

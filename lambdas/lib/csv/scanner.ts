@@ -1,13 +1,12 @@
 import type { TransformCallback } from "node:stream";
 import { Parser } from "csv-parse";
-import { UpstreamError } from "../errors.js";
 
 /**
  * A streaming scanner for Wavy's open-sessions CSV: counts data rows and hands over each row's
  * `session_created_at` field, fed chunk by chunk (chunks may split anywhere).
  *
  * Dialect (the same figures as csv-parse with `bom`, `relax_column_count`, `relax_quotes`,
- * `skip_empty_lines` and `record_delimiter: ["\r\n", "\n"]`, which test/csv proves):
+ * `skip_empty_lines` and `record_delimiter: ["\r\n", "\n"]`, which test/unit/lib/csv proves):
  * - A UTF-8 BOM at the very start is dropped.
  * - Records end at LF or CRLF; a lone CR is data. A missing final newline is fine.
  * - Empty lines (nothing between two line ends) are skipped anywhere, also before the header.
@@ -40,8 +39,13 @@ export interface CsvScanner {
   finish(): number;
 }
 
-/** The CSV cannot be read as CSV (a quote left open): Wavy answered nonsense. */
-export class MalformedCsvError extends UpstreamError {}
+/**
+ * The bytes are not CSV (a quote left open...). A CSV-domain error: the export answers it as
+ * UPSTREAM_ERROR (copy-to-s3.ts), the counter fails on it like on any unreadable CSV.
+ */
+export class MalformedCsvError extends Error {
+  override readonly name = "MalformedCsvError";
+}
 
 const TIMESTAMP_COLUMN = "session_created_at";
 /** Wavy's documented position of `session_created_at` when the header does not name it. */

@@ -10,7 +10,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { createRowCounter } from "../csv/row-counter.js";
+import { createCsvScanner, MalformedCsvError } from "../csv/scanner.js";
 import {
   ContractError,
   errorName,
@@ -18,7 +18,7 @@ import {
   UpstreamError,
   UpstreamTimeoutError,
 } from "../errors.js";
-import { logger } from "../powertools.js";
+import { logger } from "../logger.js";
 import { withUnsignedPayload } from "./unsigned-payload.js";
 
 export interface CopyResult {
@@ -63,7 +63,7 @@ export const OBSERVE_BYTES = 256 * 1024;
  */
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
   const hash = createHash("sha256");
-  const rows = createRowCounter();
+  const rows = createCsvScanner();
   // The bytes are hashed and scanned where they were copied to, in the part buffer, a slice at
   // a time: a TLS download arrives in 16 KiB records, and one call per record cost more.
   const uploader = new PartUploader(options, (slice) => {
@@ -78,18 +78,17 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
       if (waiting) await waiting;
     }
     uploader.observeRest();
-    let figures: CopyResult;
-    try {
-      figures = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
-    } catch {
-      throw new UpstreamError("Wavy's CSV could not be read as CSV");
-    }
+    // Settled before the object is completed: a malformed CSV fails here, nothing stored.
+    const figures: CopyResult = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
     await uploader.finish();
     return figures;
   } catch (error) {
     source.destroy();
     await uploader.abort();
     if (error instanceof ContractError) throw error;
+    if (error instanceof MalformedCsvError) {
+      throw new UpstreamError("Wavy's CSV could not be read as CSV", { cause: error });
+    }
     if (options.signal?.aborted) {
       throw new UpstreamTimeoutError("The request budget ran out while storing the CSV", {
         cause: error,

@@ -5,10 +5,10 @@ import { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { copyToS3 } from "../../lambdas/lib/exports/copy-to-s3.js";
-import { UNSIGNED_PAYLOAD } from "../../lambdas/lib/exports/unsigned-payload.js";
-import { LocalS3 } from "../support/s3-server.js";
-import { loopbackCertificate, TlsFront } from "../support/tls-front.js";
+import { LocalS3 } from "../../../../dev/local-s3.js";
+import { loopbackCertificate, TlsFront } from "../../../../dev/tls-front.js";
+import { copyToS3 } from "../../../../lambdas/lib/exports/copy-to-s3.js";
+import { UNSIGNED_PAYLOAD } from "../../../../lambdas/lib/exports/unsigned-payload.js";
 
 /**
  * The CSV's parts are hashed by SHA-256 once (for the export's sha256), not a second time by
