@@ -50,8 +50,6 @@ export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
 export const DEFAULT_QUEUE_SIZE = 3;
 /** S3's limit on parts in one multipart upload. */
 const MAX_PARTS = 10_000;
-/** Bytes handed to the observer at once: fewer calls than one per chunk, still in the CPU's cache. */
-export const OBSERVE_BYTES = 256 * 1024;
 
 /**
  * Streams the CSV into S3 in one pass while counting its bytes and data rows and hashing it,
@@ -62,22 +60,17 @@ export const OBSERVE_BYTES = 256 * 1024;
  * is left behind.
  */
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
+  const uploader = new PartUploader(options);
   const hash = createHash("sha256");
   const rows = createCsvScanner();
-  // The bytes are hashed and scanned where they were copied to, in the part buffer, a slice at
-  // a time: a TLS download arrives in 16 KiB records, and one call per record cost more.
-  const uploader = new PartUploader(options, (slice) => {
-    hash.update(slice);
-    rows.write(slice);
-  });
   let bytes = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      rows.write(chunk);
       bytes += chunk.length;
-      const waiting = uploader.write(chunk);
-      if (waiting) await waiting;
+      await uploader.write(chunk);
     }
-    uploader.observeRest();
     // Settled before the object is completed: a malformed CSV fails here, nothing stored.
     const figures: CopyResult = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
     await uploader.finish();
@@ -118,8 +111,6 @@ class PartUploader {
   private allocated = 0;
   private current: Buffer | undefined;
   private filled = 0;
-  /** Bytes of `current` already handed to the observer. */
-  private observed = 0;
   private uploadId: string | undefined;
   private nextPartNumber = 1;
   private readonly inFlight = new Set<Promise<void>>();
@@ -128,11 +119,7 @@ class PartUploader {
   // The abort itself is sent without it: it must still go out once the deadline has fired.
   private readonly sendOptions: { abortSignal?: AbortSignal };
 
-  constructor(
-    options: CopyOptions,
-    /** Sees every byte once, in order, before the part holding it is sent. */
-    private readonly observe: (slice: Buffer) => void,
-  ) {
+  constructor(options: CopyOptions) {
     this.s3 = options.s3;
     this.bucket = options.bucket;
     this.key = options.key;
@@ -141,24 +128,7 @@ class PartUploader {
     this.sendOptions = { abortSignal: options.signal };
   }
 
-  /** Copies the chunk into part buffers; a promise only when it has to wait for S3. */
-  write(chunk: Buffer): Promise<void> | undefined {
-    const current = this.current;
-    if (current === undefined || this.filled + chunk.length > this.partSize) {
-      return this.writeAcrossParts(chunk);
-    }
-    chunk.copy(current, this.filled);
-    this.filled += chunk.length;
-    if (this.filled - this.observed >= OBSERVE_BYTES) this.observeCurrent();
-    return undefined;
-  }
-
-  /** Hands the bytes not yet observed to the observer: call once the source has ended. */
-  observeRest(): void {
-    this.observeCurrent();
-  }
-
-  private async writeAcrossParts(chunk: Buffer): Promise<void> {
+  async write(chunk: Buffer): Promise<void> {
     let offset = 0;
     while (offset < chunk.length) {
       // A full buffer goes out only once more bytes arrive: then it is not the last part.
@@ -168,12 +138,6 @@ class PartUploader {
       this.filled += copied;
       offset += copied;
     }
-  }
-
-  private observeCurrent(): void {
-    if (this.current === undefined || this.filled === this.observed) return;
-    this.observe(this.current.subarray(this.observed, this.filled));
-    this.observed = this.filled;
   }
 
   async finish(): Promise<void> {
@@ -242,12 +206,10 @@ class PartUploader {
 
   private async sendCurrent(): Promise<void> {
     this.throwIfFailed();
-    this.observeCurrent();
     const buffer = this.current as Buffer;
     const length = this.filled;
     this.current = undefined;
     this.filled = 0;
-    this.observed = 0;
     this.uploadId ??= await this.createUpload();
     const partNumber = this.nextPartNumber++;
     if (partNumber > MAX_PARTS) throw new Error(`More than ${MAX_PARTS} parts`);
