@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { DeleteObjectsCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { EXPORT_NODE_OPTIONS } from "../lambdas/lib/contract.js";
 import { type ChildFigures, RESULT_PREFIX } from "./children/measure.js";
 import type { CsvFile } from "./data.js";
 import { fixed, MB } from "./stats.js";
@@ -15,10 +16,10 @@ export const BUCKET = "wavy-bench";
 
 export const log = (line: string) => console.error(`[bench] ${line}`);
 
-// Lambda runs the bundles with these: no NODE_OPTIONS, so no --enable-source-maps
-// (infra/constructs/house-function.ts explains why).
+// Lambda runs the export function with these: its NODE_OPTIONS, so no --enable-source-maps
+// (infra/constructs/house-function.ts explains why). The bare pipe runs with the same settings.
 export const LAMBDA_ENV = {
-  NODE_OPTIONS: "",
+  NODE_OPTIONS: EXPORT_NODE_OPTIONS,
   AWS_REGION: "us-east-1",
   AWS_LAMBDA_FUNCTION_NAME: "bench",
   POWERTOOLS_LOG_LEVEL: "WARN",

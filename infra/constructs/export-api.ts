@@ -4,6 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { EXPORT_NODE_OPTIONS } from "../../lambdas/lib/contract.js";
 import {
   EXPORTS_PREFIX,
   type ExportStorage,
@@ -61,6 +62,7 @@ export class ExportApi extends Construct {
         REQUEST_BUDGET_MS: String(REQUEST_BUDGET_MS),
         MAX_CSV_BYTES: String(MAX_CSV_BYTES),
         POWERTOOLS_SERVICE_NAME: "wavy-sessions-export",
+        NODE_OPTIONS: EXPORT_NODE_OPTIONS,
       },
     });
     props.secret.grantRead(this.function);
