@@ -41,13 +41,16 @@ export interface CopyOptions {
 
 const CONTENT_TYPE = "text/csv; charset=utf-8";
 /**
- * S3's smallest part, three in flight: a pool of 4 × 5 MiB = 20 MiB. With 8 MiB parts, four in
- * flight (a pool of 5 × 8 MiB = 40 MiB), the 1 GB export peaked at 169 MB against 106 MB for
- * 10 MB (docs/benchmarks.md); on Lambda's small CPU share the copy, not S3's parallelism, is
- * what limits throughput. A 5 GiB CSV (MAX_CSV_BYTES) is 1 024 parts, well under S3's 10 000.
+ * S3's smallest part, one in flight while the next fills: a pool of 2 × 5 MiB. Over TLS (as
+ * deployed) the 1 GB export with two in flight peaked at 132 MB and spent 7.05 CPU s/GB, with
+ * one at 124 MB and 5.7 s/GB (`npm run bench`, docs/benchmarks.md): a second part in flight
+ * holds another 5 MiB buffer and its 5 MiB of TLS ciphertext, and buys nothing while filling a
+ * part (~0.2 s of Lambda's 0.145 vCPU at 256 MB) takes longer than S3 takes to store one. A
+ * function with more CPU may pass a larger queueSize. A 5 GiB CSV (MAX_CSV_BYTES) is 1 024
+ * parts, well under S3's 10 000.
  */
 export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
-export const DEFAULT_QUEUE_SIZE = 3;
+export const DEFAULT_QUEUE_SIZE = 1;
 /** S3's limit on parts in one multipart upload. */
 const MAX_PARTS = 10_000;
 
