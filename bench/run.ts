@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,6 +42,7 @@ import { describeMachine, fixed, MB, median } from "./stats.js";
  * and docs/scaling-curve.png). `-- --quick` (or BENCH_QUICK=1): a smaller run. `-- --pipe-only`:
  * only the export against the bare pipe at the paired sizes, for trying one lever.
  * `-- --profile-only`: only the CPU profiles of one export and one bare pipe (TLS).
+ * `-- --rewrite-docs`: docs/ again from the last full run's figures (after editing the notes).
  */
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DATA = join(ROOT, "bench", ".data");
@@ -50,6 +51,9 @@ const QUICK = process.env.BENCH_QUICK === "1" || args.has("--quick");
 const UPDATE_DOCS = args.has("--update-docs");
 const PIPE_ONLY = args.has("--pipe-only");
 const PROFILE_ONLY = args.has("--profile-only");
+/** Rewrites docs/ from the last full run's figures (bench/.data/last-run.json) without measuring. */
+const REWRITE_DOCS = args.has("--rewrite-docs");
+const LAST_RUN = join(DATA, "last-run.json");
 if (UPDATE_DOCS && (QUICK || PIPE_ONLY || PROFILE_ONLY)) {
   throw new Error("--update-docs writes the tracked docs from a full run only");
 }
@@ -80,6 +84,12 @@ const PLAN = QUICK
     };
 
 async function main(): Promise<void> {
+  if (REWRITE_DOCS) {
+    const report = JSON.parse(readFileSync(LAST_RUN, "utf8")) as BenchReport;
+    if (report.quick) throw new Error("the last run was a quick one: docs/ takes a full run only");
+    await publish(report, join(ROOT, "docs"));
+    return;
+  }
   const started = Date.now();
   const machine = describeMachine();
   log(
@@ -198,31 +208,37 @@ async function main(): Promise<void> {
       profile,
       baselineProfile,
     };
-    const outDir = UPDATE_DOCS ? join(ROOT, "docs") : DATA;
-    const chartName = "scaling-curve.png";
-    const chartPath = join(outDir, chartName);
-    const markdownPath = join(outDir, "benchmarks.md");
-    await renderScalingCurve(
-      PLAN.curve.map((megabytes) => {
-        const runs = exports.tls[megabytes] ?? [];
-        return {
-          megabytes,
-          seconds: median(runs.map((r) => r.wallMs)) / 1000,
-          peakRssMb: median(runs.map((r) => r.peakRssMb)),
-        };
-      }),
-      chartPath,
-    );
     report.durationS = (Date.now() - started) / 1000;
     report.loadAverageAtEnd = loadavg().map((value) => Number(value.toFixed(2)));
-    const memory = chooseMemory(report);
-    console.log(formatTable(report, memory));
-    writeReport(report, memory, markdownPath, chartName);
-    writeFileSync(join(DATA, "last-run.json"), JSON.stringify(report, null, 2));
-    log(`wrote ${markdownPath} and ${chartPath} in ${fixed(report.durationS, 0)} s`);
+    writeFileSync(LAST_RUN, JSON.stringify(report, null, 2));
+    await publish(report, UPDATE_DOCS ? join(ROOT, "docs") : DATA);
   } finally {
     servers.stop();
   }
+}
+
+/** The chart and the markdown, from one run's figures (and bench/optimisations.md). */
+async function publish(report: BenchReport, outDir: string): Promise<void> {
+  const chartName = "scaling-curve.png";
+  const chartPath = join(outDir, chartName);
+  const markdownPath = join(outDir, "benchmarks.md");
+  await renderScalingCurve(
+    report.plan.curve.map((megabytes) => {
+      const runs = report.exports.tls[megabytes] ?? [];
+      return {
+        megabytes,
+        seconds: median(runs.map((r) => r.wallMs)) / 1000,
+        peakRssMb: median(runs.map((r) => r.peakRssMb)),
+      };
+    }),
+    chartPath,
+  );
+  const memory = chooseMemory(report);
+  console.log(formatTable(report, memory));
+  writeReport(report, memory, markdownPath, chartName);
+  log(
+    `wrote ${markdownPath} and ${chartPath} (run of ${report.machine.date}, ${fixed(report.durationS, 0)} s)`,
+  );
 }
 
 /** A fresh self-signed certificate for 127.0.0.1 each run, as PEM files the children can read. */
