@@ -26,7 +26,7 @@ export interface ModelInputs {
   cpuSecondsPerGb: number;
   /** CPU seconds per wall second the export kept busy here. */
   parallelism: number;
-  /** Wall seconds of the smallest export here, at one core: the fixed per-request work. */
+  /** CPU seconds of the smallest export here: the fixed per-request work, at one core. */
   fixedSeconds: number;
   peakRssMb: number;
 }

@@ -149,7 +149,8 @@ function derive(report: BenchReport): Derived {
     cpuSecondsPerGb: Math.max(...tlsPairs.map((p) => p.exportCpuPerGb)),
     parallelism: median(throughputRuns.map((r) => cpuMs(r) / r.wallMs)),
     // The 1 MB export: Wavy call, manifest, presigned URL and first-use setup, hardly any CSV.
-    fixedSeconds: median(smallest.map((r) => r.wallMs)) / 1000,
+    // Its CPU, not its wall time: on a shared machine the wall time measures the neighbours.
+    fixedSeconds: median(smallest.map(cpuMs)) / 1000,
   };
 }
 
@@ -420,7 +421,7 @@ stretches the same way. Every time carries a ${SAFETY}× margin (Graviton agains
 real latency to S3 per part, noisy neighbours):
 
 - CPU per GB exported, as deployed (TLS; the larger of the ${report.plan.pairedSizes.join(" and ")} MB figures): **${fixed(d.cpuSecondsPerGb, 2)} s/GB**.
-- Fixed work per request (the 1 MB export: Wavy call, manifest, presigned URL): ${fixed(d.fixedSeconds, 2)} s at one core.
+- Fixed work per request (the 1 MB export's CPU: Wavy call, manifest, presigned URL, first-use setup): ${fixed(d.fixedSeconds, 2)} s at one core.
 - The wire: Wavy's CDN at ~${WIRE_MBPS} MB/s, a floor of ${fixed(1000 / WIRE_MBPS, 0)} ms per MB.
 - Wall seconds per MB at M = max(${fixed(d.cpuSecondsPerGb, 2)} / 1000 / min(M/${MB_PER_VCPU}, 1), 1/${WIRE_MBPS}); fixed work at M = ${fixed(d.fixedSeconds, 2)} / min(M/${MB_PER_VCPU}, 1).
 - Largest CSV in budget B = (B / ${SAFETY} − fixed work) ÷ wall seconds per MB. For example at 256 MB:
