@@ -17,7 +17,7 @@ export const BUCKET = "wavy-bench";
 export const log = (line: string) => console.error(`[bench] ${line}`);
 
 // Lambda runs the export function with these: its NODE_OPTIONS, so no --enable-source-maps
-// (infra/constructs/house-function.ts explains why). The bare pipe runs with the same settings.
+// (infra/constructs/house-function.ts explains why). The bare pipe runs with Node's defaults.
 export const LAMBDA_ENV = {
   NODE_OPTIONS: EXPORT_NODE_OPTIONS,
   AWS_REGION: "us-east-1",
@@ -217,7 +217,15 @@ export async function runBaseline(
   const key = `baseline/${run}.csv`;
   const figures = await runChild(
     script,
-    { ...childEnv(servers, transport), ...extraEnv, BENCH_FILE_URL: url, BENCH_KEY: key },
+    {
+      ...childEnv(servers, transport),
+      // Node's defaults: the export function's tuning is no part of the bare pipe's definition
+      // (node:https → lib-storage, same TLS, part size and queue), so it cannot flatter the ratio.
+      NODE_OPTIONS: "",
+      ...extraEnv,
+      BENCH_FILE_URL: url,
+      BENCH_KEY: key,
+    },
     execArgv,
   );
   await verifyAndRemove(servers, key, file, []);
