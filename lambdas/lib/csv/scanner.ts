@@ -19,7 +19,8 @@ import { LIMITS } from "../contract.js";
  *   over an empty value.
  * - Quoted fields follow RFC 4180 (embedded delimiters, doubled quotes, newlines); a stray quote
  *   inside an unquoted field is data. A quote left open at the end is malformed input.
- * - A header line still without a line end after 64 KiB has its delimiter picked from those.
+ * - The header line is read whole (up to the record cap) before the delimiter is picked, so the
+ *   pick never depends on how the network chunks it.
  * - No record may pass LIMITS.maxCsvRecordBytes (1 MiB): on the fast path a line, its LF
  *   excluded; in csv-parse a record from the end of the one before, line ends (and any blank
  *   lines) included. Past it the input is malformed, so a line that never ends costs 1 MiB of
@@ -55,8 +56,6 @@ export class MalformedCsvError extends Error {
 const TIMESTAMP_COLUMN = "session_created_at";
 /** Wavy's documented position of `session_created_at` when the header does not name it. */
 const DEFAULT_TIMESTAMP_INDEX = 1;
-/** A header line longer than this without a line end is decided on what has arrived. */
-const MAX_HEADER_BYTES = 64 * 1024;
 const MAX_RECORD_BYTES = LIMITS.maxCsvRecordBytes;
 /**
  * csv-parse is fed at most this much per write, so the record cap is checked that often:
@@ -134,6 +133,11 @@ class SessionCsvScanner implements CsvScanner {
     const buf = asBuffer(chunk);
     switch (this.stage) {
       case "prelude":
+        if (this.bomChecked && this.pendingBytes > 0 && !buf.includes(LF)) {
+          // The header line goes on: keep it without searching again what arrived before.
+          this.keepPartialLine(buf);
+          return;
+        }
         this.keep(buf, true);
         this.prelude(false);
         return;
@@ -213,17 +217,12 @@ class SessionCsvScanner implements CsvScanner {
       const lf = data.indexOf(LF, start);
       if (lf === -1) {
         if (start === data.length) return; // only empty lines so far (or nothing at all)
-        if (ending) {
-          this.header(data, start, data.length, data.length);
-        } else if (data.length - start < MAX_HEADER_BYTES) {
-          this.keep(data.subarray(start), false);
-        } else {
-          // The line goes on: decide on what arrived, and let csv-parse find where it ends.
-          this.delimiter = detectDelimiter(data.subarray(start));
-          this.startParser(data.subarray(start));
-        }
+        this.assertLineFits(data.length - start);
+        if (ending) this.header(data, start, data.length, data.length);
+        else this.keep(data.subarray(start), false);
         return;
       }
+      this.assertLineFits(lf - start);
       const end = lf > start && data[lf - 1] === CR ? lf - 1 : lf;
       if (end > start) {
         this.header(data, start, end, lf + 1);
