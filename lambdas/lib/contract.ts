@@ -54,8 +54,14 @@ export const DEFAULTS = {
 
 /** Limits of the environment's values. */
 export const LIMITS = {
-  /** Below API Gateway's 29 s integration timeout, with room to answer. */
+  /** Below API Gateway's 29 s integration timeout, with room to clean up and answer. */
   maxRequestBudgetMs: 28_000,
+  /**
+   * How long clean-up after a failure (aborting a multipart upload, deleting what a failed
+   * export wrote, releasing an Idempotency-Key) may take once the budget is spent: it must still
+   * go out, but a hung S3 must not hold the answer past API Gateway's 29 s (28 000 + 500).
+   */
+  cleanupGraceMs: 500,
   /** SigV4 presigned URLs live at most 7 days; see docs/contract.md for the role-session cap. */
   maxDownloadUrlTtlSeconds: 604_800,
   /**

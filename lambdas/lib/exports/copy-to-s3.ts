@@ -10,6 +10,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { cleanupSignal } from "../clock.js";
 import { createCsvScanner, MalformedCsvError } from "../csv/scanner.js";
 import {
   ContractError,
@@ -115,7 +116,8 @@ class PartUploader {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly parts: CompletedPart[] = [];
   private failure: { error: unknown } | undefined;
-  // The abort itself is sent without it: it must still go out once the deadline has fired.
+  // The abort goes out under cleanupSignal() instead: it must still go out once the deadline
+  // has fired, and must not hang on an S3 that stopped answering.
   private readonly sendOptions: { abortSignal?: AbortSignal };
 
   constructor(options: CopyOptions) {
@@ -178,6 +180,7 @@ class PartUploader {
     await this.s3
       .send(
         new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }),
+        { abortSignal: cleanupSignal() },
       )
       .catch((error) =>
         logger.error("Could not abort the multipart upload", {

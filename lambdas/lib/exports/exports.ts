@@ -7,7 +7,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { Clock, Deadline } from "../clock.js";
+import { type Clock, cleanupSignal, type Deadline } from "../clock.js";
 import { InternalError, NotFoundError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { logger } from "../logger.js";
@@ -20,6 +20,7 @@ import {
   manifestKey,
   newExportId,
 } from "./export-document.js";
+import { storageFailure } from "./storage-failure.js";
 
 export interface ExportBucket {
   s3: S3Client;
@@ -69,32 +70,42 @@ export async function createExport(
         Body: JSON.stringify(manifest),
         ContentType: "application/json",
       }),
+      { abortSignal: deps.deadline.signal },
     );
   } catch (error) {
     // A CSV without its manifest cannot be found through the API: take it back.
     await deps.s3
-      .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: key }))
+      .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: key }), {
+        abortSignal: cleanupSignal(),
+      })
       .catch(() => logger.error("Could not remove the CSV after its manifest failed", { key }));
-    logger.error("Writing the export manifest failed", { exportId });
-    throw new InternalError("Internal error", { cause: error });
+    throw storageFailure(`Writing the manifest of ${exportId} failed`, error, deps.deadline.signal);
   }
   logger.info("Export stored", { exportId, key, rows: figures.rows, bytes: figures.bytes });
   return withDownloadUrl(manifest, deps);
 }
 
-/** The stored document with a freshly minted download URL; NotFoundError if it is gone. */
-export async function readExport(exportId: string, store: ExportBucket): Promise<ExportDocument> {
+/**
+ * The stored document with a freshly minted download URL; NotFoundError if it is gone.
+ * `signal` is the request's deadline; the body is read under it too.
+ */
+export async function readExport(
+  exportId: string,
+  store: ExportBucket,
+  signal: AbortSignal,
+): Promise<ExportDocument> {
   let text: string;
   try {
     const object = await store.s3.send(
       new GetObjectCommand({ Bucket: store.bucket, Key: manifestKey(exportId) }),
+      { abortSignal: signal },
     );
     text = (await object.Body?.transformToString("utf-8")) ?? "";
   } catch (error) {
     if (isNoSuchKey(error)) {
       throw new NotFoundError(`No export with id "${exportId}"`);
     }
-    throw error;
+    throw storageFailure(`Reading the manifest of ${exportId} failed`, error, signal);
   }
   const parsed = ExportManifestSchema.safeParse(safeJson(text));
   if (!parsed.success || parsed.data.exportId !== exportId) {

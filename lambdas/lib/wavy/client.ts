@@ -75,7 +75,7 @@ export async function requestSessionFileUrl(
   let retries = 0;
 
   for (;;) {
-    const credentials = await deps.credentials.get();
+    const credentials = await deps.credentials.get(deps.deadline.signal);
     const attempt = await attemptOnce(url, credentials, deps);
 
     if (attempt.kind === "ok") return attempt.fileUrl;
@@ -86,7 +86,7 @@ export async function requestSessionFileUrl(
       }
       credentialsRefreshed = true;
       logger.warn("Wavy answered 401; re-reading the credentials once in case they were rotated");
-      await deps.credentials.refresh();
+      await deps.credentials.refresh(deps.deadline.signal);
       continue;
     }
 
