@@ -399,6 +399,21 @@ describe("credentials from Secrets Manager", () => {
     },
   );
 
+  it("answers 201 on the next request once the placeholder secret is filled in", async () => {
+    // The stack creates the secret with empty values; a warm function must not keep them.
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce(secretValue("", ""))
+      .resolves(secretValue("rotated-user", "rotated-token-xyz"));
+
+    const before = await h.call("POST", "/exports", { customerId: "42" });
+    const after = await h.call("POST", "/exports", { customerId: "42" });
+
+    expect(before.status).toBe(500);
+    expect(after.status).toBe(201);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
   it("answers 500 INTERNAL when the secret does not exist", async () => {
     secrets.on(GetSecretValueCommand).rejects(
       Object.assign(new Error("Secrets Manager can't find the specified secret."), {

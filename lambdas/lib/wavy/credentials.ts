@@ -58,7 +58,9 @@ export function createCredentialCache(
   // AWS SDK for JavaScript", https://aws.amazon.com/blogs/developer/abortcontroller-in-modular-aws-sdk-for-javascript/).
   const client = options.client ?? new SecretsManagerClient({});
   const maxAgeMs = (options.maxAgeSeconds ?? SECRET_MAX_AGE_SECONDS) * 1000;
-  let cached: { raw: unknown; readAt: number } | undefined;
+  // Only a secret that parsed is kept: a malformed one (the stack's empty placeholder) must be
+  // read again on the next request, so filling it in takes effect at once on warm functions.
+  let cached: { credentials: WavyCredentials; readAt: number } | undefined;
 
   const fetchSecret = async (signal: AbortSignal | undefined): Promise<unknown> => {
     try {
@@ -88,15 +90,10 @@ export function createCredentialCache(
   };
 
   const read = async (forceFetch: boolean, signal?: AbortSignal): Promise<WavyCredentials> => {
-    let raw: unknown;
-    if (!forceFetch && cached && Date.now() - cached.readAt < maxAgeMs) {
-      raw = cached.raw;
-    } else {
-      raw = await fetchSecret(signal);
-      if (maxAgeMs > 0) cached = { raw, readAt: Date.now() };
-    }
-    const parsed = parseSecret(raw);
+    if (!forceFetch && cached && Date.now() - cached.readAt < maxAgeMs) return cached.credentials;
+    const parsed = parseSecret(await fetchSecret(signal));
     if (!parsed) {
+      cached = undefined;
       // Say what is wrong with its shape, never what it holds.
       logger.error(
         'The Wavy secret is malformed: its SecretString must be JSON {"userName": "...", "authenticationToken": "..."}',
@@ -104,6 +101,7 @@ export function createCredentialCache(
       );
       throw new InternalError("Internal error");
     }
+    if (maxAgeMs > 0) cached = { credentials: parsed, readAt: Date.now() };
     return parsed;
   };
 
