@@ -202,10 +202,12 @@ export class ExportApi extends Construct {
     );
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
-        // Only to take back a CSV whose manifest could not be written, and to release the
-        // Idempotency-Key of an export that failed.
+        // Only to take back what a failed export wrote (its manifest, and its CSV in case S3
+        // completed it but the answer was lost), and to release the Idempotency-Key of an
+        // export that failed. DeleteObject needs s3:DeleteObject on the object
+        // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html).
         actions: ["s3:DeleteObject"],
-        resources: [storage.objectsArn(EXPORTS_PREFIX), storage.objectsArn(IDEMPOTENCY_PREFIX)],
+        resources: objects,
       }),
     );
     this.function.addToRolePolicy(

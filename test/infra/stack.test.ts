@@ -328,6 +328,19 @@ describe("least privilege", () => {
     ]);
   });
 
+  it("lets the export function delete what a failed export wrote: its manifest and its CSV", () => {
+    // The manifest is written before the CSV is committed; a failed commit takes it back.
+    const deletes = statementsOfRole("ExportFunctionRole").filter((s) =>
+      actionsOf(s).includes("s3:DeleteObject"),
+    );
+    const suffixes = deletes.flatMap((statement) =>
+      resourcesOf(statement).map((resource) =>
+        String((resource as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1].at(-1)),
+      ),
+    );
+    expect(suffixes.sort()).toEqual(["/exports/*", "/idempotency/*", "/manifests/*"]);
+  });
+
   it("gives the counter no S3 access at all", () => {
     const counter = statementsOfRole("CounterFunctionRole").flatMap(actionsOf);
     expect(counter.filter((action) => action.startsWith("s3:"))).toEqual([]);

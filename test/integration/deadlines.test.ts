@@ -200,7 +200,7 @@ describe("a hung S3", () => {
 
     expect(result.status).toBe(502);
     // The release runs under the clean-up grace (500 ms), not until S3 answers.
-    expect(ms).toBeLessThan(BUDGET_MS);
+    expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
   });
 
   it("answers at once when aborting the multipart upload of a failed transfer hangs", async () => {
@@ -226,7 +226,7 @@ describe("a hung S3", () => {
     const { result, ms } = await timed(() => h.call("POST", "/exports", { customerId: "42" }));
 
     expect(result.status).toBe(502);
-    expect(ms).toBeLessThan(BUDGET_MS);
+    expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
     h.s3.openUploads.clear();
   });
 });

@@ -37,6 +37,12 @@ export interface CopyOptions {
   queueSize?: number;
   /** The request's deadline: S3 calls still running when it fires are abandoned (504). */
   signal?: AbortSignal;
+  /**
+   * Runs once the figures are settled and every part is in S3, just before the object is made
+   * visible (CompleteMultipartUpload, or the one PutObject). If it fails, the upload is aborted
+   * and no object appears: the export writes its manifest here.
+   */
+  beforeCommit?: (figures: CopyResult) => Promise<void>;
 }
 
 const CONTENT_TYPE = "text/csv; charset=utf-8";
@@ -56,8 +62,8 @@ const MAX_PARTS = 10_000;
  * so the figures describe exactly the bytes stored. A CSV that fits in one part is one
  * PutObject; a larger one a multipart upload with `queueSize` parts in flight. Memory is
  * bounded by partSize × (queueSize + 1). On any failure the multipart upload is aborted, and
- * the figures are settled (a malformed CSV fails) before the object is completed, so no object
- * is left behind.
+ * the figures are settled (a malformed CSV fails) and `beforeCommit` has run before the object
+ * is completed, so no object is left behind.
  */
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
   const uploader = new PartUploader(options);
@@ -73,7 +79,9 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
     }
     // Settled before the object is completed: a malformed CSV fails here, nothing stored.
     const figures: CopyResult = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
-    await uploader.finish();
+    await uploader.flush();
+    await options.beforeCommit?.(figures);
+    await uploader.commit();
     return figures;
   } catch (error) {
     source.destroy();
@@ -141,7 +149,16 @@ class PartUploader {
     }
   }
 
-  async finish(): Promise<void> {
+  /** Sends the last part, if the upload is multipart, and waits for every part in flight. */
+  async flush(): Promise<void> {
+    if (this.uploadId === undefined) return;
+    if (this.filled > 0) await this.sendCurrent();
+    await Promise.all(this.inFlight);
+    this.throwIfFailed();
+  }
+
+  /** Makes the object visible: the one PutObject, or CompleteMultipartUpload after flush(). */
+  async commit(): Promise<void> {
     if (this.uploadId === undefined) {
       // The whole CSV fits in one part: a single PutObject, as lib-storage does.
       await this.s3.send(
@@ -155,9 +172,6 @@ class PartUploader {
       );
       return;
     }
-    if (this.filled > 0) await this.sendCurrent();
-    await Promise.all(this.inFlight);
-    this.throwIfFailed();
     this.parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     await this.s3.send(
       new CompleteMultipartUploadCommand({
