@@ -19,6 +19,7 @@ import {
   ExportManifestSchema,
   exportKey,
   manifestKey,
+  namesOwnCsv,
   newExportId,
 } from "./export-document.js";
 import { storageFailure } from "./storage-failure.js";
@@ -150,6 +151,15 @@ export async function readExport(
   const parsed = ExportManifestSchema.safeParse(safeJson(text));
   if (!parsed.success || parsed.data.exportId !== exportId) {
     logger.error("An export manifest is unreadable", { exportId });
+    throw new InternalError("Internal error");
+  }
+  if (!namesOwnCsv(parsed.data, store.bucket)) {
+    // For the operator: someone rewrote it. The caller learns nothing more than a 500.
+    logger.error("An export manifest names an object other than its own export's CSV", {
+      exportId,
+      bucket: parsed.data.bucket,
+      key: parsed.data.key,
+    });
     throw new InternalError("Internal error");
   }
   await assertStored(parsed.data, store, signal);
