@@ -128,13 +128,14 @@ export async function idempotentExport(
       held = await readRecord(recordKey, deps);
       continue;
     }
-    if (held.record.fingerprint !== fingerprint) {
+    const age = deps.clock().getTime() - Date.parse(held.record.claimedAt);
+    const expired = !(age < IDEMPOTENCY_TTL_MS);
+    // An expired key is free, whatever body it was first used with.
+    if (!expired && held.record.fingerprint !== fingerprint) {
       throw new InvalidRequestError(
         "This Idempotency-Key was already used with a different request body; use a new key",
       );
     }
-    const age = deps.clock().getTime() - Date.parse(held.record.claimedAt);
-    const expired = !(age < IDEMPOTENCY_TTL_MS);
     const exportId = held.record.exportId;
     const document = expired
       ? undefined
