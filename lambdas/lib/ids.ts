@@ -23,17 +23,34 @@ export const IdSchema = z.pipe(
   idDigits,
 );
 
+const targetShape = {
+  customerId: IdSchema,
+  subAccountId: z.pipe(
+    z.nullish(IdSchema),
+    z.transform((id: string | null | undefined) => id ?? null),
+  ),
+};
+const notAnObject = "must be a JSON object with customerId (and optionally subAccountId)";
+
 /** Who to read sessions for. `subAccountId: null` means the customer as a whole. */
-export const SessionTargetSchema = z.object(
-  {
-    customerId: IdSchema,
-    subAccountId: z.pipe(
-      z.nullish(IdSchema),
-      z.transform((id: string | null | undefined) => id ?? null),
-    ),
-  },
-  "must be a JSON object with customerId (and optionally subAccountId)",
-);
+export const SessionTargetSchema = z.object(targetShape, notAnObject);
+
+/** Unknown fields are named, each cut short and quoted, so a huge or hostile key stays readable. */
+function unknownFieldsMessage(keys: readonly string[]): string {
+  const shown = keys.slice(0, 3).map((key) => JSON.stringify(key.slice(0, 40)));
+  const more = keys.length > 3 ? ` and ${keys.length - 3} more` : "";
+  const fields = keys.length === 1 ? "field" : "fields";
+  return `unknown ${fields} ${shown.join(", ")}${more}: the body takes customerId and, optionally, subAccountId`;
+}
+
+/**
+ * The POST /exports body: the target and nothing else. A typo such as `subaccountId` would
+ * otherwise be ignored and export the whole customer (docs/contract.md, "HTTP API").
+ */
+export const SessionTargetBodySchema = z.strictObject(targetShape, {
+  error: (issue) =>
+    issue.code === "unrecognized_keys" ? unknownFieldsMessage(issue.keys) : notAnObject,
+});
 
 export type SessionTarget = z.output<typeof SessionTargetSchema>;
 
