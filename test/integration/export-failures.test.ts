@@ -127,6 +127,16 @@ describe("export failures", () => {
     await expectNothingLeft(h);
   });
 
+  it("reads a Wavy answer that starts with a UTF-8 BOM", async () => {
+    const fileUrl = h.wavy.serveFile((_req, res) => res.writeHead(200).end(CSV));
+    h.wavy.replySession({ status: 200, body: `\uFEFF${JSON.stringify({ file_url: fileUrl })}` });
+
+    const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
+
+    expect(status).toBe(201);
+    expect(json).toMatchObject({ rows: 1, bytes: Buffer.byteLength(CSV) });
+  });
+
   it("refuses a CSV link outside the allowed origins without fetching it", async () => {
     const port = new URL(h.wavy.baseUrl).port;
     h.wavy.linkTo(`http://localhost:${port}/files/elsewhere`);
