@@ -212,7 +212,11 @@ async function readAnswer(response: IncomingMessage, deps: WavyClientDeps): Prom
   try {
     // Decoded once, whole: a character split across chunks stays intact. A UTF-8 BOM, which
     // JSON.parse refuses, is dropped: RFC 8259 §8.1 lets a parser ignore one.
-    json = JSON.parse(Buffer.concat(chunks).toString("utf8").replace(/^\uFEFF/, ""));
+    json = JSON.parse(
+      Buffer.concat(chunks)
+        .toString("utf8")
+        .replace(/^\uFEFF/, ""),
+    );
   } catch {
     return nonsense("not with JSON");
   }
