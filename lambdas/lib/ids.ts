@@ -2,6 +2,15 @@ import * as z from "zod/mini";
 import { ALL_SUB_ACCOUNTS, ID_PATTERN } from "./contract.js";
 
 const idMessage = "must be a positive integer id (1-18 digits, no leading zero)";
+/**
+ * JSON.parse turns an integer above 2^53 - 1 into the nearest double, so an 18-digit id sent as
+ * a number arrives already changed: telling its sender "1-18 digits" would be no help.
+ */
+const unsafeIntegerMessage =
+  "is a JSON number above 2^53 - 1, which JSON cannot carry exactly: send the id as a string of 1-18 digits";
+
+const isUnsafeInteger = (input: unknown): boolean =>
+  typeof input === "number" && Number.isInteger(input) && input > Number.MAX_SAFE_INTEGER;
 
 // zod/mini carries no locale: every issue these schemas can raise has its message here.
 const idDigits = z.string(idMessage).check(z.regex(ID_PATTERN, idMessage));
@@ -18,7 +27,14 @@ export const IdSchema = z.pipe(
         z.transform((id: number) => String(id)),
       ),
     ],
-    { error: (issue) => (issue.input === undefined ? "is required" : idMessage) },
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? "is required"
+          : isUnsafeInteger(issue.input)
+            ? unsafeIntegerMessage
+            : idMessage,
+    },
   ),
   idDigits,
 );

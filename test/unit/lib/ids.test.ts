@@ -6,6 +6,8 @@ import {
 } from "../../../lambdas/lib/ids.js";
 
 const ID_RULE = "must be a positive integer id (1-18 digits, no leading zero)";
+const UNSAFE_RULE =
+  "is a JSON number above 2^53 - 1, which JSON cannot carry exactly: send the id as a string of 1-18 digits";
 
 function rejection(input: unknown): string {
   const result = SessionTargetSchema.safeParse(input);
@@ -40,7 +42,10 @@ describe("session target", () => {
     [{ customerId: 0 }, `customerId: ${ID_RULE}`],
     [{ customerId: -4 }, `customerId: ${ID_RULE}`],
     [{ customerId: 4.5 }, `customerId: ${ID_RULE}`],
-    [{ customerId: 2 ** 53 }, `customerId: ${ID_RULE}`],
+    [{ customerId: 2 ** 53 }, `customerId: ${UNSAFE_RULE}`],
+    // JSON.parse has already rounded it: 123456789012345678 arrives as 123456789012345680.
+    [JSON.parse('{"customerId": 123456789012345678}'), `customerId: ${UNSAFE_RULE}`],
+    [{ customerId: -(2 ** 60) }, `customerId: ${ID_RULE}`],
     [{ customerId: "1234567890123456789" }, `customerId: ${ID_RULE}`],
     [{ customerId: true }, `customerId: ${ID_RULE}`],
     [{ customerId: null }, `customerId: ${ID_RULE}`],
