@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ALL_SUB_ACCOUNTS, DEFAULTS, LIMITS } from "../lambdas/lib/contract.js";
 import { IdSchema } from "../lambdas/lib/ids.js";
 import { parseAllowedOrigins } from "../lambdas/lib/wavy/origins.js";
 
@@ -113,7 +114,7 @@ const CRON = /^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/;
 const UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3_600, day: 86_400 };
 
 /** The period of a `rate(...)` expression, or undefined for a cron expression. */
-export function ratePeriodSeconds(expression: string): number | undefined {
+function ratePeriodSeconds(expression: string): number | undefined {
   const match = RATE.exec(expression);
   if (!match) return undefined;
   const [, amount = "0", unit = ""] = match;
@@ -166,7 +167,7 @@ const targets = z.preprocess(
     .superRefine((list, ctx) => {
       const seen = new Set<string>();
       list.forEach((target, index) => {
-        const key = `${target.customerId}/${target.subAccountId ?? "all"}`;
+        const key = `${target.customerId}/${target.subAccountId ?? ALL_SUB_ACCOUNTS}`;
         if (seen.has(key))
           ctx.addIssue({ code: "custom", path: [index], message: `repeats target ${key}` });
         seen.add(key);
@@ -211,7 +212,7 @@ const contextSchema = z
     downloadOrigins: z
       .string({ error: "must be a comma-separated string of origins" })
       .trim()
-      .default("https://chatclub-cdn.wavy.global,https://*.wavy.global")
+      .default(DEFAULTS.downloadOrigins)
       .superRefine((list, ctx) => {
         try {
           parseAllowedOrigins(list);
@@ -221,10 +222,10 @@ const contextSchema = z
       }),
     wavyApiUrl: z
       .url({ protocol: /^https$/, error: "must be an https URL" })
-      .default("https://api-messaging.wavy.global"),
+      .default(DEFAULTS.wavyApiUrl),
     wavyTimezone: z
       .string({ error: "must be a string" })
-      .default("America/Sao_Paulo")
+      .default(DEFAULTS.timeZone)
       .refine((zone) => {
         try {
           new Intl.DateTimeFormat("en", { timeZone: zone });
@@ -233,8 +234,11 @@ const contextSchema = z
           return false;
         }
       }, "is not an IANA time zone"),
-    // SigV4 presigned URLs live at most 7 days.
-    downloadUrlTtlSeconds: intSetting(900, 1, 604_800),
+    downloadUrlTtlSeconds: intSetting(
+      DEFAULTS.downloadUrlTtlSeconds,
+      1,
+      LIMITS.maxDownloadUrlTtlSeconds,
+    ),
     logRetentionDays: intSetting(30, 1, 3_653).refine(
       (days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days),
       `must be one of ${LOG_RETENTION_DAYS.join(", ")}`,

@@ -2,11 +2,12 @@ import { fileURLToPath } from "node:url";
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { METRICS_NAMESPACE } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
-import { METRICS_NAMESPACE, Observability } from "./constructs/observability.js";
-import { COUNTER_SERVICE_NAME, SessionCounter } from "./constructs/session-counter.js";
+import { Observability } from "./constructs/observability.js";
+import { SessionCounter } from "./constructs/session-counter.js";
 import { WavySecret } from "./constructs/wavy-secret.js";
 
 const handlerPath = (name: string) =>
@@ -35,7 +36,7 @@ export class WavySessionsStack extends Stack {
     });
     this.secret = new WavySecret(this, "WavySecret", { source: config.secret });
 
-    // What both handlers read (DESIGN.md, "Configuration").
+    // What both handlers read (docs/contract.md, "Configuration").
     const wavyEnvironment = {
       WAVY_SECRET_ID: this.secret.secretId,
       WAVY_API_URL: config.wavyApiUrl,
@@ -72,7 +73,6 @@ export class WavySessionsStack extends Stack {
       alarms: config.alarms,
       targets: config.targets,
       schedulePeriodSeconds: config.schedulePeriodSeconds,
-      counterServiceName: COUNTER_SERVICE_NAME,
       exportFunction: this.exportApi.function,
       counterFunction: this.counter.function,
       api: this.exportApi.api,

@@ -6,12 +6,10 @@ import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { ALL_SUB_ACCOUNTS, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import type { CountTarget } from "../config.js";
-import { HouseFunction } from "./house-function.js";
+import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { WavySecret } from "./wavy-secret.js";
-
-/** The `service` dimension Powertools adds to the counter's metrics. */
-export const COUNTER_SERVICE_NAME = "wavy-sessions-counter";
 
 export interface SessionCounterProps {
   readonly entry: string;
@@ -25,16 +23,9 @@ export interface SessionCounterProps {
   readonly logRetention: logs.RetentionDays;
 }
 
-/** The contract's counter event (DESIGN.md, "Handlers"): subAccountId only when there is one. */
-export function counterEvent(target: CountTarget): Record<string, string> {
-  return target.subAccountId === undefined
-    ? { customerId: target.customerId }
-    : { customerId: target.customerId, subAccountId: target.subAccountId };
-}
-
 /** `42-all`, `42-7`: stable construct ids, so editing one target replaces only its schedule. */
 export function targetLabel(target: CountTarget): string {
-  return `${target.customerId}-${target.subAccountId ?? "all"}`;
+  return `${target.customerId}-${target.subAccountId ?? ALL_SUB_ACCOUNTS}`;
 }
 
 /**
@@ -42,7 +33,7 @@ export function targetLabel(target: CountTarget): string {
  * own, with a dead-letter queue for events that could not be delivered or kept failing.
  */
 export class SessionCounter extends Construct {
-  readonly function: HouseFunction;
+  readonly function: BundledNodeFunction;
   readonly deadLetterQueue: sqs.Queue;
   readonly scheduleGroup: scheduler.ScheduleGroup;
   readonly schedules: scheduler.Schedule[] = [];
@@ -70,7 +61,7 @@ export class SessionCounter extends Construct {
       },
     ]);
 
-    this.function = new HouseFunction(this, "Function", {
+    this.function = new BundledNodeFunction(this, "Function", {
       entry: props.entry,
       description: "wavy-sessions counter: open sessions per target as CloudWatch metrics",
       memorySize: props.memoryMb,
@@ -81,7 +72,7 @@ export class SessionCounter extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrency,
       environment: {
         ...props.wavyEnvironment,
-        POWERTOOLS_SERVICE_NAME: COUNTER_SERVICE_NAME,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME.counter,
       },
       // Scheduler invokes asynchronously: its retry policy covers delivery (throttling, access),
       // these cover the function failing (a Wavy error makes the handler throw).
@@ -122,13 +113,15 @@ export class SessionCounter extends Construct {
       const label = targetLabel(target);
       this.schedules.push(
         new scheduler.Schedule(this, `Count-${label}`, {
-          description: `Count Wavy open sessions of customer ${target.customerId}, sub-account ${target.subAccountId ?? "all"}`,
+          description: `Count Wavy open sessions of customer ${target.customerId}, sub-account ${target.subAccountId ?? ALL_SUB_ACCOUNTS}`,
           schedule: expression,
           scheduleGroup: this.scheduleGroup,
           timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(props.flexibleWindowMinutes)),
           target: new LambdaInvoke(this.function, {
             role,
-            input: scheduler.ScheduleTargetInput.fromObject(counterEvent(target)),
+            // A target is already the counter's event (docs/contract.md, "Counter event"):
+            // readConfig leaves subAccountId out when there is none.
+            input: scheduler.ScheduleTargetInput.fromObject(target),
             deadLetterQueue: this.deadLetterQueue,
             // A count is a snapshot: one older than an hour is not worth taking.
             maxEventAge: Duration.hours(1),
