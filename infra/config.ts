@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ALL_SUB_ACCOUNTS, DEFAULTS, LIMITS } from "../lambdas/lib/contract.js";
+import { ALL_SUB_ACCOUNTS, DEFAULTS, LIMITS, METRICS_NAMESPACE } from "../lambdas/lib/contract.js";
 import { IdSchema } from "../lambdas/lib/ids.js";
 import { parseAllowedOrigins } from "../lambdas/lib/wavy/origins.js";
 
@@ -26,6 +26,11 @@ export type AlarmDestination =
   | { readonly kind: "topic"; readonly topicArn: string };
 
 export interface WavySessionsConfig {
+  /**
+   * The CloudFormation stack's name; every name that must be unique in an account (the REST
+   * API, the schedule group, the dashboard, the alarms, the metrics namespace) derives from it.
+   */
+  readonly stackName: string;
   readonly targets: readonly CountTarget[];
   readonly scheduleExpression: string;
   /** Seconds between two runs of a target, used as the metric period of its alarms. */
@@ -48,6 +53,7 @@ export interface WavySessionsConfig {
 
 /** Every context key this app reads, with its default where it has one. */
 export const CONTEXT_KEYS = [
+  "stackName",
   "targets",
   "scheduleExpression",
   "scheduleFlexibleWindowMinutes",
@@ -188,8 +194,27 @@ const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/**
+ * The stack name as the metrics namespace too, so two deployments never mix their metrics; the
+ * default keeps the contract's namespace (METRICS_NAMESPACE).
+ */
+const DEFAULT_STACK_NAME = METRICS_NAMESPACE;
+// CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
+// 56 leaves room for "-counter" in the schedule group's name, which may hold 64
+// (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateScheduleGroup.html).
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,55}$/;
+
 const contextSchema = z
   .object({
+    stackName: z
+      .string({ error: "must be a string" })
+      .trim()
+      .default(DEFAULT_STACK_NAME)
+      .refine(
+        (name) => STACK_NAME.test(name),
+        "must start with a letter and hold only letters, digits and hyphens, at most 56 characters",
+      ),
     targets,
     scheduleExpression,
     // Spreads the targets' runs over a window so they don't all call Wavy in the same second.
@@ -309,6 +334,7 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
   const value = result.data;
   const period = ratePeriodSeconds(value.scheduleExpression);
   return {
+    stackName: value.stackName,
     targets: value.targets.map((target) =>
       target.subAccountId === undefined
         ? { customerId: target.customerId }

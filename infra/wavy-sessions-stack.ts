@@ -2,7 +2,6 @@ import { fileURLToPath } from "node:url";
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { METRICS_NAMESPACE } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
@@ -29,6 +28,11 @@ export class WavySessionsStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const logRetention = config.logRetentionDays as logs.RetentionDays;
+    // Names that must be unique in an account and region, so that two stacks never share one
+    // nor mix their metrics. Dashboards are global to the account, hence the region
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-dashboard.html).
+    const { stackName } = config;
+    const metricsNamespace = stackName;
 
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
@@ -42,11 +46,12 @@ export class WavySessionsStack extends Stack {
       WAVY_API_URL: config.wavyApiUrl,
       WAVY_DOWNLOAD_ORIGINS: config.downloadOrigins,
       WAVY_TIMEZONE: config.wavyTimezone,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
     };
 
     this.exportApi = new ExportApi(this, "Export", {
       entry: handlerPath("export-sessions"),
+      restApiName: stackName,
       storage: this.storage,
       secret: this.secret,
       wavyEnvironment,
@@ -59,6 +64,7 @@ export class WavySessionsStack extends Stack {
 
     this.counter = new SessionCounter(this, "Counter", {
       entry: handlerPath("count-sessions"),
+      scheduleGroupName: `${stackName}-counter`,
       secret: this.secret,
       wavyEnvironment,
       targets: config.targets,
@@ -70,6 +76,9 @@ export class WavySessionsStack extends Stack {
     });
 
     this.observability = new Observability(this, "Observability", {
+      alarmNamePrefix: `${stackName}-`,
+      dashboardName: `${stackName}-${this.region}`,
+      metricsNamespace,
       alarms: config.alarms,
       targets: config.targets,
       schedulePeriodSeconds: config.schedulePeriodSeconds,

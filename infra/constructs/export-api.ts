@@ -11,6 +11,8 @@ import type { WavySecret } from "./wavy-secret.js";
 
 export interface ExportApiProps {
   readonly entry: string;
+  /** The REST API's name: the `ApiName` dimension of its metrics, so unique per stack. */
+  readonly restApiName: string;
   readonly storage: ExportStorage;
   readonly secret: WavySecret;
   /** The environment both handlers share (Wavy settings, metrics namespace). */
@@ -62,6 +64,7 @@ export class ExportApi extends Construct {
     });
 
     this.api = new apigateway.RestApi(this, "Api", {
+      restApiName: props.restApiName,
       description: "wavy-sessions: durable copies of Wavy's open-sessions CSV (SigV4, IAM)",
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },

@@ -7,13 +7,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import {
-  ALL_SUB_ACCOUNTS,
-  DIMENSION,
-  METRIC,
-  METRICS_NAMESPACE,
-  SERVICE_NAME,
-} from "../../lambdas/lib/contract.js";
+import { ALL_SUB_ACCOUNTS, DIMENSION, METRIC, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import type { AlarmDestination, CountTarget } from "../config.js";
 import { targetLabel } from "./session-counter.js";
 
@@ -21,6 +15,11 @@ import { targetLabel } from "./session-counter.js";
 const METRICS_PER_ALARM = 10;
 
 export interface ObservabilityProps {
+  /** Every alarm's name starts with it, so the topic policy can name them all. */
+  readonly alarmNamePrefix: string;
+  readonly dashboardName: string;
+  /** The functions' POWERTOOLS_METRICS_NAMESPACE. */
+  readonly metricsNamespace: string;
   readonly alarms: AlarmDestination;
   readonly targets: readonly CountTarget[];
   /** Seconds between two counts of one target. */
@@ -124,6 +123,7 @@ export class Observability extends Construct {
     },
   ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
+      alarmName: `${this.props.alarmNamePrefix}${id}`,
       alarmDescription: props.alarmDescription,
       metric: props.metric,
       threshold: props.threshold,
@@ -148,7 +148,7 @@ export class Observability extends Construct {
    */
   private targetMetric(metricName: string, target: CountTarget, statistic: string) {
     return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
+      namespace: this.props.metricsNamespace,
       metricName,
       dimensionsMap: {
         [DIMENSION.customerId]: target.customerId,
@@ -212,7 +212,7 @@ export class Observability extends Construct {
     // keeps showing a target's history after it is removed from the configuration.
     const perTarget = (metricName: string, statistic: string, label: string) =>
       new cloudwatch.MathExpression({
-        expression: `SEARCH('{${METRICS_NAMESPACE},${DIMENSION.customerId},${DIMENSION.subAccountId},${DIMENSION.service}} MetricName="${metricName}"', '${statistic}', ${period.toSeconds()})`,
+        expression: `SEARCH('{${this.props.metricsNamespace},${DIMENSION.customerId},${DIMENSION.subAccountId},${DIMENSION.service}} MetricName="${metricName}"', '${statistic}', ${period.toSeconds()})`,
         usingMetrics: {},
         label,
         period,
@@ -220,6 +220,7 @@ export class Observability extends Construct {
     const fiveMinutes = Duration.minutes(5);
 
     const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
+      dashboardName: this.props.dashboardName,
       defaultInterval: Duration.days(1),
     });
     dashboard.addWidgets(

@@ -13,6 +13,7 @@ import type { WavySecret } from "./wavy-secret.js";
 
 export interface SessionCounterProps {
   readonly entry: string;
+  readonly scheduleGroupName: string;
   readonly secret: WavySecret;
   readonly wavyEnvironment: Record<string, string>;
   readonly targets: readonly CountTarget[];
@@ -90,6 +91,7 @@ export class SessionCounter extends Construct {
     ]);
 
     this.scheduleGroup = new scheduler.ScheduleGroup(this, "Schedules", {
+      scheduleGroupName: props.scheduleGroupName,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const expression = scheduler.ScheduleExpression.expression(props.scheduleExpression);

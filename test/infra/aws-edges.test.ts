@@ -104,3 +104,70 @@ describe("EventBridge Scheduler -> counter and dead-letter queue", () => {
     }
   });
 });
+
+describe("two stacks in one account and region", () => {
+  let secondStack: Template;
+  beforeAll(() => {
+    secondStack = templateFor({ ...DEFAULT, stackName: "WavySessionsStaging" });
+  }, SYNTH_TIMEOUT_MS);
+
+  /** Every name the stack gives a resource, and every namespace and API it selects metrics by. */
+  const names = (t: Template): string[] => {
+    const found: string[] = [];
+    const visit = (value: unknown): void => {
+      if (Array.isArray(value)) {
+        for (const item of value) visit(item);
+      } else if (typeof value === "object" && value !== null) {
+        const json = value as Json;
+        if (typeof json.Namespace === "string" && !json.Namespace.startsWith("AWS/"))
+          found.push(`Namespace=${json.Namespace}`);
+        if (json.Name === "ApiName" && typeof json.Value === "string")
+          found.push(`ApiName=${json.Value}`);
+        for (const child of Object.values(json)) visit(child);
+      }
+    };
+    for (const resource of Object.values(t.toJSON().Resources as Record<string, Json>)) {
+      const properties = (resource.Properties ?? {}) as Json;
+      for (const key of ["Name", "GroupName", "DashboardName", "AlarmName"]) {
+        const name = resolve(t, properties[key]);
+        if (typeof name === "string") found.push(`${key}=${name}`);
+      }
+      visit(properties);
+    }
+    // The functions' namespace comes from their environment.
+    for (const fn of Object.values(resourcesOf(t, "AWS::Lambda::Function"))) {
+      const variables = (fn.Properties.Environment as { Variables: Json }).Variables;
+      found.push(`Namespace=${String(variables.POWERTOOLS_METRICS_NAMESPACE)}`);
+    }
+    return found;
+  };
+
+  it("name the REST API, schedule group, dashboard and alarms after the stack", () => {
+    const staging = names(secondStack);
+    for (const kind of ["GroupName", "DashboardName", "AlarmName", "ApiName", "Namespace"])
+      expect(
+        staging.some((name) => name.startsWith(`${kind}=`)),
+        kind,
+      ).toBe(true);
+    const [, api] = onlyOne(resourcesOf(secondStack, "AWS::ApiGateway::RestApi"));
+    expect(api.Properties.Name).toBe("WavySessionsStaging");
+    const [, group] = onlyOne(resourcesOf(secondStack, "AWS::Scheduler::ScheduleGroup"));
+    expect(String(group.Properties.Name)).toMatch(/^WavySessionsStaging-/);
+    for (const alarm of Object.values(resourcesOf(secondStack, "AWS::CloudWatch::Alarm")))
+      expect(String(alarm.Properties.AlarmName)).toMatch(/^WavySessionsStaging-/);
+  });
+
+  it("share no name and select no metric of the other", () => {
+    const first = new Set(names(template));
+    expect(first.size).toBeGreaterThan(0);
+    expect(names(secondStack).filter((name) => first.has(name))).toEqual([]);
+  });
+
+  it("gives the 5xx alarm the dimension of its own API", () => {
+    const [, api] = onlyOne(resourcesOf(secondStack, "AWS::ApiGateway::RestApi"));
+    const alarm = Object.values(resourcesOf(secondStack, "AWS::CloudWatch::Alarm")).find(
+      (a) => a.Properties.MetricName === "5XXError",
+    );
+    expect(alarm?.Properties.Dimensions).toEqual([{ Name: "ApiName", Value: api.Properties.Name }]);
+  });
+});
