@@ -232,8 +232,11 @@ const contextSchema = z
     // the 25 s budget with a 1.5x margin; peak RSS is ~150 MB whatever the CSV's size.
     exportMemoryMb: memoryMb(256),
     counterMemoryMb: memoryMb(512),
-    // Protects Wavy's (undocumented) rate limit: at most this many counts run at once.
-    counterReservedConcurrency: intSetting(5, 1, 1_000),
+    // 0: no reservation (docs/deploying.md says what reserving buys and costs). Lambda keeps at
+    // least 100 executions unreserved, and a young account's whole quota may be 10 or 50, so
+    // any reservation there fails the deploy
+    // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+    counterReservedConcurrency: intSetting(0, 0, 1_000),
     downloadOrigins: z
       .string({ error: "must be a comma-separated string of origins" })
       .trim()

@@ -1,5 +1,6 @@
 import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import { SYNTH_TIMEOUT_MS, synth, TEST_TARGETS } from "./synth.js";
 import {
   ENV,
@@ -218,5 +219,27 @@ describe("two stacks in one account and region", () => {
       (a) => a.Properties.MetricName === "5XXError",
     );
     expect(alarm?.Properties.Dimensions).toEqual([{ Name: "ApiName", Value: api.Properties.Name }]);
+  });
+});
+
+describe("Lambda concurrency", () => {
+  // Lambda keeps at least 100 (or the whole quota on young accounts, 10 or 50) unreserved:
+  // https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+  const counter = (t: Template) =>
+    Object.values(resourcesOf(t, "AWS::Lambda::Function")).find(
+      (fn) =>
+        (fn.Properties.Environment as { Variables: Json }).Variables.POWERTOOLS_SERVICE_NAME ===
+        SERVICE_NAME.counter,
+    )?.Properties;
+
+  it("reserves nothing unless counterReservedConcurrency asks for it", () => {
+    for (const fn of Object.values(resourcesOf(template, "AWS::Lambda::Function")))
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    // 0 means "no reservation", never Lambda's 0, which would throttle every count.
+    const zero = templateFor({ ...DEFAULT, counterReservedConcurrency: 0 });
+    expect(counter(zero)).toBeDefined();
+    expect(counter(zero)?.ReservedConcurrentExecutions).toBeUndefined();
+    const three = templateFor({ ...DEFAULT, counterReservedConcurrency: "3" });
+    expect(counter(three)?.ReservedConcurrentExecutions).toBe(3);
   });
 });

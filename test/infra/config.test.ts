@@ -34,7 +34,7 @@ describe("configuration from CDK context", () => {
         exportRetentionDays: 90,
         exportMemoryMb: 256,
         counterMemoryMb: 512,
-        counterReservedConcurrency: 5,
+        counterReservedConcurrency: 0,
         downloadOrigins: "https://chatclub-cdn.wavy.global,https://*.wavy.global",
         alarms: { kind: "none" },
       }),
@@ -130,6 +130,7 @@ describe("configuration from CDK context", () => {
       downloadOrigins: "ftp://wavy.global",
       alarmEmail: "not-an-address",
       wavyApiUrl: "http://api-messaging.wavy.global",
+      counterReservedConcurrency: -1,
     });
     expect(message).toContain('"exportMemoryMb" must be at least 128');
     expect(message).toContain('"exportRetentionDays" must be an integer');
@@ -137,6 +138,7 @@ describe("configuration from CDK context", () => {
     expect(message).toContain('"downloadOrigins" has an entry that is not an origin');
     expect(message).toContain('"alarmEmail" is not an e-mail address');
     expect(message).toContain('"wavyApiUrl" must be an https URL');
+    expect(message).toContain('"counterReservedConcurrency" must be at least 0');
     expect(rejection({ alarmTopicArn: "arn:aws:sqs:us-east-1:123456789012:q" })).toContain(
       "alarmTopicArn",
     );
