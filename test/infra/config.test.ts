@@ -6,6 +6,7 @@ import {
   readConfig,
   type WavySessionsConfig,
 } from "../../infra/config.js";
+import { LIMITS } from "../../lambdas/lib/contract.js";
 import { SYNTH_TIMEOUT_MS, synth } from "./synth.js";
 
 const read = (context: Partial<Record<ContextKey, unknown>>): WavySessionsConfig =>
@@ -105,6 +106,16 @@ describe("configuration from CDK context", () => {
     expect(
       rejection({ scheduleExpression: "rate(5 minutes)", scheduleFlexibleWindowMinutes: 10 }),
     ).toContain("must not exceed the schedule's period (5 minutes)");
+  });
+
+  it("caps DOWNLOAD_URL_TTL_SECONDS at what the functions' role session lasts", () => {
+    expect(LIMITS.maxDownloadUrlTtlSeconds).toBe(3_600);
+    expect(read({}).downloadUrlTtlSeconds).toBe(900);
+    expect(read({ downloadUrlTtlSeconds: 3_600 }).downloadUrlTtlSeconds).toBe(3_600);
+    expect(rejection({ downloadUrlTtlSeconds: 3_601 })).toContain(
+      'context "downloadUrlTtlSeconds" must be at most 3600',
+    );
+    expect(rejection({ downloadUrlTtlSeconds: 604_800 })).toContain("downloadUrlTtlSeconds");
   });
 
   it("takes an existing secret by name or by complete ARN, not both", () => {
