@@ -243,3 +243,46 @@ describe("Lambda concurrency", () => {
     expect(counter(three)?.ReservedConcurrentExecutions).toBe(3);
   });
 });
+
+describe("imported secret encrypted with a customer-managed key", () => {
+  const KEY_ARN = "arn:aws:kms:sa-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  const SECRET_ARN = "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy/prod-AbCdEf";
+  let importedSecret: Template;
+  beforeAll(() => {
+    importedSecret = templateFor({
+      targets: TEST_TARGETS,
+      wavySecretArn: SECRET_ARN,
+      wavySecretKmsKeyArn: KEY_ARN,
+    });
+  }, SYNTH_TIMEOUT_MS);
+
+  // GetSecretValue makes Secrets Manager call kms:Decrypt as the caller, via its endpoint:
+  // https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html#security-encryption-authz
+  const kmsStatements = (t: Template, roleId: string) =>
+    statementsOfRole(t, roleId).filter((s) => listOf(s.Action).some((a) => a.startsWith("kms:")));
+  const functionRoles = (t: Template) =>
+    Object.values(resourcesOf(t, "AWS::Lambda::Function")).map(
+      (fn) => logicalIdOf(fn.Properties.Role) ?? "",
+    );
+
+  it("lets both functions decrypt with that key, only through Secrets Manager", () => {
+    const roles = functionRoles(importedSecret);
+    expect(roles).toHaveLength(2);
+    for (const roleId of roles) {
+      const statements = kmsStatements(importedSecret, roleId);
+      expect(statements).toHaveLength(1);
+      const [statement] = statements as [Statement];
+      expect(statement.Effect).toBe("Allow");
+      expect(listOf(statement.Action)).toEqual(["kms:Decrypt"]);
+      expect(statement.Resource).toBe(KEY_ARN);
+      expect(resolve(importedSecret, statement.Condition?.StringEquals?.["kms:ViaService"])).toBe(
+        "secretsmanager.sa-east-1.amazonaws.com",
+      );
+    }
+  });
+
+  it("grants no KMS access when the secret uses Secrets Manager's own key", () => {
+    for (const roleId of functionRoles(template))
+      expect(kmsStatements(template, roleId)).toEqual([]);
+  });
+});

@@ -133,6 +133,36 @@ describe("configuration from CDK context", () => {
     );
   });
 
+  it("takes the KMS key of an imported secret, by key ARN, and only for an imported secret", () => {
+    const key = "arn:aws:kms:sa-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const arn = "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy/prod-AbCdEf";
+    expect(read({ wavySecretName: "wavy/prod", wavySecretKmsKeyArn: key }).secret).toEqual({
+      kind: "name",
+      secretName: "wavy/prod",
+      kmsKeyArn: key,
+    });
+    expect(read({ wavySecretArn: arn, wavySecretKmsKeyArn: key }).secret).toEqual({
+      kind: "arn",
+      secretArn: arn,
+      kmsKeyArn: key,
+    });
+    expect(read({ wavySecretArn: arn }).secret).toEqual({ kind: "arn", secretArn: arn });
+    const multiRegion =
+      "arn:aws:kms:sa-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab";
+    expect(read({ wavySecretName: "w", wavySecretKmsKeyArn: multiRegion }).secret).toEqual(
+      expect.objectContaining({ kmsKeyArn: multiRegion }),
+    );
+    expect(rejection({ wavySecretKmsKeyArn: key })).toContain(
+      'context "wavySecretKmsKeyArn" only applies to an imported secret',
+    );
+    expect(
+      rejection({
+        wavySecretName: "wavy/prod",
+        wavySecretKmsKeyArn: "arn:aws:kms:sa-east-1:123456789012:alias/wavy",
+      }),
+    ).toContain("not an alias");
+  });
+
   it("rejects bad numbers, origins, e-mail addresses and topic ARNs", () => {
     const message = rejection({
       exportMemoryMb: 64,
