@@ -286,3 +286,20 @@ describe("imported secret encrypted with a customer-managed key", () => {
       expect(kmsStatements(template, roleId)).toEqual([]);
   });
 });
+
+describe("API Gateway access log", () => {
+  // $context.error.messageString is the quoted form of $context.error.message, which may hold
+  // quotes and newlines: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-variables-for-access-logging.html
+  it("writes the error message through $context.error.messageString, one valid JSON line", () => {
+    const [, stage] = onlyOne(resourcesOf(template, "AWS::ApiGateway::Stage"));
+    const format = (stage.Properties.AccessLogSetting as { Format: string }).Format;
+    expect(format).toContain('"errorMessage":$context.error.messageString');
+    expect(format).not.toMatch(/\$context\.error\.message(?!String)/);
+    // With every variable substituted the way API Gateway does, the line parses.
+    const line = format.replace(
+      /\$context\.error\.messageString/g,
+      JSON.stringify('a "quoted"\nmessage'),
+    );
+    expect(JSON.parse(line).errorMessage).toBe('a "quoted"\nmessage');
+  });
+});
