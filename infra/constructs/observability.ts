@@ -218,16 +218,31 @@ export class Observability extends Construct {
   }
 
   /**
-   * No `OpenSessions` for a target: the counter did not run or failed. Two periods, because
-   * the flexible time window can push a run past a period boundary.
+   * No run recorded for a target: the counter did not run, or failed. A run either counted
+   * (`OpenSessions`) or found the secret still holding its placeholder (`NotConfigured`, the
+   * first deploy before put-secret-value): both are runs, and FILL makes a period with one
+   * but not the other add up instead of vanishing from the sum. Missing data breaches, so a
+   * counter that never runs still alarms.
+   *
+   * Two periods, because the flexible time window can push a run past a period boundary;
+   * PutMetricAlarm allows periods x evaluation periods up to one day below an hour's period
+   * and up to seven days from an hour on, so two always fit under the one-day cap on periods
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
    */
   private missingCountAlarm(target: CountTarget): void {
-    const periods = this.props.alarmPeriodSeconds * 2 <= 86_400 ? 2 : 1;
     this.alarm(`NoCount-${targetLabel(target)}`, {
-      alarmDescription: `No ${METRIC.openSessions} figure for customer ${target.customerId}, sub-account ${target.subAccountId ?? ALL_SUB_ACCOUNTS}.`,
-      metric: this.targetMetric(METRIC.openSessions, target, "SampleCount"),
+      alarmDescription: `No counter run for customer ${target.customerId}, sub-account ${target.subAccountId ?? ALL_SUB_ACCOUNTS}: neither ${METRIC.openSessions} nor ${METRIC.notConfigured}.`,
+      metric: new cloudwatch.MathExpression({
+        expression: "FILL(counted, 0) + FILL(notConfigured, 0)",
+        usingMetrics: {
+          counted: this.targetMetric(METRIC.openSessions, target, "SampleCount"),
+          notConfigured: this.targetMetric(METRIC.notConfigured, target, "SampleCount"),
+        },
+        label: "Counter runs",
+        period: Duration.seconds(this.props.alarmPeriodSeconds),
+      }),
       threshold: 1,
-      evaluationPeriods: periods,
+      evaluationPeriods: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
@@ -302,6 +317,7 @@ export class Observability extends Construct {
         left: [
           perTarget(METRIC.wavyRequestFailed, "Sum", ""),
           perTarget(METRIC.unparseableTimestamps, "Sum", ""),
+          perTarget(METRIC.notConfigured, "Sum", ""),
         ],
         width: 12,
       }),

@@ -3,6 +3,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { SECRET_PLACEHOLDER } from "../../lambdas/lib/contract.js";
 import type { SecretSource } from "../config.js";
 
 export interface WavySecretProps {
@@ -38,10 +39,12 @@ export class WavySecret extends Construct {
         const secret = new secretsmanager.Secret(this, "Secret", {
           description:
             'Wavy Messaging credentials for wavy-sessions: {"userName": "...", "authenticationToken": "..."}',
-          // Placeholders, not credentials: the handlers refuse empty values with a clear log line.
+          // Not credentials: the contract's placeholder, which the functions recognise as "not
+          // configured yet" (the counter records NotConfigured instead of failing), so the
+          // first deploy neither dead-letters nor alarms before the operator puts the value.
           secretObjectValue: {
-            userName: SecretValue.unsafePlainText(""),
-            authenticationToken: SecretValue.unsafePlainText(""),
+            userName: SecretValue.unsafePlainText(SECRET_PLACEHOLDER),
+            authenticationToken: SecretValue.unsafePlainText(SECRET_PLACEHOLDER),
           },
           // The value the operator put in must survive a teardown.
           removalPolicy: RemovalPolicy.RETAIN,

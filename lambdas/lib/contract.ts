@@ -27,6 +27,11 @@ export const METRIC = {
   expiringWithin4h: "SessionsExpiringWithin4h",
   unparseableTimestamps: "UnparseableTimestamps",
   wavyRequestFailed: "WavyRequestFailed",
+  /**
+   * 1 when a run found the secret still holding SECRET_PLACEHOLDER: not a Wavy failure, so the
+   * run neither throws nor emits WavyRequestFailed, and the NoCount alarms count it as a run.
+   */
+  notConfigured: "NotConfigured",
 } as const;
 
 /** Metric dimension names; Powertools adds `service` with the function's service name. */
@@ -69,6 +74,13 @@ export const LIMITS = {
    */
   maxDownloadUrlTtlSeconds: 3_600,
 } as const;
+
+/**
+ * The value of both fields of the secret the stack creates (`{"userName", "authenticationToken"}`)
+ * until the operator puts the Wavy credentials in it. The functions recognise it and report
+ * "not configured yet" instead of calling Wavy with it (docs/deploying.md, "First deploy").
+ */
+export const SECRET_PLACEHOLDER = "NOT-CONFIGURED: put the Wavy credentials in this secret";
 
 /** Ids: positive integers, 1-18 ASCII digits, no leading zero. */
 export const ID_PATTERN = /^[1-9][0-9]{0,17}$/;

@@ -1,6 +1,6 @@
 import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SERVICE_NAME } from "../../lambdas/lib/contract.js";
+import { METRIC, SECRET_PLACEHOLDER, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import { SYNTH_TIMEOUT_MS, synth, TEST_TARGETS } from "./synth.js";
 import {
   ENV,
@@ -301,5 +301,62 @@ describe("API Gateway access log", () => {
       JSON.stringify('a "quoted"\nmessage'),
     );
     expect(JSON.parse(line).errorMessage).toBe('a "quoted"\nmessage');
+  });
+});
+
+describe("first deploy", () => {
+  it("creates the secret holding the contract's placeholder, not empty strings", () => {
+    const [, secret] = onlyOne(resourcesOf(template, "AWS::SecretsManager::Secret"));
+    const value = JSON.parse(String(secret.Properties.SecretString));
+    expect(value).toEqual({
+      userName: SECRET_PLACEHOLDER,
+      authenticationToken: SECRET_PLACEHOLDER,
+    });
+  });
+
+  it("counts a run that found the secret not configured as a run in the NoCount alarms", () => {
+    const noCount = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm")).filter((a) =>
+      String(a.Properties.AlarmName).includes("NoCount"),
+    );
+    expect(noCount).toHaveLength(TEST_TARGETS.length);
+    for (const alarm of noCount) {
+      const { Metrics: metrics, ...rest } = alarm.Properties as {
+        Metrics: { Id: string; Expression?: string; MetricStat?: Json; ReturnData?: boolean }[];
+      };
+      expect(rest).toEqual(
+        expect.objectContaining({
+          ComparisonOperator: "LessThanThreshold",
+          Threshold: 1,
+          TreatMissingData: "breaching",
+        }),
+      );
+      const byName = Object.fromEntries(
+        metrics
+          .filter((m) => m.MetricStat)
+          .map((m) => {
+            const stat = m.MetricStat as {
+              Metric: { MetricName: string; Dimensions: Json[] };
+              Stat: string;
+            };
+            return [
+              stat.Metric.MetricName,
+              { id: m.Id, stat: stat.Stat, dims: stat.Metric.Dimensions },
+            ];
+          }),
+      );
+      expect(Object.keys(byName).sort()).toEqual(
+        [METRIC.notConfigured, METRIC.openSessions].sort(),
+      );
+      const open = byName[METRIC.openSessions];
+      const notConfigured = byName[METRIC.notConfigured];
+      expect(open?.stat).toBe("SampleCount");
+      expect(notConfigured?.stat).toBe("SampleCount");
+      expect(notConfigured?.dims).toEqual(open?.dims);
+      expect(open?.dims).toContainEqual({ Name: "service", Value: SERVICE_NAME.counter });
+      const expression = metrics.find((m) => m.ReturnData !== false && m.Expression)?.Expression;
+      expect(expression?.replace(/\s/g, "")).toBe(
+        `FILL(${open?.id},0)+FILL(${notConfigured?.id},0)`,
+      );
+    }
   });
 });

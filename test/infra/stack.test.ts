@@ -473,14 +473,23 @@ describe("observability", () => {
   });
 
   it("alarms when a target's OpenSessions goes missing, treating no data as breaching", () => {
-    const missing = alarms().filter((a) => a.MetricName === "OpenSessions");
+    type Query = { MetricStat?: { Metric: Json; Period: number } };
+    const missing = alarms().filter((a) =>
+      (a.Metrics as Query[] | undefined)?.some(
+        (m) => m.MetricStat?.Metric.MetricName === "OpenSessions",
+      ),
+    );
     expect(missing).toHaveLength(TEST_TARGETS.length);
-    for (const alarm of missing) {
+    const metrics = missing.flatMap((alarm) => {
       expect(alarm.TreatMissingData).toBe("breaching");
-      expect(alarm.Namespace).toBe("WavySessions");
-      expect(alarm.Period).toBe(900);
+      expect(alarm.EvaluationPeriods).toBe(2);
+      return (alarm.Metrics as Query[]).flatMap((m) => (m.MetricStat ? [m.MetricStat] : []));
+    });
+    for (const stat of metrics) {
+      expect(stat.Metric.Namespace).toBe("WavySessions");
+      expect(stat.Period).toBe(900);
     }
-    expect(missing.map((a) => a.Dimensions)).toContainEqual([
+    expect(metrics.map((stat) => stat.Metric.Dimensions)).toContainEqual([
       { Name: "CustomerId", Value: "42" },
       { Name: "SubAccountId", Value: "all" },
       { Name: "service", Value: "wavy-sessions-counter" },
