@@ -33,6 +33,8 @@ export class WavySessionsStack extends Stack {
     // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-dashboard.html).
     const { stackName } = config;
     const metricsNamespace = stackName;
+    // "/" cannot appear in a stack name, so no other stack's alarms share the prefix.
+    const alarmNamePrefix = `${stackName}/`;
 
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
@@ -76,8 +78,7 @@ export class WavySessionsStack extends Stack {
     });
 
     this.observability = new Observability(this, "Observability", {
-      // "/" cannot appear in a stack name, so no other stack's alarms share the prefix.
-      alarmNamePrefix: `${stackName}/`,
+      alarmNamePrefix,
       dashboardName: `${stackName}-${this.region}`,
       metricsNamespace,
       alarms: config.alarms,
@@ -89,16 +90,36 @@ export class WavySessionsStack extends Stack {
       deadLetterQueue: this.counter.deadLetterQueue,
     });
 
-    new CfnOutput(this, "ApiUrl", {
-      description: "Base URL of the export API (WAVY_SESSIONS_API_URL for npm run call)",
-      value: this.exportApi.api.url,
-    });
-    new CfnOutput(this, "ExportBucketName", { value: this.storage.bucket.bucketName });
-    new CfnOutput(this, "WavySecretId", {
-      description: "Put the Wavy credentials here (aws secretsmanager put-secret-value)",
-      value: this.secret.secretId,
-    });
-    new CfnOutput(this, "DeadLetterQueueUrl", { value: this.counter.deadLetterQueue.queueUrl });
-    new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });
+    // What an operator and `npm run smoke` need to find everything (docs/deploying.md, "Stack
+    // outputs"); `cdk deploy --outputs-file cdk-outputs.json` writes them under the stack's name.
+    const outputs: Record<string, [value: string, description: string]> = {
+      ApiUrl: [
+        this.exportApi.api.url,
+        "Base URL of the export API (WAVY_SESSIONS_API_URL for npm run call)",
+      ],
+      ExportBucketName: [this.storage.bucket.bucketName, "Bucket of the export copies"],
+      WavySecretId: [
+        this.secret.secretId,
+        "Put the Wavy credentials here (aws secretsmanager put-secret-value)",
+      ],
+      ExportFunctionName: [this.exportApi.function.functionName, "The export function"],
+      CounterFunctionName: [this.counter.function.functionName, "The counter function"],
+      DeadLetterQueueUrl: [
+        this.counter.deadLetterQueue.queueUrl,
+        "Counter events that failed or could not be delivered",
+      ],
+      ScheduleGroupName: [this.counter.scheduleGroup.scheduleGroupName, "One schedule per target"],
+      AlarmNamePrefix: [alarmNamePrefix, "Every alarm of this stack is named so"],
+      DashboardName: [this.observability.dashboard.dashboardName, "The CloudWatch dashboard"],
+      MetricsNamespace: [metricsNamespace, "CloudWatch namespace of the counter's metrics"],
+    };
+    const [firstTarget] = config.targets;
+    if (firstTarget)
+      outputs.FirstTarget = [
+        JSON.stringify(firstTarget),
+        "The first counted target, as the counter's event",
+      ];
+    for (const [id, [value, description]] of Object.entries(outputs))
+      new CfnOutput(this, id, { value, description });
   }
 }

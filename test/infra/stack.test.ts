@@ -552,3 +552,34 @@ describe("cdk-nag", () => {
     }
   });
 });
+
+describe("outputs", () => {
+  it("name everything an operator and npm run smoke look for", () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    // RestApi adds its own endpoint output (ExportApiEndpoint...), the same URL as ApiUrl.
+    const ours = Object.keys(outputs).filter((key) => !key.startsWith("ExportApiEndpoint"));
+    expect(ours.sort()).toEqual(
+      [
+        "AlarmNamePrefix",
+        "ApiUrl",
+        "CounterFunctionName",
+        "DashboardName",
+        "DeadLetterQueueUrl",
+        "ExportBucketName",
+        "ExportFunctionName",
+        "FirstTarget",
+        "MetricsNamespace",
+        "ScheduleGroupName",
+        "WavySecretId",
+      ].sort(),
+    );
+    expect(outputs.AlarmNamePrefix?.Value).toBe("WavySessions/");
+    expect(outputs.MetricsNamespace?.Value).toBe("WavySessions");
+    expect(outputs.ScheduleGroupName?.Value).toBe("WavySessions-counter");
+    expect(JSON.parse(String(outputs.FirstTarget?.Value))).toEqual(TEST_TARGETS[0]);
+    const { logicalId: counter } = functionByEnv("wavy-sessions-counter");
+    expect(outputs.CounterFunctionName?.Value).toEqual({ Ref: counter });
+    for (const alarm of Object.values(resources("AWS::CloudWatch::Alarm")))
+      expect(String(alarm.Properties.AlarmName)).toMatch(/^WavySessions\//);
+  });
+});
