@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { STACK_OUTPUT } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
@@ -90,36 +91,50 @@ export class WavySessionsStack extends Stack {
       deadLetterQueue: this.counter.deadLetterQueue,
     });
 
-    // What an operator and `npm run smoke` need to find everything (docs/deploying.md, "Stack
-    // outputs"); `cdk deploy --outputs-file cdk-outputs.json` writes them under the stack's name.
-    const outputs: Record<string, [value: string, description: string]> = {
-      ApiUrl: [
+    // What an operator, `npm run call` and `npm run smoke` need to find everything
+    // (docs/deploying.md, "Stack outputs"); `cdk deploy --outputs-file` writes them under the
+    // stack's name.
+    const outputs: [key: string, value: string, description: string][] = [
+      [
+        STACK_OUTPUT.apiUrl,
         this.exportApi.api.url,
         "Base URL of the export API (WAVY_SESSIONS_API_URL for npm run call)",
       ],
-      ExportBucketName: [this.storage.bucket.bucketName, "Bucket of the export copies"],
-      WavySecretId: [
+      [
+        STACK_OUTPUT.exportBucketName,
+        this.storage.bucket.bucketName,
+        "Bucket of the export copies",
+      ],
+      [
+        STACK_OUTPUT.wavySecretId,
         this.secret.secretId,
         "Put the Wavy credentials here (aws secretsmanager put-secret-value)",
       ],
-      ExportFunctionName: [this.exportApi.function.functionName, "The export function"],
-      CounterFunctionName: [this.counter.function.functionName, "The counter function"],
-      DeadLetterQueueUrl: [
+      [STACK_OUTPUT.exportFunctionName, this.exportApi.function.functionName, "Export function"],
+      [STACK_OUTPUT.counterFunctionName, this.counter.function.functionName, "Counter function"],
+      [
+        STACK_OUTPUT.deadLetterQueueUrl,
         this.counter.deadLetterQueue.queueUrl,
-        "Counter events that failed or could not be delivered",
+        "Counter events that kept failing or could not be delivered",
       ],
-      ScheduleGroupName: [this.counter.scheduleGroup.scheduleGroupName, "One schedule per target"],
-      AlarmNamePrefix: [alarmNamePrefix, "Every alarm of this stack is named so"],
-      DashboardName: [this.observability.dashboard.dashboardName, "The CloudWatch dashboard"],
-      MetricsNamespace: [metricsNamespace, "CloudWatch namespace of the counter's metrics"],
-    };
+      [
+        STACK_OUTPUT.scheduleGroupName,
+        this.counter.scheduleGroup.scheduleGroupName,
+        "The counter's schedules, one per target",
+      ],
+      [STACK_OUTPUT.alarmNamePrefix, alarmNamePrefix, "Every alarm of this stack is named so"],
+      [STACK_OUTPUT.dashboardName, this.observability.dashboard.dashboardName, "The dashboard"],
+      [STACK_OUTPUT.metricsNamespace, metricsNamespace, "Namespace of the counter's metrics"],
+    ];
     const [firstTarget] = config.targets;
     if (firstTarget)
-      outputs.FirstTarget = [
+      outputs.push([
+        STACK_OUTPUT.firstTarget,
+        // A target is already the counter's event: no subAccountId when there is none.
         JSON.stringify(firstTarget),
-        "The first counted target, as the counter's event",
-      ];
-    for (const [id, [value, description]] of Object.entries(outputs))
-      new CfnOutput(this, id, { value, description });
+        "The first counted target: whom npm run smoke exports and counts",
+      ]);
+    for (const [key, value, description] of outputs)
+      new CfnOutput(this, key, { value, description });
   }
 }
