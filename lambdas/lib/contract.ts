@@ -47,6 +47,13 @@ export const SERVICE_NAME = {
   counter: "wavy-sessions-counter",
 } as const;
 
+/**
+ * What the stack's created secret holds until the operator puts the Wavy credentials in. The
+ * functions tell it apart from a malformed secret, so a fresh deploy reads "not configured yet"
+ * instead of failing every scheduled count into the dead-letter queue and the alarms.
+ */
+export const SECRET_PLACEHOLDER = { userName: "", authenticationToken: "" } as const;
+
 /** Defaults of the functions' environment (docs/contract.md, "Configuration"). */
 export const DEFAULTS = {
   wavyApiUrl: "https://api-messaging.wavy.global",
@@ -74,13 +81,6 @@ export const LIMITS = {
    */
   maxDownloadUrlTtlSeconds: 3_600,
 } as const;
-
-/**
- * The value of both fields of the secret the stack creates (`{"userName", "authenticationToken"}`)
- * until the operator puts the Wavy credentials in it. The functions recognise it and report
- * "not configured yet" instead of calling Wavy with it (docs/deploying.md, "First deploy").
- */
-export const SECRET_PLACEHOLDER = "NOT-CONFIGURED: put the Wavy credentials in this secret";
 
 /** Ids: positive integers, 1-18 ASCII digits, no leading zero. */
 export const ID_PATTERN = /^[1-9][0-9]{0,17}$/;

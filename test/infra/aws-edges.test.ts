@@ -305,13 +305,10 @@ describe("API Gateway access log", () => {
 });
 
 describe("first deploy", () => {
-  it("creates the secret holding the contract's placeholder, not empty strings", () => {
+  it("creates the secret holding the contract's placeholder", () => {
     const [, secret] = onlyOne(resourcesOf(template, "AWS::SecretsManager::Secret"));
     const value = JSON.parse(String(secret.Properties.SecretString));
-    expect(value).toEqual({
-      userName: SECRET_PLACEHOLDER,
-      authenticationToken: SECRET_PLACEHOLDER,
-    });
+    expect(value).toEqual(SECRET_PLACEHOLDER);
   });
 
   it("counts a run that found the secret not configured as a run in the NoCount alarms", () => {
