@@ -52,6 +52,7 @@ export interface SignedRequest {
   method: string;
   body?: string;
   headers?: Record<string, string>;
+  signal?: AbortSignal;
 }
 
 /** `abc123.execute-api.sa-east-1.amazonaws.com` → `sa-east-1`. */
@@ -92,5 +93,10 @@ export async function signedFetch(
     headers,
     body: request.body,
   });
-  return fetch(url, { method: request.method, headers: signed.headers, body: request.body });
+  return fetch(url, {
+    method: request.method,
+    headers: signed.headers,
+    body: request.body,
+    signal: request.signal,
+  });
 }
