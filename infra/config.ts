@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ALL_SUB_ACCOUNTS, DEFAULTS, LIMITS, METRICS_NAMESPACE } from "../lambdas/lib/contract.js";
 import { IdSchema } from "../lambdas/lib/ids.js";
 import { parseAllowedOrigins } from "../lambdas/lib/wavy/origins.js";
 
@@ -25,6 +26,11 @@ export type AlarmDestination =
   | { readonly kind: "topic"; readonly topicArn: string };
 
 export interface WavySessionsConfig {
+  /**
+   * The CloudFormation stack's name; every name that must be unique in an account (the REST
+   * API, the schedule group, the dashboard, the alarms, the metrics namespace) derives from it.
+   */
+  readonly stackName: string;
   readonly targets: readonly CountTarget[];
   readonly scheduleExpression: string;
   /** Seconds between two runs of a target, used as the metric period of its alarms. */
@@ -47,6 +53,7 @@ export interface WavySessionsConfig {
 
 /** Every context key this app reads, with its default where it has one. */
 export const CONTEXT_KEYS = [
+  "stackName",
   "targets",
   "scheduleExpression",
   "scheduleFlexibleWindowMinutes",
@@ -113,7 +120,7 @@ const CRON = /^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/;
 const UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3_600, day: 86_400 };
 
 /** The period of a `rate(...)` expression, or undefined for a cron expression. */
-export function ratePeriodSeconds(expression: string): number | undefined {
+function ratePeriodSeconds(expression: string): number | undefined {
   const match = RATE.exec(expression);
   if (!match) return undefined;
   const [, amount = "0", unit = ""] = match;
@@ -166,7 +173,7 @@ const targets = z.preprocess(
     .superRefine((list, ctx) => {
       const seen = new Set<string>();
       list.forEach((target, index) => {
-        const key = `${target.customerId}/${target.subAccountId ?? "all"}`;
+        const key = `${target.customerId}/${target.subAccountId ?? ALL_SUB_ACCOUNTS}`;
         if (seen.has(key))
           ctx.addIssue({ code: "custom", path: [index], message: `repeats target ${key}` });
         seen.add(key);
@@ -187,8 +194,27 @@ const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/**
+ * The stack name as the metrics namespace too, so two deployments never mix their metrics; the
+ * default keeps the contract's namespace (METRICS_NAMESPACE).
+ */
+const DEFAULT_STACK_NAME = METRICS_NAMESPACE;
+// CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
+// 56 leaves room for "-counter" in the schedule group's name, which may hold 64
+// (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateScheduleGroup.html).
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,55}$/;
+
 const contextSchema = z
   .object({
+    stackName: z
+      .string({ error: "must be a string" })
+      .trim()
+      .default(DEFAULT_STACK_NAME)
+      .refine(
+        (name) => STACK_NAME.test(name),
+        "must start with a letter and hold only letters, digits and hyphens, at most 56 characters",
+      ),
     targets,
     scheduleExpression,
     // Spreads the targets' runs over a window so they don't all call Wavy in the same second.
@@ -211,7 +237,7 @@ const contextSchema = z
     downloadOrigins: z
       .string({ error: "must be a comma-separated string of origins" })
       .trim()
-      .default("https://chatclub-cdn.wavy.global,https://*.wavy.global")
+      .default(DEFAULTS.downloadOrigins)
       .superRefine((list, ctx) => {
         try {
           parseAllowedOrigins(list);
@@ -221,10 +247,10 @@ const contextSchema = z
       }),
     wavyApiUrl: z
       .url({ protocol: /^https$/, error: "must be an https URL" })
-      .default("https://api-messaging.wavy.global"),
+      .default(DEFAULTS.wavyApiUrl),
     wavyTimezone: z
       .string({ error: "must be a string" })
-      .default("America/Sao_Paulo")
+      .default(DEFAULTS.timeZone)
       .refine((zone) => {
         try {
           new Intl.DateTimeFormat("en", { timeZone: zone });
@@ -233,8 +259,11 @@ const contextSchema = z
           return false;
         }
       }, "is not an IANA time zone"),
-    // SigV4 presigned URLs live at most 7 days.
-    downloadUrlTtlSeconds: intSetting(900, 1, 604_800),
+    downloadUrlTtlSeconds: intSetting(
+      DEFAULTS.downloadUrlTtlSeconds,
+      1,
+      LIMITS.maxDownloadUrlTtlSeconds,
+    ),
     logRetentionDays: intSetting(30, 1, 3_653).refine(
       (days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days),
       `must be one of ${LOG_RETENTION_DAYS.join(", ")}`,
@@ -305,6 +334,7 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
   const value = result.data;
   const period = ratePeriodSeconds(value.scheduleExpression);
   return {
+    stackName: value.stackName,
     targets: value.targets.map((target) =>
       target.subAccountId === undefined
         ? { customerId: target.customerId }

@@ -7,22 +7,23 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { ALL_SUB_ACCOUNTS, DIMENSION, METRIC, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import type { AlarmDestination, CountTarget } from "../config.js";
 import { targetLabel } from "./session-counter.js";
-
-/** CloudWatch namespace of the handlers' EMF metrics (POWERTOOLS_METRICS_NAMESPACE). */
-export const METRICS_NAMESPACE = "WavySessions";
 
 /** CloudWatch alarm metric math takes at most 10 metrics per alarm. */
 const METRICS_PER_ALARM = 10;
 
 export interface ObservabilityProps {
+  /** Every alarm's name starts with it, so the topic policy can name them all. */
+  readonly alarmNamePrefix: string;
+  readonly dashboardName: string;
+  /** The functions' POWERTOOLS_METRICS_NAMESPACE. */
+  readonly metricsNamespace: string;
   readonly alarms: AlarmDestination;
   readonly targets: readonly CountTarget[];
   /** Seconds between two counts of one target. */
   readonly schedulePeriodSeconds: number;
-  /** Powertools adds `service` to every metric it emits; the alarms must name it too. */
-  readonly counterServiceName: string;
   readonly exportFunction: lambda.IFunction;
   readonly counterFunction: lambda.IFunction;
   readonly api: apigateway.RestApi;
@@ -122,6 +123,7 @@ export class Observability extends Construct {
     },
   ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
+      alarmName: `${this.props.alarmNamePrefix}${id}`,
       alarmDescription: props.alarmDescription,
       metric: props.metric,
       threshold: props.threshold,
@@ -140,14 +142,18 @@ export class Observability extends Construct {
     return alarm;
   }
 
+  /**
+   * One target's metric with the exact dimension set the counter emits (docs/contract.md,
+   * "Metrics"): CloudWatch matches a metric only by its full set, and Powertools adds `service`.
+   */
   private targetMetric(metricName: string, target: CountTarget, statistic: string) {
     return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
+      namespace: this.props.metricsNamespace,
       metricName,
       dimensionsMap: {
-        CustomerId: target.customerId,
-        SubAccountId: target.subAccountId ?? "all",
-        service: this.props.counterServiceName,
+        [DIMENSION.customerId]: target.customerId,
+        [DIMENSION.subAccountId]: target.subAccountId ?? ALL_SUB_ACCOUNTS,
+        [DIMENSION.service]: SERVICE_NAME.counter,
       },
       statistic,
       period: Duration.seconds(this.props.schedulePeriodSeconds),
@@ -163,7 +169,7 @@ export class Observability extends Construct {
       const usingMetrics = Object.fromEntries(
         chunk.map((target, index) => [
           `f${index}`,
-          this.targetMetric("WavyRequestFailed", target, "Sum"),
+          this.targetMetric(METRIC.wavyRequestFailed, target, "Sum"),
         ]),
       );
       const group = start / METRICS_PER_ALARM + 1;
@@ -173,7 +179,7 @@ export class Observability extends Construct {
           metric: new cloudwatch.MathExpression({
             expression: `SUM([${Object.keys(usingMetrics).join(",")}])`,
             usingMetrics,
-            label: "WavyRequestFailed",
+            label: METRIC.wavyRequestFailed,
             period: Duration.seconds(this.props.schedulePeriodSeconds),
           }),
           threshold: 1,
@@ -190,8 +196,8 @@ export class Observability extends Construct {
   private missingCountAlarm(target: CountTarget): void {
     const periods = this.props.schedulePeriodSeconds * 2 <= 86_400 ? 2 : 1;
     this.alarm(`NoCount-${targetLabel(target)}`, {
-      alarmDescription: `No OpenSessions figure for customer ${target.customerId}, sub-account ${target.subAccountId ?? "all"}.`,
-      metric: this.targetMetric("OpenSessions", target, "SampleCount"),
+      alarmDescription: `No ${METRIC.openSessions} figure for customer ${target.customerId}, sub-account ${target.subAccountId ?? ALL_SUB_ACCOUNTS}.`,
+      metric: this.targetMetric(METRIC.openSessions, target, "SampleCount"),
       threshold: 1,
       evaluationPeriods: periods,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -206,7 +212,7 @@ export class Observability extends Construct {
     // keeps showing a target's history after it is removed from the configuration.
     const perTarget = (metricName: string, statistic: string, label: string) =>
       new cloudwatch.MathExpression({
-        expression: `SEARCH('{${METRICS_NAMESPACE},CustomerId,SubAccountId,service} MetricName="${metricName}"', '${statistic}', ${period.toSeconds()})`,
+        expression: `SEARCH('{${this.props.metricsNamespace},${DIMENSION.customerId},${DIMENSION.subAccountId},${DIMENSION.service}} MetricName="${metricName}"', '${statistic}', ${period.toSeconds()})`,
         usingMetrics: {},
         label,
         period,
@@ -214,6 +220,7 @@ export class Observability extends Construct {
     const fiveMinutes = Duration.minutes(5);
 
     const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
+      dashboardName: this.props.dashboardName,
       defaultInterval: Duration.days(1),
     });
     dashboard.addWidgets(
@@ -227,13 +234,13 @@ export class Observability extends Construct {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: "Open sessions per target",
-        left: [perTarget("OpenSessions", "Maximum", "")],
+        left: [perTarget(METRIC.openSessions, "Maximum", "")],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: "Sessions closing within 1 h / 4 h",
-        left: [perTarget("SessionsExpiringWithin1h", "Maximum", "")],
-        right: [perTarget("SessionsExpiringWithin4h", "Maximum", "")],
+        left: [perTarget(METRIC.expiringWithin1h, "Maximum", "")],
+        right: [perTarget(METRIC.expiringWithin4h, "Maximum", "")],
         width: 12,
       }),
     );
@@ -265,8 +272,8 @@ export class Observability extends Construct {
       new cloudwatch.GraphWidget({
         title: "Counter failures",
         left: [
-          perTarget("WavyRequestFailed", "Sum", ""),
-          perTarget("UnparseableTimestamps", "Sum", ""),
+          perTarget(METRIC.wavyRequestFailed, "Sum", ""),
+          perTarget(METRIC.unparseableTimestamps, "Sum", ""),
         ],
         width: 12,
       }),

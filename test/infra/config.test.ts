@@ -41,6 +41,14 @@ describe("configuration from CDK context", () => {
     );
   });
 
+  it("names the stack WavySessions unless told, and refuses what CloudFormation would", () => {
+    expect(read({}).stackName).toBe("WavySessions");
+    expect(read({ stackName: "Wavy-Staging2" }).stackName).toBe("Wavy-Staging2");
+    expect(read({ stackName: "W".repeat(56) }).stackName).toHaveLength(56);
+    for (const name of ["2wavy", "wavy_sessions", "wavy.sessions", "W".repeat(57), " "])
+      expect(rejection({ stackName: name }), name).toContain('context "stackName" must start');
+  });
+
   it("accepts ids as digit strings or integers and always keeps strings", () => {
     const config = read({
       targets: [{ customerId: 42 }, { customerId: "42", subAccountId: 7 }],

@@ -434,7 +434,7 @@ describe("schedules", () => {
         expect.objectContaining({
           ScheduleExpression: "rate(15 minutes)",
           FlexibleTimeWindow: { Mode: "FLEXIBLE", MaximumWindowInMinutes: 5 },
-          GroupName: expect.stringMatching(/Counter-Schedules/),
+          GroupName: "WavySessions-counter",
           Target: expect.objectContaining({
             RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 3 },
             DeadLetterConfig: {

@@ -3,11 +3,11 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
-import { buildExportApi } from "../../lambdas/lib/exports/export-service.js";
+import { buildExportService } from "../../lambdas/lib/exports/export-service.js";
 import { BUCKET, type Harness, startHarness, TEST_BACKOFF } from "../support/export-harness.js";
 
 /**
- * Hostile input against the real handler and the real ExportApi (Wavy simulator, s3rver): for
+ * Hostile input against the real handler and the real ExportService (Wavy simulator, s3rver): for
  * any method, path, query, headers and body, a client's mistake is a 4xx in the contract's
  * envelope and touches neither Wavy nor S3 (no write of any kind). A request that happens to be
  * valid may export (201/200): that is the only way a side effect is allowed.
@@ -38,7 +38,7 @@ beforeAll(async () => {
     S3_FORCE_PATH_STYLE: "true",
   });
   handle = handleApiRequest(
-    once(() => buildExportApi(config, { s3: h.s3Client, backoff: TEST_BACKOFF })),
+    once(() => buildExportService(config, { s3: h.s3Client, backoff: TEST_BACKOFF })),
   );
   h.s3.injectFault((req) => {
     if (req.method !== "GET" && req.method !== "HEAD") s3Writes += 1;

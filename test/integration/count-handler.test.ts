@@ -1,6 +1,6 @@
-import type { Context } from "aws-lambda";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { lambdaContext } from "../../dev/lambda-context.js";
 import { WavySimulator } from "../../dev/wavy-simulator.js";
 import { handler } from "../../lambdas/count-sessions/handler.js";
 import { InvalidRequestError, UpstreamError } from "../../lambdas/lib/errors.js";
@@ -12,20 +12,7 @@ vi.hoisted(() => {
 });
 
 const HOUR = 3_600_000;
-const context = {
-  functionName: "count-sessions",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:count-sessions",
-  memoryLimitInMB: "256",
-  awsRequestId: "c0ffee00-0000-4000-8000-000000000000",
-  logGroupName: "/aws/lambda/count-sessions",
-  logStreamName: "test",
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-} satisfies Context;
+const context = lambdaContext("count-sessions", 30_000);
 
 /** Sao Paulo wall-clock text for an instant `ago` ms before now, as Wavy writes it. */
 const localAgo = (ago: number) =>

@@ -1,0 +1,173 @@
+import type { Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SYNTH_TIMEOUT_MS, synth, TEST_TARGETS } from "./synth.js";
+import {
+  ENV,
+  globMatches,
+  type Json,
+  listOf,
+  logicalIdOf,
+  resolve,
+  resourcesOf,
+  type Statement,
+  statementsOfRole,
+} from "./template.js";
+
+/**
+ * What AWS itself requires at each edge between two services (issue 9), checked against the
+ * synthesised template with the request context AWS documents for that edge.
+ */
+
+/** One synth per context, shared by the blocks that read it (cdk-nag runs; CDK's linter not). */
+const synthesised = new Map<string, Template>();
+const templateFor = (context: Record<string, unknown>): Template => {
+  const key = JSON.stringify(context);
+  let found = synthesised.get(key);
+  if (!found) {
+    found = synth(context, { cfnValidation: false }).template;
+    synthesised.set(key, found);
+  }
+  return found;
+};
+const DEFAULT = { targets: TEST_TARGETS, alarmEmail: "ops@example.com" };
+
+let template: Template;
+beforeAll(() => {
+  template = templateFor(DEFAULT);
+}, SYNTH_TIMEOUT_MS);
+
+const onlyOne = <T>(values: Record<string, T>): [string, T] => {
+  const entries = Object.entries(values);
+  expect(entries).toHaveLength(1);
+  return entries[0] as [string, T];
+};
+
+describe("EventBridge Scheduler -> counter and dead-letter queue", () => {
+  // Scheduler assumes the execution role with aws:SourceArn = the schedule GROUP's ARN:
+  // https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html
+  it("can assume the schedules' role: trusted for the group's ARN and the account", () => {
+    const [groupId, group] = onlyOne(resourcesOf(template, "AWS::Scheduler::ScheduleGroup"));
+    const groupArn = `arn:aws:scheduler:${ENV.region}:${ENV.account}:schedule-group/${String(group.Properties.Name)}`;
+    const schedules = Object.values(resourcesOf(template, "AWS::Scheduler::Schedule"));
+    expect(schedules).toHaveLength(TEST_TARGETS.length);
+    for (const schedule of schedules) {
+      const target = schedule.Properties.Target as Json;
+      const roleId = logicalIdOf(target.RoleArn);
+      const role = resourcesOf(template, "AWS::IAM::Role")[roleId ?? ""];
+      if (!role) throw new Error(`no role behind ${JSON.stringify(target.RoleArn)}`);
+      const trust = (role.Properties.AssumeRolePolicyDocument as { Statement: Statement[] })
+        .Statement;
+      const allowsScheduler = trust.some((statement) => {
+        if (statement.Effect !== "Allow") return false;
+        const principal = statement.Principal as { Service?: string };
+        if (principal.Service !== "scheduler.amazonaws.com") return false;
+        const conditions = statement.Condition ?? {};
+        const sourceArn = [
+          ...["StringEquals", "ArnEquals"].map((op) => [op, conditions[op]?.["aws:SourceArn"]]),
+          ...["StringLike", "ArnLike"].map((op) => [op, conditions[op]?.["aws:SourceArn"]]),
+        ].filter(([, value]) => value !== undefined) as [string, unknown][];
+        const account = resolve(template, conditions.StringEquals?.["aws:SourceAccount"]);
+        return (
+          account === ENV.account &&
+          sourceArn.length === 1 &&
+          sourceArn.every(([op, value]) => {
+            const arn = resolve(template, value);
+            if (typeof arn !== "string") return false;
+            return op.endsWith("Like") ? globMatches(arn, groupArn) : arn === groupArn;
+          })
+        );
+      });
+      expect(allowsScheduler, `trust policy of ${roleId}`).toBe(true);
+      // CloudFormation must create the group before a schedule names it.
+      const dependsOnGroup =
+        listOf(schedule.DependsOn).includes(groupId) ||
+        logicalIdOf(schedule.Properties.GroupName) === groupId;
+      expect(dependsOnGroup, "schedule depends on its group").toBe(true);
+    }
+  });
+
+  it("invokes the counter and dead-letters with that same role", () => {
+    for (const schedule of Object.values(resourcesOf(template, "AWS::Scheduler::Schedule"))) {
+      const target = schedule.Properties.Target as Json;
+      const roleId = logicalIdOf(target.RoleArn) ?? "";
+      const statements = statementsOfRole(template, roleId);
+      const grants = (action: string, resource: unknown) =>
+        statements.some(
+          (s) =>
+            s.Effect === "Allow" &&
+            listOf(s.Action).includes(action) &&
+            listOf(s.Resource).some((r) => JSON.stringify(r) === JSON.stringify(resource)),
+        );
+      expect(grants("lambda:InvokeFunction", target.Arn)).toBe(true);
+      const deadLetters = (target.DeadLetterConfig as { Arn: unknown }).Arn;
+      expect(grants("sqs:SendMessage", deadLetters)).toBe(true);
+    }
+  });
+});
+
+describe("two stacks in one account and region", () => {
+  let secondStack: Template;
+  beforeAll(() => {
+    secondStack = templateFor({ ...DEFAULT, stackName: "WavySessionsStaging" });
+  }, SYNTH_TIMEOUT_MS);
+
+  /** Every name the stack gives a resource, and every namespace and API it selects metrics by. */
+  const names = (t: Template): string[] => {
+    const found: string[] = [];
+    const visit = (value: unknown): void => {
+      if (Array.isArray(value)) {
+        for (const item of value) visit(item);
+      } else if (typeof value === "object" && value !== null) {
+        const json = value as Json;
+        if (typeof json.Namespace === "string" && !json.Namespace.startsWith("AWS/"))
+          found.push(`Namespace=${json.Namespace}`);
+        if (json.Name === "ApiName" && typeof json.Value === "string")
+          found.push(`ApiName=${json.Value}`);
+        for (const child of Object.values(json)) visit(child);
+      }
+    };
+    for (const resource of Object.values(t.toJSON().Resources as Record<string, Json>)) {
+      const properties = (resource.Properties ?? {}) as Json;
+      for (const key of ["Name", "GroupName", "DashboardName", "AlarmName"]) {
+        const name = resolve(t, properties[key]);
+        if (typeof name === "string") found.push(`${key}=${name}`);
+      }
+      visit(properties);
+    }
+    // The functions' namespace comes from their environment.
+    for (const fn of Object.values(resourcesOf(t, "AWS::Lambda::Function"))) {
+      const variables = (fn.Properties.Environment as { Variables: Json }).Variables;
+      found.push(`Namespace=${String(variables.POWERTOOLS_METRICS_NAMESPACE)}`);
+    }
+    return found;
+  };
+
+  it("name the REST API, schedule group, dashboard and alarms after the stack", () => {
+    const staging = names(secondStack);
+    for (const kind of ["GroupName", "DashboardName", "AlarmName", "ApiName", "Namespace"])
+      expect(
+        staging.some((name) => name.startsWith(`${kind}=`)),
+        kind,
+      ).toBe(true);
+    const [, api] = onlyOne(resourcesOf(secondStack, "AWS::ApiGateway::RestApi"));
+    expect(api.Properties.Name).toBe("WavySessionsStaging");
+    const [, group] = onlyOne(resourcesOf(secondStack, "AWS::Scheduler::ScheduleGroup"));
+    expect(String(group.Properties.Name)).toMatch(/^WavySessionsStaging-/);
+    for (const alarm of Object.values(resourcesOf(secondStack, "AWS::CloudWatch::Alarm")))
+      expect(String(alarm.Properties.AlarmName)).toMatch(/^WavySessionsStaging-/);
+  });
+
+  it("share no name and select no metric of the other", () => {
+    const first = new Set(names(template));
+    expect(first.size).toBeGreaterThan(0);
+    expect(names(secondStack).filter((name) => first.has(name))).toEqual([]);
+  });
+
+  it("gives the 5xx alarm the dimension of its own API", () => {
+    const [, api] = onlyOne(resourcesOf(secondStack, "AWS::ApiGateway::RestApi"));
+    const alarm = Object.values(resourcesOf(secondStack, "AWS::CloudWatch::Alarm")).find(
+      (a) => a.Properties.MetricName === "5XXError",
+    );
+    expect(alarm?.Properties.Dimensions).toEqual([{ Name: "ApiName", Value: api.Properties.Name }]);
+  });
+});
