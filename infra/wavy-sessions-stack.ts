@@ -76,7 +76,8 @@ export class WavySessionsStack extends Stack {
     });
 
     this.observability = new Observability(this, "Observability", {
-      alarmNamePrefix: `${stackName}-`,
+      // "/" cannot appear in a stack name, so no other stack's alarms share the prefix.
+      alarmNamePrefix: `${stackName}/`,
       dashboardName: `${stackName}-${this.region}`,
       metricsNamespace,
       alarms: config.alarms,

@@ -1,7 +1,8 @@
-import { Duration } from "aws-cdk-lib";
+import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import type * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
@@ -99,6 +100,32 @@ export class Observability extends Construct {
               "An e-mail subscription: SNS retries e-mail delivery itself, and an undelivered alarm e-mail is still visible as the alarm's state in CloudWatch.",
           },
         ]);
+        // enforceSSL makes CDK write a TopicPolicy, and a TopicPolicy replaces SNS's default
+        // policy, which is what let same-account alarms publish: without this statement the
+        // alarm history reads "not authorized to perform: SNS:Publish". CloudWatch publishes as
+        // cloudwatch.amazonaws.com with the alarm's ARN as aws:SourceArn
+        // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger,
+        // https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html).
+        const stack = Stack.of(this);
+        topic.addToResourcePolicy(
+          new iam.PolicyStatement({
+            sid: "AllowThisStacksAlarmsToPublish",
+            principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions: ["sns:Publish"],
+            resources: [topic.topicArn],
+            conditions: {
+              StringEquals: { "aws:SourceAccount": stack.account },
+              ArnLike: {
+                "aws:SourceArn": stack.formatArn({
+                  service: "cloudwatch",
+                  resource: "alarm",
+                  resourceName: `${this.props.alarmNamePrefix}*`,
+                  arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+                }),
+              },
+            },
+          }),
+        );
         NagSuppressions.addResourceSuppressions(topic, [
           {
             id: "AwsSolutions-SNS2",
@@ -134,10 +161,11 @@ export class Observability extends Construct {
         cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: props.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (this.topic) {
-      alarm.addAlarmAction(new actions.SnsAction(this.topic));
-      alarm.addOkAction(new actions.SnsAction(this.topic));
-    }
+    // No OK action: OKActions run on every transition to OK, the INSUFFICIENT_DATA -> OK of a
+    // newly created alarm included, so each deploy would mail one "OK" per alarm
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+    // Recovery shows on the dashboard's alarm widget and in the alarm's history.
+    if (this.topic) alarm.addAlarmAction(new actions.SnsAction(this.topic));
     this.alarms.push(alarm);
     return alarm;
   }

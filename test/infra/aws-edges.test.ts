@@ -105,6 +105,55 @@ describe("EventBridge Scheduler -> counter and dead-letter queue", () => {
   });
 });
 
+describe("CloudWatch alarms -> SNS topic -> e-mail", () => {
+  // A TopicPolicy replaces SNS's default policy; the alarms publish as cloudwatch.amazonaws.com
+  // with their own ARN as aws:SourceArn:
+  // https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+  it("lets this stack's alarms publish to the topic, and no other account's or stack's", () => {
+    const [topicId] = onlyOne(resourcesOf(template, "AWS::SNS::Topic"));
+    const [, policy] = onlyOne(resourcesOf(template, "AWS::SNS::TopicPolicy"));
+    const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+    const fromAlarms = statements.filter(
+      (s) =>
+        s.Effect === "Allow" &&
+        (s.Principal as { Service?: string }).Service === "cloudwatch.amazonaws.com",
+    );
+    expect(fromAlarms).toHaveLength(1);
+    const [statement] = fromAlarms as [Statement];
+    expect(listOf(statement.Action)).toEqual(["sns:Publish"]);
+    expect(statement.Resource).toEqual({ Ref: topicId });
+    expect(resolve(template, statement.Condition?.StringEquals?.["aws:SourceAccount"])).toBe(
+      ENV.account,
+    );
+    const pattern = resolve(template, statement.Condition?.ArnLike?.["aws:SourceArn"]);
+    expect(typeof pattern).toBe("string");
+
+    const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm"));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) {
+      const name = alarm.Properties.AlarmName;
+      expect(typeof name, "alarms have names the policy can know").toBe("string");
+      const arn = `arn:aws:cloudwatch:${ENV.region}:${ENV.account}:alarm:${String(name)}`;
+      expect(globMatches(String(pattern), arn), arn).toBe(true);
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    }
+    // Another stack's alarms are not let in, even one whose stack name starts with this one's.
+    for (const name of ["Other/NoCount-42-all", "WavySessions-Staging/NoCount-42-all"]) {
+      const other = `arn:aws:cloudwatch:${ENV.region}:${ENV.account}:alarm:${name}`;
+      expect(globMatches(String(pattern), other), name).toBe(false);
+    }
+  });
+
+  // OKActions run on every transition to OK, INSUFFICIENT_DATA -> OK at creation included:
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+  it("mails nothing when a new alarm first settles to OK", () => {
+    for (const alarm of Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm"))) {
+      expect(alarm.Properties.OKActions).toBeUndefined();
+      expect(alarm.Properties.InsufficientDataActions).toBeUndefined();
+    }
+  });
+});
+
 describe("two stacks in one account and region", () => {
   let secondStack: Template;
   beforeAll(() => {
@@ -154,7 +203,7 @@ describe("two stacks in one account and region", () => {
     const [, group] = onlyOne(resourcesOf(secondStack, "AWS::Scheduler::ScheduleGroup"));
     expect(String(group.Properties.Name)).toMatch(/^WavySessionsStaging-/);
     for (const alarm of Object.values(resourcesOf(secondStack, "AWS::CloudWatch::Alarm")))
-      expect(String(alarm.Properties.AlarmName)).toMatch(/^WavySessionsStaging-/);
+      expect(String(alarm.Properties.AlarmName)).toMatch(/^WavySessionsStaging\//);
   });
 
   it("share no name and select no metric of the other", () => {
