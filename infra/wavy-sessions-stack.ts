@@ -33,6 +33,8 @@ export class WavySessionsStack extends Stack {
     // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-dashboard.html).
     const { stackName } = config;
     const metricsNamespace = stackName;
+    // "/" cannot appear in a stack name, so no other stack's alarms share the prefix.
+    const alarmNamePrefix = `${stackName}/`;
 
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
@@ -76,8 +78,7 @@ export class WavySessionsStack extends Stack {
     });
 
     this.observability = new Observability(this, "Observability", {
-      // "/" cannot appear in a stack name, so no other stack's alarms share the prefix.
-      alarmNamePrefix: `${stackName}/`,
+      alarmNamePrefix,
       dashboardName: `${stackName}-${this.region}`,
       metricsNamespace,
       alarms: config.alarms,
@@ -100,5 +101,19 @@ export class WavySessionsStack extends Stack {
     });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: this.counter.deadLetterQueue.queueUrl });
     new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });
+
+    // What `npm run smoke` reads (scripts/smoke/outputs.ts): whom to invoke, which metric to
+    // await, which alarms are this stack's, whom to export and count by default.
+    new CfnOutput(this, "CounterFunctionName", { value: this.counter.function.functionName });
+    new CfnOutput(this, "MetricsNamespace", { value: metricsNamespace });
+    new CfnOutput(this, "AlarmNamePrefix", { value: alarmNamePrefix });
+    const [firstTarget] = config.targets;
+    if (firstTarget) {
+      new CfnOutput(this, "FirstTarget", {
+        description: "The first counted target: whom npm run smoke exports and counts",
+        // A target is already the counter's event: no subAccountId when there is none.
+        value: JSON.stringify(firstTarget),
+      });
+    }
   }
 }
