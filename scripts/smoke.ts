@@ -47,7 +47,7 @@ Options:
   --sub-account-id ID    its first configured target)
   --region REGION        default: the API URL's region, else AWS_REGION or your profile's
   --alarm-prefix PREFIX  the stack's alarms' name prefix (default: the ${OUTPUT.alarmNamePrefix}
-                         output, else "<stack name>-")
+                         output, else "<stack name>/")
   --metric-timeout SEC   how long to wait for the metric (default 180: EMF metrics take a
                          minute or two to appear)
   --poll-interval SEC    between two GetMetricData calls (default 15)
@@ -135,7 +135,10 @@ async function main(): Promise<number> {
           new CloudFormationClient({ region: options.region }),
           options.stack as string,
         );
-  const subject = smokeSubject(outputs, options);
+  const subject = smokeSubject(outputs, {
+    target: options.target,
+    alarmNamePrefix: options.alarmNamePrefix,
+  });
   const apiUrl = new URL(subject.apiUrl);
   const clientConfig = { region: options.region ?? regionOfApiUrl(apiUrl) };
   const lambda = new LambdaClient(clientConfig);
@@ -181,13 +184,17 @@ async function main(): Promise<number> {
     }),
   );
   report(
-    await checkCounter(subject.counterFunctionName, target, {
-      lambda,
-      cloudWatch,
-      metricTimeoutMs: options.metricTimeoutMs,
-      pollIntervalMs: options.pollIntervalMs,
-      progress: (message) => console.error(message),
-    }),
+    await checkCounter(
+      { functionName: subject.counterFunctionName, metricsNamespace: subject.metricsNamespace },
+      target,
+      {
+        lambda,
+        cloudWatch,
+        metricTimeoutMs: options.metricTimeoutMs,
+        pollIntervalMs: options.pollIntervalMs,
+        progress: (message) => console.error(message),
+      },
+    ),
   );
   report([
     await checkDeadLetterQueue(subject.deadLetterQueueUrl, sqs),

@@ -1,12 +1,6 @@
 import { type CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
-import {
-  ALL_SUB_ACCOUNTS,
-  DIMENSION,
-  METRIC,
-  METRICS_NAMESPACE,
-  SERVICE_NAME,
-} from "../../lambdas/lib/contract.js";
+import { ALL_SUB_ACCOUNTS, DIMENSION, METRIC, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import { type Check, failed, notChecked, passed } from "./checklist.js";
 import type { CounterTarget } from "./outputs.js";
 
@@ -35,15 +29,18 @@ export interface CounterCheckDeps {
  * and dashboard use.
  */
 export async function checkCounter(
-  functionName: string,
+  counter: { functionName: string; metricsNamespace: string },
   target: CounterTarget,
   deps: CounterCheckDeps,
 ): Promise<Check[]> {
   const now = deps.now ?? (() => new Date());
   const invokedAt = now();
-  const invoke = await invokeCounter(functionName, target, deps.lambda);
+  const invoke = await invokeCounter(counter.functionName, target, deps.lambda);
   if (!invoke.ok) return [invoke, notChecked(COUNTER_CHECK.metric, "the counter did not count")];
-  return [invoke, await waitForMetric(target, invokedAt, { ...deps, now })];
+  return [
+    invoke,
+    await waitForMetric(counter.metricsNamespace, target, invokedAt, { ...deps, now }),
+  ];
 }
 
 /**
@@ -76,7 +73,14 @@ async function invokeCounter(
         `${answer.FunctionError} error: ${String(error?.errorType)}: ${String(error?.errorMessage)}`,
       );
     }
-    const openSessions = (payload as { openSessions?: unknown } | undefined)?.openSessions;
+    const result = payload as { openSessions?: unknown; notConfigured?: unknown } | undefined;
+    if (result?.notConfigured === true) {
+      return failed(
+        COUNTER_CHECK.invoke,
+        "not configured: the Wavy secret still holds the stack's placeholder (put the credentials in it, docs/deploying.md)",
+      );
+    }
+    const openSessions = result?.openSessions;
     if (typeof openSessions !== "number") {
       return failed(
         COUNTER_CHECK.invoke,
@@ -97,6 +101,7 @@ async function invokeCounter(
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Dimension).
  */
 async function waitForMetric(
+  namespace: string,
   target: CounterTarget,
   invokedAt: Date,
   deps: CounterCheckDeps & { now: () => Date },
@@ -127,7 +132,7 @@ async function waitForMetric(
               Id: "openSessions",
               MetricStat: {
                 Metric: {
-                  Namespace: METRICS_NAMESPACE,
+                  Namespace: namespace,
                   MetricName: METRIC.openSessions,
                   Dimensions: dimensions,
                 },
@@ -146,7 +151,7 @@ async function waitForMetric(
         const waited = Math.round((deps.now().getTime() - invokedAt.getTime()) / 1000);
         return passed(
           COUNTER_CHECK.metric,
-          `${METRICS_NAMESPACE}/${METRIC.openSessions} {${dimensionText}} = ${value}` +
+          `${namespace}/${METRIC.openSessions} {${dimensionText}} = ${value}` +
             `${at ? ` at ${at.toISOString()}` : ""}, after ${waited} s`,
         );
       }
@@ -158,7 +163,7 @@ async function waitForMetric(
   }
   return failed(
     COUNTER_CHECK.metric,
-    `no ${METRICS_NAMESPACE}/${METRIC.openSessions} {${dimensionText}} since ${startTime.toISOString()} ` +
+    `no ${namespace}/${METRIC.openSessions} {${dimensionText}} since ${startTime.toISOString()} ` +
       `after ${Math.round(deps.metricTimeoutMs / 1000)} s`,
   );
 }

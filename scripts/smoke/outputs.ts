@@ -6,13 +6,20 @@ export const OUTPUT = {
   apiUrl: "ApiUrl",
   deadLetterQueueUrl: "DeadLetterQueueUrl",
   counterFunctionName: "CounterFunctionName",
-  /** Optional: the prefix every alarm of the stack's name starts with. */
+  /** The CloudWatch namespace of the counter's metrics (the stack's name). */
+  metricsNamespace: "MetricsNamespace",
+  /** The prefix every alarm of the stack's name starts with (`<stack name>/`). */
   alarmNamePrefix: "AlarmNamePrefix",
   /** Optional: the first counted target, `{"customerId": "42", "subAccountId": "7"}`. */
   firstTarget: "FirstTarget",
 } as const;
 
-const REQUIRED = [OUTPUT.apiUrl, OUTPUT.deadLetterQueueUrl, OUTPUT.counterFunctionName] as const;
+const REQUIRED = [
+  OUTPUT.apiUrl,
+  OUTPUT.deadLetterQueueUrl,
+  OUTPUT.counterFunctionName,
+  OUTPUT.metricsNamespace,
+] as const;
 
 export interface StackOutputs {
   stackName: string;
@@ -99,6 +106,7 @@ export interface SmokeSubject {
   apiUrl: string;
   deadLetterQueueUrl: string;
   counterFunctionName: string;
+  metricsNamespace: string;
   alarmNamePrefix: string;
   target: CounterTarget;
 }
@@ -126,9 +134,9 @@ export function smokeSubject(
     apiUrl: values[OUTPUT.apiUrl] as string,
     deadLetterQueueUrl: values[OUTPUT.deadLetterQueueUrl] as string,
     counterFunctionName: values[OUTPUT.counterFunctionName] as string,
-    // CloudFormation names a resource given no name `<stack name>-<logical id>-<random>`
-    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html).
-    alarmNamePrefix: overrides.alarmNamePrefix ?? values[OUTPUT.alarmNamePrefix] ?? `${stackName}-`,
+    metricsNamespace: values[OUTPUT.metricsNamespace] as string,
+    // The stack names its alarms `<stack name>/...` ("/" cannot be part of a stack name).
+    alarmNamePrefix: overrides.alarmNamePrefix ?? values[OUTPUT.alarmNamePrefix] ?? `${stackName}/`,
     target,
   };
 }

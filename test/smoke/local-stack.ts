@@ -13,8 +13,10 @@ import { localEnvironment } from "../../dev/local-environment.js";
 import { MotoServer } from "../../dev/moto-server.js";
 import { startWavySandbox } from "../../dev/wavy-sandbox.js";
 import type { WavySimulator } from "../../dev/wavy-simulator.js";
+import { SERVICE_NAME } from "../../lambdas/lib/contract.js";
 
 export const REGION = "us-east-1";
+export const STACK_NAME = "WavySessionsSmoke";
 export const BUCKET = "wavy-sessions-smoke";
 export const COUNTER_FUNCTION = "WavySessionsSmoke-CounterFunction-abc123";
 /** moto accepts any key; these never leave loopback. */
@@ -69,7 +71,9 @@ export class LocalStack {
       AWS_REGION: REGION,
       AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      POWERTOOLS_SERVICE_NAME: (await import("../../lambdas/lib/contract.js")).SERVICE_NAME.counter,
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME.counter,
+      // As the stack sets it: the stack's name.
+      POWERTOOLS_METRICS_NAMESPACE: STACK_NAME,
       POWERTOOLS_LOG_LEVEL: "ERROR",
     });
     delete process.env.POWERTOOLS_DEV;

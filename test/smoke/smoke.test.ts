@@ -3,7 +3,7 @@ import { PutMetricAlarmCommand, SetAlarmStateCommand } from "@aws-sdk/client-clo
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { COUNTER_FUNCTION, CREDENTIALS, LocalStack, REGION } from "./local-stack.js";
+import { COUNTER_FUNCTION, CREDENTIALS, LocalStack, REGION, STACK_NAME } from "./local-stack.js";
 
 /**
  * `npm run smoke` against the local stack with moto as AWS (npm run test:smoke): the checklist
@@ -11,8 +11,8 @@ import { COUNTER_FUNCTION, CREDENTIALS, LocalStack, REGION } from "./local-stack
  * catch. Needs moto_server (pip install "moto[server]"), so it is not part of `npm test`.
  */
 
-const STACK = "WavySessionsSmoke";
-const PREFIX = `${STACK}-`;
+const STACK = STACK_NAME;
+const PREFIX = `${STACK}/`;
 /** Short waits: the stand-in puts the metric before Invoke answers, so it is there at once. */
 const FAST = ["--metric-timeout", "20", "--poll-interval", "0.2"];
 
@@ -37,16 +37,18 @@ async function deployed(options: { alarmState?: "OK" | "ALARM" } = {}) {
   const { QueueUrl } = await sqs.send(
     new CreateQueueCommand({ QueueName: `${STACK}-DeadLetters` }),
   );
-  await alarm(`${PREFIX}ObservabilityExportErrors-1A2B3C`, "OK");
-  await alarm(`${PREFIX}ObservabilityDeadLetters-4D5E6F`, options.alarmState ?? "OK");
-  // Another stack's alarm, in ALARM: the prefix keeps it out of this stack's check.
-  await alarm("OtherStack-ObservabilityExportErrors-7A8B9C", "ALARM");
+  await alarm(`${PREFIX}ExportErrors`, "OK");
+  await alarm(`${PREFIX}DeadLetters`, options.alarmState ?? "OK");
+  // A stack whose name starts with this one's, in ALARM: the prefix keeps it out of the check.
+  await alarm(`${STACK}-Staging/ExportErrors`, "ALARM");
   return {
     queueUrl: QueueUrl as string,
     outputs: {
       ApiUrl: `${stack.apiUrl}/`,
       DeadLetterQueueUrl: QueueUrl as string,
       CounterFunctionName: COUNTER_FUNCTION,
+      MetricsNamespace: STACK,
+      AlarmNamePrefix: PREFIX,
       FirstTarget: JSON.stringify({ customerId: "42" }),
     },
   };
@@ -116,7 +118,7 @@ describe("npm run smoke", () => {
     expect(lines.get("POST /exports")?.seen).toMatch(/^201, export \S+: 240 rows, \d+ bytes$/);
     expect(lines.get("counter invocation")?.seen).toBe("240 open sessions for customer 42 / all");
     expect(lines.get("OpenSessions metric appears")?.seen).toMatch(
-      /^WavySessions\/OpenSessions \{CustomerId=42, SubAccountId=all, service=wavy-sessions-counter\} = 240/,
+      /^WavySessionsSmoke\/OpenSessions \{CustomerId=42, SubAccountId=all, service=wavy-sessions-counter\} = 240/,
     );
     expect(lines.get("wrong method answers 405 with Allow")?.seen).toBe(
       "405 METHOD_NOT_ALLOWED, Allow: POST",
@@ -180,7 +182,7 @@ describe("npm run smoke", () => {
     const lines = checklist(run.stdout);
     expect(failing(lines)).toEqual(["no alarm in ALARM"]);
     expect(lines.get("no alarm in ALARM")?.seen).toBe(
-      `1 ALARM, 1 OK of ${PREFIX}*; in ALARM: ${PREFIX}ObservabilityDeadLetters-4D5E6F`,
+      `1 ALARM, 1 OK of ${PREFIX}*; in ALARM: ${PREFIX}DeadLetters`,
     );
     expect(run.stdout).toContain("1 of 11 checks failed.");
     expect(run.code).toBe(1);
@@ -220,7 +222,7 @@ describe("npm run smoke", () => {
     const lines = checklist(run.stdout);
     expect(failing(lines)).toEqual(["OpenSessions metric appears"]);
     expect(lines.get("OpenSessions metric appears")?.seen).toMatch(
-      /^no WavySessions\/OpenSessions \{CustomerId=42, SubAccountId=all, service=wavy-sessions-counter\} since .* after 2 s$/,
+      /^no WavySessionsSmoke\/OpenSessions \{CustomerId=42, SubAccountId=all, service=wavy-sessions-counter\} since .* after 2 s$/,
     );
     expect(run.code).toBe(1);
   });
