@@ -15,10 +15,15 @@ export interface CountTarget {
   readonly subAccountId?: string;
 }
 
+/**
+ * Where the Wavy credentials live. An imported secret may be encrypted with a customer-managed
+ * KMS key, which the functions then need to decrypt with; the secret the stack creates uses
+ * Secrets Manager's own key (aws/secretsmanager), which needs no grant.
+ */
 export type SecretSource =
   | { readonly kind: "create" }
-  | { readonly kind: "name"; readonly secretName: string }
-  | { readonly kind: "arn"; readonly secretArn: string };
+  | { readonly kind: "name"; readonly secretName: string; readonly kmsKeyArn?: string }
+  | { readonly kind: "arn"; readonly secretArn: string; readonly kmsKeyArn?: string };
 
 export type AlarmDestination =
   | { readonly kind: "none" }
@@ -59,6 +64,7 @@ export const CONTEXT_KEYS = [
   "scheduleFlexibleWindowMinutes",
   "wavySecretName",
   "wavySecretArn",
+  "wavySecretKmsKeyArn",
   "exportRetentionDays",
   "exportMemoryMb",
   "counterMemoryMb",
@@ -191,6 +197,10 @@ const optionalText = z.preprocess(
 const SECRET_ARN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
 const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
+// A key's ARN, not an alias's: kms:Decrypt is authorised against the key itself
+// (https://docs.aws.amazon.com/kms/latest/developerguide/cmks-in-iam-policies.html).
+const KMS_KEY_ARN =
+  /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -227,13 +237,20 @@ const contextSchema = z
       (arn) => arn === undefined || SECRET_ARN.test(arn),
       "must be the secret's complete ARN, ending in its 6-character suffix (-AbCdEf)",
     ),
+    wavySecretKmsKeyArn: optionalText.refine(
+      (arn) => arn === undefined || KMS_KEY_ARN.test(arn),
+      "must be a KMS key's ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID), not an alias",
+    ),
     exportRetentionDays: intSetting(90, 1, 36_500),
     // docs/benchmarks.md: the smallest size whose CPU share copies a 5 M-row (170 MB) CSV inside
     // the 25 s budget with a 1.5x margin; peak RSS is ~150 MB whatever the CSV's size.
     exportMemoryMb: memoryMb(256),
     counterMemoryMb: memoryMb(512),
-    // Protects Wavy's (undocumented) rate limit: at most this many counts run at once.
-    counterReservedConcurrency: intSetting(5, 1, 1_000),
+    // 0: no reservation (docs/deploying.md says what reserving buys and costs). Lambda keeps at
+    // least 100 executions unreserved, and a young account's whole quota may be 10 or 50, so
+    // any reservation there fails the deploy
+    // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+    counterReservedConcurrency: intSetting(0, 0, 1_000),
     downloadOrigins: z
       .string({ error: "must be a comma-separated string of origins" })
       .trim()
@@ -286,6 +303,13 @@ const contextSchema = z
         path: ["wavySecretArn"],
         message: "set either wavySecretName or wavySecretArn, not both",
       });
+    if (value.wavySecretKmsKeyArn && !value.wavySecretName && !value.wavySecretArn)
+      ctx.addIssue({
+        code: "custom",
+        path: ["wavySecretKmsKeyArn"],
+        message:
+          "only applies to an imported secret (wavySecretName or wavySecretArn); the secret the stack creates uses aws/secretsmanager",
+      });
     if (value.alarmEmail && value.alarmTopicArn)
       ctx.addIssue({
         code: "custom",
@@ -333,6 +357,7 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
   }
   const value = result.data;
   const period = ratePeriodSeconds(value.scheduleExpression);
+  const kmsKey = value.wavySecretKmsKeyArn ? { kmsKeyArn: value.wavySecretKmsKeyArn } : {};
   return {
     stackName: value.stackName,
     targets: value.targets.map((target) =>
@@ -345,9 +370,9 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
     schedulePeriodSeconds: period ?? 3_600,
     scheduleFlexibleWindowMinutes: value.scheduleFlexibleWindowMinutes,
     secret: value.wavySecretArn
-      ? { kind: "arn", secretArn: value.wavySecretArn }
+      ? { kind: "arn", secretArn: value.wavySecretArn, ...kmsKey }
       : value.wavySecretName
-        ? { kind: "name", secretName: value.wavySecretName }
+        ? { kind: "name", secretName: value.wavySecretName, ...kmsKey }
         : { kind: "create" },
     exportRetentionDays: value.exportRetentionDays,
     exportMemoryMb: value.exportMemoryMb,

@@ -69,8 +69,10 @@ export class SessionCounter extends Construct {
       // One CSV scan; far below this, but a slow Wavy must not cut a count short.
       timeout: Duration.minutes(5),
       logRetention: props.logRetention,
-      // Wavy's rate limits are undocumented (it answers 420): at most this many counts at once.
-      reservedConcurrentExecutions: props.reservedConcurrency,
+      // Wavy's rate limits are undocumented (it answers 420): at most this many counts at once,
+      // when asked. 0 is "no reservation" here; to Lambda it would mean "never run".
+      reservedConcurrentExecutions:
+        props.reservedConcurrency > 0 ? props.reservedConcurrency : undefined,
       environment: {
         ...props.wavyEnvironment,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME.counter,

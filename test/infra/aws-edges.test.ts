@@ -1,5 +1,6 @@
 import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import { SYNTH_TIMEOUT_MS, synth, TEST_TARGETS } from "./synth.js";
 import {
   ENV,
@@ -218,5 +219,70 @@ describe("two stacks in one account and region", () => {
       (a) => a.Properties.MetricName === "5XXError",
     );
     expect(alarm?.Properties.Dimensions).toEqual([{ Name: "ApiName", Value: api.Properties.Name }]);
+  });
+});
+
+describe("Lambda concurrency", () => {
+  // Lambda keeps at least 100 (or the whole quota on young accounts, 10 or 50) unreserved:
+  // https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+  const counter = (t: Template) =>
+    Object.values(resourcesOf(t, "AWS::Lambda::Function")).find(
+      (fn) =>
+        (fn.Properties.Environment as { Variables: Json }).Variables.POWERTOOLS_SERVICE_NAME ===
+        SERVICE_NAME.counter,
+    )?.Properties;
+
+  it("reserves nothing unless counterReservedConcurrency asks for it", () => {
+    for (const fn of Object.values(resourcesOf(template, "AWS::Lambda::Function")))
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    // 0 means "no reservation", never Lambda's 0, which would throttle every count.
+    const zero = templateFor({ ...DEFAULT, counterReservedConcurrency: 0 });
+    expect(counter(zero)).toBeDefined();
+    expect(counter(zero)?.ReservedConcurrentExecutions).toBeUndefined();
+    const three = templateFor({ ...DEFAULT, counterReservedConcurrency: "3" });
+    expect(counter(three)?.ReservedConcurrentExecutions).toBe(3);
+  });
+});
+
+describe("imported secret encrypted with a customer-managed key", () => {
+  const KEY_ARN = "arn:aws:kms:sa-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  const SECRET_ARN = "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy/prod-AbCdEf";
+  let importedSecret: Template;
+  beforeAll(() => {
+    importedSecret = templateFor({
+      targets: TEST_TARGETS,
+      wavySecretArn: SECRET_ARN,
+      wavySecretKmsKeyArn: KEY_ARN,
+    });
+  }, SYNTH_TIMEOUT_MS);
+
+  // GetSecretValue makes Secrets Manager call kms:Decrypt as the caller, via its endpoint:
+  // https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html#security-encryption-authz
+  const kmsStatements = (t: Template, roleId: string) =>
+    statementsOfRole(t, roleId).filter((s) => listOf(s.Action).some((a) => a.startsWith("kms:")));
+  const functionRoles = (t: Template) =>
+    Object.values(resourcesOf(t, "AWS::Lambda::Function")).map(
+      (fn) => logicalIdOf(fn.Properties.Role) ?? "",
+    );
+
+  it("lets both functions decrypt with that key, only through Secrets Manager", () => {
+    const roles = functionRoles(importedSecret);
+    expect(roles).toHaveLength(2);
+    for (const roleId of roles) {
+      const statements = kmsStatements(importedSecret, roleId);
+      expect(statements).toHaveLength(1);
+      const [statement] = statements as [Statement];
+      expect(statement.Effect).toBe("Allow");
+      expect(listOf(statement.Action)).toEqual(["kms:Decrypt"]);
+      expect(statement.Resource).toBe(KEY_ARN);
+      expect(resolve(importedSecret, statement.Condition?.StringEquals?.["kms:ViaService"])).toBe(
+        "secretsmanager.sa-east-1.amazonaws.com",
+      );
+    }
+  });
+
+  it("grants no KMS access when the secret uses Secrets Manager's own key", () => {
+    for (const roleId of functionRoles(template))
+      expect(kmsStatements(template, roleId)).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import {
   readConfig,
   type WavySessionsConfig,
 } from "../../infra/config.js";
+import { LIMITS } from "../../lambdas/lib/contract.js";
 import { SYNTH_TIMEOUT_MS, synth } from "./synth.js";
 
 const read = (context: Partial<Record<ContextKey, unknown>>): WavySessionsConfig =>
@@ -34,7 +35,7 @@ describe("configuration from CDK context", () => {
         exportRetentionDays: 90,
         exportMemoryMb: 256,
         counterMemoryMb: 512,
-        counterReservedConcurrency: 5,
+        counterReservedConcurrency: 0,
         downloadOrigins: "https://chatclub-cdn.wavy.global,https://*.wavy.global",
         alarms: { kind: "none" },
       }),
@@ -107,6 +108,16 @@ describe("configuration from CDK context", () => {
     ).toContain("must not exceed the schedule's period (5 minutes)");
   });
 
+  it("caps DOWNLOAD_URL_TTL_SECONDS at what the functions' role session lasts", () => {
+    expect(LIMITS.maxDownloadUrlTtlSeconds).toBe(3_600);
+    expect(read({}).downloadUrlTtlSeconds).toBe(900);
+    expect(read({ downloadUrlTtlSeconds: 3_600 }).downloadUrlTtlSeconds).toBe(3_600);
+    expect(rejection({ downloadUrlTtlSeconds: 3_601 })).toContain(
+      'context "downloadUrlTtlSeconds" must be at most 3600',
+    );
+    expect(rejection({ downloadUrlTtlSeconds: 604_800 })).toContain("downloadUrlTtlSeconds");
+  });
+
   it("takes an existing secret by name or by complete ARN, not both", () => {
     expect(read({ wavySecretName: "wavy/prod" }).secret).toEqual({
       kind: "name",
@@ -122,6 +133,36 @@ describe("configuration from CDK context", () => {
     );
   });
 
+  it("takes the KMS key of an imported secret, by key ARN, and only for an imported secret", () => {
+    const key = "arn:aws:kms:sa-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const arn = "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy/prod-AbCdEf";
+    expect(read({ wavySecretName: "wavy/prod", wavySecretKmsKeyArn: key }).secret).toEqual({
+      kind: "name",
+      secretName: "wavy/prod",
+      kmsKeyArn: key,
+    });
+    expect(read({ wavySecretArn: arn, wavySecretKmsKeyArn: key }).secret).toEqual({
+      kind: "arn",
+      secretArn: arn,
+      kmsKeyArn: key,
+    });
+    expect(read({ wavySecretArn: arn }).secret).toEqual({ kind: "arn", secretArn: arn });
+    const multiRegion =
+      "arn:aws:kms:sa-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab";
+    expect(read({ wavySecretName: "w", wavySecretKmsKeyArn: multiRegion }).secret).toEqual(
+      expect.objectContaining({ kmsKeyArn: multiRegion }),
+    );
+    expect(rejection({ wavySecretKmsKeyArn: key })).toContain(
+      'context "wavySecretKmsKeyArn" only applies to an imported secret',
+    );
+    expect(
+      rejection({
+        wavySecretName: "wavy/prod",
+        wavySecretKmsKeyArn: "arn:aws:kms:sa-east-1:123456789012:alias/wavy",
+      }),
+    ).toContain("not an alias");
+  });
+
   it("rejects bad numbers, origins, e-mail addresses and topic ARNs", () => {
     const message = rejection({
       exportMemoryMb: 64,
@@ -130,6 +171,7 @@ describe("configuration from CDK context", () => {
       downloadOrigins: "ftp://wavy.global",
       alarmEmail: "not-an-address",
       wavyApiUrl: "http://api-messaging.wavy.global",
+      counterReservedConcurrency: -1,
     });
     expect(message).toContain('"exportMemoryMb" must be at least 128');
     expect(message).toContain('"exportRetentionDays" must be an integer');
@@ -137,6 +179,7 @@ describe("configuration from CDK context", () => {
     expect(message).toContain('"downloadOrigins" has an entry that is not an origin');
     expect(message).toContain('"alarmEmail" is not an e-mail address');
     expect(message).toContain('"wavyApiUrl" must be an https URL');
+    expect(message).toContain('"counterReservedConcurrency" must be at least 0');
     expect(rejection({ alarmTopicArn: "arn:aws:sqs:us-east-1:123456789012:q" })).toContain(
       "alarmTopicArn",
     );
