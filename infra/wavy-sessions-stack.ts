@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { STACK_OUTPUT } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
@@ -90,26 +91,32 @@ export class WavySessionsStack extends Stack {
       deadLetterQueue: this.counter.deadLetterQueue,
     });
 
-    new CfnOutput(this, "ApiUrl", {
+    new CfnOutput(this, STACK_OUTPUT.apiUrl, {
       description: "Base URL of the export API (WAVY_SESSIONS_API_URL for npm run call)",
       value: this.exportApi.api.url,
     });
-    new CfnOutput(this, "ExportBucketName", { value: this.storage.bucket.bucketName });
-    new CfnOutput(this, "WavySecretId", {
+    new CfnOutput(this, STACK_OUTPUT.exportBucketName, { value: this.storage.bucket.bucketName });
+    new CfnOutput(this, STACK_OUTPUT.wavySecretId, {
       description: "Put the Wavy credentials here (aws secretsmanager put-secret-value)",
       value: this.secret.secretId,
     });
-    new CfnOutput(this, "DeadLetterQueueUrl", { value: this.counter.deadLetterQueue.queueUrl });
-    new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });
+    new CfnOutput(this, STACK_OUTPUT.deadLetterQueueUrl, {
+      value: this.counter.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, STACK_OUTPUT.dashboardName, {
+      value: this.observability.dashboard.dashboardName,
+    });
 
     // What `npm run smoke` reads (scripts/smoke/outputs.ts): whom to invoke, which metric to
     // await, which alarms are this stack's, whom to export and count by default.
-    new CfnOutput(this, "CounterFunctionName", { value: this.counter.function.functionName });
-    new CfnOutput(this, "MetricsNamespace", { value: metricsNamespace });
-    new CfnOutput(this, "AlarmNamePrefix", { value: alarmNamePrefix });
+    new CfnOutput(this, STACK_OUTPUT.counterFunctionName, {
+      value: this.counter.function.functionName,
+    });
+    new CfnOutput(this, STACK_OUTPUT.metricsNamespace, { value: metricsNamespace });
+    new CfnOutput(this, STACK_OUTPUT.alarmNamePrefix, { value: alarmNamePrefix });
     const [firstTarget] = config.targets;
     if (firstTarget) {
-      new CfnOutput(this, "FirstTarget", {
+      new CfnOutput(this, STACK_OUTPUT.firstTarget, {
         description: "The first counted target: whom npm run smoke exports and counts",
         // A target is already the counter's event: no subAccountId when there is none.
         value: JSON.stringify(firstTarget),

@@ -1,18 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { type CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { STACK_OUTPUT } from "../../lambdas/lib/contract.js";
 
-/** The stack outputs the smoke test reads (infra/wavy-sessions-stack.ts writes them). */
-export const OUTPUT = {
-  apiUrl: "ApiUrl",
-  deadLetterQueueUrl: "DeadLetterQueueUrl",
-  counterFunctionName: "CounterFunctionName",
-  /** The CloudWatch namespace of the counter's metrics (the stack's name). */
-  metricsNamespace: "MetricsNamespace",
-  /** The prefix every alarm of the stack's name starts with (`<stack name>/`). */
-  alarmNamePrefix: "AlarmNamePrefix",
-  /** Optional: the first counted target, `{"customerId": "42", "subAccountId": "7"}`. */
-  firstTarget: "FirstTarget",
-} as const;
+/** The stack outputs the smoke test reads (docs/contract.md, "Stack outputs"). */
+export const OUTPUT = STACK_OUTPUT;
 
 const REQUIRED = [
   OUTPUT.apiUrl,

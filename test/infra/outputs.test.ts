@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { OUTPUT } from "../../scripts/smoke/outputs.js";
+import { STACK_OUTPUT as OUTPUT } from "../../lambdas/lib/contract.js";
 import { SYNTH_TIMEOUT_MS, type Synthesised, synth, TEST_TARGETS } from "./synth.js";
 
 type Json = Record<string, unknown>;
