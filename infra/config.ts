@@ -38,8 +38,11 @@ export interface WavySessionsConfig {
   readonly stackName: string;
   readonly targets: readonly CountTarget[];
   readonly scheduleExpression: string;
-  /** Seconds between two runs of a target, used as the metric period of its alarms. */
-  readonly schedulePeriodSeconds: number;
+  /**
+   * The metric period of the counter's alarms: the longest gap between two runs of a target.
+   * A rate's own period unless alarmPeriodMinutes says otherwise; a cron schedule must say.
+   */
+  readonly alarmPeriodSeconds: number;
   readonly scheduleFlexibleWindowMinutes: number;
   readonly secret: SecretSource;
   readonly exportRetentionDays: number;
@@ -62,6 +65,7 @@ export const CONTEXT_KEYS = [
   "targets",
   "scheduleExpression",
   "scheduleFlexibleWindowMinutes",
+  "alarmPeriodMinutes",
   "wavySecretName",
   "wavySecretArn",
   "wavySecretKmsKeyArn",
@@ -98,17 +102,24 @@ const LOG_RETENTION_DAYS = [
 const memoryMb = (fallback: number) => intSetting(fallback, 128, 10_240);
 
 function intSetting(fallback: number, min: number, max: number) {
-  // `-c key=5` arrives as the string "5"; cdk.json gives a number. Accept both, nothing else.
-  return z.preprocess(
-    (value) => (typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value),
-    z
-      .number({ error: "must be an integer" })
-      .int("must be an integer")
-      .min(min, `must be at least ${min}`)
-      .max(max, `must be at most ${max}`)
-      .default(fallback),
-  );
+  return z.preprocess(numberFromString, integer(min, max).default(fallback));
 }
+
+/** An integer setting with no default: undefined when the context does not name it. */
+function optionalIntSetting(min: number, max: number) {
+  return z.preprocess(numberFromString, integer(min, max).optional());
+}
+
+// `-c key=5` arrives as the string "5"; cdk.json gives a number. Accept both, nothing else.
+const numberFromString = (value: unknown) =>
+  typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+const integer = (min: number, max: number) =>
+  z
+    .number({ error: "must be an integer" })
+    .int("must be an integer")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
 
 /** JSON given on the command line (`-c targets='[...]'`) arrives as a string. */
 function jsonFromString(value: unknown): unknown {
@@ -121,8 +132,37 @@ function jsonFromString(value: unknown): unknown {
 }
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
-// Scheduler cron: minutes hours day-of-month month day-of-week year.
-const CRON = /^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/;
+const CRON = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/;
+/**
+ * What each cron field may hold, per Scheduler's table (minutes hours day-of-month month
+ * day-of-week year): https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#cron-based.
+ * Scheduler refuses at create what passes here only in details (a value out of range, say);
+ * what it also refuses, and synth used to let through, is a cron that restricts both
+ * day-of-month and day-of-week or neither: one of the two must be "?" (same page, and the
+ * EventBridge cron reference, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cron-expressions.html).
+ */
+const CRON_FIELDS = [
+  { name: "minutes", allowed: /^[0-9,*/-]+$/ },
+  { name: "hours", allowed: /^[0-9,*/-]+$/ },
+  { name: "day-of-month", allowed: /^(?:[0-9,*/LW-]+|\?)$/ },
+  { name: "month", allowed: /^[0-9A-Za-z,*/-]+$/ },
+  { name: "day-of-week", allowed: /^(?:[0-9A-Za-z,*L#-]+|\?)$/ },
+  { name: "year", allowed: /^[0-9,*/-]+$/ },
+] as const;
+
+/** Why Scheduler would refuse this cron expression, or undefined if it would not. */
+function cronProblem(expression: string): string | undefined {
+  const fields = CRON.exec(expression)?.slice(1);
+  if (!fields) return undefined;
+  for (const [index, field] of fields.entries()) {
+    const rule = CRON_FIELDS[index];
+    if (rule && !rule.allowed.test(field)) return `its ${rule.name} field "${field}" is not valid`;
+  }
+  const [, , dayOfMonth, , dayOfWeek] = fields;
+  if ((dayOfMonth === "?") === (dayOfWeek === "?"))
+    return 'exactly one of day-of-month and day-of-week must be "?"';
+  return undefined;
+}
 const UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3_600, day: 86_400 };
 
 /** The period of a `rate(...)` expression, or undefined for a cron expression. */
@@ -153,7 +193,15 @@ const scheduleExpression = z
         });
       return;
     }
-    if (CRON.test(expression)) return;
+    if (CRON.test(expression)) {
+      const problem = cronProblem(expression);
+      if (problem)
+        ctx.addIssue({
+          code: "custom",
+          message: `"${expression}": ${problem}, e.g. "cron(0/15 * * * ? *)"`,
+        });
+      return;
+    }
     ctx.addIssue({
       code: "custom",
       message: `"${expression}" is not a recurring EventBridge Scheduler expression; use "rate(15 minutes)" or "cron(0/15 * * * ? *)"`,
@@ -229,6 +277,9 @@ const contextSchema = z
     scheduleExpression,
     // Spreads the targets' runs over a window so they don't all call Wavy in the same second.
     scheduleFlexibleWindowMinutes: intSetting(5, 1, 1_440),
+    // Whole minutes are what a CloudWatch alarm period accepts (10, 20, 30 s or multiples of
+    // 60); one day is as far as the schedule is allowed to space runs.
+    alarmPeriodMinutes: optionalIntSetting(1, 1_440),
     wavySecretName: optionalText.refine(
       (name) => name === undefined || SECRET_NAME.test(name),
       "is not a Secrets Manager secret name",
@@ -323,6 +374,32 @@ const contextSchema = z
         path: ["scheduleFlexibleWindowMinutes"],
         message: `must not exceed the schedule's period (${period / 60} minutes)`,
       });
+    // A cron's runs need not be evenly spaced (every 15 minutes from 8 to 20 on weekdays), so
+    // only the operator knows the longest gap an alarm must tolerate.
+    const alarmMinutes = value.alarmPeriodMinutes;
+    if (period === undefined && alarmMinutes === undefined && CRON.test(value.scheduleExpression))
+      ctx.addIssue({
+        code: "custom",
+        path: ["alarmPeriodMinutes"],
+        message:
+          "is required with a cron schedule: the longest gap in minutes between two runs, the period of the NoCount and WavyRequestFailed alarms",
+      });
+    if (period !== undefined && alarmMinutes !== undefined && alarmMinutes * 60 < period)
+      ctx.addIssue({
+        code: "custom",
+        path: ["alarmPeriodMinutes"],
+        message: `must not be shorter than the schedule's period (${period / 60} minutes)`,
+      });
+    if (
+      period === undefined &&
+      alarmMinutes !== undefined &&
+      value.scheduleFlexibleWindowMinutes > alarmMinutes
+    )
+      ctx.addIssue({
+        code: "custom",
+        path: ["scheduleFlexibleWindowMinutes"],
+        message: `must not exceed alarmPeriodMinutes (${alarmMinutes})`,
+      });
     if (value.apiThrottleBurstLimit < value.apiThrottleRateLimit)
       ctx.addIssue({
         code: "custom",
@@ -366,8 +443,8 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
         : { customerId: target.customerId, subAccountId: target.subAccountId },
     ),
     scheduleExpression: value.scheduleExpression,
-    // A cron schedule's spacing is not known here; an hour keeps its alarms from flapping.
-    schedulePeriodSeconds: period ?? 3_600,
+    // readConfig's schema made sure one of the two is there.
+    alarmPeriodSeconds: value.alarmPeriodMinutes ? value.alarmPeriodMinutes * 60 : (period ?? 0),
     scheduleFlexibleWindowMinutes: value.scheduleFlexibleWindowMinutes,
     secret: value.wavySecretArn
       ? { kind: "arn", secretArn: value.wavySecretArn, ...kmsKey }

@@ -84,7 +84,7 @@ export class WavySessionsStack extends Stack {
       metricsNamespace,
       alarms: config.alarms,
       targets: config.targets,
-      schedulePeriodSeconds: config.schedulePeriodSeconds,
+      alarmPeriodSeconds: config.alarmPeriodSeconds,
       exportFunction: this.exportApi.function,
       counterFunction: this.counter.function,
       api: this.exportApi.api,

@@ -23,8 +23,8 @@ export interface ObservabilityProps {
   readonly metricsNamespace: string;
   readonly alarms: AlarmDestination;
   readonly targets: readonly CountTarget[];
-  /** Seconds between two counts of one target. */
-  readonly schedulePeriodSeconds: number;
+  /** The longest gap between two counts of one target: the counter alarms' period. */
+  readonly alarmPeriodSeconds: number;
   readonly exportFunction: lambda.IFunction;
   readonly counterFunction: lambda.IFunction;
   readonly api: apigateway.RestApi;
@@ -184,7 +184,7 @@ export class Observability extends Construct {
         [DIMENSION.service]: SERVICE_NAME.counter,
       },
       statistic,
-      period: Duration.seconds(this.props.schedulePeriodSeconds),
+      period: Duration.seconds(this.props.alarmPeriodSeconds),
     });
   }
 
@@ -208,7 +208,7 @@ export class Observability extends Construct {
             expression: `SUM([${Object.keys(usingMetrics).join(",")}])`,
             usingMetrics,
             label: METRIC.wavyRequestFailed,
-            period: Duration.seconds(this.props.schedulePeriodSeconds),
+            period: Duration.seconds(this.props.alarmPeriodSeconds),
           }),
           threshold: 1,
         }),
@@ -222,7 +222,7 @@ export class Observability extends Construct {
    * the flexible time window can push a run past a period boundary.
    */
   private missingCountAlarm(target: CountTarget): void {
-    const periods = this.props.schedulePeriodSeconds * 2 <= 86_400 ? 2 : 1;
+    const periods = this.props.alarmPeriodSeconds * 2 <= 86_400 ? 2 : 1;
     this.alarm(`NoCount-${targetLabel(target)}`, {
       alarmDescription: `No ${METRIC.openSessions} figure for customer ${target.customerId}, sub-account ${target.subAccountId ?? ALL_SUB_ACCOUNTS}.`,
       metric: this.targetMetric(METRIC.openSessions, target, "SampleCount"),
@@ -235,7 +235,7 @@ export class Observability extends Construct {
 
   private buildDashboard(serviceAlarms: cloudwatch.Alarm[]): cloudwatch.Dashboard {
     const { exportFunction, counterFunction, api, deadLetterQueue } = this.props;
-    const period = Duration.seconds(this.props.schedulePeriodSeconds);
+    const period = Duration.seconds(this.props.alarmPeriodSeconds);
     // SEARCH rather than one line per target: it scales past the per-graph metric limit and
     // keeps showing a target's history after it is removed from the configuration.
     const perTarget = (metricName: string, statistic: string, label: string) =>

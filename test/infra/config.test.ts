@@ -29,7 +29,7 @@ describe("configuration from CDK context", () => {
       expect.objectContaining({
         targets: [],
         scheduleExpression: "rate(15 minutes)",
-        schedulePeriodSeconds: 900,
+        alarmPeriodSeconds: 900,
         scheduleFlexibleWindowMinutes: 5,
         secret: { kind: "create" },
         exportRetentionDays: 90,
@@ -98,8 +98,59 @@ describe("configuration from CDK context", () => {
     expect(rejection({ scheduleExpression: "rate(0 minutes)" })).toContain("at least 1");
     expect(rejection({ scheduleExpression: "rate(2 days)" })).toContain("at most one run a day");
     expect(rejection({ scheduleExpression: "cron(0/15 * * * *)" })).toContain("scheduleExpression");
-    expect(read({ scheduleExpression: "cron(0/15 * * * ? *)" }).schedulePeriodSeconds).toBe(3600);
-    expect(read({ scheduleExpression: "rate(1 hour)" }).schedulePeriodSeconds).toBe(3600);
+    expect(read({ scheduleExpression: "rate(1 hour)" }).alarmPeriodSeconds).toBe(3600);
+  });
+
+  // https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#cron-based:
+  // day-of-month and day-of-week cannot both be given; one of them must be "?".
+  it("validates cron the way Scheduler does: ? in exactly one of the two day fields", () => {
+    const cron = (expression: string) => ({
+      scheduleExpression: expression,
+      alarmPeriodMinutes: 60,
+    });
+    for (const good of [
+      "cron(0/15 * * * ? *)",
+      "cron(0 9 ? * MON-FRI *)",
+      "cron(0 0 L * ? 2026-2030)",
+      "cron(15 10 ? * 6L *)",
+      "cron(0 8 1,15 JAN-JUN ? *)",
+    ])
+      expect(read(cron(good)).scheduleExpression, good).toBe(good);
+    for (const bad of [
+      "cron(0/15 * * * * *)", // no "?": Scheduler refuses it at create
+      "cron(0 9 ? * ? *)", // "?" in both
+      "cron(? * * * ? *)", // "?" outside the day fields
+      "cron(0 9 * * MON-FRI *)",
+    ])
+      expect(rejection(cron(bad)), bad).toContain('context "scheduleExpression"');
+    expect(rejection(cron("cron(0/15 * * * * *)"))).toContain('"?"');
+  });
+
+  it("requires alarmPeriodMinutes for a cron schedule and uses it as the alarms' period", () => {
+    const cron = "cron(0/15 * * * ? *)";
+    expect(rejection({ scheduleExpression: cron })).toContain(
+      'context "alarmPeriodMinutes" is required with a cron schedule',
+    );
+    expect(read({ scheduleExpression: cron, alarmPeriodMinutes: 30 }).alarmPeriodSeconds).toBe(
+      1800,
+    );
+    expect(read({ scheduleExpression: "rate(15 minutes)" }).alarmPeriodSeconds).toBe(900);
+    expect(
+      read({ scheduleExpression: "rate(15 minutes)", alarmPeriodMinutes: "60" }).alarmPeriodSeconds,
+    ).toBe(3600);
+    expect(rejection({ scheduleExpression: "rate(15 minutes)", alarmPeriodMinutes: 5 })).toContain(
+      "must not be shorter than the schedule's period (15 minutes)",
+    );
+    expect(rejection({ scheduleExpression: cron, alarmPeriodMinutes: 1441 })).toContain(
+      '"alarmPeriodMinutes" must be at most 1440',
+    );
+    expect(
+      rejection({
+        scheduleExpression: cron,
+        alarmPeriodMinutes: 5,
+        scheduleFlexibleWindowMinutes: 10,
+      }),
+    ).toContain('"scheduleFlexibleWindowMinutes" must not exceed');
   });
 
   it("rejects a flexible window longer than the schedule's period", () => {
@@ -216,6 +267,35 @@ describe("configuration in the synthesised stack", () => {
       expect(template.findResources("AWS::SNS::Topic")).toEqual({});
       for (const alarm of Object.values(template.findResources("AWS::CloudWatch::Alarm")))
         expect(alarm.Properties.AlarmActions).toEqual(["arn:aws:sns:sa-east-1:123456789012:ops"]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    "gives a cron schedule's alarms the period alarmPeriodMinutes names",
+    () => {
+      const { template } = synth(
+        {
+          scheduleExpression: "cron(0 8-20 ? * MON-FRI *)",
+          alarmPeriodMinutes: 120,
+          targets: [{ customerId: "5" }],
+        },
+        { cfnValidation: false },
+      );
+      template.hasResourceProperties("AWS::Scheduler::Schedule", {
+        ScheduleExpression: "cron(0 8-20 ? * MON-FRI *)",
+      });
+      const periods = (value: unknown): number[] =>
+        typeof value !== "object" || value === null
+          ? []
+          : Object.entries(value).flatMap(([key, child]) =>
+              key === "Period" && typeof child === "number" ? [child] : periods(child),
+            );
+      const counterAlarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"))
+        .map((alarm) => alarm.Properties)
+        .filter((alarm) => /OpenSessions|WavyRequestFailed/.test(JSON.stringify(alarm)));
+      expect(counterAlarms.length).toBeGreaterThanOrEqual(2);
+      for (const alarm of counterAlarms) expect(new Set(periods(alarm))).toEqual(new Set([7200]));
     },
     SYNTH_TIMEOUT_MS,
   );
