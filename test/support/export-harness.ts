@@ -11,6 +11,7 @@ import { WavySimulator, type WavySimulatorOptions } from "../../dev/wavy-simulat
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
 import { buildExportApi, type ExportApiDeps } from "../../lambdas/lib/exports/export-service.js";
+import { recordAwsCalls } from "./aws-call-recorder.js";
 
 export const BUCKET = "wavy-exports-test";
 
@@ -44,12 +45,16 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const wavy = await new WavySimulator(options.wavy).start();
   const s3 = await new LocalS3({ buckets: [BUCKET] }).start();
-  const s3Client = new S3Client({
+  const s3Options = {
     endpoint: s3.endpoint,
     forcePathStyle: true,
     region: "us-east-1",
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  });
+  };
+  const s3Client = new S3Client(s3Options);
+  // The function's own client, so that only its calls are recorded for the IAM evaluation
+  // (test/iam), not the test's listings and clean-ups.
+  const functionS3 = recordAwsCalls(new S3Client(s3Options), "export");
   const config = loadExportConfig({
     WAVY_USER_NAME: wavy.credentials.userName,
     WAVY_AUTH_TOKEN: wavy.credentials.authenticationToken,
@@ -61,7 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   });
   const api = once(() =>
-    buildExportApi(config, { s3: s3Client, backoff: TEST_BACKOFF, ...options.deps }),
+    buildExportApi(config, { s3: functionS3, backoff: TEST_BACKOFF, ...options.deps }),
   );
   const server = await startApiServer(handleApiRequest(api));
 
@@ -112,6 +117,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await wavy.stop();
       await s3.stop();
       s3Client.destroy();
+      functionS3.destroy();
     },
   };
 }
