@@ -72,7 +72,9 @@ export function buildStackModel(stack: WavySessionsStack, template: Template): S
     const inline =
       (properties.Policies as { PolicyName: string; PolicyDocument: PolicyDocument }[]) ?? [];
     const attached = ofType("AWS::IAM::Policy")
-      .filter(([, policy]) => (policy.Properties?.Roles as string[]).includes(name))
+      .filter(([, policy]) =>
+        ((policy.Properties?.Roles as string[] | undefined) ?? []).includes(name),
+      )
       .map(([policyId, policy]) => ({
         name: policyId,
         policy: policy.Properties?.PolicyDocument as PolicyDocument,
@@ -124,7 +126,7 @@ export function buildStackModel(stack: WavySessionsStack, template: Template): S
 
   const policyOf = (type: string, listKey: string, target: string) =>
     ofType(type).find(([, policy]) =>
-      (policy.Properties?.[listKey] as string[]).includes(target),
+      ((policy.Properties?.[listKey] as string[] | undefined) ?? []).includes(target),
     )?.[1].Properties?.PolicyDocument as PolicyDocument | undefined;
 
   const bucketName = BUCKET;
@@ -151,11 +153,12 @@ export function buildStackModel(stack: WavySessionsStack, template: Template): S
       .filter(
         ([, config]) => config.Properties?.FunctionName === resolver.name(functionIds.counter),
       )
-      .map(
-        ([, config]) =>
-          (config.Properties?.DestinationConfig as { OnFailure: { Destination: string } }).OnFailure
-            .Destination,
-      ),
+      .flatMap(([, config]) => {
+        const destinations = config.Properties?.DestinationConfig as
+          | { OnFailure?: { Destination: string } }
+          | undefined;
+        return destinations?.OnFailure ? [destinations.OnFailure.Destination] : [];
+      }),
     scheduleGroupArn: resolver.arn(id(stack.counter.scheduleGroup)),
     schedules: ofType("AWS::Scheduler::Schedule").map(([logicalId, schedule]) => {
       const target = schedule.Properties?.Target as {
