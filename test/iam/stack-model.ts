@@ -52,14 +52,24 @@ export interface StackModel {
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 
-export function buildStackModel(stack: WavySessionsStack, template: Template): StackModel {
+/** The physical names the tests' own resources have: s3rver's or moto's bucket and secret. */
+export interface TestResources {
+  bucket: string;
+  secretArn: string;
+}
+
+export function buildStackModel(
+  stack: WavySessionsStack,
+  template: Template,
+  own: TestResources = { bucket: BUCKET, secretArn: TEST_SECRET_ARN },
+): StackModel {
   const raw = template.toJSON() as { Resources: Resources };
   const id = (construct: IConstruct) =>
     (stack as Stack).getLogicalId(construct.node.defaultChild as CfnElement);
-  const names: Record<string, string> = { [id(stack.storage.bucket)]: BUCKET };
+  const names: Record<string, string> = { [id(stack.storage.bucket)]: own.bucket };
   const secret = stack.secret.secret;
   if (raw.Resources[id(secret)]?.Type === "AWS::SecretsManager::Secret") {
-    names[id(secret)] = TEST_SECRET_ARN;
+    names[id(secret)] = own.secretArn;
   }
   const resolver = new TemplateResolver(raw, names);
   const resources = resolver.resolve(raw.Resources) as Resources;
@@ -129,7 +139,7 @@ export function buildStackModel(stack: WavySessionsStack, template: Template): S
       ((policy.Properties?.[listKey] as string[] | undefined) ?? []).includes(target),
     )?.[1].Properties?.PolicyDocument as PolicyDocument | undefined;
 
-  const bucketName = BUCKET;
+  const bucketName = own.bucket;
   const queueId = id(stack.counter.deadLetterQueue);
   const topicConstruct = stack.observability.topic;
   const topicId = topicConstruct?.node.defaultChild ? id(topicConstruct) : undefined;
