@@ -6,12 +6,19 @@ does) would be refused where AWS allows it. Teaching moto the secret's ARN, as A
 GetSecretValue (Service Authorization Reference, Secrets Manager: resource type "Secret"),
 keeps the check as strict as AWS's instead of switching it off.
 
+It also signs S3 requests the way the SDK does when a key holds characters SigV4 escapes: the
+contract's keys carry `=` (`exports/customerId=42/...`), which the SDK signs escaped (`%3D`, SigV4's
+canonical URI); moto signs the unescaped path and answers SignatureDoesNotMatch to a correctly
+signed request.
+
 Usage: python3 moto_server.py PORT (INITIAL_NO_AUTH_ACTION_COUNT in the environment).
 """
 
 import json
 import sys
+from urllib.parse import quote, unquote
 
+from moto.iam.access_control import S3IAMRequest
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.server import main
 
@@ -26,6 +33,17 @@ def _determine_resource(self):
 
 
 SecretsManagerResponse._determine_resource = _determine_resource
+
+_create_aws_request = S3IAMRequest._create_aws_request
+
+
+def _create_unescaped_aws_request(self):
+    path, query_mark, query = self._path.partition("?")
+    self._path = quote(unquote(path), safe="/~") + query_mark + query
+    return _create_aws_request(self)
+
+
+S3IAMRequest._create_aws_request = _create_unescaped_aws_request
 
 if __name__ == "__main__":
     main(["-H", "127.0.0.1", "-p", sys.argv[1]])
