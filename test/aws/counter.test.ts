@@ -51,7 +51,7 @@ describe("the counter against moto, as the counter role", () => {
 
     const result = await handler({ customerId: "42" }, lambdaContext("count-sessions"));
 
-    expect(result.openSessions).toBe(1);
+    expect(result).toMatchObject({ openSessions: 1 });
     expect(wavy.sessionCalls()[0]?.headers.authenticationtoken).toBe("sim-token");
     const metrics = metricValues(emfDocuments(log));
     expect(metrics.get("OpenSessions")).toEqual({ value: 1, unit: "Count" });

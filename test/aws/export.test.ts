@@ -10,7 +10,7 @@ import { startApiServer } from "../../dev/api-gateway.js";
 import { WavySimulator } from "../../dev/wavy-simulator.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
-import { buildExportApi } from "../../lambdas/lib/exports/export-service.js";
+import { buildExportService } from "../../lambdas/lib/exports/export-service.js";
 import { createCredentialCache } from "../../lambdas/lib/wavy/credentials.js";
 import { motoClients, withoutAuth } from "./moto-clients.js";
 import { MOTO_BUCKET } from "./moto-world.js";
@@ -73,7 +73,7 @@ describe("the export API against moto, as the export role", () => {
       REQUEST_BUDGET_MS: "20000",
     });
     const api = once(() =>
-      buildExportApi(config, {
+      buildExportService(config, {
         s3: fn.s3,
         credentials: createCredentialCache(config.credentials, { client: fn.secrets }),
         backoff: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20 },

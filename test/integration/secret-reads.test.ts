@@ -134,7 +134,7 @@ describe("the counter reading the Wavy secret", () => {
 
     const result = await count({ customerId: "42" }, lambdaContext("count-sessions"));
 
-    expect(result.openSessions).toBe(1);
+    expect(result).toMatchObject({ openSessions: 1 });
     expect(store.reads).toEqual([`secretsmanager.GetSecretValue ${TEST_SECRET_ARN}`]);
     expect(wavy.sessionCalls()[0]?.headers.username).toBe("sim-user");
   });

@@ -10,7 +10,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { createRowCounter } from "../csv/row-counter.js";
+import { createCsvScanner, MalformedCsvError } from "../csv/scanner.js";
 import {
   ContractError,
   errorName,
@@ -61,7 +61,7 @@ const MAX_PARTS = 10_000;
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
   const uploader = new PartUploader(options);
   const hash = createHash("sha256");
-  const rows = createRowCounter();
+  const rows = createCsvScanner();
   let bytes = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
@@ -70,18 +70,17 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
       bytes += chunk.length;
       await uploader.write(chunk);
     }
-    let figures: CopyResult;
-    try {
-      figures = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
-    } catch {
-      throw new UpstreamError("Wavy's CSV could not be read as CSV");
-    }
+    // Settled before the object is completed: a malformed CSV fails here, nothing stored.
+    const figures: CopyResult = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
     await uploader.finish();
     return figures;
   } catch (error) {
     source.destroy();
     await uploader.abort();
     if (error instanceof ContractError) throw error;
+    if (error instanceof MalformedCsvError) {
+      throw new UpstreamError("Wavy's CSV could not be read as CSV", { cause: error });
+    }
     if (options.signal?.aborted) {
       throw new UpstreamTimeoutError("The request budget ran out while storing the CSV", {
         cause: error,

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod/mini";
+import { S3_PREFIX } from "../contract.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 
-/** What POST /exports answers and GET /exports/{exportId} reads back (DESIGN.md). */
+/** What POST /exports answers and GET /exports/{exportId} reads back (docs/contract.md, "The export document"). */
 export interface ExportDocument {
   exportId: string;
   customerId: string;
@@ -34,9 +35,6 @@ export const ExportManifestSchema = z.object({
   createdAt: z.string(),
 });
 
-/** 1-128 characters of A-Z a-z 0-9 _ - (DESIGN.md, "Formats"). */
-export const EXPORT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
-
 /** Time-ordered, so a listing of manifests sorts by creation: `20261128T104915Z-<16 hex>`. */
 export function newExportId(createdAt: Date): string {
   const stamp = createdAt
@@ -49,9 +47,9 @@ export function newExportId(createdAt: Date): string {
 /** `exports/customerId=<id>/subAccountId=<id|all>/date=<YYYY-MM-DD>/<exportId>.csv` */
 export function exportKey(target: SessionTarget, exportId: string, createdAt: Date): string {
   const date = createdAt.toISOString().slice(0, 10);
-  return `exports/customerId=${target.customerId}/subAccountId=${subAccountLabel(target)}/date=${date}/${exportId}.csv`;
+  return `${S3_PREFIX.exports}customerId=${target.customerId}/subAccountId=${subAccountLabel(target)}/date=${date}/${exportId}.csv`;
 }
 
 export function manifestKey(exportId: string): string {
-  return `manifests/${exportId}.json`;
+  return `${S3_PREFIX.manifests}${exportId}.json`;
 }

@@ -21,14 +21,14 @@ import {
   newExportId,
 } from "./export-document.js";
 
-export interface ExportStore {
+export interface ExportBucket {
   s3: S3Client;
   bucket: string;
   downloadUrlTtlSeconds: number;
   clock: Clock;
 }
 
-export interface CreateExportDeps extends ExportStore {
+export interface CreateExportDeps extends ExportBucket {
   /** Opens the target's CSV (openSessionCsv in production, with the handler's collaborators). */
   openCsv: (target: SessionTarget, deadline: Deadline) => Promise<Readable>;
   deadline: Deadline;
@@ -83,7 +83,7 @@ export async function createExport(
 }
 
 /** The stored document with a freshly minted download URL; NotFoundError if it is gone. */
-export async function readExport(exportId: string, store: ExportStore): Promise<ExportDocument> {
+export async function readExport(exportId: string, store: ExportBucket): Promise<ExportDocument> {
   let text: string;
   try {
     const object = await store.s3.send(
@@ -106,7 +106,7 @@ export async function readExport(exportId: string, store: ExportStore): Promise<
 
 async function withDownloadUrl(
   manifest: ExportManifest,
-  store: ExportStore,
+  store: ExportBucket,
 ): Promise<ExportDocument> {
   const now = store.clock();
   const downloadUrl = await getSignedUrl(

@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createRowCounter } from "../../../../lambdas/lib/csv/row-counter.js";
-import { MalformedCsvError } from "../../../../lambdas/lib/csv/scanner.js";
+import { createCsvScanner, MalformedCsvError } from "../../../../lambdas/lib/csv/scanner.js";
 import { type Reading, referenceRead } from "./reference.js";
 import { chunked, encode, scan } from "./support.js";
 
@@ -24,7 +23,7 @@ function referenceOutcome(bytes: Uint8Array): Outcome {
 }
 
 function countRows(chunks: readonly Uint8Array[]): number {
-  const counter = createRowCounter();
+  const counter = createCsvScanner();
   for (const chunk of chunks) counter.write(chunk);
   return counter.finish();
 }
