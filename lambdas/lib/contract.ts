@@ -65,8 +65,18 @@ export const DEFAULTS = {
 export const LIMITS = {
   /** Below API Gateway's 29 s integration timeout, with room to answer. */
   maxRequestBudgetMs: 28_000,
-  /** SigV4 presigned URLs live at most 7 days; see docs/contract.md for the role-session cap. */
-  maxDownloadUrlTtlSeconds: 604_800,
+  /**
+   * A presigned URL signed with temporary credentials stops working when they expire, whatever
+   * its own expiry says, and the functions sign with their execution role's session
+   * (S3 user guide, "Expiration time for presigned URLs": with IAM role credentials the URL
+   * expires with the role session, even when a longer expiry was asked for,
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html). AWS
+   * documents no lifetime for a Lambda execution role's session, and notes that services which
+   * assume a role, Lambda's included, need not follow the role's session-duration setting
+   * (https://repost.aws/knowledge-center/presigned-url-s3-bucket-expiration); the cap is
+   * therefore STS's default role session, one hour. GET /exports/{exportId} mints a fresh URL.
+   */
+  maxDownloadUrlTtlSeconds: 3_600,
 } as const;
 
 /** Ids: positive integers, 1-18 ASCII digits, no leading zero. */

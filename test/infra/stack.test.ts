@@ -237,7 +237,7 @@ describe("functions", () => {
     });
   });
 
-  it("give the counter the Wavy settings but no bucket, and cap its concurrency", () => {
+  it("give the counter the Wavy settings but no bucket, and reserve it no concurrency", () => {
     const { properties } = functionByEnv("wavy-sessions-counter");
     const variables = (properties.Environment as { Variables: Json }).Variables;
     expect(variables).not.toHaveProperty("EXPORT_BUCKET");
@@ -249,7 +249,7 @@ describe("functions", () => {
         POWERTOOLS_METRICS_NAMESPACE: "WavySessions",
       }),
     );
-    expect(properties.ReservedConcurrentExecutions).toBe(5);
+    expect(properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(properties.MemorySize).toBe(512);
     expect(properties.Timeout).toBe(300);
   });
@@ -434,7 +434,7 @@ describe("schedules", () => {
         expect.objectContaining({
           ScheduleExpression: "rate(15 minutes)",
           FlexibleTimeWindow: { Mode: "FLEXIBLE", MaximumWindowInMinutes: 5 },
-          GroupName: expect.stringMatching(/Counter-Schedules/),
+          GroupName: "WavySessions-counter",
           Target: expect.objectContaining({
             RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 3 },
             DeadLetterConfig: {
