@@ -113,7 +113,7 @@ export class SessionCounter extends Construct {
         // sqs:SendMessage on the queue: Scheduler dead-letters with the execution role too
         // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html).
         target: new LambdaInvoke(this.function, {
-          // A target is already the counter's event (docs/contract.md, "Counter event"):
+          // A target is already the counter's event (docs/contract.md, "Handlers"):
           // readConfig leaves subAccountId out when there is none.
           input: scheduler.ScheduleTargetInput.fromObject(target),
           deadLetterQueue: this.deadLetterQueue,
