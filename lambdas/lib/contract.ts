@@ -27,6 +27,11 @@ export const METRIC = {
   expiringWithin4h: "SessionsExpiringWithin4h",
   unparseableTimestamps: "UnparseableTimestamps",
   wavyRequestFailed: "WavyRequestFailed",
+  /**
+   * 1 when a run found the secret still holding SECRET_PLACEHOLDER: not a Wavy failure, so the
+   * run neither throws nor emits WavyRequestFailed, and the NoCount alarms count it as a run.
+   */
+  notConfigured: "NotConfigured",
 } as const;
 
 /** Metric dimension names; Powertools adds `service` with the function's service name. */
@@ -41,6 +46,13 @@ export const SERVICE_NAME = {
   export: "wavy-sessions-export",
   counter: "wavy-sessions-counter",
 } as const;
+
+/**
+ * What the stack's created secret holds until the operator puts the Wavy credentials in. The
+ * functions tell it apart from a malformed secret, so a fresh deploy reads "not configured yet"
+ * instead of failing every scheduled count into the dead-letter queue and the alarms.
+ */
+export const SECRET_PLACEHOLDER = { userName: "", authenticationToken: "" } as const;
 
 /** Defaults of the functions' environment (docs/contract.md, "Configuration"). */
 export const DEFAULTS = {
@@ -62,8 +74,18 @@ export const LIMITS = {
    * go out, but a hung S3 must not hold the answer past API Gateway's 29 s (28 000 + 500).
    */
   cleanupGraceMs: 500,
-  /** SigV4 presigned URLs live at most 7 days; see docs/contract.md for the role-session cap. */
-  maxDownloadUrlTtlSeconds: 604_800,
+  /**
+   * A presigned URL signed with temporary credentials stops working when they expire, whatever
+   * its own expiry says, and the functions sign with their execution role's session
+   * (S3 user guide, "Expiration time for presigned URLs": with IAM role credentials the URL
+   * expires with the role session, even when a longer expiry was asked for,
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html). AWS
+   * documents no lifetime for a Lambda execution role's session, and notes that services which
+   * assume a role, Lambda's included, need not follow the role's session-duration setting
+   * (https://repost.aws/knowledge-center/presigned-url-s3-bucket-expiration); the cap is
+   * therefore STS's default role session, one hour. GET /exports/{exportId} mints a fresh URL.
+   */
+  maxDownloadUrlTtlSeconds: 3_600,
   /**
    * The longest CSV record the scanner holds (docs/contract.md, "Budget and caps"): a Wavy row
    * is under 100 bytes, so 1 MiB is generous, and a line that never ends cannot grow memory.
@@ -79,3 +101,25 @@ export const EXPORT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** An Idempotency-Key: 1-128 characters of A-Z a-z 0-9 _ - . : */
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * The stack's output keys (docs/contract.md, "Stack outputs"), which `npm run call` and
+ * `npm run smoke` read from `cdk deploy --outputs-file` or DescribeStacks.
+ */
+export const STACK_OUTPUT = {
+  apiUrl: "ApiUrl",
+  exportBucketName: "ExportBucketName",
+  wavySecretId: "WavySecretId",
+  deadLetterQueueUrl: "DeadLetterQueueUrl",
+  dashboardName: "DashboardName",
+  counterFunctionName: "CounterFunctionName",
+  /** The CloudWatch namespace of the counter's metrics (the stack's name). */
+  metricsNamespace: "MetricsNamespace",
+  /** `<stack name>/`: the name of every alarm of the stack starts so. */
+  alarmNamePrefix: "AlarmNamePrefix",
+  /** The first counted target as the counter's event; absent when no target is counted. */
+  firstTarget: "FirstTarget",
+  exportFunctionName: "ExportFunctionName",
+  /** The counter's schedules, one per target, are in this EventBridge Scheduler group. */
+  scheduleGroupName: "ScheduleGroupName",
+} as const;

@@ -1,6 +1,12 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod/mini";
-import { errorName, InternalError, UpstreamTimeoutError } from "../errors.js";
+import { SECRET_PLACEHOLDER } from "../contract.js";
+import {
+  errorName,
+  InternalError,
+  UpstreamTimeoutError,
+  WavyNotConfiguredError,
+} from "../errors.js";
 import { logger } from "../logger.js";
 
 /** Where the credentials come from: the stack's secret, or (local runs) the environment. */
@@ -58,7 +64,7 @@ export function createCredentialCache(
   // AWS SDK for JavaScript", https://aws.amazon.com/blogs/developer/abortcontroller-in-modular-aws-sdk-for-javascript/).
   const client = options.client ?? new SecretsManagerClient({});
   const maxAgeMs = (options.maxAgeSeconds ?? SECRET_MAX_AGE_SECONDS) * 1000;
-  // Only a secret that parsed is kept: a malformed one (the stack's empty placeholder) must be
+  // Only a secret that parsed is kept: a malformed one, or the stack's placeholder, must be
   // read again on the next request, so filling it in takes effect at once on warm functions.
   let cached: { credentials: WavyCredentials; readAt: number } | undefined;
 
@@ -92,6 +98,10 @@ export function createCredentialCache(
   const read = async (forceFetch: boolean, signal?: AbortSignal): Promise<WavyCredentials> => {
     if (!forceFetch && cached && Date.now() - cached.readAt < maxAgeMs) return cached.credentials;
     const parsed = parseSecret(await fetchSecret(signal));
+    if (parsed === "placeholder") {
+      cached = undefined;
+      throw new WavyNotConfiguredError();
+    }
     if (!parsed) {
       cached = undefined;
       // Say what is wrong with its shape, never what it holds.
@@ -108,7 +118,7 @@ export function createCredentialCache(
   return { get: (signal) => read(false, signal), refresh: (signal) => read(true, signal) };
 }
 
-function parseSecret(raw: unknown): WavyCredentials | undefined {
+function parseSecret(raw: unknown): WavyCredentials | "placeholder" | undefined {
   if (typeof raw !== "string") return undefined;
   let json: unknown;
   try {
@@ -116,6 +126,18 @@ function parseSecret(raw: unknown): WavyCredentials | undefined {
   } catch {
     return undefined;
   }
+  if (isPlaceholder(json)) return "placeholder";
   const result = SecretShape.safeParse(json);
   return result.success ? result.data : undefined;
+}
+
+/** Exactly the stack's placeholder, as the created secret holds it until put-secret-value. */
+function isPlaceholder(json: unknown): boolean {
+  if (typeof json !== "object" || json === null) return false;
+  const entries = Object.entries(json);
+  const expected = Object.entries(SECRET_PLACEHOLDER);
+  return (
+    entries.length === expected.length &&
+    expected.every(([name, value]) => (json as Record<string, unknown>)[name] === value)
+  );
 }
