@@ -6,7 +6,7 @@ import { type BuildOptions, build } from "esbuild";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /**
- * The house bundling of infra/constructs/house-function.ts (NodejsFunction's `bundling`):
+ * The house bundling of infra/constructs/bundled-node-function.ts (NodejsFunction's `bundling`):
  * ESM, minified, source maps, the SDK bundled, target node22, and the createRequire banner.
  */
 const HOUSE: BuildOptions = {

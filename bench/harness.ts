@@ -17,7 +17,7 @@ export const BUCKET = "wavy-bench";
 export const log = (line: string) => console.error(`[bench] ${line}`);
 
 // Lambda runs the export function with these: its NODE_OPTIONS, so no --enable-source-maps
-// (infra/constructs/house-function.ts explains why). The bare pipe runs with Node's defaults.
+// (infra/constructs/bundled-node-function.ts explains why). The bare pipe runs with Node's defaults.
 export const LAMBDA_ENV = {
   NODE_OPTIONS: EXPORT_NODE_OPTIONS,
   AWS_REGION: "us-east-1",

@@ -2,7 +2,12 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { EXPORT_ID_PATTERN, IDEMPOTENCY_KEY_PATTERN } from "../lib/contract.js";
 import { InvalidRequestError, MethodNotAllowedError, NotFoundError } from "../lib/errors.js";
 import type { ExportService } from "../lib/exports/export-service.js";
-import { describeIssues, type SessionTarget, SessionTargetSchema } from "../lib/ids.js";
+import {
+  describeIssues,
+  type SessionTarget,
+  SessionTargetBodySchema,
+  SessionTargetSchema,
+} from "../lib/ids.js";
 import { jsonResponse, parseJsonBody } from "./http.js";
 
 type Route = {
@@ -28,7 +33,7 @@ const ROUTES: Route[] = [
     methods: {
       POST: async (event, _match, api) => {
         const idempotencyKey = idempotencyKeyOf(event);
-        const target = parseTarget(parseJsonBody(event), "body");
+        const target = parseTarget(parseJsonBody(event), "body", SessionTargetBodySchema);
         return jsonResponse(201, await api().createExport(target, { idempotencyKey }));
       },
     },
@@ -51,7 +56,7 @@ const ROUTES: Route[] = [
     pattern: /^\/v1\/session$/,
     methods: {
       GET: async (event, _match, api) => {
-        const target = parseTarget(singleQueryValues(event), "query");
+        const target = parseTarget(singleQueryValues(event), "query", SessionTargetSchema);
         const document = await api().createExport(target);
         return jsonResponse(200, { file_url: document.downloadUrl, ...document });
       },
@@ -74,11 +79,15 @@ export async function routeRequest(
   throw new NotFoundError(`No route for ${path}`);
 }
 
-function parseTarget(input: unknown, where: "body" | "query"): SessionTarget {
+function parseTarget(
+  input: unknown,
+  where: "body" | "query",
+  schema: typeof SessionTargetSchema | typeof SessionTargetBodySchema,
+): SessionTarget {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new InvalidRequestError(`The request ${where} must be a JSON object with customerId`);
   }
-  const result = SessionTargetSchema.safeParse(input);
+  const result = schema.safeParse(input);
   if (!result.success) throw new InvalidRequestError(describeIssues(result.error));
   return result.data;
 }

@@ -27,7 +27,10 @@ export const METRIC = {
   expiringWithin4h: "SessionsExpiringWithin4h",
   unparseableTimestamps: "UnparseableTimestamps",
   wavyRequestFailed: "WavyRequestFailed",
-  /** 1 when the Wavy secret still holds the stack's placeholder: a count that ran, unconfigured. */
+  /**
+   * 1 when a run found the secret still holding SECRET_PLACEHOLDER: not a Wavy failure, so the
+   * run neither throws nor emits WavyRequestFailed, and the NoCount alarms count it as a run.
+   */
   notConfigured: "NotConfigured",
 } as const;
 
@@ -63,10 +66,31 @@ export const DEFAULTS = {
 
 /** Limits of the environment's values. */
 export const LIMITS = {
-  /** Below API Gateway's 29 s integration timeout, with room to answer. */
+  /** Below API Gateway's 29 s integration timeout, with room to clean up and answer. */
   maxRequestBudgetMs: 28_000,
-  /** SigV4 presigned URLs live at most 7 days; see docs/contract.md for the role-session cap. */
-  maxDownloadUrlTtlSeconds: 604_800,
+  /**
+   * How long clean-up after a failure (aborting a multipart upload, deleting what a failed
+   * export wrote, releasing an Idempotency-Key) may take once the budget is spent: it must still
+   * go out, but a hung S3 must not hold the answer past API Gateway's 29 s (28 000 + 500).
+   */
+  cleanupGraceMs: 500,
+  /**
+   * A presigned URL signed with temporary credentials stops working when they expire, whatever
+   * its own expiry says, and the functions sign with their execution role's session
+   * (S3 user guide, "Expiration time for presigned URLs": with IAM role credentials the URL
+   * expires with the role session, even when a longer expiry was asked for,
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html). AWS
+   * documents no lifetime for a Lambda execution role's session, and notes that services which
+   * assume a role, Lambda's included, need not follow the role's session-duration setting
+   * (https://repost.aws/knowledge-center/presigned-url-s3-bucket-expiration); the cap is
+   * therefore STS's default role session, one hour. GET /exports/{exportId} mints a fresh URL.
+   */
+  maxDownloadUrlTtlSeconds: 3_600,
+  /**
+   * The longest CSV record the scanner holds (docs/contract.md, "Budget and caps"): a Wavy row
+   * is under 100 bytes, so 1 MiB is generous, and a line that never ends cannot grow memory.
+   */
+  maxCsvRecordBytes: 1024 * 1024,
 } as const;
 
 /** Ids: positive integers, 1-18 ASCII digits, no leading zero. */
@@ -79,10 +103,33 @@ export const EXPORT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /**
+ * The stack's output keys (docs/contract.md, "Stack outputs"), which `npm run call` and
+ * `npm run smoke` read from `cdk deploy --outputs-file` or DescribeStacks.
+ */
+export const STACK_OUTPUT = {
+  apiUrl: "ApiUrl",
+  exportBucketName: "ExportBucketName",
+  wavySecretId: "WavySecretId",
+  deadLetterQueueUrl: "DeadLetterQueueUrl",
+  dashboardName: "DashboardName",
+  counterFunctionName: "CounterFunctionName",
+  /** The CloudWatch namespace of the counter's metrics (the stack's name). */
+  metricsNamespace: "MetricsNamespace",
+  /** `<stack name>/`: the name of every alarm of the stack starts so. */
+  alarmNamePrefix: "AlarmNamePrefix",
+  /** The first counted target as the counter's event; absent when no target is counted. */
+  firstTarget: "FirstTarget",
+  exportFunctionName: "ExportFunctionName",
+  /** The counter's schedules, one per target, are in this EventBridge Scheduler group. */
+  scheduleGroupName: "ScheduleGroupName",
+} as const;
+
+/**
  * Node options of the export function: a 1 MB young generation instead of V8's 16 MB default
  * (64-bit), so the download's 16 KiB TLS chunks, dead as soon as they are copied into a part,
  * are collected every megabyte instead of piling up: the 1 GB export over TLS peaked at 142 MB
- * with it and 178 MB without, at the same CPU (docs/benchmarks.md). No --enable-source-maps
- * (infra/constructs/house-function.ts says why).
+ * with it and 178 MB without, at the same CPU. The price: ~30 ms more CPU per cold start (any
+ * V8 heap flag does that). docs/benchmarks.md has both. No --enable-source-maps
+ * (infra/constructs/bundled-node-function.ts says why).
  */
 export const EXPORT_NODE_OPTIONS = "--max-semi-space-size=1";

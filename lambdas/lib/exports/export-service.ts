@@ -60,6 +60,7 @@ export function buildExportService(
         ? run()
         : idempotentExport(options.idempotencyKey, target, { ...store, deadline }, run);
     },
-    readExport: (exportId) => readExport(exportId, store),
+    readExport: (exportId) =>
+      readExport(exportId, store, new Deadline(config.requestBudgetMs).signal),
   };
 }
