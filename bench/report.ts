@@ -4,7 +4,7 @@ import type { Bundle, BundleName } from "./build.js";
 import type { ChildFigures } from "./children/measure.js";
 import type { BenchCounterResult } from "./counter.js";
 import type { CsvFile } from "./data.js";
-import type { Transport } from "./harness.js";
+import { LAMBDA_ENV, type Transport } from "./harness.js";
 import {
   chooseMemory as chooseMemoryFor,
   MAX_CSV_MB,
@@ -164,6 +164,7 @@ export function chooseMemory(report: BenchReport): MemoryChoice {
   });
 }
 
+const LAMBDA_NODE_OPTIONS = LAMBDA_ENV.NODE_OPTIONS;
 const verdict = (met: boolean) => (met ? "met" : "**missed**");
 const TRANSPORT_LABEL: Record<Transport, string> = {
   tls: "TLS, as deployed",
@@ -512,8 +513,11 @@ ${table(["figure", "value", "goal", ""], goalRows(report))}
 
 Runs: exports and bare pipes interleaved on each transport, ${report.plan.pairedRuns} of each at ${report.plan.pairedSizes.filter((mb) => mb < 1000).join(", ")} MB and ${report.plan.curveRuns} of each from 1000 MB on; ${report.plan.curveRuns} per other size, ${report.plan.initRuns} fresh processes per bundle for init, ${report.plan.counterRuns} counter runs.
 The bare pipe is a node:http(s) response body handed to lib-storage's Upload (the export's part size
-and queue), on the same transport and with the same S3 client settings, nothing else. Init time is
-\`import()\` of the bundle's index.mjs in a fresh Node, measured inside it.
+and queue), on the same transport and with the same S3 client settings, nothing else, under
+Node's defaults (the export runs with the function's NODE_OPTIONS, \`${LAMBDA_NODE_OPTIONS}\`). Init time
+is \`import()\` of the bundle's index.mjs in a fresh Node, measured inside it: "as deployed" with
+the function's NODE_OPTIONS (the export function's only), "with source maps" with
+\`--enable-source-maps\` alone.
 
 ## Export against the bare pipe
 
