@@ -294,8 +294,8 @@ const contextSchema = z
     ),
     exportRetentionDays: intSetting(90, 1, 36_500),
     // docs/benchmarks.md: the smallest size whose CPU share copies a 5 M-row (170 MB) CSV inside
-    // the 25 s budget with a 1.5x margin (measured over TLS as deployed: 12.8 s predicted, up to
-    // ~340 MB in 25 s), and holds the peak RSS (~121-131 MB whatever the size) 1.5 times.
+    // the 25 s budget with a 1.5x margin (measured over TLS as deployed: 11.6-12.8 s predicted,
+    // up to ~340-380 MB in 25 s), and holds the peak RSS (~121-131 MB whatever the size) 1.5 times.
     exportMemoryMb: memoryMb(256),
     counterMemoryMb: memoryMb(512),
     // 0: no reservation (docs/deploying.md says what reserving buys and costs). Lambda keeps at
