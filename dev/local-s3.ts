@@ -29,9 +29,18 @@ export interface LocalS3Options {
 /** A status to answer with, "destroy" to drop the connection, "hang" to never answer. */
 export type FaultRule = (req: IncomingMessage) => number | "destroy" | "hang" | undefined;
 
+/** One request as the front saw it: enough to count what an operation costs in S3 requests. */
+export interface S3Request {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+}
+
 export class LocalS3 {
   endpoint = "";
   readonly openUploads = new Map<string, string>();
+  /** Every request the front received, in order; a test may empty it (`length = 0`). */
+  readonly requests: S3Request[] = [];
   readonly abortedUploads: string[] = [];
   private s3rver: S3rver | undefined;
   private front: Server | undefined;
@@ -41,6 +50,8 @@ export class LocalS3 {
   private faults: FaultRule[] = [];
   /** Object paths with a conditional PUT in flight: check and write are one step per path. */
   private readonly conditionalWrites = new Set<string>();
+  /** Per object path, the end of the last request queued on it (see oneAtATime). */
+  private readonly objectQueues = new Map<string, Promise<void>>();
 
   constructor(private readonly options: LocalS3Options = {}) {}
 
@@ -84,6 +95,11 @@ export class LocalS3 {
 
   private forward(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", this.endpoint);
+    this.requests.push({
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.searchParams,
+    });
     for (const rule of this.faults) {
       const fault = rule(req);
       if (fault === "destroy") return void req.socket.destroy();
@@ -103,12 +119,21 @@ export class LocalS3 {
       res.writeHead(204).end();
       return;
     }
+    if (req.method === "GET" && url.searchParams.has("uploads")) {
+      return void this.listUploads(req, res, url);
+    }
     const conditional =
       req.method === "PUT" &&
       uploadId === null &&
       (req.headers["if-none-match"] !== undefined || req.headers["if-match"] !== undefined);
-    if (conditional) return void this.conditionalPut(req, res, url);
-    this.proxy(req, res, url);
+    const run = () =>
+      conditional ? void this.conditionalPut(req, res, url) : this.proxy(req, res, url);
+    const wholeObject = uploadId === null && !url.searchParams.has("uploads");
+    if (wholeObject && url.pathname.split("/").length > 2) {
+      this.oneAtATime(url.pathname, res, run);
+    } else {
+      run();
+    }
   }
 
   /**
@@ -136,6 +161,54 @@ export class LocalS3 {
       if (unquote(match) !== unquote(current.etag)) return refuse(412, "PreconditionFailed");
     }
     this.proxy(req, res, url);
+  }
+
+  /**
+   * S3 replaces an object atomically: a GET sees the old or the new one, never half of it. s3rver
+   * writes the file in place, so a GET racing a PUT of the same key can read it half-written (a
+   * manifest that is not JSON yet). Requests on one object therefore run one at a time here.
+   */
+  private oneAtATime(path: string, res: ServerResponse, run: () => void): void {
+    const before = this.objectQueues.get(path) ?? Promise.resolve();
+    const ended = new Promise<void>((resolve) => res.on("close", () => resolve()));
+    const mine = before.then(() => ended);
+    this.objectQueues.set(path, mine);
+    void mine.then(() => {
+      if (this.objectQueues.get(path) === mine) this.objectQueues.delete(path);
+    });
+    void before.then(run);
+  }
+
+  /**
+   * ListMultipartUploads (which s3rver lacks) from the ledger: the uploads open in the bucket
+   * whose key starts with `prefix`, as S3 answers them (one page: tests never hold 1 000).
+   */
+  private listUploads(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    req.resume();
+    const bucket = decodeURIComponent(url.pathname.split("/")[1] ?? "");
+    const prefix = url.searchParams.get("prefix") ?? "";
+    const uploads = [...this.openUploads]
+      .map(([uploadId, path]) => ({
+        uploadId,
+        bucket: decodeURIComponent(path.split("/")[1] ?? ""),
+        key: decodeURIComponent(path.split("/").slice(2).join("/")),
+      }))
+      .filter((upload) => upload.bucket === bucket && upload.key.startsWith(prefix));
+    const xml = (text: string) =>
+      text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    res.writeHead(200, { "content-type": "application/xml" });
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${xml(bucket)}</Bucket>` +
+        `<Prefix>${xml(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
+        uploads
+          .map(
+            (upload) =>
+              `<Upload><Key>${xml(upload.key)}</Key><UploadId>${xml(upload.uploadId)}</UploadId>` +
+              `<Initiated>${new Date().toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+          )
+          .join("") +
+        "</ListMultipartUploadsResult>",
+    );
   }
 
   private headBackend(path: string): Promise<{ exists: boolean; etag: string }> {

@@ -10,7 +10,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { createCsvScanner, MalformedCsvError } from "../csv/scanner.js";
+import { createCsvScanner, type FieldVisitor, MalformedCsvError } from "../csv/scanner.js";
 import {
   ContractError,
   errorName,
@@ -36,6 +36,8 @@ export interface CopyOptions {
   queueSize?: number;
   /** The request's deadline: S3 calls still running when it fires are abandoned (504). */
   signal?: AbortSignal;
+  /** Sees each data row's session_created_at as the copy scans it: a snapshot's tally. */
+  onTimestamp?: FieldVisitor;
 }
 
 const CONTENT_TYPE = "text/csv; charset=utf-8";
@@ -61,7 +63,7 @@ const MAX_PARTS = 10_000;
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
   const uploader = new PartUploader(options);
   const hash = createHash("sha256");
-  const rows = createCsvScanner();
+  const rows = createCsvScanner({ onTimestamp: options.onTimestamp });
   let bytes = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {

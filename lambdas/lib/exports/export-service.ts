@@ -1,23 +1,43 @@
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { type Clock, Deadline, systemClock } from "../clock.js";
 import type { ExportConfig } from "../config.js";
+import { ConfigurationError, UpstreamTimeoutError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { type CredentialCache, createCredentialCache } from "../wavy/credentials.js";
 import type { BackoffPolicy } from "../wavy/retry.js";
 import { openSessionCsv } from "../wavy/session-csv.js";
-import type { ExportDocument } from "./export-document.js";
-import { createExport, readExport } from "./exports.js";
+import { acceptExport, runAcceptedExport, type WorkerLauncher } from "./async-export.js";
+import {
+  type CompletionEvents,
+  eventBridgeCompletionEvents,
+  noCompletionEvents,
+} from "./events.js";
+import type { ExportDocument, ExportManifest } from "./export-document.js";
+import { createExport, type ExportBucket, readExport, toDocument } from "./exports.js";
+import { type HistoryQuery, listHistory } from "./history.js";
 import { idempotentExport } from "./idempotency.js";
+import { readManifest } from "./manifest-store.js";
+import { settleIfOverdue } from "./settle.js";
+import { lambdaWorkerLauncher } from "./worker-launcher.js";
 
-/** What the API routes ask of the export domain; the handler builds one, lazily. */
+/** What the API routes and the worker ask of the export domain; each handler builds one, lazily. */
 export interface ExportService {
   createExport(target: SessionTarget, options?: CreateExportOptions): Promise<ExportDocument>;
   readExport(exportId: string): Promise<ExportDocument>;
+  listExports(
+    query: HistoryQuery,
+  ): Promise<{ exports: ExportDocument[]; nextCursor: string | null }>;
+  /** The worker's job: run an accepted export within what its invocation has left. */
+  runAcceptedExport(exportId: string, remainingMs: number): Promise<ExportManifest | undefined>;
 }
 
 export interface CreateExportOptions {
   /** A retried POST /exports with the same key and body gets the same export back. */
   idempotencyKey?: string;
+  /** Prefer: respond-async: answer at once with a running export, the worker copies. */
+  respondAsync?: boolean;
 }
 
 export interface ExportServiceDeps {
@@ -25,7 +45,12 @@ export interface ExportServiceDeps {
   credentials?: CredentialCache;
   clock?: Clock;
   backoff?: BackoffPolicy;
+  eventBridge?: EventBridgeClient;
+  lambda?: LambdaClient;
 }
+
+/** Manifests read at once for a history page: a page is at most 100, S3 takes far more. */
+const HISTORY_READ_CONCURRENCY = 20;
 
 /** Wires the export domain to its collaborators; the handler keeps one for its lifetime. */
 export function buildExportService(
@@ -34,32 +59,94 @@ export function buildExportService(
 ): ExportService {
   const s3 = deps.s3 ?? new S3Client({ forcePathStyle: config.s3ForcePathStyle });
   const credentials = deps.credentials ?? createCredentialCache(config.credentials);
-  const store = {
+  const events: CompletionEvents =
+    config.eventBusName === undefined
+      ? noCompletionEvents
+      : eventBridgeCompletionEvents(
+          deps.eventBridge ?? new EventBridgeClient({}),
+          config.eventBusName,
+        );
+  const store: ExportBucket = {
     s3,
     bucket: config.bucket,
     downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
     clock: deps.clock ?? systemClock,
+    events,
   };
+  const openCsv = (target: SessionTarget, deadline: Deadline) =>
+    openSessionCsv(target, { config, credentials, deadline, backoff: deps.backoff });
+  let launcher: WorkerLauncher | undefined;
+  // Checked before anything is stored: without a worker there is no asynchronous export.
+  const workerLauncher = (): WorkerLauncher => {
+    if (config.workerFunctionName === undefined) {
+      throw new ConfigurationError(
+        "Invalid configuration: EXPORT_WORKER_FUNCTION_NAME is required for Prefer: respond-async",
+      );
+    }
+    launcher ??= lambdaWorkerLauncher(
+      deps.lambda ?? new LambdaClient({}),
+      config.workerFunctionName,
+    );
+    return launcher;
+  };
+
   return {
-    createExport: (target, options = {}) => {
+    createExport: async (target, options = {}) => {
       const deadline = new Deadline(config.requestBudgetMs);
-      const run = (exportId?: string) =>
-        createExport(target, {
-          ...store,
-          deadline,
-          ...(exportId !== undefined && { newExportId: () => exportId }),
-          openCsv: (csvTarget, csvDeadline) =>
-            openSessionCsv(csvTarget, {
-              config,
-              credentials,
-              deadline: csvDeadline,
-              backoff: deps.backoff,
-            }),
-        });
+      const launchWorker = options.respondAsync ? workerLauncher() : undefined;
+      const run = (exportId?: string) => {
+        const newId = exportId !== undefined ? { newExportId: () => exportId } : {};
+        if (launchWorker) {
+          return acceptExport(target, {
+            ...store,
+            ...newId,
+            launchWorker,
+            workerTimeoutMs: config.workerTimeoutSeconds * 1000,
+          });
+        }
+        return createExport(target, { ...store, ...newId, deadline, openCsv }).catch(
+          (error: unknown) => {
+            throw withAsyncHint(error);
+          },
+        );
+      };
       return options.idempotencyKey === undefined
         ? run()
         : idempotentExport(options.idempotencyKey, target, { ...store, deadline }, run);
     },
     readExport: (exportId) => readExport(exportId, store),
+    listExports: async (query) => {
+      const page = await listHistory(query, store);
+      const documents: (ExportDocument | undefined)[] = new Array(page.exportIds.length);
+      let next = 0;
+      const readNext = async () => {
+        for (let index = next++; index < page.exportIds.length; index = next++) {
+          const stored = await readManifest(page.exportIds[index] ?? "", store);
+          // An entry without a manifest: a synchronous export still copying, or a crash between
+          // the two writes. It is not an export (yet); skip it.
+          if (stored)
+            documents[index] = await toDocument(await settleIfOverdue(stored, store), store);
+        }
+      };
+      await Promise.all(Array.from({ length: HISTORY_READ_CONCURRENCY }, readNext));
+      return {
+        exports: documents.filter((document) => document !== undefined),
+        nextCursor: page.nextCursor,
+      };
+    },
+    runAcceptedExport: (exportId, remainingMs) =>
+      runAcceptedExport(exportId, { ...store, openCsv, remainingMs }),
   };
+}
+
+/**
+ * A synchronous export that timed out says how to get one with a worker's 15 minutes: the budget
+ * ran out, or Wavy kept answering 504 within it (a worker has longer to retry).
+ */
+function withAsyncHint(error: unknown): unknown {
+  if (!(error instanceof UpstreamTimeoutError)) return error;
+  return new UpstreamTimeoutError(
+    `${error.message}; retry with the header "Prefer: respond-async" to run the export in the background`,
+    { cause: error },
+  );
 }
