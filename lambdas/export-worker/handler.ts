@@ -27,11 +27,10 @@ export function handleWorkerEvent(exports: () => ExportService) {
   return async (event: unknown, context: Context): Promise<ExportManifest | undefined> => {
     const parsed = WorkerEventSchema.safeParse(event);
     if (!parsed.success) throw new InvalidRequestError("The worker's event must be {exportId}");
-    logger.appendKeys({ exportId: parsed.data.exportId });
     return exports().runAcceptedExport(parsed.data.exportId, context.getRemainingTimeInMillis());
   };
 }
 
 export const handler = middy<unknown, ExportManifest | undefined>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger))
   .handler(handleWorkerEvent(exportService));
