@@ -63,7 +63,7 @@ describe("completion events of synchronous exports", () => {
         error: { code: "UPSTREAM_ERROR", message: (json.error as { message: string }).message },
       },
     });
-    const exportId = (event?.detail as { exportId: string }).exportId;
+    const exportId = (event?.detail as { exportId?: string } | undefined)?.exportId;
     expect((await h.call("GET", `/exports/${exportId}`)).status).toBe(404);
     expect(await h.objectKeys()).toEqual([]);
   });
