@@ -9,7 +9,11 @@ import { METRICS_NAMESPACE } from "../lib/contract.js";
 import { InvalidRequestError } from "../lib/errors.js";
 import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
 import { logger } from "../lib/logger.js";
-import { countOpenSessions, type SessionCountResult } from "../lib/sessions/count.js";
+import {
+  countOpenSessions,
+  type NotConfiguredResult,
+  type SessionCountResult,
+} from "../lib/sessions/count.js";
 import { createCredentialCache } from "../lib/wavy/credentials.js";
 import { openSessionCsv } from "../lib/wavy/session-csv.js";
 
@@ -26,7 +30,10 @@ const config = once(() => loadWavyConfig());
 const credentials = once(() => createCredentialCache(config().credentials));
 
 /** EventBridge Scheduler's input: `{"customerId": "42", "subAccountId": "7"}`. */
-export async function countSessions(event: unknown, context: Context): Promise<SessionCountResult> {
+export async function countSessions(
+  event: unknown,
+  context: Context,
+): Promise<SessionCountResult | NotConfiguredResult> {
   const parsed = SessionTargetSchema.safeParse(event);
   if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error));
   const wavy = config();

@@ -62,6 +62,8 @@ export const METRIC = {
   expiringWithin4h: "SessionsExpiringWithin4h",
   unparseableTimestamps: "UnparseableTimestamps",
   wavyRequestFailed: "WavyRequestFailed",
+  /** 1 when the Wavy secret still holds the stack's placeholder: a count that ran, unconfigured. */
+  notConfigured: "NotConfigured",
 } as const;
 
 /** Metric dimension names; Powertools adds `service` with the function's service name. */
@@ -76,6 +78,13 @@ export const SERVICE_NAME = {
   export: "wavy-sessions-export",
   counter: "wavy-sessions-counter",
 } as const;
+
+/**
+ * What the stack's created secret holds until the operator puts the Wavy credentials in. The
+ * functions tell it apart from a malformed secret, so a fresh deploy reads "not configured yet"
+ * instead of failing every scheduled count into the dead-letter queue and the alarms.
+ */
+export const SECRET_PLACEHOLDER = { userName: "", authenticationToken: "" } as const;
 
 /** Defaults of the functions' environment (docs/contract.md, "Configuration"). */
 export const DEFAULTS = {

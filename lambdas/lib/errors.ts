@@ -94,6 +94,20 @@ export class ConfigurationError extends InternalError {
 }
 
 /**
+ * The Wavy secret still holds the stack's placeholder: the operator has not put the credentials
+ * in yet (docs/deploying.md, "First deploy"). Answered as INTERNAL; the counter reports it as
+ * the NotConfigured metric instead of failing.
+ */
+export class WavyNotConfiguredError extends InternalError {
+  override readonly operatorMessage =
+    'The Wavy secret still holds the stack\'s placeholder: put the Wavy credentials in it (docs/deploying.md, "First deploy")';
+
+  constructor() {
+    super("The Wavy secret is not configured yet");
+  }
+}
+
+/**
  * How a failed export records its error (docs/contract.md, "The export document"): the contract's
  * code and safe message; anything that is not a ContractError is INTERNAL.
  */

@@ -5,6 +5,7 @@ import { WavySimulator } from "../../dev/wavy-simulator.js";
 import { handler } from "../../lambdas/count-sessions/handler.js";
 import { InvalidRequestError, UpstreamError } from "../../lambdas/lib/errors.js";
 import { emfDocuments, metricValues, spyOnConsoleLog } from "../support/counter.js";
+import { counterEvent } from "../support/events.js";
 
 // Before the handler module builds its Metrics: POWERTOOLS_DEV would turn them off.
 vi.hoisted(() => {
@@ -78,7 +79,7 @@ describe("the count-sessions handler", () => {
   it("counts a whole customer as SubAccountId 'all' when no sub-account is given", async () => {
     wavy.csvByTarget.set("42", "origem,session_created_at\r\n");
     const log = spyOnConsoleLog();
-    const result = await handler({ customerId: "42" }, context);
+    const result = await handler(counterEvent("42"), context);
     expect(result).toMatchObject({ customerId: "42", subAccountId: null, openSessions: 0 });
     expect(wavy.sessionCalls().at(-1)?.query.has("subAccountId")).toBe(false);
     expect(emfDocuments(log)[0]).toMatchObject({ SubAccountId: "all", OpenSessions: 0 });
@@ -100,7 +101,7 @@ describe("the count-sessions handler", () => {
     wavy.replySession({ status: 403, body: '{"error":"forbidden"}' });
     const log = spyOnConsoleLog();
     // Act
-    const outcome = handler({ customerId: "42", subAccountId: "7" }, context);
+    const outcome = handler(counterEvent("42", "7"), context);
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(UpstreamError);
     const documents = emfDocuments(log);
@@ -120,7 +121,7 @@ describe("the count-sessions handler", () => {
     wavy.linkTo(fileUrl);
     const log = spyOnConsoleLog();
     // Act
-    const outcome = handler({ customerId: "42", subAccountId: "7" }, context);
+    const outcome = handler(counterEvent("42", "7"), context);
     // Assess
     await expect(outcome).rejects.toThrow();
     expect(Object.fromEntries(metricValues(emfDocuments(log)))).toEqual({

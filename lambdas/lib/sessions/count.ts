@@ -4,7 +4,7 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Clock } from "../clock.js";
 import { DIMENSION, METRIC } from "../contract.js";
 import { MalformedCsvError } from "../csv/scanner.js";
-import { errorName, UpstreamError } from "../errors.js";
+import { errorName, UpstreamError, WavyNotConfiguredError } from "../errors.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 import { type SessionFigures, tallySessionCsv } from "./tally.js";
 
@@ -25,6 +25,14 @@ export interface SessionCountResult extends SessionFigures {
   measuredAt: string;
 }
 
+/** The count ran, but the Wavy secret still holds the stack's placeholder. */
+export interface NotConfiguredResult {
+  customerId: string;
+  subAccountId: string | null;
+  notConfigured: true;
+  measuredAt: string;
+}
+
 /**
  * Reads the target's CSV once, streaming, and emits the open-session figures as metrics.
  * Any failure to read it (Wavy's answer, the download, a malformed CSV) emits
@@ -33,7 +41,7 @@ export interface SessionCountResult extends SessionFigures {
 export async function countOpenSessions(
   target: SessionTarget,
   deps: CountDeps,
-): Promise<SessionCountResult> {
+): Promise<SessionCountResult | NotConfiguredResult> {
   const { metrics, logger } = deps;
   // Measured from when Wavy is asked: the snapshot it serves is of that moment.
   const now = deps.clock();
@@ -47,6 +55,7 @@ export async function countOpenSessions(
     const csv = await deps.openCsv(target);
     reading = await tallySessionCsv(csv, { now, timeZone: deps.timeZone });
   } catch (error) {
+    if (error instanceof WavyNotConfiguredError) return notConfigured(target, now, deps);
     metrics.addMetric(METRIC.wavyRequestFailed, MetricUnit.Count, 1);
     logger.error("Could not read the open-sessions CSV from Wavy", {
       customerId: target.customerId,
@@ -80,4 +89,27 @@ export async function countOpenSessions(
   };
   logger.info("Counted open sessions", { ...result });
   return result;
+}
+
+/**
+ * A fresh deploy before the operator has put the credentials in: not Wavy's failure, so no
+ * WavyRequestFailed and no throw (no retries, no dead letter, no alarm e-mail). NotConfigured
+ * tells the dashboard and the NoCount alarms that the counter did run.
+ */
+function notConfigured(
+  target: SessionTarget,
+  now: Date,
+  deps: Pick<CountDeps, "metrics" | "logger">,
+): NotConfiguredResult {
+  deps.metrics.addMetric(METRIC.notConfigured, MetricUnit.Count, 1);
+  deps.logger.warn(
+    "The Wavy secret still holds the stack's placeholder: nothing counted. Put the Wavy credentials in it (docs/deploying.md)",
+    { customerId: target.customerId, subAccountId: target.subAccountId },
+  );
+  return {
+    customerId: target.customerId,
+    subAccountId: target.subAccountId,
+    notConfigured: true,
+    measuredAt: now.toISOString(),
+  };
 }
