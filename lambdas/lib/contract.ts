@@ -102,6 +102,11 @@ export const LIMITS = {
   maxRequestBudgetMs: 28_000,
   /** SigV4 presigned URLs live at most 7 days; see docs/contract.md for the role-session cap. */
   maxDownloadUrlTtlSeconds: 604_800,
+  /**
+   * The longest CSV record the scanner holds (docs/contract.md, "Budget and caps"): a Wavy row
+   * is under 100 bytes, so 1 MiB is generous, and a line that never ends cannot grow memory.
+   */
+  maxCsvRecordBytes: 1024 * 1024,
 } as const;
 
 /** Ids: positive integers, 1-18 ASCII digits, no leading zero. */
