@@ -3,10 +3,13 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
+import * as z from "zod/mini";
 import { Deadline, systemClock } from "../lib/clock.js";
-import { loadWavyConfig, once } from "../lib/config.js";
+import { loadExportConfig, loadWavyConfig, once } from "../lib/config.js";
 import { METRICS_NAMESPACE } from "../lib/contract.js";
 import { InvalidRequestError } from "../lib/errors.js";
+import { eventDetail } from "../lib/exports/events.js";
+import { buildExportService } from "../lib/exports/export-service.js";
 import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
 import { logger } from "../lib/logger.js";
 import {
@@ -26,21 +29,35 @@ const metrics = new Metrics({
 });
 
 const config = once(() => loadWavyConfig());
+// Only a snapshot target needs the export side (EXPORT_BUCKET, events): parsed on first use.
+const exports = once(() => buildExportService(loadExportConfig()));
+
+/** The schedule's input: the target, and `"snapshot": true` to store the CSV as well. */
+const CounterEventSchema = z.object({
+  ...SessionTargetSchema.shape,
+  snapshot: z.optional(z.boolean("snapshot must be true or false")),
+});
 // Module scope: the secret is cached across invocations of a warm function.
 const credentials = once(() => createCredentialCache(config().credentials));
 
-/** EventBridge Scheduler's input: `{"customerId": "42", "subAccountId": "7"}`. */
+/** EventBridge Scheduler's input: `{"customerId": "42", "subAccountId": "7", "snapshot": true}`. */
 export async function countSessions(
   event: unknown,
   context: Context,
 ): Promise<SessionCountResult | NotConfiguredResult> {
-  const parsed = SessionTargetSchema.safeParse(event);
+  const parsed = CounterEventSchema.safeParse(event);
   if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error));
+  const { snapshot, ...target } = parsed.data;
   const wavy = config();
   const cache = credentials();
-  const deadline = new Deadline(Math.max(1, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
-  return countOpenSessions(parsed.data, {
+  const budgetMs = Math.max(1, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
+  const deadline = new Deadline(budgetMs);
+  return countOpenSessions(target, {
     openCsv: (target) => openSessionCsv(target, { config: wavy, credentials: cache, deadline }),
+    ...(snapshot && {
+      storeCsv: async (target, onTimestamp) =>
+        eventDetail(await exports().snapshotExport(target, { onTimestamp, budgetMs })),
+    }),
     clock: systemClock,
     timeZone: wavy.timeZone,
     metrics,

@@ -3,6 +3,8 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { type Clock, Deadline, systemClock } from "../clock.js";
 import type { ExportConfig } from "../config.js";
+import { EXPORT_TRIGGER } from "../contract.js";
+import type { FieldVisitor } from "../csv/scanner.js";
 import { ConfigurationError, UpstreamTimeoutError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { type CredentialCache, createCredentialCache } from "../wavy/credentials.js";
@@ -14,7 +16,7 @@ import {
   eventBridgeCompletionEvents,
   noCompletionEvents,
 } from "./events.js";
-import type { ExportDocument, ExportManifest } from "./export-document.js";
+import type { ExportDocument, ExportManifest, SucceededDocument } from "./export-document.js";
 import { createExport, type ExportBucket, readExport, toDocument } from "./exports.js";
 import { type HistoryQuery, listHistory } from "./history.js";
 import { idempotentExport } from "./idempotency.js";
@@ -29,6 +31,14 @@ export interface ExportService {
   listExports(
     query: HistoryQuery,
   ): Promise<{ exports: ExportDocument[]; nextCursor: string | null }>;
+  /**
+   * A scheduled snapshot (docs/contract.md, "Scheduled snapshots"): a synchronous export made by
+   * the counter, whose scan also hands each row's timestamp to the counter's tally.
+   */
+  snapshotExport(
+    target: SessionTarget,
+    options: { onTimestamp: FieldVisitor; budgetMs: number },
+  ): Promise<SucceededDocument>;
   /** The worker's job: run an accepted export within what its invocation has left. */
   runAcceptedExport(exportId: string, remainingMs: number): Promise<ExportManifest | undefined>;
 }
@@ -134,6 +144,14 @@ export function buildExportService(
         nextCursor: page.nextCursor,
       };
     },
+    snapshotExport: (target, { onTimestamp, budgetMs }) =>
+      createExport(target, {
+        ...store,
+        deadline: new Deadline(budgetMs),
+        openCsv,
+        trigger: EXPORT_TRIGGER.schedule,
+        onTimestamp,
+      }),
     runAcceptedExport: (exportId, remainingMs) =>
       runAcceptedExport(exportId, { ...store, openCsv, remainingMs }),
   };

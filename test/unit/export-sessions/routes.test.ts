@@ -48,6 +48,7 @@ function recordingService() {
     },
     listExports: async () => ({ exports: [DOCUMENT], nextCursor: null }),
     runAcceptedExport: async () => undefined,
+    snapshotExport: async () => DOCUMENT,
   };
   return {
     calls,
