@@ -5,8 +5,8 @@ import type { Construct } from "constructs";
 import type { WavySessionsConfig } from "./config.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
-import { METRICS_NAMESPACE, Observability } from "./constructs/observability.js";
-import { COUNTER_SERVICE_NAME, SessionCounter } from "./constructs/session-counter.js";
+import { Observability } from "./constructs/observability.js";
+import { SessionCounter } from "./constructs/session-counter.js";
 import { WavySecret } from "./constructs/wavy-secret.js";
 
 const handlerPath = (name: string) =>
@@ -28,6 +28,11 @@ export class WavySessionsStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const logRetention = config.logRetentionDays as logs.RetentionDays;
+    // Names that must be unique in an account and region, so that two stacks never share one
+    // nor mix their metrics. Dashboards are global to the account, hence the region
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-dashboard.html).
+    const { stackName } = config;
+    const metricsNamespace = stackName;
 
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
@@ -35,17 +40,18 @@ export class WavySessionsStack extends Stack {
     });
     this.secret = new WavySecret(this, "WavySecret", { source: config.secret });
 
-    // What both handlers read (DESIGN.md, "Configuration").
+    // What both handlers read (docs/contract.md, "Configuration").
     const wavyEnvironment = {
       WAVY_SECRET_ID: this.secret.secretId,
       WAVY_API_URL: config.wavyApiUrl,
       WAVY_DOWNLOAD_ORIGINS: config.downloadOrigins,
       WAVY_TIMEZONE: config.wavyTimezone,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
     };
 
     this.exportApi = new ExportApi(this, "Export", {
       entry: handlerPath("export-sessions"),
+      restApiName: stackName,
       storage: this.storage,
       secret: this.secret,
       wavyEnvironment,
@@ -58,6 +64,7 @@ export class WavySessionsStack extends Stack {
 
     this.counter = new SessionCounter(this, "Counter", {
       entry: handlerPath("count-sessions"),
+      scheduleGroupName: `${stackName}-counter`,
       secret: this.secret,
       wavyEnvironment,
       targets: config.targets,
@@ -69,10 +76,13 @@ export class WavySessionsStack extends Stack {
     });
 
     this.observability = new Observability(this, "Observability", {
+      // "/" cannot appear in a stack name, so no other stack's alarms share the prefix.
+      alarmNamePrefix: `${stackName}/`,
+      dashboardName: `${stackName}-${this.region}`,
+      metricsNamespace,
       alarms: config.alarms,
       targets: config.targets,
-      schedulePeriodSeconds: config.schedulePeriodSeconds,
-      counterServiceName: COUNTER_SERVICE_NAME,
+      alarmPeriodSeconds: config.alarmPeriodSeconds,
       exportFunction: this.exportApi.function,
       counterFunction: this.counter.function,
       api: this.exportApi.api,

@@ -62,7 +62,10 @@ export const METRIC = {
   expiringWithin4h: "SessionsExpiringWithin4h",
   unparseableTimestamps: "UnparseableTimestamps",
   wavyRequestFailed: "WavyRequestFailed",
-  /** 1 when the Wavy secret still holds the stack's placeholder: a count that ran, unconfigured. */
+  /**
+   * 1 when a run found the secret still holding SECRET_PLACEHOLDER: not a Wavy failure, so the
+   * run neither throws nor emits WavyRequestFailed, and the NoCount alarms count it as a run.
+   */
   notConfigured: "NotConfigured",
 } as const;
 
@@ -100,8 +103,18 @@ export const DEFAULTS = {
 export const LIMITS = {
   /** Below API Gateway's 29 s integration timeout, with room to answer. */
   maxRequestBudgetMs: 28_000,
-  /** SigV4 presigned URLs live at most 7 days; see docs/contract.md for the role-session cap. */
-  maxDownloadUrlTtlSeconds: 604_800,
+  /**
+   * A presigned URL signed with temporary credentials stops working when they expire, whatever
+   * its own expiry says, and the functions sign with their execution role's session
+   * (S3 user guide, "Expiration time for presigned URLs": with IAM role credentials the URL
+   * expires with the role session, even when a longer expiry was asked for,
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html). AWS
+   * documents no lifetime for a Lambda execution role's session, and notes that services which
+   * assume a role, Lambda's included, need not follow the role's session-duration setting
+   * (https://repost.aws/knowledge-center/presigned-url-s3-bucket-expiration); the cap is
+   * therefore STS's default role session, one hour. GET /exports/{exportId} mints a fresh URL.
+   */
+  maxDownloadUrlTtlSeconds: 3_600,
   /**
    * The longest CSV record the scanner holds (docs/contract.md, "Budget and caps"): a Wavy row
    * is under 100 bytes, so 1 MiB is generous, and a line that never ends cannot grow memory.
