@@ -1,10 +1,12 @@
 import { fileURLToPath } from "node:url";
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import type { WavySessionsConfig } from "./config.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
+import { ExportWorker } from "./constructs/export-worker.js";
 import { Observability } from "./constructs/observability.js";
 import { SessionCounter } from "./constructs/session-counter.js";
 import { WavySecret } from "./constructs/wavy-secret.js";
@@ -21,6 +23,7 @@ export class WavySessionsStack extends Stack {
   readonly storage: ExportStorage;
   readonly secret: WavySecret;
   readonly exportApi: ExportApi;
+  readonly worker: ExportWorker;
   readonly counter: SessionCounter;
   readonly observability: Observability;
 
@@ -49,6 +52,21 @@ export class WavySessionsStack extends Stack {
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
     };
 
+    // The bus completion events go to (docs/contract.md, "Events"): the account's default bus
+    // unless -c eventBusName names another; the functions may put events on it only.
+    const bus = events.EventBus.fromEventBusName(this, "CompletionEvents", config.eventBusName);
+
+    this.worker = new ExportWorker(this, "ExportWorker", {
+      entry: handlerPath("export-worker"),
+      storage: this.storage,
+      secret: this.secret,
+      wavyEnvironment,
+      bus,
+      memoryMb: config.exportWorkerMemoryMb,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      logRetention,
+    });
+
     this.exportApi = new ExportApi(this, "Export", {
       entry: handlerPath("export-sessions"),
       restApiName: stackName,
@@ -60,6 +78,8 @@ export class WavySessionsStack extends Stack {
       logRetention,
       throttleRateLimit: config.apiThrottleRateLimit,
       throttleBurstLimit: config.apiThrottleBurstLimit,
+      worker: this.worker.function,
+      bus,
     });
 
     this.counter = new SessionCounter(this, "Counter", {
@@ -73,6 +93,9 @@ export class WavySessionsStack extends Stack {
       memoryMb: config.counterMemoryMb,
       reservedConcurrency: config.counterReservedConcurrency,
       logRetention,
+      storage: this.storage,
+      bus,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
     });
 
     this.observability = new Observability(this, "Observability", {
@@ -99,6 +122,12 @@ export class WavySessionsStack extends Stack {
       value: this.secret.secretId,
     });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: this.counter.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "ExportWorkerFunctionName", { value: this.worker.function.functionName });
+    new CfnOutput(this, "ExportWorkerFailuresQueueUrl", {
+      description: "Failed or expired invocations of the export worker",
+      value: this.worker.failures.queueUrl,
+    });
+    new CfnOutput(this, "EventBusName", { value: bus.eventBusName });
     new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });
   }
 }

@@ -80,6 +80,7 @@ export const DIMENSION = {
 export const SERVICE_NAME = {
   export: "wavy-sessions-export",
   counter: "wavy-sessions-counter",
+  worker: "wavy-sessions-export-worker",
 } as const;
 
 /**
