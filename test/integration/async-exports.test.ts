@@ -321,3 +321,54 @@ describe("a worker killed mid-copy", () => {
     expect(h.eventBridge.events).toHaveLength(1);
   });
 });
+
+describe("a worker that outlives its deadline", () => {
+  let h: Harness;
+  let offsetMs = 0;
+  beforeAll(async () => {
+    // Only the readers' clock moves: the worker, in its own service, keeps real time.
+    h = await startHarness({ wavy: { csvByTarget: { "42": CSV } } });
+    const { buildExportService } = await import("../../lambdas/lib/exports/export-service.js");
+    const { loadExportConfig } = await import("../../lambdas/lib/config.js");
+    const { EventBridgeClient } = await import("@aws-sdk/client-eventbridge");
+    reader = buildExportService(loadExportConfig(h.env), {
+      s3: h.s3Client,
+      clock: () => new Date(Date.now() + offsetMs),
+      eventBridge: new EventBridgeClient({ endpoint: h.eventBridge.endpoint }),
+    });
+  });
+  let reader: import("../../lambdas/lib/exports/export-service.js").ExportService;
+  afterAll(() => h.close());
+
+  it("loses to the reader that settled it: its object is taken back and the export stays failed", async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    h.wavy.linkTo(
+      h.wavy.serveFile(async (_req, res) => {
+        await held;
+        res.writeHead(200).end(CSV);
+      }),
+    );
+    const accepted = await h.call("POST", "/exports", { customerId: "42" }, ASYNC);
+    const exportId = String(accepted.json.exportId);
+    // The worker has claimed it and waits on the CSV host.
+    const until = Date.now() + 10_000;
+    while ((await h.call("GET", `/exports/${exportId}`)).json.startedAt === undefined) {
+      if (Date.now() > until) throw new Error("the worker never claimed the export");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    offsetMs = Date.parse(String(accepted.json.deadlineAt)) - Date.now() + 1_000;
+    const settled = await reader.readExport(exportId);
+    release();
+    await h.lambda.idle();
+
+    expect(settled).toMatchObject({ status: "failed", error: { code: "UPSTREAM_TIMEOUT" } });
+    const after = await reader.readExport(exportId);
+    expect(after).toEqual(settled);
+    expect(await h.objectKeys("exports/")).toEqual([]);
+    expect(h.eventBridge.events.map((event) => event["detail-type"])).toEqual(["Export Failed"]);
+  });
+});
