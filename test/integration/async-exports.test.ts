@@ -372,3 +372,48 @@ describe("a worker that outlives its deadline", () => {
     expect(h.eventBridge.events.map((event) => event["detail-type"])).toEqual(["Export Failed"]);
   });
 });
+
+describe("a worker event delivered twice at once", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    const { handleWorkerEvent } = await import("../../lambdas/export-worker/handler.js");
+    const { buildExportService } = await import("../../lambdas/lib/exports/export-service.js");
+    const { loadExportConfig } = await import("../../lambdas/lib/config.js");
+    const { lambdaContext } = await import("../../dev/lambda-context.js");
+    const { EventBridgeClient } = await import("@aws-sdk/client-eventbridge");
+    const { S3Client } = await import("@aws-sdk/client-s3");
+    h = await startHarness({
+      wavy: { csvByTarget: { "42": CSV } },
+      // Lambda's asynchronous queue may deliver an event more than once: two workers, one event.
+      worker: ({ env }) => {
+        const deliveries = [1, 2].map(() =>
+          buildExportService(loadExportConfig(env), {
+            s3: new S3Client({ endpoint: env.AWS_ENDPOINT_URL_S3, forcePathStyle: true }),
+            eventBridge: new EventBridgeClient({ endpoint: env.AWS_ENDPOINT_URL_EVENTBRIDGE }),
+          }),
+        );
+        return async (payload) => {
+          await Promise.all(
+            deliveries.map((service) =>
+              handleWorkerEvent(() => service)(payload, lambdaContext("export-worker", 60_000)),
+            ),
+          );
+        };
+      },
+    });
+  });
+  afterAll(() => h.close());
+
+  it("copies once: one claim wins, the other delivery does nothing", async () => {
+    const accepted = await h.call("POST", "/exports", { customerId: "42" }, ASYNC);
+    await h.lambda.idle();
+
+    const done = await h.call("GET", `/exports/${accepted.json.exportId}`);
+
+    expect(done.json).toMatchObject({ status: "succeeded", sha256: sha256(CSV) });
+    expect(h.wavy.sessionCalls()).toHaveLength(1);
+    expect(await h.objectKeys("exports/")).toHaveLength(1);
+    expect(h.eventBridge.events).toHaveLength(1);
+    expect(h.lambda.failures).toEqual([]);
+  });
+});
