@@ -8,14 +8,14 @@
  * Self-contained on purpose: bench/run.ts and its build belong to the main bench; this builds
  * the worker's bundle with the same esbuild settings as infra/constructs/bundled-node-function.ts.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { build } from "esbuild";
-import { WORKER } from "../lambdas/lib/contract.js";
+import { DEFAULTS, WORKER } from "../lambdas/lib/contract.js";
 import type { RunningManifest } from "../lambdas/lib/exports/export-document.js";
 import { exportKey, manifestKey, newExportId } from "../lambdas/lib/exports/export-document.js";
 import { csvOfSize } from "./data.js";
@@ -27,6 +27,8 @@ const DATA = join(ROOT, "bench/.data");
 const SIZES_MB = (process.env.BENCH_WORKER_SIZES_MB ?? "1000,5000").split(",").map(Number);
 /** The worker's memory in the stack (infra/config.ts, exportWorkerMemoryMb). */
 const WORKER_MEMORY_MB = 512;
+/** The export function's memory (infra/config.ts, exportMemoryMb), for the synchronous path. */
+const EXPORT_MEMORY_MB = 256;
 /** Lambda gives a full vCPU at 1,769 MB and CPU in proportion below it. */
 const FULL_VCPU_MB = 1769;
 /** As docs/benchmarks.md: Graviton against this CPU, S3 latency per part, noisy neighbours. */
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
           Body: JSON.stringify(manifest),
         }),
       );
-      log(`worker ${megabytes} MB: starting (${randomBytes(2).toString("hex")})`);
+      log(`worker ${megabytes} MB: starting`);
       const figures = await runChild(script, { ...childEnv(servers), BENCH_EXPORT_ID: exportId });
       const detail = figures.detail as { key: string; rows: number; bytes: number; sha256: string };
       if (
@@ -138,6 +140,12 @@ async function main(): Promise<void> {
   writeFileSync(target, report);
   console.log(report);
   log(`wrote ${target}`);
+}
+
+/** Bytes a CSV may have to be copied in `seconds` at `memoryMb`, CPU- or wire-bound. */
+function largestCsv(memoryMb: number, seconds: number, cpuPerGb: number): number {
+  const share = Math.min(1, memoryMb / FULL_VCPU_MB);
+  return Math.min((seconds / MARGIN) * share * (1e9 / cpuPerGb), seconds * WIRE_MB_PER_S * MB);
 }
 
 /** Lambda seconds at `memoryMb` for `cpuS` of CPU on this machine and `bytes` on the wire. */
@@ -187,6 +195,13 @@ Largest CSV the worker takes, from the CPU per GB of the largest run (${fixed(cp
 | memory MB | vCPU share | CSV in ${budgetS} s | accepted (MAX_CSV_BYTES = 5 GiB) |
 |---|---|---|---|
 ${sizes}
+
+**Largest CSV of each path** at its deployed memory, same model and CPU per GB:
+
+| path | memory | time | largest CSV |
+|---|---|---|---|
+| synchronous (\`POST /exports\`) | ${EXPORT_MEMORY_MB} MB | ${DEFAULTS.requestBudgetMs / 1000} s request budget | ${fixed(largestCsv(EXPORT_MEMORY_MB, DEFAULTS.requestBudgetMs / 1000, cpuPerGb) / 1e9, 2)} GB (past it: 504, retry with \`Prefer: respond-async\`) |
+| asynchronous (the worker) | ${WORKER_MEMORY_MB} MB | ${budgetS} s | ${fixed(Math.min(largestCsv(WORKER_MEMORY_MB, budgetS, cpuPerGb), DEFAULTS.maxCsvBytes) / 1e9, 2)} GB (MAX_CSV_BYTES caps it; the model allows ${fixed(largestCsv(WORKER_MEMORY_MB, budgetS, cpuPerGb) / 1e9, 1)} GB) |
 
 Peak RSS does not grow with the CSV (the part pool is fixed), so memory is chosen for CPU, not
 for room: **${WORKER_MEMORY_MB} MB** takes MAX_CSV_BYTES with room to spare at the same cost per GB as any
