@@ -222,10 +222,9 @@ export class ExportApi extends Construct {
     this.addNagSuppressions();
   }
 
-  /** Read and write only under the contract's three prefixes (docs/contract.md, "S3 layout"). */
   /**
    * Under exports/, manifests/, history/ and idempotency/ only (docs/contract.md, "S3 layout").
-   * GetObject also covers the presigned download URLs this role signs. DeleteObject takes back
+   * GetObject also covers HeadObject and the presigned download URLs this role signs. DeleteObject takes back
    * what a failed export wrote (a CSV without its manifest, the manifest and history entry of an
    * export whose worker could not be started, a dead worker's object) and releases the
    * Idempotency-Key of a failed export. ListBucketMultipartUploads finds a dead worker's upload.

@@ -2,7 +2,12 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { EXPORT_ID_PATTERN, EXPORT_STATUS, IDEMPOTENCY_KEY_PATTERN } from "../lib/contract.js";
 import { InvalidRequestError, MethodNotAllowedError, NotFoundError } from "../lib/errors.js";
 import type { ExportService } from "../lib/exports/export-service.js";
-import { describeIssues, type SessionTarget, SessionTargetSchema } from "../lib/ids.js";
+import {
+  describeIssues,
+  type SessionTarget,
+  SessionTargetBodySchema,
+  SessionTargetSchema,
+} from "../lib/ids.js";
 import { parseHistoryQuery } from "./history-query.js";
 import { exportCreatedResponse, jsonResponse, parseJsonBody } from "./http.js";
 import { prefersRespondAsync } from "./prefer.js";
@@ -35,7 +40,7 @@ const ROUTES: Route[] = [
       POST: async (event, _match, api) => {
         const idempotencyKey = idempotencyKeyOf(event);
         const respondAsync = prefersRespondAsync(event);
-        const target = parseTarget(parseJsonBody(event), "body");
+        const target = parseTarget(parseJsonBody(event), "body", SessionTargetBodySchema);
         const document = await api().createExport(target, { idempotencyKey, respondAsync });
         return exportCreatedResponse(event, document, respondAsync);
       },
@@ -59,7 +64,7 @@ const ROUTES: Route[] = [
     pattern: /^\/v1\/session$/,
     methods: {
       GET: async (event, _match, api) => {
-        const target = parseTarget(singleQueryValues(event), "query");
+        const target = parseTarget(singleQueryValues(event), "query", SessionTargetSchema);
         const document = await api().createExport(target);
         const fileUrl = document.status === EXPORT_STATUS.succeeded ? document.downloadUrl : null;
         return jsonResponse(200, { file_url: fileUrl, ...document });
@@ -83,11 +88,15 @@ export async function routeRequest(
   throw new NotFoundError(`No route for ${path}`);
 }
 
-function parseTarget(input: unknown, where: "body" | "query"): SessionTarget {
+function parseTarget(
+  input: unknown,
+  where: "body" | "query",
+  schema: typeof SessionTargetSchema | typeof SessionTargetBodySchema,
+): SessionTarget {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new InvalidRequestError(`The request ${where} must be a JSON object with customerId`);
   }
-  const result = SessionTargetSchema.safeParse(input);
+  const result = schema.safeParse(input);
   if (!result.success) throw new InvalidRequestError(describeIssues(result.error));
   return result.data;
 }

@@ -12,15 +12,23 @@ import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
  * bundles small (docs/benchmarks.md). It carries no locale, so every rule states its message.
  */
 
+/**
+ * Plain decimal digits only: coercing with Number() also took `1e3`, `0x384` and ` 900 `, a
+ * value that reads as one number to a person and as another to the code.
+ */
 const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) => {
   const message =
     max === Number.MAX_SAFE_INTEGER
-      ? "must be a positive integer"
-      : `must be a positive integer of at most ${max}`;
+      ? "must be a positive integer in plain digits"
+      : `must be a positive integer in plain digits, at most ${max}`;
   return z._default(
-    z.coerce
-      .number(message)
-      .check(z.refine((n: number) => Number.isSafeInteger(n) && n > 0 && n <= max, message)),
+    z.pipe(
+      z.pipe(
+        z.string(message).check(z.regex(/^[1-9][0-9]*$/, message)),
+        z.transform((digits: string) => Number(digits)),
+      ),
+      z.number().check(z.refine((n: number) => Number.isSafeInteger(n) && n <= max, message)),
+    ),
     fallback,
   );
 };

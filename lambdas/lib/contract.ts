@@ -102,8 +102,14 @@ export const DEFAULTS = {
 
 /** Limits of the environment's values. */
 export const LIMITS = {
-  /** Below API Gateway's 29 s integration timeout, with room to answer. */
+  /** Below API Gateway's 29 s integration timeout, with room to clean up and answer. */
   maxRequestBudgetMs: 28_000,
+  /**
+   * How long clean-up after a failure (aborting a multipart upload, deleting what a failed
+   * export wrote, releasing an Idempotency-Key) may take once the budget is spent: it must still
+   * go out, but a hung S3 must not hold the answer past API Gateway's 29 s (28 000 + 500).
+   */
+  cleanupGraceMs: 500,
   /**
    * A presigned URL signed with temporary credentials stops working when they expire, whatever
    * its own expiry says, and the functions sign with their execution role's session

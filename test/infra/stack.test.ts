@@ -345,6 +345,20 @@ describe("least privilege", () => {
     ]);
   });
 
+  it("lets the export function delete what a failed export wrote: its manifest, history entry and CSV", () => {
+    // The manifest is written before the CSV is committed; a failed commit takes it back, and a
+    // dead worker's object is taken back by whoever reads its export past deadlineAt.
+    const deletes = statementsOfRole("ExportFunctionRole").filter((s) =>
+      actionsOf(s).includes("s3:DeleteObject"),
+    );
+    const suffixes = deletes.flatMap((statement) =>
+      resourcesOf(statement).map((resource) =>
+        String((resource as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1].at(-1)),
+      ),
+    );
+    expect(suffixes.sort()).toEqual(["/exports/*", "/history/*", "/idempotency/*", "/manifests/*"]);
+  });
+
   it("gives the counter no S3 access at all", () => {
     const counter = statementsOfRole("CounterFunctionRole").flatMap(actionsOf);
     expect(counter.filter((action) => action.startsWith("s3:"))).toEqual([]);

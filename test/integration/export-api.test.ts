@@ -122,6 +122,7 @@ describe("export API over HTTP", () => {
       ["letters", "POST", "/exports", { customerId: "42a" }],
       ["empty subAccountId", "POST", "/exports", { customerId: "42", subAccountId: "" }],
       ["boolean id", "POST", "/exports", { customerId: true }],
+      ["a misspelt field", "POST", "/exports", { customerId: "42", subaccountId: "7" }],
       ["body not JSON", "POST", "/exports", "{customerId: 42"],
       ["body an array", "POST", "/exports", [{ customerId: "42" }]],
       ["body a string", "POST", "/exports", '"42"'],
@@ -141,6 +142,23 @@ describe("export API over HTTP", () => {
       expect(h.wavy.requests).toHaveLength(0);
       expect(await h.objectKeys()).toEqual(before);
     });
+  });
+
+  it("names an unknown body field instead of exporting the whole customer", async () => {
+    const { status, json } = await h.call("POST", "/exports", {
+      customerId: "42",
+      subaccountId: "7",
+    });
+
+    expect(status).toBe(400);
+    expect(json).toEqual({
+      error: {
+        code: "INVALID_REQUEST",
+        message:
+          'unknown field "subaccountId": the body takes customerId and, optionally, subAccountId',
+      },
+    });
+    expect(h.wavy.requests).toHaveLength(0);
   });
 
   it("answers 404 for an unknown route and for a well-formed unknown export id", async () => {

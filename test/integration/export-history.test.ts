@@ -108,7 +108,7 @@ describe("run history at 100 000 exports", () => {
       completedAt: createdAt.toISOString(),
     };
   };
-  // Manifests only where the pages below read: every listed entry still costs its GET.
+  // Manifests and CSVs only where the pages below read: every listed entry still costs its reads.
   const withManifest = (i: number) => i < 300 || (i >= 90_000 && i < 90_100) || i >= TOTAL - 100;
   let h: Harness;
 
@@ -118,8 +118,10 @@ describe("run history at 100 000 exports", () => {
       for (let i = 0; i < TOTAL; i++) {
         const manifest = manifestOf(i);
         yield { key: historyEntryKey(manifest), body: "" };
-        if (withManifest(i))
+        if (withManifest(i)) {
           yield { key: manifestKey(manifest.exportId), body: JSON.stringify(manifest) };
+          yield { key: manifest.key, body: CSV };
+        }
       }
     };
     await h.s3.seedObjects(BUCKET, entries());
@@ -136,7 +138,7 @@ describe("run history at 100 000 exports", () => {
     return { status: answer.status, page: answer.json as unknown as Page, requests };
   };
 
-  it("reads one ListObjectsV2 and one GetObject per export returned, on the first page and deep in", async () => {
+  it("reads one ListObjectsV2, and per export returned one GetObject and one HeadObject, on the first page and deep in", async () => {
     const first = await page("limit=100");
     const second = await page(`limit=100&cursor=${first.page.nextCursor}`);
     const deep = await page(`limit=50&to=${manifestOf(90_000).createdAt}`);
@@ -144,8 +146,10 @@ describe("run history at 100 000 exports", () => {
     for (const { status, page: answer, requests } of [first, second, deep]) {
       expect(status).toBe(200);
       expect(requests.filter((r) => r === "GET list")).toHaveLength(1);
+      // The manifest, and (succeeded exports) the check that its CSV is committed.
       expect(requests.filter((r) => r === "GET object")).toHaveLength(answer.exports.length);
-      expect(requests.length).toBe(1 + answer.exports.length);
+      expect(requests.filter((r) => r === "HEAD object")).toHaveLength(answer.exports.length);
+      expect(requests.length).toBe(1 + 2 * answer.exports.length);
     }
     expect(first.page.exports).toHaveLength(100);
     expect(first.page.exports[0]?.exportId).toBe(manifestOf(0).exportId);
@@ -164,6 +168,6 @@ describe("run history at 100 000 exports", () => {
       Array.from({ length: 60 }, (_, n) => manifestOf(TOTAL - 60 + n).exportId),
     );
     expect(last.page.nextCursor).toBeNull();
-    expect(last.requests.length).toBe(1 + 60);
+    expect(last.requests.length).toBe(1 + 2 * 60);
   });
 });

@@ -143,6 +143,19 @@ describe("Idempotency-Key on POST /exports", () => {
     expect(h.wavy.sessionCalls()).toHaveLength(2);
   });
 
+  it("frees an expired key for another body", async () => {
+    const first = await post({ customerId: "42" }, "reused-next-day");
+    now += IDEMPOTENCY_TTL_MS + 1000;
+
+    const otherBody = await post({ customerId: "43" }, "reused-next-day");
+
+    expect(first.status).toBe(201);
+    expect(otherBody.status).toBe(201);
+    expect(otherBody.json).toMatchObject({ customerId: "43" });
+    expect(otherBody.json.exportId).not.toBe(first.json.exportId);
+    expect(h.wavy.sessionCalls()).toHaveLength(2);
+  });
+
   it("takes over a claim abandoned by a request that died before its manifest", async () => {
     await h.s3Client.send(
       new PutObjectCommand({

@@ -32,6 +32,8 @@ export interface AcceptExportDeps extends ExportBucket {
   /** The worker's timeout: deadlineAt is createdAt plus this. */
   workerTimeoutMs: number;
   newExportId?: (createdAt: Date) => string;
+  /** The request's deadline: the writes run under it. */
+  signal: AbortSignal;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function acceptExport(
     status: EXPORT_STATUS.running,
     deadlineAt: new Date(createdAt.getTime() + deps.workerTimeoutMs).toISOString(),
   };
-  await recordNewExport(manifest, deps);
+  await recordNewExport(manifest, deps, deps.signal);
   try {
     await deps.launchWorker(exportId);
   } catch (error) {
@@ -87,7 +89,9 @@ export async function runAcceptedExport(
   exportId: string,
   deps: RunExportDeps,
 ): Promise<ExportManifest | undefined> {
-  const stored = await readManifest(exportId, deps);
+  // The reads and the claim run within what the invocation has left; the copy gets its own deadline.
+  const invocation = AbortSignal.timeout(Math.max(1, deps.remainingMs - WORKER.safetyMarginMs / 2));
+  const stored = await readManifest(exportId, deps, invocation);
   if (!stored) {
     logger.warn("The worker was asked for an export that is not stored", { exportId });
     return undefined;
@@ -105,6 +109,7 @@ export async function runAcceptedExport(
   if (budgetMs <= 0) {
     return finish(
       stored,
+      invocation,
       failedOf(
         manifest,
         new UpstreamTimeoutError("The export's worker started too late to run it"),
@@ -114,7 +119,12 @@ export async function runAcceptedExport(
     );
   }
   const claimed: RunningManifest = { ...manifest, startedAt: now.toISOString() };
-  const claimEtag = await writeManifest(claimed, { kind: "replace", etag: stored.etag }, deps);
+  const claimEtag = await writeManifest(
+    claimed,
+    { kind: "replace", etag: stored.etag },
+    deps,
+    invocation,
+  );
   if (claimEtag === undefined) {
     logger.info("Another delivery claimed the export first", { exportId });
     return undefined;
@@ -140,7 +150,7 @@ export async function runAcceptedExport(
   } catch (error) {
     ended = failedOf(manifest, error, deps.clock());
   }
-  return finish(mine, ended, deps);
+  return finish(mine, invocation, ended, deps);
 }
 
 /**
@@ -149,16 +159,17 @@ export async function runAcceptedExport(
  */
 async function finish(
   mine: StoredManifest,
+  signal: AbortSignal,
   ended: SucceededManifest | FailedManifest,
   store: ExportBucket,
 ): Promise<ExportManifest> {
-  const won = await writeManifest(ended, { kind: "replace", etag: mine.etag }, store);
+  const won = await writeManifest(ended, { kind: "replace", etag: mine.etag }, store, signal);
   if (won === undefined) {
     logger.warn("The export was settled by another reader before the worker ended", {
       exportId: ended.exportId,
     });
     if (ended.status === EXPORT_STATUS.succeeded) await deleteQuietly(ended.key, store);
-    return (await readManifest(ended.exportId, store))?.manifest ?? ended;
+    return (await readManifest(ended.exportId, store, signal))?.manifest ?? ended;
   }
   logger.info("Export ended", { exportId: ended.exportId, status: ended.status });
   await store.events.put(ended);

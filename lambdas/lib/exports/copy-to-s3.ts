@@ -10,6 +10,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { cleanupSignal } from "../clock.js";
 import { createCsvScanner, type FieldVisitor, MalformedCsvError } from "../csv/scanner.js";
 import {
   ContractError,
@@ -38,6 +39,12 @@ export interface CopyOptions {
   signal?: AbortSignal;
   /** Sees each data row's session_created_at as the copy scans it: a snapshot's tally. */
   onTimestamp?: FieldVisitor;
+  /**
+   * Runs once the figures are settled and every part is in S3, just before the object is made
+   * visible (CompleteMultipartUpload, or the one PutObject). If it fails, the upload is aborted
+   * and no object appears: the export writes its manifest here.
+   */
+  beforeCommit?: (figures: CopyResult) => Promise<void>;
 }
 
 const CONTENT_TYPE = "text/csv; charset=utf-8";
@@ -57,8 +64,8 @@ const MAX_PARTS = 10_000;
  * so the figures describe exactly the bytes stored. A CSV that fits in one part is one
  * PutObject; a larger one a multipart upload with `queueSize` parts in flight. Memory is
  * bounded by partSize × (queueSize + 1). On any failure the multipart upload is aborted, and
- * the figures are settled (a malformed CSV fails) before the object is completed, so no object
- * is left behind.
+ * the figures are settled (a malformed CSV fails) and `beforeCommit` has run before the object
+ * is completed, so no object is left behind.
  */
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
   const uploader = new PartUploader(options);
@@ -74,7 +81,9 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
     }
     // Settled before the object is completed: a malformed CSV fails here, nothing stored.
     const figures: CopyResult = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
-    await uploader.finish();
+    await uploader.flush();
+    await options.beforeCommit?.(figures);
+    await uploader.commit();
     return figures;
   } catch (error) {
     source.destroy();
@@ -117,7 +126,8 @@ class PartUploader {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly parts: CompletedPart[] = [];
   private failure: { error: unknown } | undefined;
-  // The abort itself is sent without it: it must still go out once the deadline has fired.
+  // The abort goes out under cleanupSignal() instead: it must still go out once the deadline
+  // has fired, and must not hang on an S3 that stopped answering.
   private readonly sendOptions: { abortSignal?: AbortSignal };
 
   constructor(options: CopyOptions) {
@@ -141,7 +151,16 @@ class PartUploader {
     }
   }
 
-  async finish(): Promise<void> {
+  /** Sends the last part, if the upload is multipart, and waits for every part in flight. */
+  async flush(): Promise<void> {
+    if (this.uploadId === undefined) return;
+    if (this.filled > 0) await this.sendCurrent();
+    await Promise.all(this.inFlight);
+    this.throwIfFailed();
+  }
+
+  /** Makes the object visible: the one PutObject, or CompleteMultipartUpload after flush(). */
+  async commit(): Promise<void> {
     if (this.uploadId === undefined) {
       // The whole CSV fits in one part: a single PutObject, as lib-storage does.
       await this.s3.send(
@@ -155,9 +174,6 @@ class PartUploader {
       );
       return;
     }
-    if (this.filled > 0) await this.sendCurrent();
-    await Promise.all(this.inFlight);
-    this.throwIfFailed();
     this.parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     await this.s3.send(
       new CompleteMultipartUploadCommand({
@@ -180,6 +196,7 @@ class PartUploader {
     await this.s3
       .send(
         new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }),
+        { abortSignal: cleanupSignal() },
       )
       .catch((error) =>
         logger.error("Could not abort the multipart upload", {

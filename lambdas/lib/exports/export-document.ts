@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod/mini";
-import { EXPORT_STATUS, EXPORT_TRIGGER, S3_PREFIX } from "../contract.js";
+import { EXPORT_STATUS, EXPORT_TRIGGER, ID_PATTERN, S3_PREFIX } from "../contract.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 
 /** What every export document has, whatever its status (docs/contract.md, "The export document"). */
@@ -103,6 +103,22 @@ export function newExportId(createdAt: Date): string {
 export function exportKey(target: SessionTarget, exportId: string, createdAt: Date): string {
   const date = createdAt.toISOString().slice(0, 10);
   return `${S3_PREFIX.exports}customerId=${target.customerId}/subAccountId=${subAccountLabel(target)}/date=${date}/${exportId}.csv`;
+}
+
+/**
+ * The manifest trust rule (docs/contract.md, "S3 layout"): a manifest may name only the
+ * configured bucket and its own export's key, the one exportKey() gives for its target, id and
+ * date. Manifests are data anyone with write access to the bucket can rewrite; without this, a
+ * manifest pointing at `idempotency/…` or another bucket would get a working presigned URL.
+ */
+export function namesOwnCsv(manifest: ExportManifest, bucket: string): boolean {
+  if (manifest.bucket !== bucket) return false;
+  const { customerId, subAccountId } = manifest;
+  if (!ID_PATTERN.test(customerId)) return false;
+  if (subAccountId !== null && !ID_PATTERN.test(subAccountId)) return false;
+  const createdAt = new Date(manifest.createdAt);
+  if (Number.isNaN(createdAt.getTime())) return false;
+  return manifest.key === exportKey({ customerId, subAccountId }, manifest.exportId, createdAt);
 }
 
 export function manifestKey(exportId: string): string {

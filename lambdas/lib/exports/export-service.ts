@@ -5,7 +5,7 @@ import { type Clock, Deadline, systemClock } from "../clock.js";
 import type { ExportConfig } from "../config.js";
 import { EXPORT_TRIGGER } from "../contract.js";
 import type { FieldVisitor } from "../csv/scanner.js";
-import { ConfigurationError, UpstreamTimeoutError } from "../errors.js";
+import { ConfigurationError, NotFoundError, UpstreamTimeoutError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { type CredentialCache, createCredentialCache } from "../wavy/credentials.js";
 import type { BackoffPolicy } from "../wavy/retry.js";
@@ -17,11 +17,9 @@ import {
   noCompletionEvents,
 } from "./events.js";
 import type { ExportDocument, ExportManifest, SucceededDocument } from "./export-document.js";
-import { createExport, type ExportBucket, readExport, toDocument } from "./exports.js";
+import { createExport, type ExportBucket, readExport } from "./exports.js";
 import { type HistoryQuery, listHistory } from "./history.js";
 import { idempotentExport } from "./idempotency.js";
-import { readManifest } from "./manifest-store.js";
-import { settleIfOverdue } from "./settle.js";
 import { lambdaWorkerLauncher } from "./worker-launcher.js";
 
 /** What the API routes and the worker ask of the export domain; each handler builds one, lazily. */
@@ -112,6 +110,7 @@ export function buildExportService(
             ...newId,
             launchWorker,
             workerTimeoutMs: config.workerTimeoutSeconds * 1000,
+            signal: deadline.signal,
           });
         }
         return createExport(target, { ...store, ...newId, deadline, openCsv }).catch(
@@ -124,18 +123,24 @@ export function buildExportService(
         ? run()
         : idempotentExport(options.idempotencyKey, target, { ...store, deadline }, run);
     },
-    readExport: (exportId) => readExport(exportId, store),
+    readExport: (exportId) =>
+      readExport(exportId, store, new Deadline(config.requestBudgetMs).signal),
     listExports: async (query) => {
-      const page = await listHistory(query, store);
+      const { signal } = new Deadline(config.requestBudgetMs);
+      const page = await listHistory(query, store, signal);
       const documents: (ExportDocument | undefined)[] = new Array(page.exportIds.length);
       let next = 0;
       const readNext = async () => {
         for (let index = next++; index < page.exportIds.length; index = next++) {
-          const stored = await readManifest(page.exportIds[index] ?? "", store);
-          // An entry without a manifest: a synchronous export still copying, or a crash between
-          // the two writes. It is not an export (yet); skip it.
-          if (stored)
-            documents[index] = await toDocument(await settleIfOverdue(stored, store), store);
+          // An entry without a manifest (a crash between the two writes), or a succeeded one
+          // whose CSV is not committed yet (a synchronous export still finishing): not an
+          // export (yet), so not listed.
+          documents[index] = await readExport(page.exportIds[index] ?? "", store, signal).catch(
+            (error: unknown) => {
+              if (error instanceof NotFoundError) return undefined;
+              throw error;
+            },
+          );
         }
       };
       await Promise.all(Array.from({ length: HISTORY_READ_CONCURRENCY }, readNext));

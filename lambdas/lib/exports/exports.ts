@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { Clock, Deadline } from "../clock.js";
 import { EXPORT_STATUS, EXPORT_TRIGGER } from "../contract.js";
@@ -14,13 +14,16 @@ import {
   type ExportManifest,
   exportKey,
   type FailedManifest,
+  manifestKey,
+  namesOwnCsv,
   newExportId,
   type SucceededDocument,
   type SucceededManifest,
 } from "./export-document.js";
-import { deleteHistoryEntry, writeHistoryEntry } from "./history.js";
+import { deleteHistoryEntry, historyEntryKey, writeHistoryEntry } from "./history.js";
 import { deleteQuietly, readManifest, writeManifest } from "./manifest-store.js";
 import { settleIfOverdue } from "./settle.js";
+import { storageFailure } from "./storage-failure.js";
 
 export interface ExportBucket {
   s3: S3Client;
@@ -41,9 +44,14 @@ export interface CreateExportDeps extends ExportBucket {
 }
 
 /**
- * The synchronous export: Wavy → S3, the CSV copied byte for byte, then its history entry and
- * manifest, then the event, then a fresh download URL. A failure stores nothing and is announced
- * with the document the export would have had (docs/contract.md, "Events").
+ * The synchronous export: Wavy → S3, the CSV copied byte for byte, its history entry and
+ * manifest, the event, then a fresh download URL.
+ *
+ * The manifest is written before the CSV is made visible (copyToS3's beforeCommit), so a failed
+ * manifest write aborts an upload nobody can see, instead of leaving under `exports/` a CSV the
+ * API can never find. If the CSV's commit fails after the manifest, all three keys are deleted.
+ * A failure stores nothing and is announced with the document the export would have had
+ * (docs/contract.md, "Events").
  */
 export async function createExport(
   target: SessionTarget,
@@ -60,28 +68,34 @@ export async function createExport(
     key: exportKey(target, exportId, createdAt),
     createdAt: createdAt.toISOString(),
   };
-  let manifest: SucceededManifest;
+  let manifest: SucceededManifest | undefined;
   try {
     const csv = await deps.openCsv(target, deps.deadline);
-    const figures = await copyToS3(csv, {
+    await copyToS3(csv, {
       s3: deps.s3,
       bucket: deps.bucket,
       key: started.key,
       signal: deps.deadline.signal,
       onTimestamp: deps.onTimestamp,
-    });
-    manifest = {
-      ...started,
-      status: EXPORT_STATUS.succeeded,
-      ...figures,
-      completedAt: deps.clock().toISOString(),
-    };
-    await recordNewExport(manifest, deps).catch(async (error: unknown) => {
-      // A CSV without its manifest cannot be found through the API: take it back.
-      await deleteQuietly(started.key, deps);
-      throw error;
+      beforeCommit: async (figures) => {
+        const written: SucceededManifest = {
+          ...started,
+          status: EXPORT_STATUS.succeeded,
+          ...figures,
+          completedAt: deps.clock().toISOString(),
+        };
+        await recordNewExport(written, deps, deps.deadline.signal);
+        manifest = written;
+      },
     });
   } catch (error) {
+    if (manifest) {
+      await Promise.all(
+        [manifestKey(exportId), started.key, historyEntryKey(manifest)].map((key) =>
+          deleteQuietly(key, deps),
+        ),
+      );
+    }
     const failed: FailedManifest = {
       ...started,
       status: EXPORT_STATUS.failed,
@@ -91,9 +105,11 @@ export async function createExport(
     await deps.events.put(failed);
     throw error;
   }
-  logger.info("Export stored", { exportId, key: manifest.key, rows: manifest.rows });
-  await deps.events.put(manifest);
-  return withDownloadUrl(manifest, deps);
+  if (!manifest) throw new Error("copyToS3 returned without committing the manifest");
+  const stored: SucceededManifest = manifest;
+  logger.info("Export stored", { exportId, key: stored.key, rows: stored.rows });
+  await deps.events.put(stored);
+  return withDownloadUrl(stored, deps);
 }
 
 /**
@@ -105,32 +121,87 @@ export async function createExport(
 export async function recordNewExport(
   manifest: ExportManifest,
   store: ExportBucket,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
-  await writeHistoryEntry(manifest, store);
-  const written = await writeManifest(manifest, { kind: "new" }, store).catch(
+  await writeHistoryEntry(manifest, store, signal);
+  const written = await writeManifest(manifest, { kind: "new" }, store, signal).catch(
     async (error: unknown) => {
       await deleteHistoryEntry(manifest, store);
       throw error;
     },
   );
   if (written === undefined) {
+    await deleteHistoryEntry(manifest, store);
     logger.error("A new export's manifest already existed", { exportId: manifest.exportId });
     throw new InternalError("Internal error");
   }
 }
 
-/** The export in its current status (an overdue running one is settled as failed first). */
-export async function readExport(exportId: string, store: ExportBucket): Promise<ExportDocument> {
-  const stored = await readManifest(exportId, store);
+/**
+ * The export in its current status, an overdue running one settled as failed first; a succeeded
+ * one with a freshly minted download URL. NotFoundError if it is gone. `signal` is the request's
+ * deadline; every S3 call and body read runs under it.
+ */
+export async function readExport(
+  exportId: string,
+  store: ExportBucket,
+  signal: AbortSignal,
+): Promise<ExportDocument> {
+  const stored = await readManifest(exportId, store, signal);
   if (!stored) throw new NotFoundError(`No export with id "${exportId}"`);
-  return toDocument(await settleIfOverdue(stored, store), store);
+  return toDocument(await settleIfOverdue(stored, store, signal), store, signal);
 }
 
-/** What the API answers for a manifest: a succeeded export gets a fresh download URL. */
-export function toDocument(manifest: ExportManifest, store: ExportBucket): Promise<ExportDocument> {
-  return manifest.status === EXPORT_STATUS.succeeded
-    ? withDownloadUrl(manifest, store)
-    : Promise.resolve(manifest);
+/**
+ * What the API answers for a manifest. The manifest trust rule first (docs/contract.md, "S3
+ * layout"): a manifest naming another bucket or key is a 500 for the operator, whatever its
+ * status. A succeeded export's CSV must be stored (see assertStored), and gets a fresh URL.
+ */
+export async function toDocument(
+  manifest: ExportManifest,
+  store: ExportBucket,
+  signal: AbortSignal,
+): Promise<ExportDocument> {
+  if (!namesOwnCsv(manifest, store.bucket)) {
+    // For the operator: someone rewrote it. The caller learns nothing more than a 500.
+    logger.error("An export manifest names an object other than its own export's CSV", {
+      exportId: manifest.exportId,
+      bucket: manifest.bucket,
+      key: manifest.key,
+    });
+    throw new InternalError("Internal error");
+  }
+  if (manifest.status !== EXPORT_STATUS.succeeded) return manifest;
+  await assertStored(manifest, store, signal);
+  return withDownloadUrl(manifest, store);
+}
+
+/**
+ * A synchronous export's manifest is written just before its CSV is committed, so for a moment
+ * (or for good, when the commit failed and so did the clean-up) a manifest can name a CSV that is
+ * not there: that export does not exist, and a duplicate request waiting on it must keep waiting.
+ * HeadObject needs s3:GetObject, and answers 404 rather than 403 only with s3:ListBucket
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html); the roles have both.
+ */
+async function assertStored(
+  manifest: SucceededManifest,
+  store: ExportBucket,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    await store.s3.send(new HeadObjectCommand({ Bucket: manifest.bucket, Key: manifest.key }), {
+      abortSignal: signal,
+    });
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === "NotFound" || name === "NoSuchKey") {
+      logger.warn("An export manifest names a CSV that is not stored", {
+        exportId: manifest.exportId,
+      });
+      throw new NotFoundError(`No export with id "${manifest.exportId}"`);
+    }
+    throw storageFailure(`Checking the CSV of ${manifest.exportId} failed`, error, signal);
+  }
 }
 
 async function withDownloadUrl(

@@ -8,7 +8,8 @@ import { InvalidRequestError } from "../errors.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 import type { ExportManifest } from "./export-document.js";
 import type { ExportBucket } from "./exports.js";
-import { deleteQuietly, storageFailure } from "./manifest-store.js";
+import { deleteQuietly } from "./manifest-store.js";
+import { storageFailure } from "./storage-failure.js";
 
 /**
  * The run history (docs/contract.md, "Run history"): one empty object per export, named so that
@@ -52,6 +53,7 @@ export function historyEntryKey(manifest: ExportManifest): string {
 export async function writeHistoryEntry(
   manifest: ExportManifest,
   store: ExportBucket,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   try {
     await store.s3.send(
@@ -61,9 +63,10 @@ export async function writeHistoryEntry(
         Body: "",
         ContentType: "application/json",
       }),
+      { abortSignal: signal },
     );
   } catch (error) {
-    throw storageFailure("Writing a history entry failed", error);
+    throw storageFailure("Writing a history entry failed", error, signal);
   }
 }
 
@@ -87,7 +90,11 @@ function decodeCursor(cursor: string): string {
 }
 
 /** The export ids of one page, newest first, and the cursor of the next page if there is one. */
-export async function listHistory(query: HistoryQuery, store: ExportBucket): Promise<HistoryPage> {
+export async function listHistory(
+  query: HistoryQuery,
+  store: ExportBucket,
+  signal: AbortSignal,
+): Promise<HistoryPage> {
   const prefix = historyPrefix(query.target);
   // Keys sort oldest-last, so `to` is a starting point and `from` an end: a key `<stamp>-…` is
   // longer than `<stamp>`, so StartAfter `<stamp of to>` keeps the exports made exactly at `to`.
@@ -108,9 +115,10 @@ export async function listHistory(query: HistoryQuery, store: ExportBucket): Pro
         MaxKeys: query.limit + 1,
         ...(startAfter !== undefined && { StartAfter: startAfter }),
       }),
+      { abortSignal: signal },
     );
   } catch (error) {
-    throw storageFailure("Listing the run history failed", error);
+    throw storageFailure("Listing the run history failed", error, signal);
   }
   const names: string[] = [];
   let more = false;

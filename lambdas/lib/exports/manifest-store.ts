@@ -1,8 +1,10 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { ContractError, errorName, InternalError } from "../errors.js";
+import { cleanupSignal } from "../clock.js";
+import { errorName, InternalError } from "../errors.js";
 import { logger } from "../logger.js";
 import { type ExportManifest, ExportManifestSchema, manifestKey } from "./export-document.js";
 import type { ExportBucket } from "./exports.js";
+import { storageFailure } from "./storage-failure.js";
 
 /** A manifest as read, with the ETag a conditional write must name to replace it. */
 export interface StoredManifest {
@@ -22,18 +24,20 @@ export type WriteCondition = { kind: "new" } | { kind: "replace"; etag: string }
 export async function readManifest(
   exportId: string,
   store: ExportBucket,
+  signal: AbortSignal | undefined,
 ): Promise<StoredManifest | undefined> {
   let text: string;
   let etag: string;
   try {
     const object = await store.s3.send(
       new GetObjectCommand({ Bucket: store.bucket, Key: manifestKey(exportId) }),
+      { abortSignal: signal },
     );
     text = (await object.Body?.transformToString("utf-8")) ?? "";
     etag = object.ETag ?? "";
   } catch (error) {
     if (isNoSuchKey(error)) return undefined;
-    throw storageFailure("Reading an export manifest failed", error);
+    throw storageFailure(`Reading the manifest of ${exportId} failed`, error, signal);
   }
   const parsed = ExportManifestSchema.safeParse(safeJson(text));
   if (!parsed.success || parsed.data.exportId !== exportId) {
@@ -48,6 +52,7 @@ export async function writeManifest(
   manifest: ExportManifest,
   condition: WriteCondition,
   store: ExportBucket,
+  signal: AbortSignal | undefined,
 ): Promise<string | undefined> {
   try {
     const written = await store.s3.send(
@@ -58,20 +63,27 @@ export async function writeManifest(
         ContentType: "application/json",
         ...(condition.kind === "new" ? { IfNoneMatch: "*" } : { IfMatch: condition.etag }),
       }),
+      { abortSignal: signal },
     );
     return written.ETag ?? "";
   } catch (error) {
     // 412: the condition failed; 409: a concurrent conditional write; 404: If-Match on a manifest
     // that is gone. Each means another writer decided first.
     if ([409, 412, 404].includes(httpStatusOf(error) ?? 0)) return undefined;
-    throw storageFailure("Writing an export manifest failed", error);
+    throw storageFailure(`Writing the manifest of ${manifest.exportId} failed`, error, signal);
   }
 }
 
-/** Best effort: used only to take back what a failed export wrote. */
+/**
+ * Best effort, under the clean-up grace: used only to take back what a failed export wrote. S3
+ * answers a delete of a key that does not exist with success
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html).
+ */
 export async function deleteQuietly(key: string, store: ExportBucket): Promise<void> {
   await store.s3
-    .send(new DeleteObjectCommand({ Bucket: store.bucket, Key: key }))
+    .send(new DeleteObjectCommand({ Bucket: store.bucket, Key: key }), {
+      abortSignal: cleanupSignal(),
+    })
     .catch((error: unknown) =>
       logger.error("Could not remove an object of a failed export", {
         key,
@@ -95,10 +107,4 @@ export function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-export function storageFailure(what: string, error: unknown): ContractError {
-  if (error instanceof ContractError) return error;
-  logger.error(what, { errorName: errorName(error) });
-  return new InternalError("Internal error", { cause: error });
 }

@@ -26,6 +26,7 @@ export function isOverdue(manifest: ExportManifest, now: Date): manifest is Runn
 export async function settleIfOverdue(
   stored: StoredManifest,
   store: ExportBucket,
+  signal: AbortSignal,
 ): Promise<ExportManifest> {
   if (!isOverdue(stored.manifest, store.clock())) return stored.manifest;
   const running = stored.manifest;
@@ -46,14 +47,14 @@ export async function settleIfOverdue(
   };
   // If-Match on the version judged overdue: of the observers (and a late worker), one records
   // the end; the others read what it recorded.
-  const won = await writeManifest(failed, { kind: "replace", etag: stored.etag }, store);
+  const won = await writeManifest(failed, { kind: "replace", etag: stored.etag }, store, signal);
   if (won === undefined) {
-    const now = await readManifest(running.exportId, store);
+    const now = await readManifest(running.exportId, store, signal);
     return now?.manifest ?? failed;
   }
   logger.warn("Settled an export whose worker died", { exportId: running.exportId });
   // After the record, not before: a worker that recorded first keeps its object.
-  await abortOpenUploads(running.key, store);
+  await abortOpenUploads(running.key, store, signal);
   await deleteQuietly(running.key, store);
   await store.events.put(failed);
   return failed;
@@ -65,10 +66,15 @@ export async function settleIfOverdue(
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html). Failures are
  * logged, not thrown: the bucket's AbortIncompleteMultipartUpload rule (1 day) is the backstop.
  */
-export async function abortOpenUploads(key: string, store: ExportBucket): Promise<void> {
+export async function abortOpenUploads(
+  key: string,
+  store: ExportBucket,
+  signal: AbortSignal,
+): Promise<void> {
   try {
     const listing = await store.s3.send(
       new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: key }),
+      { abortSignal: signal },
     );
     for (const upload of listing.Uploads ?? []) {
       if (upload.Key !== key || !upload.UploadId) continue;
@@ -78,6 +84,7 @@ export async function abortOpenUploads(key: string, store: ExportBucket): Promis
           Key: key,
           UploadId: upload.UploadId,
         }),
+        { abortSignal: signal },
       );
     }
   } catch (error) {
