@@ -162,7 +162,7 @@ export class SessionCounter extends Construct {
   /**
    * A snapshot is a synchronous export made by the counter: it writes the CSV, the history entry
    * and the manifest (s3:PutObject, which covers the multipart upload and If-None-Match), aborts
-   * its upload and takes back the CSV and entry when a later write fails, and puts events on the
+   * its upload and takes back the CSV, entry and manifest when a later write fails, and puts events on the
    * bus only (the L2 grant names its ARN,
    * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
    */
@@ -175,7 +175,7 @@ export class SessionCounter extends Construct {
     props.storage.grantObjects(
       this.function,
       ["s3:DeleteObject"],
-      [S3_PREFIX.exports, S3_PREFIX.history],
+      [S3_PREFIX.exports, S3_PREFIX.manifests, S3_PREFIX.history],
     );
     props.bus.grantPutEventsTo(this.function);
     NagSuppressions.addResourceSuppressions(
