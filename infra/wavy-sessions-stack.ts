@@ -3,6 +3,7 @@ import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { STACK_OUTPUT } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
@@ -36,6 +37,8 @@ export class WavySessionsStack extends Stack {
     // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-dashboard.html).
     const { stackName } = config;
     const metricsNamespace = stackName;
+    // "/" cannot appear in a stack name, so no other stack's alarms share the prefix.
+    const alarmNamePrefix = `${stackName}/`;
 
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
@@ -56,6 +59,22 @@ export class WavySessionsStack extends Stack {
     // unless -c eventBusName names another; the functions may put events on it only.
     const bus = events.EventBus.fromEventBusName(this, "CompletionEvents", config.eventBusName);
 
+    this.counter = new SessionCounter(this, "Counter", {
+      entry: handlerPath("count-sessions"),
+      scheduleGroupName: `${stackName}-counter`,
+      secret: this.secret,
+      wavyEnvironment,
+      targets: config.targets,
+      scheduleExpression: config.scheduleExpression,
+      flexibleWindowMinutes: config.scheduleFlexibleWindowMinutes,
+      memoryMb: config.counterMemoryMb,
+      reservedConcurrency: config.counterReservedConcurrency,
+      logRetention,
+      storage: this.storage,
+      bus,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+    });
+
     this.worker = new ExportWorker(this, "ExportWorker", {
       entry: handlerPath("export-worker"),
       storage: this.storage,
@@ -65,6 +84,7 @@ export class WavySessionsStack extends Stack {
       memoryMb: config.exportWorkerMemoryMb,
       downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       logRetention,
+      deadLetterQueue: this.counter.deadLetterQueue,
     });
 
     this.exportApi = new ExportApi(this, "Export", {
@@ -82,25 +102,8 @@ export class WavySessionsStack extends Stack {
       bus,
     });
 
-    this.counter = new SessionCounter(this, "Counter", {
-      entry: handlerPath("count-sessions"),
-      scheduleGroupName: `${stackName}-counter`,
-      secret: this.secret,
-      wavyEnvironment,
-      targets: config.targets,
-      scheduleExpression: config.scheduleExpression,
-      flexibleWindowMinutes: config.scheduleFlexibleWindowMinutes,
-      memoryMb: config.counterMemoryMb,
-      reservedConcurrency: config.counterReservedConcurrency,
-      logRetention,
-      storage: this.storage,
-      bus,
-      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
-    });
-
     this.observability = new Observability(this, "Observability", {
-      // "/" cannot appear in a stack name, so no other stack's alarms share the prefix.
-      alarmNamePrefix: `${stackName}/`,
+      alarmNamePrefix,
       dashboardName: `${stackName}-${this.region}`,
       metricsNamespace,
       alarms: config.alarms,
@@ -112,22 +115,56 @@ export class WavySessionsStack extends Stack {
       deadLetterQueue: this.counter.deadLetterQueue,
     });
 
-    new CfnOutput(this, "ApiUrl", {
-      description: "Base URL of the export API (WAVY_SESSIONS_API_URL for npm run call)",
-      value: this.exportApi.api.url,
-    });
-    new CfnOutput(this, "ExportBucketName", { value: this.storage.bucket.bucketName });
-    new CfnOutput(this, "WavySecretId", {
-      description: "Put the Wavy credentials here (aws secretsmanager put-secret-value)",
-      value: this.secret.secretId,
-    });
-    new CfnOutput(this, "DeadLetterQueueUrl", { value: this.counter.deadLetterQueue.queueUrl });
-    new CfnOutput(this, "ExportWorkerFunctionName", { value: this.worker.function.functionName });
-    new CfnOutput(this, "ExportWorkerFailuresQueueUrl", {
-      description: "Failed or expired invocations of the export worker",
-      value: this.worker.failures.queueUrl,
-    });
-    new CfnOutput(this, "EventBusName", { value: bus.eventBusName });
-    new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });
+    // What an operator, `npm run call` and `npm run smoke` need to find everything
+    // (docs/deploying.md, "Stack outputs"); `cdk deploy --outputs-file` writes them under the
+    // stack's name.
+    const outputs: [key: string, value: string, description: string][] = [
+      [
+        STACK_OUTPUT.apiUrl,
+        this.exportApi.api.url,
+        "Base URL of the export API (WAVY_SESSIONS_API_URL for npm run call)",
+      ],
+      [
+        STACK_OUTPUT.exportBucketName,
+        this.storage.bucket.bucketName,
+        "Bucket of the export copies",
+      ],
+      [
+        STACK_OUTPUT.wavySecretId,
+        this.secret.secretId,
+        "Put the Wavy credentials here (aws secretsmanager put-secret-value)",
+      ],
+      [STACK_OUTPUT.exportFunctionName, this.exportApi.function.functionName, "Export function"],
+      [STACK_OUTPUT.counterFunctionName, this.counter.function.functionName, "Counter function"],
+      [
+        STACK_OUTPUT.deadLetterQueueUrl,
+        this.counter.deadLetterQueue.queueUrl,
+        "Counter events that kept failing or could not be delivered, and the export worker's failed or expired invocations",
+      ],
+      [
+        STACK_OUTPUT.scheduleGroupName,
+        this.counter.scheduleGroup.scheduleGroupName,
+        "The counter's schedules, one per target",
+      ],
+      [STACK_OUTPUT.alarmNamePrefix, alarmNamePrefix, "Every alarm of this stack is named so"],
+      [STACK_OUTPUT.dashboardName, this.observability.dashboard.dashboardName, "The dashboard"],
+      [STACK_OUTPUT.metricsNamespace, metricsNamespace, "Namespace of the counter's metrics"],
+      [
+        STACK_OUTPUT.exportWorkerFunctionName,
+        this.worker.function.functionName,
+        "The asynchronous export's worker",
+      ],
+      [STACK_OUTPUT.eventBusName, bus.eventBusName, "The bus completion events go to"],
+    ];
+    const [firstTarget] = config.targets;
+    if (firstTarget)
+      outputs.push([
+        STACK_OUTPUT.firstTarget,
+        // A target is already the counter's event: no subAccountId when there is none.
+        JSON.stringify(firstTarget),
+        "The first counted target: whom npm run smoke exports and counts",
+      ]);
+    for (const [key, value, description] of outputs)
+      new CfnOutput(this, key, { value, description });
   }
 }

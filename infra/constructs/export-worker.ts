@@ -1,7 +1,7 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import type * as events from "aws-cdk-lib/aws-events";
 import type * as logs from "aws-cdk-lib/aws-logs";
-import * as sqs from "aws-cdk-lib/aws-sqs";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { DEFAULTS, S3_PREFIX, SERVICE_NAME, WORKER } from "../../lambdas/lib/contract.js";
@@ -18,34 +18,25 @@ export interface ExportWorkerProps {
   readonly memoryMb: number;
   readonly downloadUrlTtlSeconds: number;
   readonly logRetention: logs.RetentionDays;
+  /**
+   * Where failed or expired invocations go: the stack's dead-letter queue, whose alarm the
+   * operator already watches (and one queue fewer: the stack holds 200 targets in 500 resources).
+   */
+  readonly deadLetterQueue: sqs.IQueue;
 }
 
 /**
  * The asynchronous export's worker (docs/contract.md, "Asynchronous exports"): the export
  * function invokes it with InvocationType Event. Lambda does not retry it (a retry would race the
  * attempt it replaces, and the manifest already records a failure) and sends a failed or expired
- * invocation to an SQS queue for the operator.
+ * invocation to the stack's dead-letter queue for the operator.
  */
 export class ExportWorker extends Construct {
   readonly function: BundledNodeFunction;
-  readonly failures: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: ExportWorkerProps) {
     super(scope, id);
     const { storage } = props;
-
-    this.failures = new sqs.Queue(this, "Failures", {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const deadLetterReason =
-      "This queue is itself the on-failure destination of the worker's asynchronous invocations.";
-    NagSuppressions.addResourceSuppressions(this.failures, [
-      { id: "AwsSolutions-SQS3", reason: deadLetterReason },
-      { id: "Serverless-SQSRedrivePolicy", reason: deadLetterReason },
-    ]);
 
     this.function = new BundledNodeFunction(this, "Function", {
       entry: props.entry,
@@ -67,7 +58,7 @@ export class ExportWorker extends Construct {
       // deadlineAt anyway, so it goes to the queue instead of running only to record a failure.
       retryAttempts: 0,
       maxEventAge: Duration.seconds(WORKER.maxTimeoutSeconds),
-      onFailure: this.failures,
+      onFailure: props.deadLetterQueue,
     });
     props.secret.grantRead(this.function);
     // Reads and rewrites the manifest it was given, writes the CSV; deletes only a CSV whose end
@@ -87,7 +78,7 @@ export class ExportWorker extends Construct {
       {
         id: "Serverless-LambdaDLQ",
         reason:
-          "Failed asynchronous invocations go to the Failures queue through an on-failure destination, whose record also carries the error.",
+          "Failed asynchronous invocations go to the stack's dead-letter queue through an on-failure destination, whose record also carries the error.",
       },
     ]);
     NagSuppressions.addResourceSuppressions(

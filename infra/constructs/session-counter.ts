@@ -59,12 +59,12 @@ export class SessionCounter extends Construct {
       {
         id: "AwsSolutions-SQS3",
         reason:
-          "This queue is itself the dead-letter queue of the schedules and of the counter's async invocations.",
+          "This queue is itself the dead-letter queue of the schedules and of the counter's and the export worker's async invocations.",
       },
       {
         id: "Serverless-SQSRedrivePolicy",
         reason:
-          "This queue is itself the dead-letter queue of the schedules and of the counter's async invocations.",
+          "This queue is itself the dead-letter queue of the schedules and of the counter's and the export worker's async invocations.",
       },
     ]);
 
@@ -127,7 +127,7 @@ export class SessionCounter extends Construct {
         // sqs:SendMessage on the queue: Scheduler dead-letters with the execution role too
         // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html).
         target: new LambdaInvoke(this.function, {
-          // A target is already the counter's event (docs/contract.md, "Counter event"):
+          // A target is already the counter's event (docs/contract.md, "Handlers"):
           // readConfig leaves subAccountId out when there is none.
           input: scheduler.ScheduleTargetInput.fromObject(target),
           deadLetterQueue: this.deadLetterQueue,

@@ -42,12 +42,12 @@ export class WavySecret extends Construct {
           // Not credentials: the contract's placeholder, which the functions recognise as "not
           // configured yet" (the counter records NotConfigured instead of failing), so the
           // first deploy neither dead-letters nor alarms before the operator puts the value.
-          secretObjectValue: {
-            userName: SecretValue.unsafePlainText(SECRET_PLACEHOLDER.userName),
-            authenticationToken: SecretValue.unsafePlainText(
-              SECRET_PLACEHOLDER.authenticationToken,
-            ),
-          },
+          secretObjectValue: Object.fromEntries(
+            Object.entries(SECRET_PLACEHOLDER).map(([field, value]) => [
+              field,
+              SecretValue.unsafePlainText(value),
+            ]),
+          ),
           // The value the operator put in must survive a teardown.
           removalPolicy: RemovalPolicy.RETAIN,
         });

@@ -137,3 +137,29 @@ export const EXPORT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** An Idempotency-Key: 1-128 characters of A-Z a-z 0-9 _ - . : */
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * The stack's output keys (docs/contract.md, "Stack outputs"), which `npm run call` and
+ * `npm run smoke` read from `cdk deploy --outputs-file` or DescribeStacks.
+ */
+export const STACK_OUTPUT = {
+  apiUrl: "ApiUrl",
+  exportBucketName: "ExportBucketName",
+  wavySecretId: "WavySecretId",
+  deadLetterQueueUrl: "DeadLetterQueueUrl",
+  dashboardName: "DashboardName",
+  counterFunctionName: "CounterFunctionName",
+  /** The CloudWatch namespace of the counter's metrics (the stack's name). */
+  metricsNamespace: "MetricsNamespace",
+  /** `<stack name>/`: the name of every alarm of the stack starts so. */
+  alarmNamePrefix: "AlarmNamePrefix",
+  /** The first counted target as the counter's event; absent when no target is counted. */
+  firstTarget: "FirstTarget",
+  exportFunctionName: "ExportFunctionName",
+  /** The counter's schedules, one per target, are in this EventBridge Scheduler group. */
+  scheduleGroupName: "ScheduleGroupName",
+  /** The asynchronous export's worker (its failed invocations go to DeadLetterQueueUrl). */
+  exportWorkerFunctionName: "ExportWorkerFunctionName",
+  /** The bus completion events go to (docs/contract.md, "Events"). */
+  eventBusName: "EventBusName",
+} as const;

@@ -50,7 +50,7 @@ describe("the export worker", () => {
     });
   });
 
-  it("is never retried by Lambda and sends failed or expired invocations to its own queue", () => {
+  it("is never retried by Lambda and sends failed or expired invocations to the dead-letter queue", () => {
     const { logicalId } = functionOf("wavy-sessions-export-worker");
     const configs = Object.values(
       resourcesOf(synthesised.template, "AWS::Lambda::EventInvokeConfig"),
@@ -63,7 +63,7 @@ describe("the export worker", () => {
       MaximumEventAgeInSeconds: 900,
       DestinationConfig: {
         OnFailure: {
-          Destination: { "Fn::GetAtt": [expect.stringMatching(/^ExportWorkerFailures/), "Arn"] },
+          Destination: { "Fn::GetAtt": [expect.stringMatching(/^CounterDeadLetters/), "Arn"] },
         },
       },
     });

@@ -1,5 +1,6 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { STACK_OUTPUT } from "../../lambdas/lib/contract.js";
 import { NAG_RULES, SYNTH_TIMEOUT_MS, type Synthesised, synth, TEST_TARGETS } from "./synth.js";
 
 type Json = Record<string, unknown>;
@@ -69,7 +70,6 @@ describe("export API", () => {
 
   const ROUTES = [
     "POST /exports",
-    "GET /exports",
     "GET /exports/{exportId}",
     "GET /v1/session",
     "ANY /",
@@ -580,5 +580,24 @@ describe("cdk-nag", () => {
       if (suppression.id === "AwsSolutions-IAM5" || suppression.id === "AwsSolutions-IAM4")
         expect(suppression.applies_to).toEqual(expect.any(Array));
     }
+  });
+});
+
+describe("outputs", () => {
+  it("name everything an operator and npm run smoke look for", () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    // RestApi adds its own endpoint output (ExportApiEndpoint...), the same URL as ApiUrl.
+    const ours = Object.keys(outputs).filter((key) => !key.startsWith("ExportApiEndpoint"));
+    expect(ours.sort()).toEqual(Object.values(STACK_OUTPUT).sort());
+    expect(outputs[STACK_OUTPUT.alarmNamePrefix]?.Value).toBe("WavySessions/");
+    expect(outputs[STACK_OUTPUT.metricsNamespace]?.Value).toBe("WavySessions");
+    expect(outputs[STACK_OUTPUT.scheduleGroupName]?.Value).toBe("WavySessions-counter");
+    expect(JSON.parse(String(outputs[STACK_OUTPUT.firstTarget]?.Value))).toEqual(TEST_TARGETS[0]);
+    const { logicalId: counter } = functionByEnv("wavy-sessions-counter");
+    expect(outputs[STACK_OUTPUT.counterFunctionName]?.Value).toEqual({ Ref: counter });
+    const { logicalId: exporter } = functionByEnv("wavy-sessions-export");
+    expect(outputs[STACK_OUTPUT.exportFunctionName]?.Value).toEqual({ Ref: exporter });
+    for (const alarm of Object.values(resources("AWS::CloudWatch::Alarm")))
+      expect(String(alarm.Properties.AlarmName)).toMatch(/^WavySessions\//);
   });
 });
