@@ -12,7 +12,9 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
+import { delimitedListing, delimitedListingBucket } from "./delimited-listing.js";
 
 /**
  * s3rver 3.7 encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node 17 and
@@ -54,7 +56,9 @@ function serveS3rverDes(): void {
  * (1) answers AbortMultipartUpload, which s3rver lacks, (2) keeps a ledger of multipart
  * uploads so tests can prove none stays open, (3) lets a test inject faults, and (4) honours
  * conditional PUTs (`If-None-Match: *`, `If-Match: <etag>`), which S3 supports and s3rver
- * ignores (it reads those headers on GET only): the Idempotency-Key records rely on them.
+ * ignores (it reads those headers on GET only): the Idempotency-Key records rely on them, and
+ * (5) lists with a delimiter correctly (delimited-listing.ts), which s3rver does one level deep
+ * only, so `aws s3 ls` shows the exports.
  */
 export interface LocalS3Options {
   buckets?: string[];
@@ -82,6 +86,8 @@ export class LocalS3 {
   private s3rver: S3rver | undefined;
   private front: Server | undefined;
   private backendPort = 0;
+  /** Talks to s3rver itself, for what the front answers on its behalf. */
+  private backend: S3Client | undefined;
   private directory = "";
   private ownsDirectory = false;
   private faults: FaultRule[] = [];
@@ -105,6 +111,13 @@ export class LocalS3 {
     });
     const info = (await this.s3rver.run()) as AddressInfo | [string, number];
     this.backendPort = Array.isArray(info) ? info[1] : info.port;
+    this.backend = new S3Client({
+      endpoint: `http://127.0.0.1:${this.backendPort}`,
+      forcePathStyle: true,
+      region: "us-east-1",
+      // s3rver's own fixed credentials.
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    });
 
     this.front = createServer((req, res) => this.forward(req, res));
     this.front.listen(this.options.port ?? 0, "127.0.0.1");
@@ -118,6 +131,7 @@ export class LocalS3 {
     await new Promise<void>((resolve) =>
       this.front ? this.front.close(() => resolve()) : resolve(),
     );
+    this.backend?.destroy();
     await this.s3rver?.close();
     if (this.ownsDirectory) await rm(this.directory, { recursive: true, force: true });
   }
@@ -189,6 +203,8 @@ export class LocalS3 {
       req.method === "PUT" &&
       uploadId === null &&
       (req.headers["if-none-match"] !== undefined || req.headers["if-match"] !== undefined);
+    const listedBucket = delimitedListingBucket(req.method, url);
+    if (listedBucket !== undefined) return void this.list(req, res, listedBucket, url);
     const run = () =>
       conditional ? void this.conditionalPut(req, res, url) : this.proxy(req, res, url);
     const wholeObject = uploadId === null && !url.searchParams.has("uploads");
@@ -196,6 +212,25 @@ export class LocalS3 {
       this.oneAtATime(url.pathname, res, run);
     } else {
       run();
+    }
+  }
+
+  private async list(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bucket: string,
+    url: URL,
+  ): Promise<void> {
+    req.resume();
+    try {
+      const body = await delimitedListing(this.backend as S3Client, bucket, url.searchParams);
+      res.writeHead(200, { "content-type": "application/xml" }).end(body);
+    } catch (error) {
+      const code = (error as { name?: string }).name === "NoSuchBucket" ? "NoSuchBucket" : "";
+      res.writeHead(code ? 404 : 500, { "content-type": "application/xml" });
+      res.end(
+        `<Error><Code>${code || "InternalError"}</Code><Message>${code || "listing failed"}</Message></Error>`,
+      );
     }
   }
 

@@ -4,7 +4,6 @@
  * serves the requests. With WAVY_USER_NAME and WAVY_AUTH_TOKEN set, it talks to the real Wavy.
  */
 import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
 import { startApiServer } from "../dev/api-gateway.js";
 import { type DeliveredEvent, LocalEventBridge } from "../dev/eventbridge.js";
 import { lambdaContext } from "../dev/lambda-context.js";
@@ -12,17 +11,22 @@ import { LocalLambda } from "../dev/lambda-service.js";
 import { localEnvironment } from "../dev/local-environment.js";
 import { LocalS3 } from "../dev/local-s3.js";
 import { SANDBOX_TARGETS, startWavySandbox } from "../dev/wavy-sandbox.js";
+import { explainListenFailure, LocalSettingsError, localSettings } from "./settings.js";
 
-const PORT = Number(process.env.PORT ?? 3000);
-const S3_PORT = Number(process.env.LOCAL_S3_PORT ?? 4569);
-const BUCKET = process.env.EXPORT_BUCKET ?? "wavy-sessions-local";
-const DATA_DIR = resolve(process.env.LOCAL_DATA_DIR ?? ".local/s3");
 const WORKER_FUNCTION = "export-worker";
-const COUNT_INTERVAL_SECONDS = Number(process.env.COUNT_INTERVAL_SECONDS ?? 60);
 
 async function main(): Promise<void> {
-  await mkdir(DATA_DIR, { recursive: true });
-  const s3 = await new LocalS3({ buckets: [BUCKET], directory: DATA_DIR, port: S3_PORT }).start();
+  const settings = localSettings();
+  await mkdir(settings.dataDir, { recursive: true });
+  const s3 = await new LocalS3({
+    buckets: [settings.bucket],
+    directory: settings.dataDir,
+    port: settings.s3Port,
+  })
+    .start()
+    .catch((error: unknown) => {
+      throw explainListenFailure(error, "LOCAL_S3_PORT", settings.s3Port);
+    });
 
   // Completion events are printed, one line each; asynchronous exports run here, in the background.
   const eventBridge = await new LocalEventBridge().start();
@@ -34,7 +38,11 @@ async function main(): Promise<void> {
 
   // The handlers read their configuration from the environment, as in Lambda.
   Object.assign(process.env, {
-    ...localEnvironment({ s3Endpoint: s3.endpoint, bucket: BUCKET, sandboxUrl: sandbox?.baseUrl }),
+    ...localEnvironment({
+      s3Endpoint: s3.endpoint,
+      bucket: settings.bucket,
+      sandboxUrl: sandbox?.baseUrl,
+    }),
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
     AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
     EVENT_BUS_NAME: "default",
@@ -53,15 +61,17 @@ async function main(): Promise<void> {
   );
   const api = await startApiServer(
     (event) => handler(event, lambdaContext("export-sessions")),
-    PORT,
-  );
+    settings.port,
+  ).catch((error: unknown) => {
+    throw explainListenFailure(error, "PORT", settings.port);
+  });
 
   const base = api.url.replace("127.0.0.1", "localhost");
   console.log(`
 wavy-sessions is running locally
   API        ${api.url}
   Wavy       ${sandbox ? `sandbox at ${sandbox.baseUrl} (customers 42, 42/7, 1001)` : "the real Wavy (WAVY_USER_NAME set)"}
-  S3         ${s3.endpoint}, bucket ${BUCKET}, data in ${DATA_DIR}
+  S3         ${s3.endpoint}, bucket ${settings.bucket}, data in ${settings.dataDir}
 
 Try:
   curl -s -XPOST ${base}/exports -d '{"customerId":"42"}'
@@ -76,10 +86,13 @@ In the background (202, then poll the Location):
 
 Each completion event is printed as an [event] line.
 
-${sandbox ? `The session counter runs for the sandbox's customers every ${COUNT_INTERVAL_SECONDS} s.` : ""}
+${sandbox ? `The session counter runs for the sandbox's customers every ${settings.countIntervalSeconds} s.` : ""}
 Ctrl-C stops everything.
 `);
-  const counter = await startCounterLoop(sandbox ? SANDBOX_TARGETS : []);
+  const counter = await startCounterLoop(
+    sandbox ? SANDBOX_TARGETS : [],
+    settings.countIntervalSeconds,
+  );
 
   let stopping = false;
   const stop = async () => {
@@ -120,6 +133,7 @@ function eventLine(event: DeliveredEvent): string {
  */
 async function startCounterLoop(
   targets: readonly { customerId: string; subAccountId: string | null }[],
+  intervalSeconds: number,
 ): Promise<{ stop: () => void }> {
   if (targets.length === 0) return { stop: () => {} };
   const { handler } = await import("../lambdas/count-sessions/handler.js");
@@ -149,11 +163,12 @@ async function startCounterLoop(
     }
   };
   await countAll();
-  const timer = setInterval(countAll, COUNT_INTERVAL_SECONDS * 1000);
+  const timer = setInterval(countAll, intervalSeconds * 1000);
   return { stop: () => clearInterval(timer) };
 }
 
-main().catch((error) => {
-  console.error(error);
+main().catch((error: unknown) => {
+  // A setting the user can fix gets one line; anything else is a bug, with its stack.
+  console.error(error instanceof LocalSettingsError ? error.message : error);
   process.exit(1);
 });

@@ -2,6 +2,7 @@
  * Calls the deployed export API with a SigV4-signed request (every route is AWS_IAM).
  *
  *   npm run call -- POST /exports '{"customerId": "42", "subAccountId": "7"}'
+ *   npm run call -- -H 'Idempotency-Key: nightly-42' POST /exports '{"customerId": "42"}'
  *   npm run call -- GET /exports/<exportId>
  *   npm run call -- GET '/v1/session?customerId=42'
  *
@@ -9,50 +10,35 @@
  * by `npx cdk deploy --outputs-file cdk-outputs.json`). Credentials: the default provider chain
  * (AWS_PROFILE, environment, SSO, instance role...). Prints the status, then the JSON body.
  */
-import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { regionOfApiUrl, routeUrl, signedFetch } from "./signed-fetch.js";
 
-type SourceData = string | ArrayBuffer | ArrayBufferView;
+const USAGE = `usage: npm run call -- [--url <base URL>] [--region <region>] [-H 'Name: value']... <GET|POST> <path> [JSON body]
+  e.g. npm run call -- POST /exports '{"customerId": "42"}'
+       npm run call -- -H 'Idempotency-Key: nightly-42' POST /exports '{"customerId": "42"}'`;
 
-const toBuffer = (data: SourceData): Buffer =>
-  typeof data === "string"
-    ? Buffer.from(data, "utf8")
-    : ArrayBuffer.isView(data)
-      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data);
+/** An HTTP field name (RFC 9110 §5.1: a token), then a colon, then its value. */
+const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
 
-/** The signer's hash (plain SHA-256, or HMAC-SHA-256 with a key) from node:crypto. */
-class Sha256 {
-  private hash: Hash | Hmac;
-
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh();
-  }
-
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined
-      ? createHash("sha256")
-      : createHmac("sha256", toBuffer(this.secret));
-  }
-
-  update(data: SourceData): void {
-    this.hash.update(toBuffer(data));
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-
-  reset(): void {
-    this.hash = this.fresh();
-  }
+/** Headers the signature itself sets: sent by the user they would break it, so they are refused. */
+function isSignatureHeader(name: string): boolean {
+  return ["host", "authorization", "content-length"].includes(name) || name.startsWith("x-amz-");
 }
 
-const USAGE = `usage: npm run call -- [--url <base URL>] [--region <region>] <GET|POST> <path> [JSON body]
-  e.g. npm run call -- POST /exports '{"customerId": "42"}'`;
+/** `-H 'Name: value'` options, as curl takes them, as lowercase names and their values. */
+function extraHeaders(options: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const option of options) {
+    const match = HEADER.exec(option);
+    if (!match) fail(`-H takes 'Name: value', got ${JSON.stringify(option)}\n${USAGE}`);
+    const name = (match[1] ?? "").toLowerCase();
+    if (isSignatureHeader(name)) fail(`-H cannot set ${name}: the SigV4 signature sets it`);
+    headers[name] = match[2] ?? "";
+  }
+  return headers;
+}
 
 function fail(message: string): never {
   console.error(message);
@@ -66,17 +52,13 @@ function baseUrlFromOutputs(): string | undefined {
   return Object.values(outputs).find((stack) => stack.ApiUrl)?.ApiUrl;
 }
 
-/** `abc123.execute-api.sa-east-1.amazonaws.com` → `sa-east-1`. */
-function regionOf(url: URL): string | undefined {
-  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1];
-}
-
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       url: { type: "string" },
       region: { type: "string" },
+      header: { type: "string", short: "H", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -101,37 +83,20 @@ async function main(): Promise<void> {
     }
   }
 
-  // The stage (`/prod`) is part of the base URL's path; the route follows it.
-  const baseUrl = new URL(base);
-  const url = new URL(`${baseUrl.pathname.replace(/\/$/, "")}${pathArg}`, baseUrl);
-  const region = values.region ?? regionOf(url) ?? process.env.AWS_REGION;
+  const url = routeUrl(base, pathArg);
+  const region = values.region ?? regionOfApiUrl(url) ?? process.env.AWS_REGION;
   if (!region) fail("Cannot tell the region from the URL: pass --region");
 
-  const signer = new SignatureV4({
-    service: "execute-api",
-    region,
-    credentials: defaultProvider(),
-    sha256: Sha256,
-  });
-  const query: Record<string, string | string[]> = {};
-  for (const key of new Set(url.searchParams.keys())) {
-    const all = url.searchParams.getAll(key);
-    query[key] = all.length === 1 ? (all[0] ?? "") : all;
-  }
-  const headers: Record<string, string> = { host: url.host, accept: "application/json" };
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    ...extraHeaders(values.header ?? []),
+  };
   if (body !== undefined) headers["content-type"] = "application/json";
-  const signed = await signer.sign({
-    method,
-    protocol: url.protocol,
-    hostname: url.hostname,
-    port: url.port ? Number(url.port) : undefined,
-    path: url.pathname,
-    query,
-    headers,
-    body,
-  });
-
-  const response = await fetch(url, { method, headers: signed.headers, body });
+  const response = await signedFetch(
+    url,
+    { method, headers, body },
+    { region, credentials: defaultProvider() },
+  );
   const text = await response.text();
   console.log(`HTTP ${response.status} ${response.statusText}`);
   const retryAfter = response.headers.get("retry-after");

@@ -227,11 +227,13 @@ export class ExportApi extends Construct {
       S3_PREFIX.history,
       S3_PREFIX.idempotency,
     ];
+    storage.grantObjects(this.function, ["s3:PutObject", "s3:DeleteObject"], prefixes);
     storage.grantObjects(
       this.function,
-      ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-      prefixes,
+      ["s3:GetObject"],
+      [S3_PREFIX.exports, S3_PREFIX.manifests, S3_PREFIX.idempotency],
     );
+    storage.grantObjects(this.function, ["s3:AbortMultipartUpload"], [S3_PREFIX.exports]);
     storage.grantBucket(this.function, ["s3:ListBucket", "s3:ListBucketMultipartUploads"]);
   }
 

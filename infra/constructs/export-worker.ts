@@ -63,12 +63,13 @@ export class ExportWorker extends Construct {
     props.secret.grantRead(this.function);
     // Reads and rewrites the manifest it was given, writes the CSV; deletes only a CSV whose end
     // an observer recorded first. s3:ListBucket: a missing manifest is NoSuchKey, not 403.
+    storage.grantObjects(this.function, ["s3:PutObject"], [S3_PREFIX.exports, S3_PREFIX.manifests]);
+    storage.grantObjects(this.function, ["s3:GetObject"], [S3_PREFIX.manifests]);
     storage.grantObjects(
       this.function,
-      ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-      [S3_PREFIX.exports, S3_PREFIX.manifests],
+      ["s3:AbortMultipartUpload", "s3:DeleteObject"],
+      [S3_PREFIX.exports],
     );
-    storage.grantObjects(this.function, ["s3:DeleteObject"], [S3_PREFIX.exports]);
     storage.grantBucket(this.function, ["s3:ListBucket"]);
     // events:PutEvents on this bus only (the L2 grant names its ARN,
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).

@@ -194,6 +194,27 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
     expect(etagAfter).toBe(etagBefore);
   });
 
+  it("does nothing when asked for an export that is not stored", async () => {
+    const { InvokeCommand, LambdaClient } = await import("@aws-sdk/client-lambda");
+    const client = new LambdaClient({ endpoint: h.lambda.endpoint });
+    const payload = { exportId: "20200101T000000Z-0000000000000000" };
+
+    await client.send(
+      new InvokeCommand({
+        FunctionName: "export-worker",
+        InvocationType: "Event",
+        Payload: Buffer.from(JSON.stringify(payload)),
+      }),
+    );
+    await h.lambda.idle();
+    client.destroy();
+
+    expect(h.lambda.failures).toEqual([]);
+    expect(h.wavy.requests).toHaveLength(0);
+    expect(await h.objectKeys()).toEqual([]);
+    expect(h.eventBridge.events).toHaveLength(0);
+  });
+
   it("understands Prefer among other preferences, in any case", async () => {
     const accepted = await h.call(
       "POST",

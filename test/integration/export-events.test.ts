@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, sha256, startHarness } from "../support/export-harness.js";
+import { EVENT_BUS, type Harness, sha256, startHarness } from "../support/export-harness.js";
 
 const CSV = "source;session_created_at\n5511987654321;2026-11-28 09:15:42\n";
 
@@ -25,7 +25,7 @@ describe("completion events of synchronous exports", () => {
       version: "0",
       source: "wavy-sessions",
       "detail-type": "Export Succeeded",
-      eventBusName: "wavy-test-bus",
+      eventBusName: EVENT_BUS,
       detail,
     });
     expect(event?.detail).toMatchObject({ status: "succeeded", sha256: sha256(CSV), rows: 1 });

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -112,5 +114,61 @@ describe("npm start", () => {
 
     expect(await exited).toBe(0);
     expect(output).toContain("Stopping");
+  });
+});
+
+/** Runs `npm start` with `env` until it exits (or `timeoutMs`, then kills it: code null). */
+async function runStart(
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; output: string }> {
+  const dataDir = await mkdtemp(join(tmpdir(), "wavy-start-"));
+  const child = spawn(process.execPath, ["--import", "tsx", "local/start.ts"], {
+    env: { ...process.env, PORT: "0", LOCAL_S3_PORT: "0", LOCAL_DATA_DIR: dataDir, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const [code] = (await once(child, "exit")) as [number | null];
+  clearTimeout(timer);
+  await rm(dataDir, { recursive: true, force: true });
+  return { code, output };
+}
+
+/** A stack trace's frame lines: what a user must not get for a setting they can fix. */
+const STACK_FRAME = /^\s+at /m;
+
+describe("npm start with a setting it cannot use", () => {
+  it("stops at once on a COUNT_INTERVAL_SECONDS that is not a number, naming it", async () => {
+    const { code, output } = await runStart({ COUNT_INTERVAL_SECONDS: "abc" });
+
+    expect(code).toBe(1);
+    expect(output).toContain(
+      'COUNT_INTERVAL_SECONDS must be a whole number from 1 to 86400 (got "abc")',
+    );
+    expect(output).not.toMatch(STACK_FRAME);
+    expect(output).not.toContain("[count");
+  });
+
+  it.each(["PORT", "LOCAL_S3_PORT"])("names %s when its port is busy", async (variable) => {
+    const holder = createServer().listen(0, "127.0.0.1");
+    await once(holder, "listening");
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const { code, output } = await runStart({ [variable]: String(port) });
+
+      expect(code).toBe(1);
+      expect(output).toContain(`Port ${port} is already in use`);
+      expect(output).toContain(`choose another port with ${variable}`);
+      expect(output).not.toMatch(STACK_FRAME);
+    } finally {
+      holder.close();
+    }
   });
 });

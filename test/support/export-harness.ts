@@ -20,9 +20,11 @@ import {
   buildExportService,
   type ExportServiceDeps,
 } from "../../lambdas/lib/exports/export-service.js";
+import { recordAwsCalls } from "./aws-call-recorder.js";
 
 export const BUCKET = "wavy-exports-test";
-export const EVENT_BUS = "wavy-test-bus";
+/** The stack's default bus, so test/iam resolves the calls against the synthesised grant. */
+export const EVENT_BUS = "default";
 export const WORKER_FUNCTION = "export-worker";
 
 /** Fast retries so failing paths take milliseconds, not seconds. */
@@ -61,12 +63,13 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const wavy = await new WavySimulator(options.wavy).start();
   const s3 = await new LocalS3({ buckets: [BUCKET] }).start();
-  const s3Client = new S3Client({
+  const s3Options = {
     endpoint: s3.endpoint,
     forcePathStyle: true,
     region: "us-east-1",
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  });
+  };
+  const s3Client = new S3Client(s3Options);
   const eventBridge = await new LocalEventBridge().start();
   const lambda = await new LocalLambda().start();
   const env: Record<string, string> = {
@@ -85,26 +88,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   };
   const config = loadExportConfig(env);
-  const clients = {
-    eventBridge: new EventBridgeClient({ endpoint: eventBridge.endpoint }),
-    lambda: new LambdaClient({ endpoint: lambda.endpoint }),
-  };
+  // Each function's own clients, so that only its calls are recorded for the IAM evaluation
+  // (test/iam), not the test's listings and clean-ups.
+  const clientsOf = (role: "export" | "worker") => ({
+    s3: recordAwsCalls(new S3Client(s3Options), role),
+    eventBridge: recordAwsCalls(new EventBridgeClient({ endpoint: eventBridge.endpoint }), role),
+    lambda: recordAwsCalls(new LambdaClient({ endpoint: lambda.endpoint }), role),
+  });
+  const exportClients = clientsOf("export");
+  const workerClients = clientsOf("worker");
   const api = once(() =>
-    buildExportService(config, {
-      s3: s3Client,
-      backoff: TEST_BACKOFF,
-      ...clients,
-      ...options.deps,
-    }),
+    buildExportService(config, { backoff: TEST_BACKOFF, ...exportClients, ...options.deps }),
   );
   // The worker gets a service of its own, as a separate Lambda function would.
   const workerService = once(() =>
-    buildExportService(config, {
-      s3: s3Client,
-      backoff: TEST_BACKOFF,
-      ...clients,
-      ...options.deps,
-    }),
+    buildExportService(config, { backoff: TEST_BACKOFF, ...workerClients, ...options.deps }),
   );
   lambda.register(
     WORKER_FUNCTION,
@@ -166,8 +164,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await wavy.stop();
       await s3.stop();
       s3Client.destroy();
-      clients.eventBridge.destroy();
-      clients.lambda.destroy();
+      for (const clients of [exportClients, workerClients]) {
+        for (const client of Object.values(clients)) client.destroy();
+      }
     },
   };
 }

@@ -64,7 +64,7 @@ export function createCredentialCache(
   // AWS SDK for JavaScript", https://aws.amazon.com/blogs/developer/abortcontroller-in-modular-aws-sdk-for-javascript/).
   const client = options.client ?? new SecretsManagerClient({});
   const maxAgeMs = (options.maxAgeSeconds ?? SECRET_MAX_AGE_SECONDS) * 1000;
-  // Only a secret that parsed is kept: a malformed one (the stack's empty placeholder) must be
+  // Only a secret that parsed is kept: a malformed one, or the stack's placeholder, must be
   // read again on the next request, so filling it in takes effect at once on warm functions.
   let cached: { credentials: WavyCredentials; readAt: number } | undefined;
 
@@ -98,9 +98,12 @@ export function createCredentialCache(
   const read = async (forceFetch: boolean, signal?: AbortSignal): Promise<WavyCredentials> => {
     if (!forceFetch && cached && Date.now() - cached.readAt < maxAgeMs) return cached.credentials;
     const parsed = parseSecret(await fetchSecret(signal));
-    if (parsed === "placeholder" || !parsed) cached = undefined;
-    if (parsed === "placeholder") throw new WavyNotConfiguredError();
+    if (parsed === "placeholder") {
+      cached = undefined;
+      throw new WavyNotConfiguredError();
+    }
     if (!parsed) {
+      cached = undefined;
       // Say what is wrong with its shape, never what it holds.
       logger.error(
         'The Wavy secret is malformed: its SecretString must be JSON {"userName": "...", "authenticationToken": "..."}',

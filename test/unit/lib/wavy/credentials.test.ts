@@ -5,10 +5,10 @@ import { SECRET_PLACEHOLDER } from "../../../../lambdas/lib/contract.js";
 import { InternalError, WavyNotConfiguredError } from "../../../../lambdas/lib/errors.js";
 import { createCredentialCache } from "../../../../lambdas/lib/wavy/credentials.js";
 
-const secrets = mockClient(SecretsManagerClient);
 const SECRET_ID = "wavy-sessions/wavy";
 
 describe("the Wavy credential cache", () => {
+  const secrets = mockClient(SecretsManagerClient);
   const cache = () =>
     createCredentialCache(
       { kind: "secret", secretId: SECRET_ID },
@@ -54,22 +54,20 @@ describe("the Wavy credential cache", () => {
   });
 });
 
-const GOOD = { userName: "user", authenticationToken: "token" };
-const good = { SecretString: JSON.stringify(GOOD) };
-/** What the stack's placeholder holds until the operator fills it in. */
-const placeholder = { SecretString: JSON.stringify({ userName: "", authenticationToken: "" }) };
+describe("what the credential cache keeps", () => {
+  const secrets = mockClient(SecretsManagerClient);
+  const GOOD = { userName: "user", authenticationToken: "token" };
+  const good = { SecretString: JSON.stringify(GOOD) };
+  const placeholder = { SecretString: JSON.stringify(SECRET_PLACEHOLDER) };
+  const malformed = { SecretString: JSON.stringify({ userName: "user" }) };
+  // The default maxAge (300 s): these tests are about what is cached.
+  const cache = () =>
+    createCredentialCache(
+      { kind: "secret", secretId: SECRET_ID },
+      { client: new SecretsManagerClient({ region: "us-east-1" }) },
+    );
 
-function cache() {
-  return createCredentialCache(
-    { kind: "secret", secretId: "wavy/credentials" },
-    { client: new SecretsManagerClient({ region: "us-east-1" }) },
-  );
-}
-
-describe("the credential cache", () => {
-  beforeEach(() => {
-    secrets.reset();
-  });
+  beforeEach(() => secrets.reset());
 
   it("keeps a secret that parsed for the next requests", async () => {
     secrets.on(GetSecretValueCommand).resolves(good);
@@ -80,8 +78,11 @@ describe("the credential cache", () => {
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
-  it("does not keep a malformed secret: once it is filled in, the next request reads it", async () => {
-    secrets.on(GetSecretValueCommand).resolvesOnce(placeholder).resolves(good);
+  it.each([
+    ["the stack's placeholder", placeholder],
+    ["a malformed secret", malformed],
+  ])("does not keep %s: once it is filled in, the next request reads it", async (_n, first) => {
+    secrets.on(GetSecretValueCommand).resolvesOnce(first).resolves(good);
     const credentials = cache();
 
     await expect(credentials.get()).rejects.toBeInstanceOf(InternalError);
@@ -90,7 +91,7 @@ describe("the credential cache", () => {
   });
 
   it("drops a kept secret when a refresh reads a malformed one", async () => {
-    secrets.on(GetSecretValueCommand).resolvesOnce(good).resolvesOnce(placeholder).resolves(good);
+    secrets.on(GetSecretValueCommand).resolvesOnce(good).resolvesOnce(malformed).resolves(good);
     const credentials = cache();
 
     await credentials.get();
