@@ -1,11 +1,16 @@
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loopbackCertificate } from "../dev/tls-front.js";
 import { buildBundles } from "./build.js";
 import type { ChildFigures } from "./children/measure.js";
 import { csvOfSize } from "./data.js";
-import { LAMBDA_ENV, log, runBaseline, runExport, startServers } from "./harness.js";
+import {
+  certificateFiles,
+  LAMBDA_ENV,
+  log,
+  runBaseline,
+  runExport,
+  startServers,
+} from "./harness.js";
 import { fixed, median } from "./stats.js";
 
 /**
@@ -42,13 +47,7 @@ const variants = (specs.length > 0 ? specs : ["current="]).map((spec) => {
   };
 });
 const file = await csvOfSize(join(DATA, "csv"), size);
-const tlsDir = join(DATA, "tls");
-mkdirSync(tlsDir, { recursive: true });
-const { key, cert } = await loopbackCertificate();
-const certificate = { keyFile: join(tlsDir, "key.pem"), certFile: join(tlsDir, "cert.pem") };
-writeFileSync(certificate.keyFile, key, { mode: 0o600 });
-writeFileSync(certificate.certFile, cert);
-const servers = await startServers(certificate);
+const servers = await startServers(await certificateFiles(join(DATA, "tls")));
 
 const figures = new Map<string, ChildFigures[]>();
 const record = (label: string, run: ChildFigures) =>

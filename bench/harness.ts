@@ -1,10 +1,12 @@
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { DeleteObjectsCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { loopbackCertificate } from "../dev/tls-front.js";
 import { EXPORT_NODE_OPTIONS } from "../lambdas/lib/contract.js";
 import { type ChildFigures, RESULT_PREFIX } from "./children/measure.js";
 import type { CsvFile } from "./data.js";
@@ -53,6 +55,16 @@ export interface Servers {
 export interface CertificateFiles {
   keyFile: string;
   certFile: string;
+}
+
+/** A fresh self-signed certificate for 127.0.0.1 each run, as PEM files the children can read. */
+export async function certificateFiles(dir: string): Promise<CertificateFiles> {
+  mkdirSync(dir, { recursive: true });
+  const { key, cert } = await loopbackCertificate();
+  const files = { keyFile: join(dir, "key.pem"), certFile: join(dir, "cert.pem") };
+  writeFileSync(files.keyFile, key, { mode: 0o600 });
+  writeFileSync(files.certFile, cert);
+  return files;
 }
 
 export async function startServers(tls: CertificateFiles): Promise<Servers> {

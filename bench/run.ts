@@ -4,14 +4,13 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loopbackCertificate } from "../dev/tls-front.js";
 import { type Bundle, type BundleName, buildBundles, buildProfilingBundle } from "./build.js";
 import { renderScalingCurve } from "./chart.js";
 import type { ChildFigures } from "./children/measure.js";
 import { type BenchCounterResult, benchCounter } from "./counter.js";
 import { type CsvFile, csvOfSize } from "./data.js";
 import {
-  type CertificateFiles,
+  certificateFiles,
   LAMBDA_ENV,
   log,
   runBaseline,
@@ -239,16 +238,6 @@ async function publish(report: BenchReport, outDir: string): Promise<void> {
   log(
     `wrote ${markdownPath} and ${chartPath} (run of ${report.machine.date}, ${fixed(report.durationS, 0)} s)`,
   );
-}
-
-/** A fresh self-signed certificate for 127.0.0.1 each run, as PEM files the children can read. */
-async function certificateFiles(dir: string): Promise<CertificateFiles> {
-  mkdirSync(dir, { recursive: true });
-  const { key, cert } = await loopbackCertificate();
-  const files = { keyFile: join(dir, "key.pem"), certFile: join(dir, "cert.pem") };
-  writeFileSync(files.keyFile, key, { mode: 0o600 });
-  writeFileSync(files.certFile, cert);
-  return files;
 }
 
 export interface InitFigures {

@@ -1,11 +1,13 @@
 import { fileURLToPath } from "node:url";
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { STACK_OUTPUT } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
+import { ExportWorker } from "./constructs/export-worker.js";
 import { Observability } from "./constructs/observability.js";
 import { SessionCounter } from "./constructs/session-counter.js";
 import { WavySecret } from "./constructs/wavy-secret.js";
@@ -22,6 +24,7 @@ export class WavySessionsStack extends Stack {
   readonly storage: ExportStorage;
   readonly secret: WavySecret;
   readonly exportApi: ExportApi;
+  readonly worker: ExportWorker;
   readonly counter: SessionCounter;
   readonly observability: Observability;
 
@@ -52,18 +55,9 @@ export class WavySessionsStack extends Stack {
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
     };
 
-    this.exportApi = new ExportApi(this, "Export", {
-      entry: handlerPath("export-sessions"),
-      restApiName: stackName,
-      storage: this.storage,
-      secret: this.secret,
-      wavyEnvironment,
-      memoryMb: config.exportMemoryMb,
-      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
-      logRetention,
-      throttleRateLimit: config.apiThrottleRateLimit,
-      throttleBurstLimit: config.apiThrottleBurstLimit,
-    });
+    // The bus completion events go to (docs/contract.md, "Events"): the account's default bus
+    // unless -c eventBusName names another; the functions may put events on it only.
+    const bus = events.EventBus.fromEventBusName(this, "CompletionEvents", config.eventBusName);
 
     this.counter = new SessionCounter(this, "Counter", {
       entry: handlerPath("count-sessions"),
@@ -76,6 +70,36 @@ export class WavySessionsStack extends Stack {
       memoryMb: config.counterMemoryMb,
       reservedConcurrency: config.counterReservedConcurrency,
       logRetention,
+      storage: this.storage,
+      bus,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+    });
+
+    this.worker = new ExportWorker(this, "ExportWorker", {
+      entry: handlerPath("export-worker"),
+      storage: this.storage,
+      secret: this.secret,
+      wavyEnvironment,
+      bus,
+      memoryMb: config.exportWorkerMemoryMb,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      logRetention,
+      deadLetterQueue: this.counter.deadLetterQueue,
+    });
+
+    this.exportApi = new ExportApi(this, "Export", {
+      entry: handlerPath("export-sessions"),
+      restApiName: stackName,
+      storage: this.storage,
+      secret: this.secret,
+      wavyEnvironment,
+      memoryMb: config.exportMemoryMb,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      logRetention,
+      throttleRateLimit: config.apiThrottleRateLimit,
+      throttleBurstLimit: config.apiThrottleBurstLimit,
+      worker: this.worker.function,
+      bus,
     });
 
     this.observability = new Observability(this, "Observability", {
@@ -115,7 +139,7 @@ export class WavySessionsStack extends Stack {
       [
         STACK_OUTPUT.deadLetterQueueUrl,
         this.counter.deadLetterQueue.queueUrl,
-        "Counter events that kept failing or could not be delivered",
+        "Counter events that kept failing or could not be delivered, and the export worker's failed or expired invocations",
       ],
       [
         STACK_OUTPUT.scheduleGroupName,
@@ -125,6 +149,12 @@ export class WavySessionsStack extends Stack {
       [STACK_OUTPUT.alarmNamePrefix, alarmNamePrefix, "Every alarm of this stack is named so"],
       [STACK_OUTPUT.dashboardName, this.observability.dashboard.dashboardName, "The dashboard"],
       [STACK_OUTPUT.metricsNamespace, metricsNamespace, "Namespace of the counter's metrics"],
+      [
+        STACK_OUTPUT.exportWorkerFunctionName,
+        this.worker.function.functionName,
+        "The asynchronous export's worker",
+      ],
+      [STACK_OUTPUT.eventBusName, bus.eventBusName, "The bus completion events go to"],
     ];
     const [firstTarget] = config.targets;
     if (firstTarget)

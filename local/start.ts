@@ -5,11 +5,15 @@
  */
 import { mkdir } from "node:fs/promises";
 import { startApiServer } from "../dev/api-gateway.js";
+import { type DeliveredEvent, LocalEventBridge } from "../dev/eventbridge.js";
 import { lambdaContext } from "../dev/lambda-context.js";
+import { LocalLambda } from "../dev/lambda-service.js";
 import { localEnvironment } from "../dev/local-environment.js";
 import { LocalS3 } from "../dev/local-s3.js";
 import { SANDBOX_TARGETS, startWavySandbox } from "../dev/wavy-sandbox.js";
 import { explainListenFailure, LocalSettingsError, localSettings } from "./settings.js";
+
+const WORKER_FUNCTION = "export-worker";
 
 async function main(): Promise<void> {
   const settings = localSettings();
@@ -24,6 +28,11 @@ async function main(): Promise<void> {
       throw explainListenFailure(error, "LOCAL_S3_PORT", settings.s3Port);
     });
 
+  // Completion events are printed, one line each; asynchronous exports run here, in the background.
+  const eventBridge = await new LocalEventBridge().start();
+  eventBridge.onEvent((event) => console.log(eventLine(event)));
+  const lambda = await new LocalLambda().start();
+
   const realWavy = Boolean(process.env.WAVY_USER_NAME && process.env.WAVY_AUTH_TOKEN);
   const sandbox = realWavy ? undefined : await startWavySandbox();
 
@@ -34,6 +43,10 @@ async function main(): Promise<void> {
       bucket: settings.bucket,
       sandboxUrl: sandbox?.baseUrl,
     }),
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+    EVENT_BUS_NAME: "default",
+    EXPORT_WORKER_FUNCTION_NAME: WORKER_FUNCTION,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
     // The counter's figures are printed as readable lines below instead of raw EMF JSON.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
@@ -42,6 +55,10 @@ async function main(): Promise<void> {
 
   // Imported only now, so Powertools and the SDK see the environment set above.
   const { handler } = await import("../lambdas/export-sessions/handler.js");
+  const worker = await import("../lambdas/export-worker/handler.js");
+  lambda.register(WORKER_FUNCTION, (event) =>
+    worker.handler(event, lambdaContext(WORKER_FUNCTION, 900_000)),
+  );
   const api = await startApiServer(
     (event) => handler(event, lambdaContext("export-sessions")),
     settings.port,
@@ -63,6 +80,12 @@ Try:
   curl -s ${base}/exports/<exportId>
   curl -s "<downloadUrl from an answer>"
 
+In the background (202, then poll the Location):
+  curl -si -XPOST ${base}/exports -H 'Prefer: respond-async' -d '{"customerId":"1001"}'
+  curl -s "${base}/exports?customerId=42&limit=5"
+
+Each completion event is printed as an [event] line.
+
 ${sandbox ? `The session counter runs for the sandbox's customers every ${settings.countIntervalSeconds} s.` : ""}
 Ctrl-C stops everything.
 `);
@@ -78,12 +101,30 @@ Ctrl-C stops everything.
     console.log("\nStopping...");
     counter.stop();
     await api.close();
+    await lambda.stop();
+    await eventBridge.stop();
     await sandbox?.stop();
     await s3.stop();
     process.exit(0);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/** One readable line per completion event, as a rule's target would receive it. */
+function eventLine(event: DeliveredEvent): string {
+  const detail = event.detail as {
+    exportId: string;
+    status: string;
+    rows?: number;
+    bytes?: number;
+    error?: { code: string };
+  };
+  const outcome =
+    detail.status === "succeeded"
+      ? `${detail.rows} rows, ${detail.bytes} bytes`
+      : `${detail.error?.code ?? "failed"}`;
+  return `[event ${event.time.slice(11, 19)}Z] ${event.source} "${event["detail-type"]}" ${detail.exportId}: ${outcome}`;
 }
 
 /**

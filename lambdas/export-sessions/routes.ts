@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { EXPORT_ID_PATTERN, IDEMPOTENCY_KEY_PATTERN } from "../lib/contract.js";
+import { EXPORT_ID_PATTERN, EXPORT_STATUS, IDEMPOTENCY_KEY_PATTERN } from "../lib/contract.js";
 import { InvalidRequestError, MethodNotAllowedError, NotFoundError } from "../lib/errors.js";
 import type { ExportService } from "../lib/exports/export-service.js";
 import {
@@ -8,7 +8,9 @@ import {
   SessionTargetBodySchema,
   SessionTargetSchema,
 } from "../lib/ids.js";
-import { jsonResponse, parseJsonBody } from "./http.js";
+import { parseHistoryQuery } from "./history-query.js";
+import { exportCreatedResponse, jsonResponse, parseJsonBody } from "./http.js";
+import { prefersRespondAsync } from "./prefer.js";
 
 type Route = {
   pattern: RegExp;
@@ -31,10 +33,16 @@ const ROUTES: Route[] = [
   {
     pattern: /^\/exports$/,
     methods: {
+      GET: async (event, _match, api) => {
+        const query = parseHistoryQuery(singleQueryValues(event));
+        return jsonResponse(200, await api().listExports(query));
+      },
       POST: async (event, _match, api) => {
         const idempotencyKey = idempotencyKeyOf(event);
+        const respondAsync = prefersRespondAsync(event);
         const target = parseTarget(parseJsonBody(event), "body", SessionTargetBodySchema);
-        return jsonResponse(201, await api().createExport(target, { idempotencyKey }));
+        const document = await api().createExport(target, { idempotencyKey, respondAsync });
+        return exportCreatedResponse(event, document, respondAsync);
       },
     },
   },
@@ -58,7 +66,8 @@ const ROUTES: Route[] = [
       GET: async (event, _match, api) => {
         const target = parseTarget(singleQueryValues(event), "query", SessionTargetSchema);
         const document = await api().createExport(target);
-        return jsonResponse(200, { file_url: document.downloadUrl, ...document });
+        const fileUrl = document.status === EXPORT_STATUS.succeeded ? document.downloadUrl : null;
+        return jsonResponse(200, { file_url: fileUrl, ...document });
       },
     },
   },

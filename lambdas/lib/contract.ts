@@ -12,6 +12,41 @@ export const S3_PREFIX = {
   exports: "exports/",
   manifests: "manifests/",
   idempotency: "idempotency/",
+  /** Run history entries, one empty object per export (docs/contract.md, "Run history"). */
+  history: "history/",
+} as const;
+
+/** Completion events (docs/contract.md, "Events"). */
+export const EVENT = {
+  source: "wavy-sessions",
+  succeeded: "Export Succeeded",
+  failed: "Export Failed",
+  /** EventBridge's name for the account's default bus, the deployed default. */
+  defaultBusName: "default",
+} as const;
+
+/** An export's status (docs/contract.md, "The export document"). */
+export const EXPORT_STATUS = {
+  running: "running",
+  succeeded: "succeeded",
+  failed: "failed",
+} as const;
+
+/** What started an export: the API, or a scheduled snapshot. */
+export const EXPORT_TRIGGER = {
+  request: "request",
+  schedule: "schedule",
+} as const;
+
+/** The run history's page size (docs/contract.md, "Run history"). */
+export const HISTORY_PAGE = { defaultLimit: 20, maxLimit: 100 } as const;
+
+/** The asynchronous export's worker (docs/contract.md, "Asynchronous exports"). */
+export const WORKER = {
+  /** Lambda's longest timeout, and the worker's: the largest CSV it takes is in docs/benchmarks.md. */
+  maxTimeoutSeconds: 900,
+  /** Time kept back from the worker's deadline to abort the upload and record the failure. */
+  safetyMarginMs: 30_000,
 } as const;
 
 /** The value used in S3 keys and metric dimensions when no sub-account is given. */
@@ -45,6 +80,7 @@ export const DIMENSION = {
 export const SERVICE_NAME = {
   export: "wavy-sessions-export",
   counter: "wavy-sessions-counter",
+  worker: "wavy-sessions-export-worker",
 } as const;
 
 /**
@@ -122,6 +158,10 @@ export const STACK_OUTPUT = {
   exportFunctionName: "ExportFunctionName",
   /** The counter's schedules, one per target, are in this EventBridge Scheduler group. */
   scheduleGroupName: "ScheduleGroupName",
+  /** The asynchronous export's worker (its failed invocations go to DeadLetterQueueUrl). */
+  exportWorkerFunctionName: "ExportWorkerFunctionName",
+  /** The bus completion events go to (docs/contract.md, "Events"). */
+  eventBusName: "EventBusName",
 } as const;
 
 /**

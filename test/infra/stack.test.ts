@@ -209,7 +209,8 @@ describe("export API", () => {
 describe("functions", () => {
   it("run on nodejs22.x or newer, on arm64, traced, without paying for source maps at start-up", () => {
     const functions = Object.values(resources("AWS::Lambda::Function"));
-    expect(functions).toHaveLength(2);
+    // The export function, its worker and the counter.
+    expect(functions).toHaveLength(3);
     for (const { Properties: fn } of functions) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1]);
       expect(major).toBeGreaterThanOrEqual(22);
@@ -238,6 +239,9 @@ describe("functions", () => {
       MAX_CSV_BYTES: "5368709120",
       POWERTOOLS_METRICS_NAMESPACE: "WavySessions",
       POWERTOOLS_SERVICE_NAME: "wavy-sessions-export",
+      EVENT_BUS_NAME: "default",
+      EXPORT_WORKER_FUNCTION_NAME: { Ref: expect.stringMatching(/^ExportWorkerFunction/) },
+      EXPORT_WORKER_TIMEOUT_SECONDS: "900",
       // A 1 MB young generation keeps the 1 GB export's peak RSS under 128 MB (docs/benchmarks.md).
       NODE_OPTIONS: "--max-semi-space-size=1",
     });
@@ -302,7 +306,7 @@ describe("least privilege", () => {
     }
   });
 
-  it("scopes the export function's object access to exports/, manifests/ and idempotency/", () => {
+  it("scopes the export function's object access to exports/, manifests/, history/ and idempotency/", () => {
     const s3Statements = statementsOfRole("ExportFunctionRole").filter((s) =>
       actionsOf(s).some((a) => a.startsWith("s3:")),
     );
@@ -312,30 +316,41 @@ describe("least privilege", () => {
         const join = (resource as { "Fn::Join"?: [string, unknown[]] })["Fn::Join"];
         if (join) {
           const suffix = String(join[1].at(-1));
-          expect(suffix).toMatch(/^\/(exports|manifests|idempotency)\/\*$/);
+          expect(suffix).toMatch(/^\/(exports|manifests|history|idempotency)\/\*$/);
           suffixes.add(suffix);
         } else {
-          // The bucket itself: only for ListBucket, without which a missing manifest is a 403.
-          expect(actionsOf(statement)).toEqual(["s3:ListBucket"]);
+          // The bucket itself: ListBucket (a missing manifest is NoSuchKey, not 403; the history
+          // is listed) and ListBucketMultipartUploads (a dead worker's upload is found).
+          expect(actionsOf(statement).sort()).toEqual([
+            "s3:ListBucket",
+            "s3:ListBucketMultipartUploads",
+          ]);
           expect(resource).toEqual({
             "Fn::GetAtt": [expect.stringMatching(/^StorageExports/), "Arn"],
           });
         }
       }
     }
-    expect([...suffixes].sort()).toEqual(["/exports/*", "/idempotency/*", "/manifests/*"]);
+    expect([...suffixes].sort()).toEqual([
+      "/exports/*",
+      "/history/*",
+      "/idempotency/*",
+      "/manifests/*",
+    ]);
     const objectActions = s3Statements.flatMap(actionsOf).sort();
     expect(objectActions).toEqual([
       "s3:AbortMultipartUpload",
       "s3:DeleteObject",
       "s3:GetObject",
       "s3:ListBucket",
+      "s3:ListBucketMultipartUploads",
       "s3:PutObject",
     ]);
   });
 
-  it("lets the export function delete what a failed export wrote: its manifest and its CSV", () => {
-    // The manifest is written before the CSV is committed; a failed commit takes it back.
+  it("lets the export function delete what a failed export wrote: its manifest, history entry and CSV", () => {
+    // The manifest is written before the CSV is committed; a failed commit takes it back, and a
+    // dead worker's object is taken back by whoever reads its export past deadlineAt.
     const deletes = statementsOfRole("ExportFunctionRole").filter((s) =>
       actionsOf(s).includes("s3:DeleteObject"),
     );
@@ -344,7 +359,7 @@ describe("least privilege", () => {
         String((resource as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1].at(-1)),
       ),
     );
-    expect(suffixes.sort()).toEqual(["/exports/*", "/idempotency/*", "/manifests/*"]);
+    expect(suffixes.sort()).toEqual(["/exports/*", "/history/*", "/idempotency/*", "/manifests/*"]);
   });
 
   it("gives the counter no S3 access at all", () => {
@@ -405,6 +420,7 @@ describe("storage", () => {
       expect.arrayContaining([
         expect.objectContaining({ Prefix: "exports/", ExpirationInDays: 90, Status: "Enabled" }),
         expect.objectContaining({ Prefix: "manifests/", ExpirationInDays: 90, Status: "Enabled" }),
+        expect.objectContaining({ Prefix: "history/", ExpirationInDays: 90, Status: "Enabled" }),
         expect.objectContaining({ Prefix: "idempotency/", ExpirationInDays: 2, Status: "Enabled" }),
         expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
       ]),

@@ -18,10 +18,13 @@ describe("export API over HTTP", () => {
   });
 
   it("copies the CSV byte for byte into S3 and answers 201 with its figures", async () => {
-    const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
+    const { status, headers, json } = await h.call("POST", "/exports", { customerId: "42" });
 
     expect(status).toBe(201);
+    expect(headers.get("location")).toBe(`/exports/${json.exportId}`);
     expect(json).toMatchObject({
+      status: "succeeded",
+      trigger: "request",
       customerId: "42",
       subAccountId: null,
       bucket: BUCKET,
@@ -172,7 +175,7 @@ describe("export API over HTTP", () => {
     const { status, headers, json } = await h.call("DELETE", "/exports");
 
     expect(status).toBe(405);
-    expect(headers.get("allow")).toBe("POST");
+    expect(headers.get("allow")).toBe("GET, POST");
     expect(json).toMatchObject({ error: { code: "METHOD_NOT_ALLOWED" } });
   });
 });

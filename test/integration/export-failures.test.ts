@@ -290,7 +290,12 @@ describe("export failures under tight limits", () => {
     const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
 
     expect(status).toBe(504);
-    expect(json).toMatchObject({ error: { code: "UPSTREAM_TIMEOUT" } });
+    expect(json).toMatchObject({
+      error: {
+        code: "UPSTREAM_TIMEOUT",
+        message: expect.stringMatching(/retry with the header "Prefer: respond-async"/),
+      },
+    });
     await expectNothingLeft(h);
   });
 

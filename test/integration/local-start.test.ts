@@ -77,6 +77,34 @@ describe("npm start", () => {
     expect(output).toMatch(/customer 1001 \/ all: 1200 open/);
   });
 
+  it("runs an asynchronous export in the background and prints its completion event", async () => {
+    const accepted = await fetch(`${apiUrl}/exports`, {
+      method: "POST",
+      headers: { Prefer: "respond-async" },
+      body: '{"customerId":"1001"}',
+    });
+    const location = accepted.headers.get("location") ?? "";
+    const running = (await accepted.json()) as { exportId: string; status: string };
+    expect(accepted.status).toBe(202);
+    expect(running.status).toBe("running");
+    expect(location).toBe(`/exports/${running.exportId}`);
+
+    let document = { status: "running" } as { status: string; rows?: number; downloadUrl?: string };
+    for (let tries = 0; document.status === "running" && tries < 200; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      document = (await (await fetch(`${apiUrl}${location}`)).json()) as typeof document;
+    }
+
+    expect(document).toMatchObject({ status: "succeeded", rows: 1200 });
+    const csv = await (await fetch(String(document.downloadUrl))).text();
+    expect(csv.trimEnd().split("\n")).toHaveLength(1201);
+    const until = Date.now() + 5_000;
+    while (!output.includes(running.exportId) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(output).toContain(`wavy-sessions "Export Succeeded" ${running.exportId}: 1200 rows`);
+  });
+
   it("stops cleanly on Ctrl-C", async () => {
     const exited = new Promise<number | null>((resolve) =>
       child.once("exit", (code) => resolve(code)),

@@ -11,7 +11,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { cleanupSignal } from "../clock.js";
-import { createCsvScanner, MalformedCsvError } from "../csv/scanner.js";
+import { createCsvScanner, type FieldVisitor, MalformedCsvError } from "../csv/scanner.js";
 import {
   ContractError,
   errorName,
@@ -38,6 +38,8 @@ export interface CopyOptions {
   queueSize?: number;
   /** The request's deadline: S3 calls still running when it fires are abandoned (504). */
   signal?: AbortSignal;
+  /** Sees each data row's session_created_at as the copy scans it: a snapshot's tally. */
+  onTimestamp?: FieldVisitor;
   /**
    * Runs once the figures are settled and every part is in S3, just before the object is made
    * visible (CompleteMultipartUpload, or the one PutObject). If it fails, the upload is aborted
@@ -72,7 +74,7 @@ const MAX_PARTS = 10_000;
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
   const uploader = new PartUploader(options);
   const hash = createHash("sha256");
-  const rows = createCsvScanner();
+  const rows = createCsvScanner({ onTimestamp: options.onTimestamp });
   let bytes = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {

@@ -1,39 +1,94 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod/mini";
-import { ID_PATTERN, S3_PREFIX } from "../contract.js";
+import { EXPORT_STATUS, EXPORT_TRIGGER, ID_PATTERN, S3_PREFIX } from "../contract.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 
-/** What POST /exports answers and GET /exports/{exportId} reads back (docs/contract.md, "The export document"). */
-export interface ExportDocument {
+/** What every export document has, whatever its status (docs/contract.md, "The export document"). */
+interface ManifestBase {
   exportId: string;
+  trigger: "request" | "schedule";
   customerId: string;
   subAccountId: string | null;
   bucket: string;
   key: string;
+  createdAt: string;
+}
+
+export interface RunningManifest extends ManifestBase {
+  status: "running";
+  /** By then the worker has ended or is dead: read later, the export is failed. */
+  deadlineAt: string;
+  /** Set by the worker that claimed the export; a duplicate delivery finds it and stops. */
+  startedAt?: string;
+}
+
+export interface SucceededManifest extends ManifestBase {
+  status: "succeeded";
   rows: number;
   bytes: number;
   sha256: string;
-  createdAt: string;
-  downloadUrl: string;
-  downloadUrlExpiresAt: string;
+  /** Absent on manifests written before exports had a status. */
+  completedAt?: string;
+}
+
+export interface FailedManifest extends ManifestBase {
+  status: "failed";
+  error: { code: string; message: string };
+  completedAt: string;
 }
 
 /** The manifest kept in S3: the document without the URL, which is minted fresh on read. */
-export type ExportManifest = Omit<ExportDocument, "downloadUrl" | "downloadUrlExpiresAt">;
+export type ExportManifest = RunningManifest | SucceededManifest | FailedManifest;
+
+export type SucceededDocument = SucceededManifest & {
+  downloadUrl: string;
+  downloadUrlExpiresAt: string;
+};
+
+/** What the API answers: a succeeded export carries a fresh download URL. */
+export type ExportDocument = RunningManifest | SucceededDocument | FailedManifest;
 
 const count = z.number().check(z.refine(Number.isSafeInteger), z.nonnegative());
 
-export const ExportManifestSchema = z.object({
+const base = {
   exportId: z.string(),
   customerId: z.string(),
   subAccountId: z.nullable(z.string()),
   bucket: z.string(),
   key: z.string(),
+  createdAt: z.string(),
+};
+const trigger = z.enum([EXPORT_TRIGGER.request, EXPORT_TRIGGER.schedule]);
+
+const RunningSchema = z.object({
+  ...base,
+  trigger,
+  status: z.literal(EXPORT_STATUS.running),
+  deadlineAt: z.string(),
+  startedAt: z.optional(z.string()),
+});
+
+const SucceededSchema = z.object({
+  ...base,
+  // Manifests written before exports had a status or a trigger: synchronous API exports.
+  trigger: z._default(trigger, EXPORT_TRIGGER.request),
+  status: z._default(z.literal(EXPORT_STATUS.succeeded), EXPORT_STATUS.succeeded),
   rows: count,
   bytes: count,
   sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
-  createdAt: z.string(),
+  completedAt: z.optional(z.string()),
 });
+
+const FailedSchema = z.object({
+  ...base,
+  trigger,
+  status: z.literal(EXPORT_STATUS.failed),
+  error: z.object({ code: z.string(), message: z.string() }),
+  completedAt: z.string(),
+});
+
+/** A stored manifest, any status; one without a status is an older succeeded one. */
+export const ExportManifestSchema = z.union([RunningSchema, FailedSchema, SucceededSchema]);
 
 /** Time-ordered, so a listing of manifests sorts by creation: `20261128T104915Z-<16 hex>`. */
 export function newExportId(createdAt: Date): string {
@@ -68,4 +123,8 @@ export function namesOwnCsv(manifest: ExportManifest, bucket: string): boolean {
 
 export function manifestKey(exportId: string): string {
   return `${S3_PREFIX.manifests}${exportId}.json`;
+}
+
+export function targetOf(manifest: ExportManifest): SessionTarget {
+  return { customerId: manifest.customerId, subAccountId: manifest.subAccountId };
 }

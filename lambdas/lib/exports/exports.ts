@@ -1,27 +1,28 @@
 import type { Readable } from "node:stream";
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  NoSuchKey,
-  PutObjectCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { type Clock, cleanupSignal, type Deadline } from "../clock.js";
-import { errorName, InternalError, NotFoundError } from "../errors.js";
+import type { Clock, Deadline } from "../clock.js";
+import { EXPORT_STATUS, EXPORT_TRIGGER } from "../contract.js";
+import type { FieldVisitor } from "../csv/scanner.js";
+import { errorSummary, InternalError, NotFoundError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { logger } from "../logger.js";
 import { copyToS3 } from "./copy-to-s3.js";
+import type { CompletionEvents } from "./events.js";
 import {
   type ExportDocument,
   type ExportManifest,
-  ExportManifestSchema,
   exportKey,
+  type FailedManifest,
   manifestKey,
   namesOwnCsv,
   newExportId,
+  type SucceededDocument,
+  type SucceededManifest,
 } from "./export-document.js";
+import { deleteHistoryEntry, historyEntryKey, writeHistoryEntry } from "./history.js";
+import { deleteQuietly, readManifest, writeManifest } from "./manifest-store.js";
+import { settleIfOverdue } from "./settle.js";
 import { storageFailure } from "./storage-failure.js";
 
 export interface ExportBucket {
@@ -29,6 +30,7 @@ export interface ExportBucket {
   bucket: string;
   downloadUrlTtlSeconds: number;
   clock: Clock;
+  events: CompletionEvents;
 }
 
 export interface CreateExportDeps extends ExportBucket {
@@ -36,145 +38,153 @@ export interface CreateExportDeps extends ExportBucket {
   openCsv: (target: SessionTarget, deadline: Deadline) => Promise<Readable>;
   deadline: Deadline;
   newExportId?: (createdAt: Date) => string;
+  trigger?: SucceededManifest["trigger"];
+  /** Sees every data row's session_created_at as the copy scans it (a snapshot's tally). */
+  onTimestamp?: FieldVisitor;
 }
 
 /**
- * Wavy → S3: the CSV copied byte for byte, its manifest, then a fresh download URL.
+ * The synchronous export: Wavy → S3, the CSV copied byte for byte, its history entry and
+ * manifest, the event, then a fresh download URL.
  *
  * The manifest is written before the CSV is made visible (copyToS3's beforeCommit), so a failed
  * manifest write aborts an upload nobody can see, instead of leaving under `exports/` a CSV the
- * API can never find (and that a clean-up delete, against the same failing S3, could not take
- * back). If the CSV's commit fails after the manifest, both keys are deleted.
+ * API can never find. If the CSV's commit fails after the manifest, all three keys are deleted.
+ * A failure stores nothing and is announced with the document the export would have had
+ * (docs/contract.md, "Events").
  */
 export async function createExport(
   target: SessionTarget,
   deps: CreateExportDeps,
-): Promise<ExportDocument> {
+): Promise<SucceededDocument> {
   const createdAt = deps.clock();
   const exportId = (deps.newExportId ?? newExportId)(createdAt);
-  const key = exportKey(target, exportId, createdAt);
-
-  const csv = await deps.openCsv(target, deps.deadline);
-  let manifest: ExportManifest | undefined;
+  const started = {
+    exportId,
+    trigger: deps.trigger ?? EXPORT_TRIGGER.request,
+    customerId: target.customerId,
+    subAccountId: target.subAccountId,
+    bucket: deps.bucket,
+    key: exportKey(target, exportId, createdAt),
+    createdAt: createdAt.toISOString(),
+  };
+  let manifest: SucceededManifest | undefined;
   try {
+    const csv = await deps.openCsv(target, deps.deadline);
     await copyToS3(csv, {
       s3: deps.s3,
       bucket: deps.bucket,
-      key,
+      key: started.key,
       signal: deps.deadline.signal,
+      onTimestamp: deps.onTimestamp,
       beforeCommit: async (figures) => {
-        const written: ExportManifest = {
-          exportId,
-          customerId: target.customerId,
-          subAccountId: target.subAccountId,
-          bucket: deps.bucket,
-          key,
+        const written: SucceededManifest = {
+          ...started,
+          status: EXPORT_STATUS.succeeded,
           ...figures,
-          createdAt: createdAt.toISOString(),
+          completedAt: deps.clock().toISOString(),
         };
-        await writeManifest(written, deps);
+        await recordNewExport(written, deps, deps.deadline.signal);
         manifest = written;
       },
     });
   } catch (error) {
-    if (manifest) await takeBack([manifestKey(exportId), key], deps);
+    if (manifest) {
+      await Promise.all(
+        [manifestKey(exportId), started.key, historyEntryKey(manifest)].map((key) =>
+          deleteQuietly(key, deps),
+        ),
+      );
+    }
+    const failed: FailedManifest = {
+      ...started,
+      status: EXPORT_STATUS.failed,
+      error: errorSummary(error),
+      completedAt: deps.clock().toISOString(),
+    };
+    await deps.events.put(failed);
     throw error;
   }
   if (!manifest) throw new Error("copyToS3 returned without committing the manifest");
-  logger.info("Export stored", { exportId, key, rows: manifest.rows, bytes: manifest.bytes });
-  return withDownloadUrl(manifest, deps);
+  const stored: SucceededManifest = manifest;
+  logger.info("Export stored", { exportId, key: stored.key, rows: stored.rows });
+  await deps.events.put(stored);
+  return withDownloadUrl(stored, deps);
 }
 
-async function writeManifest(manifest: ExportManifest, deps: CreateExportDeps): Promise<void> {
-  try {
-    await deps.s3.send(
-      new PutObjectCommand({
-        Bucket: deps.bucket,
-        Key: manifestKey(manifest.exportId),
-        Body: JSON.stringify(manifest),
-        ContentType: "application/json",
-      }),
-      { abortSignal: deps.deadline.signal },
-    );
-  } catch (error) {
-    throw storageFailure(
-      `Writing the manifest of ${manifest.exportId} failed`,
-      error,
-      deps.deadline.signal,
-    );
+/**
+ * Stores a new export's history entry, then its manifest (If-None-Match: the id is fresh, so a
+ * manifest already there is a bug). The entry goes first so that every manifest is listed; an
+ * entry whose manifest failed is taken back, and one left by a crash in between is skipped by
+ * the listing (it has no manifest to read).
+ */
+export async function recordNewExport(
+  manifest: ExportManifest,
+  store: ExportBucket,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await writeHistoryEntry(manifest, store, signal);
+  const written = await writeManifest(manifest, { kind: "new" }, store, signal).catch(
+    async (error: unknown) => {
+      await deleteHistoryEntry(manifest, store);
+      throw error;
+    },
+  );
+  if (written === undefined) {
+    await deleteHistoryEntry(manifest, store);
+    logger.error("A new export's manifest already existed", { exportId: manifest.exportId });
+    throw new InternalError("Internal error");
   }
 }
 
 /**
- * Deletes what a failed export wrote, under the clean-up grace. The CSV's key is deleted too in
- * case S3 completed the object but its answer was lost; S3 answers a delete of a key that does
- * not exist with success (https://docs.aws.amazon.com/AmazonS3/latest/API/SOAPDeleteObject.html).
- */
-async function takeBack(keys: string[], deps: CreateExportDeps): Promise<void> {
-  const signal = cleanupSignal();
-  await Promise.all(
-    keys.map((key) =>
-      deps.s3
-        .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: key }), { abortSignal: signal })
-        .catch((error: unknown) =>
-          logger.error("Could not delete what a failed export wrote", {
-            key,
-            errorName: errorName(error),
-          }),
-        ),
-    ),
-  );
-}
-
-/**
- * The stored document with a freshly minted download URL; NotFoundError if it is gone.
- * `signal` is the request's deadline; the body is read under it too.
+ * The export in its current status, an overdue running one settled as failed first; a succeeded
+ * one with a freshly minted download URL. NotFoundError if it is gone. `signal` is the request's
+ * deadline; every S3 call and body read runs under it.
  */
 export async function readExport(
   exportId: string,
   store: ExportBucket,
   signal: AbortSignal,
 ): Promise<ExportDocument> {
-  let text: string;
-  try {
-    const object = await store.s3.send(
-      new GetObjectCommand({ Bucket: store.bucket, Key: manifestKey(exportId) }),
-      { abortSignal: signal },
-    );
-    text = (await object.Body?.transformToString("utf-8")) ?? "";
-  } catch (error) {
-    if (isNoSuchKey(error)) {
-      throw new NotFoundError(`No export with id "${exportId}"`);
-    }
-    throw storageFailure(`Reading the manifest of ${exportId} failed`, error, signal);
-  }
-  const parsed = ExportManifestSchema.safeParse(safeJson(text));
-  if (!parsed.success || parsed.data.exportId !== exportId) {
-    logger.error("An export manifest is unreadable", { exportId });
-    throw new InternalError("Internal error");
-  }
-  if (!namesOwnCsv(parsed.data, store.bucket)) {
-    // For the operator: someone rewrote it. The caller learns nothing more than a 500.
-    logger.error("An export manifest names an object other than its own export's CSV", {
-      exportId,
-      bucket: parsed.data.bucket,
-      key: parsed.data.key,
-    });
-    throw new InternalError("Internal error");
-  }
-  await assertStored(parsed.data, store, signal);
-  return withDownloadUrl(parsed.data, store);
+  const stored = await readManifest(exportId, store, signal);
+  if (!stored) throw new NotFoundError(`No export with id "${exportId}"`);
+  return toDocument(await settleIfOverdue(stored, store, signal), store, signal);
 }
 
 /**
- * The manifest is written just before its CSV is committed, so for a moment (or for good, when
- * the commit failed and so did the clean-up) a manifest can name a CSV that is not there: that
- * export does not exist, and a duplicate request waiting on it must keep waiting. HeadObject
- * needs s3:GetObject, and answers 404 rather than 403 only with s3:ListBucket
- * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html); the role has both.
+ * What the API answers for a manifest. The manifest trust rule first (docs/contract.md, "S3
+ * layout"): a manifest naming another bucket or key is a 500 for the operator, whatever its
+ * status. A succeeded export's CSV must be stored (see assertStored), and gets a fresh URL.
+ */
+export async function toDocument(
+  manifest: ExportManifest,
+  store: ExportBucket,
+  signal: AbortSignal,
+): Promise<ExportDocument> {
+  if (!namesOwnCsv(manifest, store.bucket)) {
+    // For the operator: someone rewrote it. The caller learns nothing more than a 500.
+    logger.error("An export manifest names an object other than its own export's CSV", {
+      exportId: manifest.exportId,
+      bucket: manifest.bucket,
+      key: manifest.key,
+    });
+    throw new InternalError("Internal error");
+  }
+  if (manifest.status !== EXPORT_STATUS.succeeded) return manifest;
+  await assertStored(manifest, store, signal);
+  return withDownloadUrl(manifest, store);
+}
+
+/**
+ * A synchronous export's manifest is written just before its CSV is committed, so for a moment
+ * (or for good, when the commit failed and so did the clean-up) a manifest can name a CSV that is
+ * not there: that export does not exist, and a duplicate request waiting on it must keep waiting.
+ * HeadObject needs s3:GetObject, and answers 404 rather than 403 only with s3:ListBucket
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html); the roles have both.
  */
 async function assertStored(
-  manifest: ExportManifest,
+  manifest: SucceededManifest,
   store: ExportBucket,
   signal: AbortSignal,
 ): Promise<void> {
@@ -183,7 +193,8 @@ async function assertStored(
       abortSignal: signal,
     });
   } catch (error) {
-    if ((error as { name?: string }).name === "NotFound" || isNoSuchKey(error)) {
+    const name = (error as { name?: string }).name;
+    if (name === "NotFound" || name === "NoSuchKey") {
       logger.warn("An export manifest names a CSV that is not stored", {
         exportId: manifest.exportId,
       });
@@ -194,9 +205,9 @@ async function assertStored(
 }
 
 async function withDownloadUrl(
-  manifest: ExportManifest,
+  manifest: SucceededManifest,
   store: ExportBucket,
-): Promise<ExportDocument> {
+): Promise<SucceededDocument> {
   const now = store.clock();
   const downloadUrl = await getSignedUrl(
     store.s3,
@@ -207,15 +218,4 @@ async function withDownloadUrl(
   return { ...manifest, downloadUrl, downloadUrlExpiresAt: expiresAt.toISOString() };
 }
 
-export function isNoSuchKey(error: unknown): boolean {
-  return error instanceof NoSuchKey || (error as { name?: string }).name === "NoSuchKey";
-}
-
-/** The parsed JSON, or undefined when it is not JSON (the caller's schema then refuses it). */
-export function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
+export { isNoSuchKey, safeJson } from "./manifest-store.js";
