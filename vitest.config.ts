@@ -1,13 +1,23 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Three projects, so `npx vitest run --project unit` is the quick loop:
+ * - unit: domain code in isolation, mirroring lambdas/lib and lambdas/*;
+ * - integration: the real handlers over loopback HTTP against the dev servers (dev/);
+ * - infra: the stack synthesised for real (aws-cdk-lib/assertions, cdk-nag, bundling).
+ */
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     setupFiles: ["test/support/setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Two cores: one fork per core keeps the loopback servers from starving each other.
     pool: "forks",
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { extends: true, test: { name: "integration", include: ["test/integration/**/*.test.ts"] } },
+      { extends: true, test: { name: "infra", include: ["test/infra/**/*.test.ts"] } },
+    ],
   },
 });

@@ -38,7 +38,7 @@ export interface BenchCounterResult {
   ratio: number;
 }
 
-const DEFAULT_DIR = fileURLToPath(new URL("./.data/", import.meta.url));
+const DEFAULT_DIR = fileURLToPath(new URL(".data/", import.meta.url));
 const NOW = new Date("2026-11-28T12:00:00Z");
 
 /** Realistic rows: a Brazilian mobile number and a local timestamp within the last day. */

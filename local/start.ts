@@ -5,11 +5,11 @@
  */
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { LocalS3 } from "../test/support/s3-server.js";
-import { startApiServer } from "./api-server.js";
-import { localEnvironment } from "./environment.js";
-import { lambdaContext } from "./lambda-context.js";
-import { SANDBOX_TARGETS, startWavySandbox } from "./wavy-sandbox.js";
+import { startApiServer } from "../dev/api-gateway.js";
+import { lambdaContext } from "../dev/lambda-context.js";
+import { localEnvironment } from "../dev/local-environment.js";
+import { LocalS3 } from "../dev/local-s3.js";
+import { SANDBOX_TARGETS, startWavySandbox } from "../dev/wavy-sandbox.js";
 
 const PORT = Number(process.env.PORT ?? 3000);
 const S3_PORT = Number(process.env.LOCAL_S3_PORT ?? 4569);

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { buildExportApi } from "../../lambdas/export-sessions/export-api.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig } from "../../lambdas/lib/config.js";
+import { buildExportApi } from "../../lambdas/lib/exports/export-service.js";
 import { measure } from "./measure.js";
 
 /**

@@ -1,4 +1,4 @@
-import { LocalS3 } from "../../test/support/s3-server.js";
+import { LocalS3 } from "../../dev/local-s3.js";
 
 /** s3rver (behind the test front) in its own process, objects in a temporary folder. */
 const bucket = process.env.BENCH_BUCKET ?? "wavy-bench";

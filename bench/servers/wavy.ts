@@ -1,6 +1,6 @@
 import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
-import { WavySimulator } from "../../test/support/wavy-simulator.js";
+import { WavySimulator } from "../../dev/wavy-simulator.js";
 
 /**
  * The Wavy simulator in its own process (so its memory is not the export's). The parent asks

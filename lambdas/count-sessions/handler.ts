@@ -7,10 +7,10 @@ import { Deadline, systemClock } from "../lib/clock.js";
 import { loadWavyConfig, once } from "../lib/config.js";
 import { InvalidRequestError } from "../lib/errors.js";
 import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
-import { logger } from "../lib/powertools.js";
+import { logger } from "../lib/logger.js";
+import { countOpenSessions, type SessionCountResult } from "../lib/sessions/count.js";
 import { createCredentialCache } from "../lib/wavy/credentials.js";
 import { openSessionCsv } from "../lib/wavy/session-csv.js";
-import { countOpenSessions, type SessionCountResult } from "./count.js";
 
 /** Time kept back from the Lambda timeout to log, flush metrics and fail cleanly. */
 const SAFETY_MARGIN_MS = 3_000;

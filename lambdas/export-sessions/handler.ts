@@ -2,8 +2,8 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { loadExportConfig, once } from "../lib/config.js";
-import { logger } from "../lib/powertools.js";
-import { buildExportApi } from "./export-api.js";
+import { buildExportApi } from "../lib/exports/export-service.js";
+import { logger } from "../lib/logger.js";
 import { errorResponse } from "./http.js";
 import { type ExportApi, routeRequest } from "./routes.js";
 

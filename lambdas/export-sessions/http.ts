@@ -8,7 +8,7 @@ import {
   MethodNotAllowedError,
   UpstreamThrottledError,
 } from "../lib/errors.js";
-import { logger } from "../lib/powertools.js";
+import { logger } from "../lib/logger.js";
 
 const JSON_HEADERS = {
   "Content-Type": "application/json; charset=utf-8",

@@ -5,12 +5,12 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { buildExportApi, type ExportApiDeps } from "../../lambdas/export-sessions/export-api.js";
+import { startApiServer } from "../../dev/api-gateway.js";
+import { LocalS3 } from "../../dev/local-s3.js";
+import { WavySimulator, type WavySimulatorOptions } from "../../dev/wavy-simulator.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
-import { startApiServer } from "../../local/api-server.js";
-import { LocalS3 } from "./s3-server.js";
-import { WavySimulator, type WavySimulatorOptions } from "./wavy-simulator.js";
+import { buildExportApi, type ExportApiDeps } from "../../lambdas/lib/exports/export-service.js";
 
 export const BUCKET = "wavy-exports-test";
 

@@ -7,7 +7,7 @@ import { UpstreamError } from "../errors.js";
  * `session_created_at` field, fed chunk by chunk (chunks may split anywhere).
  *
  * Dialect (the same figures as csv-parse with `bom`, `relax_column_count`, `relax_quotes`,
- * `skip_empty_lines` and `record_delimiter: ["\r\n", "\n"]`, which test/csv proves):
+ * `skip_empty_lines` and `record_delimiter: ["\r\n", "\n"]`, which test/unit/lib/csv proves):
  * - A UTF-8 BOM at the very start is dropped.
  * - Records end at LF or CRLF; a lone CR is data. A missing final newline is fine.
  * - Empty lines (nothing between two line ends) are skipped anywhere, also before the header.

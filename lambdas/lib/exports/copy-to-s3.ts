@@ -18,7 +18,7 @@ import {
   UpstreamError,
   UpstreamTimeoutError,
 } from "../errors.js";
-import { logger } from "../powertools.js";
+import { logger } from "../logger.js";
 
 export interface CopyResult {
   rows: number;

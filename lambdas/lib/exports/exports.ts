@@ -10,7 +10,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { Clock, Deadline } from "../clock.js";
 import { InternalError, NotFoundError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
-import { logger } from "../powertools.js";
+import { logger } from "../logger.js";
 import { copyToS3 } from "./copy-to-s3.js";
 import {
   type ExportDocument,

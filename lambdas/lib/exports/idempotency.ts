@@ -12,7 +12,7 @@ import {
   UpstreamTimeoutError,
 } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
-import { logger } from "../powertools.js";
+import { logger } from "../logger.js";
 import { type ExportDocument, newExportId } from "./export-document.js";
 import { type ExportStore, isNoSuchKey, readExport, safeJson } from "./exports.js";
 

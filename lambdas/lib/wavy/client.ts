@@ -12,7 +12,7 @@ import {
   UpstreamTimeoutError,
 } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
-import { logger } from "../powertools.js";
+import { logger } from "../logger.js";
 import type { CredentialCache } from "./credentials.js";
 import {
   type BackoffPolicy,

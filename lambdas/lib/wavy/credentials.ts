@@ -3,7 +3,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod/mini";
 import type { WavyCredentialSource } from "../config.js";
 import { InternalError } from "../errors.js";
-import { logger } from "../powertools.js";
+import { logger } from "../logger.js";
 
 export interface WavyCredentials {
   readonly userName: string;

@@ -3,7 +3,7 @@ import { pipeline, Readable, type Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Deadline } from "../clock.js";
 import { errorName, UpstreamError, UpstreamTimeoutError } from "../errors.js";
-import { logger } from "../powertools.js";
+import { logger } from "../logger.js";
 import { discard, type HttpAgents, httpGet } from "./client.js";
 import { type AllowedOrigin, isAllowedUrl } from "./origins.js";
 import { ForbiddenAddressError, guardedAgentsFor } from "./ssrf-guard.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeIssues, SessionTargetSchema } from "../../lambdas/lib/ids.js";
+import { describeIssues, SessionTargetSchema } from "../../../lambdas/lib/ids.js";
 
 const ID_RULE = "must be a positive integer id (1-18 digits, no leading zero)";
 

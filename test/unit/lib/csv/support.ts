@@ -1,4 +1,4 @@
-import { createCsvScanner } from "../../lambdas/lib/csv/scanner.js";
+import { createCsvScanner } from "../../../../lambdas/lib/csv/scanner.js";
 import type { Reading } from "./reference.js";
 
 /** Splits `bytes` at the given cut points (any order, out-of-range ones ignored). */

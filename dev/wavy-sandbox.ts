@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import { type CsvSource, WavySimulator } from "../test/support/wavy-simulator.js";
+import { type CsvSource, WavySimulator } from "./wavy-simulator.js";
 
 /** The sandbox's customers: who has how many open sessions. */
 export const SANDBOX_TARGETS = [

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createRowCounter } from "../../lambdas/lib/csv/row-counter.js";
-import { MalformedCsvError } from "../../lambdas/lib/csv/scanner.js";
+import { createRowCounter } from "../../../../lambdas/lib/csv/row-counter.js";
+import { MalformedCsvError } from "../../../../lambdas/lib/csv/scanner.js";
 import { type Reading, referenceRead } from "./reference.js";
 import { chunked, encode, scan } from "./support.js";
 
@@ -122,7 +122,7 @@ const raw = fc
   )
   .map((parts) => parts.join(""));
 
-/** `CSV_FUZZ_RUNS=20 npx vitest run test/csv` fuzzes 20 times longer. */
+/** `CSV_FUZZ_RUNS=20 npx vitest run test/unit/lib/csv` fuzzes 20 times longer. */
 const RUNS = Math.max(1, Number(process.env.CSV_FUZZ_RUNS ?? 1));
 
 const cuts = fc.array(fc.nat({ max: 400 }), { maxLength: 8 });

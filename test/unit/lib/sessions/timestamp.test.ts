@@ -1,7 +1,10 @@
 import fc from "fast-check";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
-import { createTimestampReader, parseTimestamp } from "../../lambdas/lib/sessions/timestamp.js";
+import {
+  createTimestampReader,
+  parseTimestamp,
+} from "../../../../lambdas/lib/sessions/timestamp.js";
 
 const SAO_PAULO = "America/Sao_Paulo";
 const utc = (iso: string) => Date.parse(iso);

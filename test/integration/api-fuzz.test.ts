@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildExportApi } from "../../lambdas/export-sessions/export-api.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
+import { buildExportApi } from "../../lambdas/lib/exports/export-service.js";
 import { BUCKET, type Harness, startHarness, TEST_BACKOFF } from "../support/export-harness.js";
 
 /**

@@ -1,16 +1,16 @@
 import type { Readable } from "node:stream";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { describe, expect, it, vi } from "vitest";
-import { type CountDeps, countOpenSessions } from "../../lambdas/count-sessions/count.js";
-import { UpstreamError } from "../../lambdas/lib/errors.js";
-import type { SessionTarget } from "../../lambdas/lib/ids.js";
+import { UpstreamError } from "../../../../lambdas/lib/errors.js";
+import type { SessionTarget } from "../../../../lambdas/lib/ids.js";
+import { type CountDeps, countOpenSessions } from "../../../../lambdas/lib/sessions/count.js";
 import {
   csvStream,
   emfDocuments,
   failingStream,
   metricValues,
   spyOnConsoleLog,
-} from "./support.js";
+} from "../../../support/counter.js";
 
 // POWERTOOLS_DEV (test/support/setup.ts) turns metrics off unless told otherwise.
 process.env.POWERTOOLS_METRICS_DISABLED = "false";

@@ -14,11 +14,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import autocannon from "autocannon";
-import { startApiServer } from "../../local/api-server.js";
-import { localEnvironment } from "../../local/environment.js";
-import { lambdaContext } from "../../local/lambda-context.js";
-import { SANDBOX_TARGETS, startWavySandbox } from "../../local/wavy-sandbox.js";
-import { LocalS3 } from "../support/s3-server.js";
+import { startApiServer } from "../dev/api-gateway.js";
+import { lambdaContext } from "../dev/lambda-context.js";
+import { localEnvironment } from "../dev/local-environment.js";
+import { LocalS3 } from "../dev/local-s3.js";
+import { SANDBOX_TARGETS, startWavySandbox } from "../dev/wavy-sandbox.js";
 
 const REQUESTS = Number(process.env.LOAD_REQUESTS ?? 1000);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 100);
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   });
   delete process.env.WAVY_SECRET_ID;
   // Imported only now, so Powertools and the SDK see the environment above (as local/start.ts).
-  const { handler } = await import("../../lambdas/export-sessions/handler.js");
+  const { handler } = await import("../lambdas/export-sessions/handler.js");
   const api = await startApiServer((event) => handler(event, lambdaContext("export-sessions")));
 
   const expectedRows = new Map<string, number>(

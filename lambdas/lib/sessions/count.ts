@@ -1,9 +1,9 @@
 import type { Readable } from "node:stream";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { Clock } from "../lib/clock.js";
-import { type SessionTarget, subAccountLabel } from "../lib/ids.js";
-import { type SessionFigures, tallySessionCsv } from "../lib/sessions/tally.js";
+import type { Clock } from "../clock.js";
+import { type SessionTarget, subAccountLabel } from "../ids.js";
+import { type SessionFigures, tallySessionCsv } from "./tally.js";
 
 export interface CountDeps {
   /** The target's open-sessions CSV as bytes; rejects or errors mid-stream when Wavy fails. */

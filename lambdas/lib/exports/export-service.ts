@@ -1,12 +1,12 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { type Clock, Deadline, systemClock } from "../lib/clock.js";
-import type { ExportConfig } from "../lib/config.js";
-import { createExport, readExport } from "../lib/exports/exports.js";
-import { idempotentExport } from "../lib/exports/idempotency.js";
-import { type CredentialCache, createCredentialCache } from "../lib/wavy/credentials.js";
-import type { BackoffPolicy } from "../lib/wavy/retry.js";
-import { openSessionCsv } from "../lib/wavy/session-csv.js";
-import type { ExportApi } from "./routes.js";
+import type { ExportApi } from "../../export-sessions/routes.js";
+import { type Clock, Deadline, systemClock } from "../clock.js";
+import type { ExportConfig } from "../config.js";
+import { type CredentialCache, createCredentialCache } from "../wavy/credentials.js";
+import type { BackoffPolicy } from "../wavy/retry.js";
+import { openSessionCsv } from "../wavy/session-csv.js";
+import { createExport, readExport } from "./exports.js";
+import { idempotentExport } from "./idempotency.js";
 
 export interface ExportApiDeps {
   s3?: S3Client;

@@ -1,10 +1,10 @@
 import type { Context } from "aws-lambda";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { WavySimulator } from "../../dev/wavy-simulator.js";
 import { handler } from "../../lambdas/count-sessions/handler.js";
 import { InvalidRequestError, UpstreamError } from "../../lambdas/lib/errors.js";
-import { WavySimulator } from "../support/wavy-simulator.js";
-import { emfDocuments, metricValues, spyOnConsoleLog } from "./support.js";
+import { emfDocuments, metricValues, spyOnConsoleLog } from "../support/counter.js";
 
 // Before the handler module builds its Metrics: POWERTOOLS_DEV would turn them off.
 vi.hoisted(() => {

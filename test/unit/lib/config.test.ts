@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadExportConfig, loadWavyConfig } from "../../lambdas/lib/config.js";
-import { ConfigurationError } from "../../lambdas/lib/errors.js";
+import { loadExportConfig, loadWavyConfig } from "../../../lambdas/lib/config.js";
+import { ConfigurationError } from "../../../lambdas/lib/errors.js";
 
 const SECRET = {
   WAVY_SECRET_ID: "arn:aws:secretsmanager:us-east-1:111122223333:secret:wavy-AbCdEf",

@@ -3,7 +3,7 @@ import {
   backoffDelayMs,
   DEFAULT_BACKOFF,
   parseRetryAfterSeconds,
-} from "../../lambdas/lib/wavy/retry.js";
+} from "../../../../lambdas/lib/wavy/retry.js";
 
 describe("backoff", () => {
   it("grows exponentially up to the cap, with full jitter below the ceiling", () => {
