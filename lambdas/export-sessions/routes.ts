@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { CLOSING_WINDOW_MINUTES } from "../lib/contract.js";
 import { InvalidRequestError, MethodNotAllowedError, NotFoundError } from "../lib/errors.js";
 import { EXPORT_ID_PATTERN, type ExportDocument } from "../lib/exports/export-document.js";
 import { IDEMPOTENCY_KEY_PATTERN } from "../lib/exports/idempotency.js";
@@ -9,6 +10,8 @@ import { jsonResponse, parseJsonBody } from "./http.js";
 export interface ExportApi {
   createExport(target: SessionTarget, options?: CreateExportOptions): Promise<ExportDocument>;
   readExport(exportId: string): Promise<ExportDocument>;
+  /** An export as createExport makes it, plus the list of destinations closing soon. */
+  closingSessions(target: SessionTarget, withinMinutes: number): Promise<ExportDocument>;
 }
 
 export interface CreateExportOptions {
@@ -68,6 +71,17 @@ const ROUTES: Route[] = [
       },
     },
   },
+  {
+    pattern: /^\/sessions\/closing$/,
+    methods: {
+      GET: async (event, _match, api) => {
+        const { withinMinutes, ...ids } = singleQueryValues(event);
+        const window = parseWithinMinutes(withinMinutes);
+        const target = parseTarget(ids, "query");
+        return jsonResponse(200, await api().closingSessions(target, window));
+      },
+    },
+  },
 ];
 
 export async function routeRequest(
@@ -92,6 +106,18 @@ function parseTarget(input: unknown, where: "body" | "query"): SessionTarget {
   const result = SessionTargetSchema.safeParse(input);
   if (!result.success) throw new InvalidRequestError(describeIssues(result.error));
   return result.data;
+}
+
+/** withinMinutes: a whole number of minutes, 1-1440 (a session's whole 24 h window at most). */
+function parseWithinMinutes(value: string | undefined): number {
+  const { min, max } = CLOSING_WINDOW_MINUTES;
+  const minutes = value !== undefined && /^[1-9][0-9]{0,3}$/.test(value) ? Number(value) : NaN;
+  if (!(minutes >= min && minutes <= max)) {
+    throw new InvalidRequestError(
+      `withinMinutes: ${value === undefined ? "is required" : `must be a whole number of minutes from ${min} to ${max}`}`,
+    );
+  }
+  return minutes;
 }
 
 /** Query parameters as single values; a repeated id is ambiguous and refused. */

@@ -51,6 +51,8 @@ interface FaultRow {
 async function expectNothingLeft(ctx: Context): Promise<void> {
   expect(await ctx.h.objectKeys("exports/")).toEqual([]);
   expect(await ctx.h.objectKeys("manifests/")).toEqual([]);
+  expect(await ctx.h.objectKeys("sessions/")).toEqual([]);
+  expect(await ctx.h.objectKeys("closing/")).toEqual([]);
   expect([...ctx.h.s3.openUploads.keys()]).toEqual([]);
 }
 

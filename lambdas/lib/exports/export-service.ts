@@ -2,6 +2,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import type { ExportApi } from "../../export-sessions/routes.js";
 import { type Clock, Deadline, systemClock } from "../clock.js";
 import type { ExportConfig } from "../config.js";
+import type { SessionTarget } from "../ids.js";
 import { type CredentialCache, createCredentialCache } from "../wavy/credentials.js";
 import type { BackoffPolicy } from "../wavy/retry.js";
 import { openSessionCsv } from "../wavy/session-csv.js";
@@ -25,26 +26,35 @@ export function buildExportApi(config: ExportConfig, deps: ExportApiDeps = {}): 
     downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
     clock: deps.clock ?? systemClock,
   };
+  const exportDeps = (deadline: Deadline) => ({
+    ...store,
+    deadline,
+    timeZone: config.timeZone,
+    openCsv: (csvTarget: SessionTarget, csvDeadline: Deadline) =>
+      openSessionCsv(csvTarget, {
+        config,
+        credentials,
+        deadline: csvDeadline,
+        backoff: deps.backoff,
+      }),
+  });
   return {
     createExport: (target, options = {}) => {
       const deadline = new Deadline(config.requestBudgetMs);
       const run = (exportId?: string) =>
         createExport(target, {
-          ...store,
-          deadline,
+          ...exportDeps(deadline),
           ...(exportId !== undefined && { newExportId: () => exportId }),
-          openCsv: (csvTarget, csvDeadline) =>
-            openSessionCsv(csvTarget, {
-              config,
-              credentials,
-              deadline: csvDeadline,
-              backoff: deps.backoff,
-            }),
         });
       return options.idempotencyKey === undefined
         ? run()
         : idempotentExport(options.idempotencyKey, target, { ...store, deadline }, run);
     },
+    closingSessions: (target, withinMinutes) =>
+      createExport(target, {
+        ...exportDeps(new Deadline(config.requestBudgetMs)),
+        closingWithinMinutes: withinMinutes,
+      }),
     readExport: (exportId) => readExport(exportId, store),
   };
 }

@@ -11,15 +11,25 @@ import type { Clock, Deadline } from "../clock.js";
 import { InternalError, NotFoundError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { logger } from "../logger.js";
+import { type ClosingList, createClosingList } from "../sessions/closing-list.js";
+import { createSessionRecordWriter } from "../sessions/session-records.js";
+import type { SessionRowSink } from "../sessions/session-rows.js";
 import { copyToS3 } from "./copy-to-s3.js";
 import {
+  type ClosingDocument,
+  closingKey,
   type ExportDocument,
   type ExportManifest,
   ExportManifestSchema,
   exportKey,
   manifestKey,
   newExportId,
+  sessionsKey,
 } from "./export-document.js";
+import { PartUploader } from "./part-uploader.js";
+
+const PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet";
+const CSV_CONTENT_TYPE = "text/csv; charset=utf-8";
 
 export interface ExportStore {
   s3: S3Client;
@@ -33,9 +43,16 @@ export interface CreateExportDeps extends ExportStore {
   openCsv: (target: SessionTarget, deadline: Deadline) => Promise<Readable>;
   deadline: Deadline;
   newExportId?: (createdAt: Date) => string;
+  /** IANA zone of Wavy's offset-less timestamps (WAVY_TIMEZONE), for the companion. */
+  timeZone: string;
+  /** GET /sessions/closing: also list the destinations closing within this many minutes. */
+  closingWithinMinutes?: number;
 }
 
-/** Wavy → S3: the CSV copied byte for byte, then its manifest, then a fresh download URL. */
+/**
+ * Wavy → S3: the CSV copied byte for byte and, in the same pass, its normalised companion (and
+ * the closing-soon list when asked for), then its manifest, then a fresh download URL.
+ */
 export async function createExport(
   target: SessionTarget,
   deps: CreateExportDeps,
@@ -43,6 +60,33 @@ export async function createExport(
   const createdAt = deps.clock();
   const exportId = (deps.newExportId ?? newExportId)(createdAt);
   const key = exportKey(target, exportId, createdAt);
+  const companionKey = sessionsKey(target, exportId, createdAt);
+  const upload = (objectKey: string, contentType: string) =>
+    new PartUploader({
+      s3: deps.s3,
+      bucket: deps.bucket,
+      key: objectKey,
+      contentType,
+      signal: deps.deadline.signal,
+    });
+  const companion = createSessionRecordWriter({
+    exportId,
+    exportedAt: createdAt,
+    sink: upload(companionKey, PARQUET_CONTENT_TYPE),
+  });
+  const sinks: SessionRowSink[] = [companion];
+  let closing: { list: ClosingList; key: string; withinMinutes: number } | undefined;
+  if (deps.closingWithinMinutes !== undefined) {
+    const withinMinutes = deps.closingWithinMinutes;
+    const listKey = closingKey(target, exportId, createdAt, withinMinutes);
+    const list = createClosingList({
+      fromMs: createdAt.getTime(),
+      withinMinutes,
+      sink: upload(listKey, CSV_CONTENT_TYPE),
+    });
+    closing = { list, key: listKey, withinMinutes };
+    sinks.push(list);
+  }
 
   const csv = await deps.openCsv(target, deps.deadline);
   const figures = await copyToS3(csv, {
@@ -50,6 +94,8 @@ export async function createExport(
     bucket: deps.bucket,
     key,
     signal: deps.deadline.signal,
+    rowSinks: sinks,
+    timeZone: deps.timeZone,
   });
 
   const manifest: ExportManifest = {
@@ -58,6 +104,7 @@ export async function createExport(
     subAccountId: target.subAccountId,
     bucket: deps.bucket,
     key,
+    sessionsKey: companionKey,
     ...figures,
     createdAt: createdAt.toISOString(),
   };
@@ -71,15 +118,35 @@ export async function createExport(
       }),
     );
   } catch (error) {
-    // A CSV without its manifest cannot be found through the API: take it back.
-    await deps.s3
-      .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: key }))
-      .catch(() => logger.error("Could not remove the CSV after its manifest failed", { key }));
+    // A CSV without its manifest cannot be found through the API: take it back, and what was
+    // written beside it.
+    await Promise.all([
+      deps.s3
+        .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: key }))
+        .catch(() => logger.error("Could not remove the CSV after its manifest failed", { key })),
+      ...sinks.map((sink) => sink.discard()),
+    ]);
     logger.error("Writing the export manifest failed", { exportId });
     throw new InternalError("Internal error", { cause: error });
   }
   logger.info("Export stored", { exportId, key, rows: figures.rows, bytes: figures.bytes });
-  return withDownloadUrl(manifest, deps);
+  const document = await withDownloadUrl(manifest, deps);
+  if (!closing) return document;
+  return { ...document, closing: await closingDocument(closing, deps) };
+}
+
+async function closingDocument(
+  closing: { list: ClosingList; key: string; withinMinutes: number },
+  store: ExportStore,
+): Promise<ClosingDocument> {
+  const { downloadUrl, downloadUrlExpiresAt } = await presign(closing.key, store);
+  return {
+    withinMinutes: closing.withinMinutes,
+    count: closing.list.count(),
+    key: closing.key,
+    downloadUrl,
+    downloadUrlExpiresAt,
+  };
 }
 
 /** The stored document with a freshly minted download URL; NotFoundError if it is gone. */
@@ -108,14 +175,21 @@ async function withDownloadUrl(
   manifest: ExportManifest,
   store: ExportStore,
 ): Promise<ExportDocument> {
+  return { sessionsKey: null, ...manifest, ...(await presign(manifest.key, store)) };
+}
+
+async function presign(
+  key: string,
+  store: ExportStore,
+): Promise<{ downloadUrl: string; downloadUrlExpiresAt: string }> {
   const now = store.clock();
   const downloadUrl = await getSignedUrl(
     store.s3,
-    new GetObjectCommand({ Bucket: manifest.bucket, Key: manifest.key }),
+    new GetObjectCommand({ Bucket: store.bucket, Key: key }),
     { expiresIn: store.downloadUrlTtlSeconds, signingDate: now },
   );
   const expiresAt = new Date(now.getTime() + store.downloadUrlTtlSeconds * 1000);
-  return { ...manifest, downloadUrl, downloadUrlExpiresAt: expiresAt.toISOString() };
+  return { downloadUrl, downloadUrlExpiresAt: expiresAt.toISOString() };
 }
 
 export function isNoSuchKey(error: unknown): boolean {
