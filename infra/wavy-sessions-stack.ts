@@ -3,6 +3,7 @@ import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import type { WavySessionsConfig } from "./config.js";
+import { DataCatalog } from "./constructs/data-catalog.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
 import { METRICS_NAMESPACE, Observability } from "./constructs/observability.js";
@@ -16,9 +17,13 @@ export interface WavySessionsStackProps extends StackProps {
   readonly config: WavySessionsConfig;
 }
 
-/** The whole product: storage, secret, export API, counter and its schedules, observability. */
+/**
+ * The whole product: storage and its data catalog, secret, export API, counter and its
+ * schedules, observability.
+ */
 export class WavySessionsStack extends Stack {
   readonly storage: ExportStorage;
+  readonly catalog: DataCatalog;
   readonly secret: WavySecret;
   readonly exportApi: ExportApi;
   readonly counter: SessionCounter;
@@ -32,6 +37,10 @@ export class WavySessionsStack extends Stack {
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
       accessLogRetentionDays: Math.max(config.logRetentionDays, 90),
+    });
+    this.catalog = new DataCatalog(this, "Catalog", {
+      bucket: this.storage.bucket,
+      retentionDays: config.exportRetentionDays,
     });
     this.secret = new WavySecret(this, "WavySecret", { source: config.secret });
 
@@ -88,6 +97,8 @@ export class WavySessionsStack extends Stack {
       description: "Put the Wavy credentials here (aws secretsmanager put-secret-value)",
       value: this.secret.secretId,
     });
+    new CfnOutput(this, "GlueDatabaseName", { value: this.catalog.databaseName });
+    new CfnOutput(this, "AthenaWorkGroupName", { value: this.catalog.workGroup.ref });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: this.counter.deadLetterQueue.queueUrl });
     new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });
   }

@@ -4,6 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { S3_PREFIX } from "../../lambdas/lib/contract.js";
 import {
   EXPORTS_PREFIX,
   type ExportStorage,
@@ -35,7 +36,8 @@ const ID_PATTERN = "^[1-9][0-9]{0,17}$";
 
 /**
  * The IAM-authorised REST API in front of the export function: POST /exports,
- * GET /exports/{exportId} and the Wavy-compatible GET /v1/session, plus ANY and {proxy+}
+ * GET /exports/{exportId}, the Wavy-compatible GET /v1/session and GET /sessions/closing, plus
+ * ANY and {proxy+}
  * catch-alls so that the function answers unknown routes (404) and wrong methods (405).
  */
 export class ExportApi extends Construct {
@@ -165,6 +167,17 @@ export class ExportApi extends Construct {
       },
     });
 
+    const sessionsResource = this.api.root.addResource("sessions");
+    const closingResource = sessionsResource.addResource("closing");
+    closingResource.addMethod("GET", integration, {
+      requestValidator: validator,
+      requestParameters: {
+        "method.request.querystring.customerId": true,
+        "method.request.querystring.subAccountId": false,
+        "method.request.querystring.withinMinutes": true,
+      },
+    });
+
     // Everything else reaches the function too, so that it answers the contract's 404 and 405
     // (with Allow) in its envelope instead of API Gateway's 403 MISSING_AUTHENTICATION_TOKEN.
     // API Gateway does not fall back to an ancestor's {proxy+} once a static segment matched,
@@ -181,16 +194,26 @@ export class ExportApi extends Construct {
     catchAll(exportResource, true);
     catchAll(v1Resource, true);
     catchAll(sessionResource, true);
+    catchAll(sessionsResource, true);
+    catchAll(closingResource, true);
 
     this.addNagSuppressions();
   }
 
-  /** Read and write only under exports/, manifests/ and idempotency/ (DESIGN.md, "S3 layout"). */
+  /**
+   * Read and write only under exports/, manifests/ and idempotency/ (DESIGN.md, "S3 layout");
+   * write (and take back) only under sessions/ and closing/, which it reads only through the
+   * presigned closing-list URL it signs.
+   */
   private grantStorage(storage: ExportStorage): void {
     const objects = [
       storage.objectsArn(EXPORTS_PREFIX),
       storage.objectsArn(MANIFESTS_PREFIX),
       storage.objectsArn(IDEMPOTENCY_PREFIX),
+    ];
+    const companions = [
+      storage.objectsArn(S3_PREFIX.sessions),
+      storage.objectsArn(S3_PREFIX.closing),
     ];
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
@@ -198,6 +221,21 @@ export class ExportApi extends Construct {
         // GetObject covers HeadObject and the presigned download URLs this role signs.
         actions: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
         resources: objects,
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        // The companion and the closing list are written as the CSV is (PutObject covers the
+        // multipart calls: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html),
+        // aborted or deleted on failure; GetObject on closing/ only for its presigned URL.
+        actions: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+        resources: companions,
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject"],
+        resources: [storage.objectsArn(S3_PREFIX.closing)],
       }),
     );
     this.function.addToRolePolicy(
@@ -278,11 +316,11 @@ export class ExportApi extends Construct {
         {
           id: "AwsSolutions-IAM5",
           reason:
-            "Export keys are minted per request (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json, idempotency/<sha256>.json), so access is granted on exactly those three prefixes and nothing else in the bucket.",
+            "Export keys are minted per request (exports/customerId=.../<exportId>.csv, sessions/customerId=.../<exportId>.parquet, closing/customerId=.../<exportId>-within-<n>m.csv, manifests/<exportId>.json, idempotency/<sha256>.json), so access is granted on exactly those prefixes and nothing else in the bucket.",
           appliesTo: [
             {
               regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|idempotency)\\/\\*$/g",
+                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|idempotency|sessions|closing)\\/\\*$/g",
             },
           ],
         },

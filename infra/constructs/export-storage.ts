@@ -2,12 +2,17 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { S3_PREFIX } from "../../lambdas/lib/contract.js";
 
 /** Key prefixes of the contract's S3 layout (DESIGN.md, "S3 layout"). */
 export const EXPORTS_PREFIX = "exports/";
 export const MANIFESTS_PREFIX = "manifests/";
 /** Idempotency-Key records (lambdas/lib/exports/idempotency.ts); each holds for 24 h. */
 export const IDEMPOTENCY_PREFIX = "idempotency/";
+/** Closing-soon lists outlive their download URL by a day or so; they are stale by then anyway. */
+const CLOSING_LIST_DAYS = 2;
+/** Athena query results: kept for a week, to re-download a result without re-running it. */
+const ATHENA_RESULT_DAYS = 7;
 
 export interface ExportStorageProps {
   /** Days an export CSV and its manifest are kept. */
@@ -63,6 +68,22 @@ export class ExportStorage extends Construct {
           id: "expire-exports",
           prefix: EXPORTS_PREFIX,
           expiration: Duration.days(props.retentionDays),
+        },
+        {
+          // Each export's Parquet companion lives and goes with its CSV.
+          id: "expire-sessions",
+          prefix: S3_PREFIX.sessions,
+          expiration: Duration.days(props.retentionDays),
+        },
+        {
+          id: "expire-closing-lists",
+          prefix: S3_PREFIX.closing,
+          expiration: Duration.days(CLOSING_LIST_DAYS),
+        },
+        {
+          id: "expire-athena-results",
+          prefix: S3_PREFIX.athenaResults,
+          expiration: Duration.days(ATHENA_RESULT_DAYS),
         },
         {
           id: "expire-manifests",

@@ -71,6 +71,7 @@ describe("export API", () => {
     "POST /exports",
     "GET /exports/{exportId}",
     "GET /v1/session",
+    "GET /sessions/closing",
     "ANY /",
     "ANY /{proxy+}",
     "ANY /exports",
@@ -80,6 +81,10 @@ describe("export API", () => {
     "ANY /v1/{proxy+}",
     "ANY /v1/session",
     "ANY /v1/session/{proxy+}",
+    "ANY /sessions",
+    "ANY /sessions/{proxy+}",
+    "ANY /sessions/closing",
+    "ANY /sessions/closing/{proxy+}",
   ];
 
   it("requires SigV4 (AWS_IAM) on every method, the catch-alls included", () => {
@@ -296,18 +301,19 @@ describe("least privilege", () => {
     }
   });
 
-  it("scopes the export function's object access to exports/, manifests/ and idempotency/", () => {
+  it("scopes the export function's object access to its prefixes, each to what it needs", () => {
     const s3Statements = statementsOfRole("ExportFunctionRole").filter((s) =>
       actionsOf(s).some((a) => a.startsWith("s3:")),
     );
-    const suffixes = new Set<string>();
+    const granted: Record<string, Set<string>> = {};
     for (const statement of s3Statements) {
       for (const resource of resourcesOf(statement)) {
         const join = (resource as { "Fn::Join"?: [string, unknown[]] })["Fn::Join"];
         if (join) {
           const suffix = String(join[1].at(-1));
-          expect(suffix).toMatch(/^\/(exports|manifests|idempotency)\/\*$/);
-          suffixes.add(suffix);
+          const actions = granted[suffix] ?? new Set<string>();
+          for (const action of actionsOf(statement)) actions.add(action);
+          granted[suffix] = actions;
         } else {
           // The bucket itself: only for ListBucket, without which a missing manifest is a 403.
           expect(actionsOf(statement)).toEqual(["s3:ListBucket"]);
@@ -317,15 +323,19 @@ describe("least privilege", () => {
         }
       }
     }
-    expect([...suffixes].sort()).toEqual(["/exports/*", "/idempotency/*", "/manifests/*"]);
-    const objectActions = s3Statements.flatMap(actionsOf).sort();
-    expect(objectActions).toEqual([
-      "s3:AbortMultipartUpload",
-      "s3:DeleteObject",
-      "s3:GetObject",
-      "s3:ListBucket",
-      "s3:PutObject",
-    ]);
+    const sorted = Object.fromEntries(
+      Object.entries(granted).map(([suffix, actions]) => [suffix, [...actions].sort()]),
+    );
+    const write = ["s3:AbortMultipartUpload", "s3:PutObject"];
+    expect(sorted).toEqual({
+      "/exports/*": [...write, "s3:DeleteObject", "s3:GetObject"].sort(),
+      "/manifests/*": [...write, "s3:GetObject"].sort(),
+      "/idempotency/*": [...write, "s3:DeleteObject", "s3:GetObject"].sort(),
+      // The companion is written (and taken back on failure), never read by the function.
+      "/sessions/*": [...write, "s3:DeleteObject"].sort(),
+      // The closing list is read only through the presigned URL the function signs.
+      "/closing/*": [...write, "s3:DeleteObject", "s3:GetObject"].sort(),
+    });
   });
 
   it("gives the counter no S3 access at all", () => {
@@ -380,12 +390,19 @@ describe("storage", () => {
     expect(bucket.Properties).not.toHaveProperty("VersioningConfiguration");
   });
 
-  it("expires exports and manifests after the retention and aborts stale uploads after a day", () => {
+  it("expires exports, companions and manifests after the retention, closing lists and Athena results sooner, and aborts stale uploads after a day", () => {
     const [, bucket] = exportBucket();
     expect((bucket.Properties.LifecycleConfiguration as { Rules: Json[] }).Rules).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Prefix: "exports/", ExpirationInDays: 90, Status: "Enabled" }),
         expect.objectContaining({ Prefix: "manifests/", ExpirationInDays: 90, Status: "Enabled" }),
+        expect.objectContaining({ Prefix: "sessions/", ExpirationInDays: 90, Status: "Enabled" }),
+        expect.objectContaining({ Prefix: "closing/", ExpirationInDays: 2, Status: "Enabled" }),
+        expect.objectContaining({
+          Prefix: "athena-results/",
+          ExpirationInDays: 7,
+          Status: "Enabled",
+        }),
         expect.objectContaining({ Prefix: "idempotency/", ExpirationInDays: 2, Status: "Enabled" }),
         expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
       ]),
