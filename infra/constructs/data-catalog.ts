@@ -123,7 +123,7 @@ export class DataCatalog extends Construct {
       RAW_EXPORT_COLUMNS,
       { classification: "csv", "skip.header.line.count": "1" },
     );
-    this.rawTable.addDependency(this.database);
+    this.rawTable.node.addDependency(this.database);
 
     this.sessionsTable = table(
       "SessionsTable",
@@ -138,7 +138,7 @@ export class DataCatalog extends Construct {
       SESSION_COLUMNS,
       { classification: "parquet" },
     );
-    this.sessionsTable.addDependency(this.database);
+    this.sessionsTable.node.addDependency(this.database);
 
     this.workGroup = new athena.CfnWorkGroup(this, "WorkGroup", {
       name: base.replace(/_/g, "-"),
@@ -172,7 +172,7 @@ export class DataCatalog extends Construct {
         workGroup: this.workGroup.ref,
         queryString: query.sql,
       });
-      named.addDependency(this.database);
+      named.node.addDependency(this.database);
       return named;
     });
   }

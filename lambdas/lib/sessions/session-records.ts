@@ -127,14 +127,15 @@ class SessionRecordWriter implements SessionRowSink {
     const rows = this.source.length;
     const exportId = new Array<string>(rows).fill(this.exportId);
     const exportedAt = new Array<number>(rows).fill(this.exportedAt);
-    // Statistics (min/max) only where a query filters on ranges: the timestamps.
+    // Statistics (min/max) where queries filter, so Athena can skip row groups: the timestamps
+    // and export_id (one value per file, so a query for one export skips the others' files).
     await this.parquet.write({
       columnData: [
         { name: "source", data: this.source, statistics: false },
         { name: "session_created_at", data: this.sessionCreatedAt, statistics: false },
         { name: "created_at", data: this.createdAt },
         { name: "closes_at", data: this.closesAt },
-        { name: "export_id", data: exportId, statistics: false },
+        { name: "export_id", data: exportId },
         { name: "exported_at", data: exportedAt },
       ],
       rowGroupSize: rows,
