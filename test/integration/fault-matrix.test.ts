@@ -255,6 +255,18 @@ const MAIN_ROWS: FaultRow[] = [
     code: "INTERNAL",
     maxMs: 5000,
   },
+  {
+    name: "S3 refuses the normalised companion (issue 13)",
+    arrange: (ctx) => {
+      ctx.h.s3.injectFault((req) =>
+        req.method === "PUT" && (req.url ?? "").includes("/sessions/") ? 503 : undefined,
+      );
+    },
+    // The companion is written before the CSV is completed, so neither is left.
+    status: 500,
+    code: "INTERNAL",
+    maxMs: 5000,
+  },
 ];
 
 /** The harness behind a scriptable Wavy front, for one describe block. */
