@@ -134,8 +134,9 @@ describe("the Athena workgroup and its named queries", () => {
     );
     expect(saved.map((query) => query.QueryString)).toEqual(NAMED_QUERIES.map((q) => q.sql));
     const [database] = Object.values(template.findResources("AWS::Glue::Database"));
-    const databaseName = (database?.Properties as { DatabaseInput: { Name: string } }).DatabaseInput
-      .Name;
+    const databaseName = (database?.Properties as { DatabaseInput: { Name: string } } | undefined)
+      ?.DatabaseInput.Name;
+    expect(databaseName).toBeTruthy();
     for (const query of saved) {
       expect(query.Database).toBe(databaseName);
       expect(query.WorkGroup).toEqual({ Ref: expect.stringMatching(/WorkGroup/) });
