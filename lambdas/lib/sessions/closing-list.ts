@@ -302,11 +302,22 @@ class MinHeap {
 /** The CSV, header first, handed to S3 in batches. */
 class CsvOut {
   private text = CLOSING_CSV_HEADER;
+  // Sorted lines share their second with the line before more often than not: the ISO text up
+  // to the second is formatted once per second (profiled: Date + toISOString per line was a
+  // fifth of the list's CPU).
+  private second = Number.NaN;
+  private secondText = "";
 
   constructor(private readonly sink: ObjectSink) {}
 
   async line(source: string, closesAt: number): Promise<void> {
-    this.text += `${csvField(source)};${new Date(closesAt).toISOString()}\n`;
+    const second = Math.floor(closesAt / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.secondText = new Date(second * 1000).toISOString().slice(0, 20);
+    }
+    const millis = String(closesAt - second * 1000).padStart(3, "0");
+    this.text += `${csvField(source)};${this.secondText}${millis}Z\n`;
     if (this.text.length >= OUTPUT_BATCH_BYTES) await this.flush();
   }
 
