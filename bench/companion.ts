@@ -5,7 +5,6 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync } from "node
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createGzip } from "node:zlib";
-import { createRowCounter } from "../lambdas/lib/csv/row-counter.js";
 import { createCsvScanner, type RowVisitor } from "../lambdas/lib/csv/scanner.js";
 import { createClosingList } from "../lambdas/lib/sessions/closing-list.js";
 import { createSessionRecordWriter } from "../lambdas/lib/sessions/session-records.js";
@@ -105,7 +104,7 @@ async function child(variant: Variant, path: string): Promise<void> {
     const createdAt = read(bytes, cs, ce);
     for (const sink of sinks) sink.add(bytes, ss, se, cs, ce, createdAt);
   };
-  const rows = sinks.length === 0 ? createRowCounter() : createCsvScanner({ onRow });
+  const rows = sinks.length === 0 ? createCsvScanner() : createCsvScanner({ onRow });
   for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 })) {
     hash.update(chunk as Buffer);
     rows.write(chunk as Buffer);

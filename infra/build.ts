@@ -12,7 +12,7 @@ export function buildApp(props: AppProps = {}): { app: App; stack: WavySessionsS
   const app = new App(props);
   const config = readConfig((key) => app.node.tryGetContext(key));
   // Environment-agnostic: no account or region lookups, so synth works offline.
-  const stack = new WavySessionsStack(app, "WavySessions", {
+  const stack = new WavySessionsStack(app, config.stackName, {
     description: "wavy-sessions: Wavy open sessions as S3 copies and CloudWatch metrics",
     config,
   });

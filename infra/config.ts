@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ALL_SUB_ACCOUNTS, DEFAULTS, LIMITS, METRICS_NAMESPACE } from "../lambdas/lib/contract.js";
 import { IdSchema } from "../lambdas/lib/ids.js";
 import { parseAllowedOrigins } from "../lambdas/lib/wavy/origins.js";
 
@@ -14,10 +15,15 @@ export interface CountTarget {
   readonly subAccountId?: string;
 }
 
+/**
+ * Where the Wavy credentials live. An imported secret may be encrypted with a customer-managed
+ * KMS key, which the functions then need to decrypt with; the secret the stack creates uses
+ * Secrets Manager's own key (aws/secretsmanager), which needs no grant.
+ */
 export type SecretSource =
   | { readonly kind: "create" }
-  | { readonly kind: "name"; readonly secretName: string }
-  | { readonly kind: "arn"; readonly secretArn: string };
+  | { readonly kind: "name"; readonly secretName: string; readonly kmsKeyArn?: string }
+  | { readonly kind: "arn"; readonly secretArn: string; readonly kmsKeyArn?: string };
 
 export type AlarmDestination =
   | { readonly kind: "none" }
@@ -25,10 +31,18 @@ export type AlarmDestination =
   | { readonly kind: "topic"; readonly topicArn: string };
 
 export interface WavySessionsConfig {
+  /**
+   * The CloudFormation stack's name; every name that must be unique in an account (the REST
+   * API, the schedule group, the dashboard, the alarms, the metrics namespace) derives from it.
+   */
+  readonly stackName: string;
   readonly targets: readonly CountTarget[];
   readonly scheduleExpression: string;
-  /** Seconds between two runs of a target, used as the metric period of its alarms. */
-  readonly schedulePeriodSeconds: number;
+  /**
+   * The metric period of the counter's alarms: the longest gap between two runs of a target.
+   * A rate's own period unless alarmPeriodMinutes says otherwise; a cron schedule must say.
+   */
+  readonly alarmPeriodSeconds: number;
   readonly scheduleFlexibleWindowMinutes: number;
   readonly secret: SecretSource;
   readonly exportRetentionDays: number;
@@ -47,11 +61,14 @@ export interface WavySessionsConfig {
 
 /** Every context key this app reads, with its default where it has one. */
 export const CONTEXT_KEYS = [
+  "stackName",
   "targets",
   "scheduleExpression",
   "scheduleFlexibleWindowMinutes",
+  "alarmPeriodMinutes",
   "wavySecretName",
   "wavySecretArn",
+  "wavySecretKmsKeyArn",
   "exportRetentionDays",
   "exportMemoryMb",
   "counterMemoryMb",
@@ -85,17 +102,24 @@ const LOG_RETENTION_DAYS = [
 const memoryMb = (fallback: number) => intSetting(fallback, 128, 10_240);
 
 function intSetting(fallback: number, min: number, max: number) {
-  // `-c key=5` arrives as the string "5"; cdk.json gives a number. Accept both, nothing else.
-  return z.preprocess(
-    (value) => (typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value),
-    z
-      .number({ error: "must be an integer" })
-      .int("must be an integer")
-      .min(min, `must be at least ${min}`)
-      .max(max, `must be at most ${max}`)
-      .default(fallback),
-  );
+  return z.preprocess(numberFromString, integer(min, max).default(fallback));
 }
+
+/** An integer setting with no default: undefined when the context does not name it. */
+function optionalIntSetting(min: number, max: number) {
+  return z.preprocess(numberFromString, integer(min, max).optional());
+}
+
+// `-c key=5` arrives as the string "5"; cdk.json gives a number. Accept both, nothing else.
+const numberFromString = (value: unknown) =>
+  typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+const integer = (min: number, max: number) =>
+  z
+    .number({ error: "must be an integer" })
+    .int("must be an integer")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
 
 /** JSON given on the command line (`-c targets='[...]'`) arrives as a string. */
 function jsonFromString(value: unknown): unknown {
@@ -108,12 +132,41 @@ function jsonFromString(value: unknown): unknown {
 }
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
-// Scheduler cron: minutes hours day-of-month month day-of-week year.
-const CRON = /^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/;
+const CRON = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/;
+/**
+ * What each cron field may hold, per Scheduler's table (minutes hours day-of-month month
+ * day-of-week year): https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#cron-based.
+ * Scheduler refuses at create what passes here only in details (a value out of range, say);
+ * what it also refuses, and synth used to let through, is a cron that restricts both
+ * day-of-month and day-of-week or neither: one of the two must be "?" (same page, and the
+ * EventBridge cron reference, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cron-expressions.html).
+ */
+const CRON_FIELDS = [
+  { name: "minutes", allowed: /^[0-9,*/-]+$/ },
+  { name: "hours", allowed: /^[0-9,*/-]+$/ },
+  { name: "day-of-month", allowed: /^(?:[0-9,*/LW-]+|\?)$/ },
+  { name: "month", allowed: /^[0-9A-Za-z,*/-]+$/ },
+  { name: "day-of-week", allowed: /^(?:[0-9A-Za-z,*L#-]+|\?)$/ },
+  { name: "year", allowed: /^[0-9,*/-]+$/ },
+] as const;
+
+/** Why Scheduler would refuse this cron expression, or undefined if it would not. */
+function cronProblem(expression: string): string | undefined {
+  const fields = CRON.exec(expression)?.slice(1);
+  if (!fields) return undefined;
+  for (const [index, field] of fields.entries()) {
+    const rule = CRON_FIELDS[index];
+    if (rule && !rule.allowed.test(field)) return `its ${rule.name} field "${field}" is not valid`;
+  }
+  const [, , dayOfMonth, , dayOfWeek] = fields;
+  if ((dayOfMonth === "?") === (dayOfWeek === "?"))
+    return 'exactly one of day-of-month and day-of-week must be "?"';
+  return undefined;
+}
 const UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3_600, day: 86_400 };
 
 /** The period of a `rate(...)` expression, or undefined for a cron expression. */
-export function ratePeriodSeconds(expression: string): number | undefined {
+function ratePeriodSeconds(expression: string): number | undefined {
   const match = RATE.exec(expression);
   if (!match) return undefined;
   const [, amount = "0", unit = ""] = match;
@@ -140,7 +193,15 @@ const scheduleExpression = z
         });
       return;
     }
-    if (CRON.test(expression)) return;
+    if (CRON.test(expression)) {
+      const problem = cronProblem(expression);
+      if (problem)
+        ctx.addIssue({
+          code: "custom",
+          message: `"${expression}": ${problem}, e.g. "cron(0/15 * * * ? *)"`,
+        });
+      return;
+    }
     ctx.addIssue({
       code: "custom",
       message: `"${expression}" is not a recurring EventBridge Scheduler expression; use "rate(15 minutes)" or "cron(0/15 * * * ? *)"`,
@@ -166,7 +227,7 @@ const targets = z.preprocess(
     .superRefine((list, ctx) => {
       const seen = new Set<string>();
       list.forEach((target, index) => {
-        const key = `${target.customerId}/${target.subAccountId ?? "all"}`;
+        const key = `${target.customerId}/${target.subAccountId ?? ALL_SUB_ACCOUNTS}`;
         if (seen.has(key))
           ctx.addIssue({ code: "custom", path: [index], message: `repeats target ${key}` });
         seen.add(key);
@@ -184,15 +245,41 @@ const optionalText = z.preprocess(
 const SECRET_ARN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
 const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
+// A key's ARN, not an alias's: kms:Decrypt is authorised against the key itself
+// (https://docs.aws.amazon.com/kms/latest/developerguide/cmks-in-iam-policies.html).
+const KMS_KEY_ARN =
+  /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/**
+ * The stack name as the metrics namespace too, so two deployments never mix their metrics; the
+ * default keeps the contract's namespace (METRICS_NAMESPACE).
+ */
+const DEFAULT_STACK_NAME = METRICS_NAMESPACE;
+// CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
+// 56 leaves room for "-counter" in the schedule group's name, which may hold 64
+// (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateScheduleGroup.html).
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,55}$/;
+
 const contextSchema = z
   .object({
+    stackName: z
+      .string({ error: "must be a string" })
+      .trim()
+      .default(DEFAULT_STACK_NAME)
+      .refine(
+        (name) => STACK_NAME.test(name),
+        "must start with a letter and hold only letters, digits and hyphens, at most 56 characters",
+      ),
     targets,
     scheduleExpression,
     // Spreads the targets' runs over a window so they don't all call Wavy in the same second.
     scheduleFlexibleWindowMinutes: intSetting(5, 1, 1_440),
+    // Whole minutes are what a CloudWatch alarm period accepts (10, 20, 30 s or multiples of
+    // 60); one day is as far as the schedule is allowed to space runs.
+    alarmPeriodMinutes: optionalIntSetting(1, 1_440),
     wavySecretName: optionalText.refine(
       (name) => name === undefined || SECRET_NAME.test(name),
       "is not a Secrets Manager secret name",
@@ -201,17 +288,24 @@ const contextSchema = z
       (arn) => arn === undefined || SECRET_ARN.test(arn),
       "must be the secret's complete ARN, ending in its 6-character suffix (-AbCdEf)",
     ),
+    wavySecretKmsKeyArn: optionalText.refine(
+      (arn) => arn === undefined || KMS_KEY_ARN.test(arn),
+      "must be a KMS key's ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID), not an alias",
+    ),
     exportRetentionDays: intSetting(90, 1, 36_500),
     // docs/benchmarks.md: the smallest size whose CPU share copies a 5 M-row (170 MB) CSV inside
     // the 25 s budget with a 1.5x margin; peak RSS is ~150 MB whatever the CSV's size.
     exportMemoryMb: memoryMb(256),
     counterMemoryMb: memoryMb(512),
-    // Protects Wavy's (undocumented) rate limit: at most this many counts run at once.
-    counterReservedConcurrency: intSetting(5, 1, 1_000),
+    // 0: no reservation (docs/deploying.md says what reserving buys and costs). Lambda keeps at
+    // least 100 executions unreserved, and a young account's whole quota may be 10 or 50, so
+    // any reservation there fails the deploy
+    // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+    counterReservedConcurrency: intSetting(0, 0, 1_000),
     downloadOrigins: z
       .string({ error: "must be a comma-separated string of origins" })
       .trim()
-      .default("https://chatclub-cdn.wavy.global,https://*.wavy.global")
+      .default(DEFAULTS.downloadOrigins)
       .superRefine((list, ctx) => {
         try {
           parseAllowedOrigins(list);
@@ -221,10 +315,10 @@ const contextSchema = z
       }),
     wavyApiUrl: z
       .url({ protocol: /^https$/, error: "must be an https URL" })
-      .default("https://api-messaging.wavy.global"),
+      .default(DEFAULTS.wavyApiUrl),
     wavyTimezone: z
       .string({ error: "must be a string" })
-      .default("America/Sao_Paulo")
+      .default(DEFAULTS.timeZone)
       .refine((zone) => {
         try {
           new Intl.DateTimeFormat("en", { timeZone: zone });
@@ -233,8 +327,11 @@ const contextSchema = z
           return false;
         }
       }, "is not an IANA time zone"),
-    // SigV4 presigned URLs live at most 7 days.
-    downloadUrlTtlSeconds: intSetting(900, 1, 604_800),
+    downloadUrlTtlSeconds: intSetting(
+      DEFAULTS.downloadUrlTtlSeconds,
+      1,
+      LIMITS.maxDownloadUrlTtlSeconds,
+    ),
     logRetentionDays: intSetting(30, 1, 3_653).refine(
       (days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days),
       `must be one of ${LOG_RETENTION_DAYS.join(", ")}`,
@@ -257,6 +354,13 @@ const contextSchema = z
         path: ["wavySecretArn"],
         message: "set either wavySecretName or wavySecretArn, not both",
       });
+    if (value.wavySecretKmsKeyArn && !value.wavySecretName && !value.wavySecretArn)
+      ctx.addIssue({
+        code: "custom",
+        path: ["wavySecretKmsKeyArn"],
+        message:
+          "only applies to an imported secret (wavySecretName or wavySecretArn); the secret the stack creates uses aws/secretsmanager",
+      });
     if (value.alarmEmail && value.alarmTopicArn)
       ctx.addIssue({
         code: "custom",
@@ -269,6 +373,32 @@ const contextSchema = z
         code: "custom",
         path: ["scheduleFlexibleWindowMinutes"],
         message: `must not exceed the schedule's period (${period / 60} minutes)`,
+      });
+    // A cron's runs need not be evenly spaced (every 15 minutes from 8 to 20 on weekdays), so
+    // only the operator knows the longest gap an alarm must tolerate.
+    const alarmMinutes = value.alarmPeriodMinutes;
+    if (period === undefined && alarmMinutes === undefined && CRON.test(value.scheduleExpression))
+      ctx.addIssue({
+        code: "custom",
+        path: ["alarmPeriodMinutes"],
+        message:
+          "is required with a cron schedule: the longest gap in minutes between two runs, the period of the NoCount and WavyRequestFailed alarms",
+      });
+    if (period !== undefined && alarmMinutes !== undefined && alarmMinutes * 60 < period)
+      ctx.addIssue({
+        code: "custom",
+        path: ["alarmPeriodMinutes"],
+        message: `must not be shorter than the schedule's period (${period / 60} minutes)`,
+      });
+    if (
+      period === undefined &&
+      alarmMinutes !== undefined &&
+      value.scheduleFlexibleWindowMinutes > alarmMinutes
+    )
+      ctx.addIssue({
+        code: "custom",
+        path: ["scheduleFlexibleWindowMinutes"],
+        message: `must not exceed alarmPeriodMinutes (${alarmMinutes})`,
       });
     if (value.apiThrottleBurstLimit < value.apiThrottleRateLimit)
       ctx.addIssue({
@@ -304,20 +434,22 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
   }
   const value = result.data;
   const period = ratePeriodSeconds(value.scheduleExpression);
+  const kmsKey = value.wavySecretKmsKeyArn ? { kmsKeyArn: value.wavySecretKmsKeyArn } : {};
   return {
+    stackName: value.stackName,
     targets: value.targets.map((target) =>
       target.subAccountId === undefined
         ? { customerId: target.customerId }
         : { customerId: target.customerId, subAccountId: target.subAccountId },
     ),
     scheduleExpression: value.scheduleExpression,
-    // A cron schedule's spacing is not known here; an hour keeps its alarms from flapping.
-    schedulePeriodSeconds: period ?? 3_600,
+    // readConfig's schema made sure one of the two is there.
+    alarmPeriodSeconds: value.alarmPeriodMinutes ? value.alarmPeriodMinutes * 60 : (period ?? 0),
     scheduleFlexibleWindowMinutes: value.scheduleFlexibleWindowMinutes,
     secret: value.wavySecretArn
-      ? { kind: "arn", secretArn: value.wavySecretArn }
+      ? { kind: "arn", secretArn: value.wavySecretArn, ...kmsKey }
       : value.wavySecretName
-        ? { kind: "name", secretName: value.wavySecretName }
+        ? { kind: "name", secretName: value.wavySecretName, ...kmsKey }
         : { kind: "create" },
     exportRetentionDays: value.exportRetentionDays,
     exportMemoryMb: value.exportMemoryMb,

@@ -2,12 +2,13 @@ import { fileURLToPath } from "node:url";
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { STACK_OUTPUT } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
-import { METRICS_NAMESPACE, Observability } from "./constructs/observability.js";
-import { COUNTER_SERVICE_NAME, SessionCounter } from "./constructs/session-counter.js";
+import { Observability } from "./constructs/observability.js";
+import { SessionCounter } from "./constructs/session-counter.js";
 import { WavySecret } from "./constructs/wavy-secret.js";
 
 const handlerPath = (name: string) =>
@@ -33,6 +34,13 @@ export class WavySessionsStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const logRetention = config.logRetentionDays as logs.RetentionDays;
+    // Names that must be unique in an account and region, so that two stacks never share one
+    // nor mix their metrics. Dashboards are global to the account, hence the region
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-dashboard.html).
+    const { stackName } = config;
+    const metricsNamespace = stackName;
+    // "/" cannot appear in a stack name, so no other stack's alarms share the prefix.
+    const alarmNamePrefix = `${stackName}/`;
 
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
@@ -44,17 +52,18 @@ export class WavySessionsStack extends Stack {
     });
     this.secret = new WavySecret(this, "WavySecret", { source: config.secret });
 
-    // What both handlers read (DESIGN.md, "Configuration").
+    // What both handlers read (docs/contract.md, "Configuration").
     const wavyEnvironment = {
       WAVY_SECRET_ID: this.secret.secretId,
       WAVY_API_URL: config.wavyApiUrl,
       WAVY_DOWNLOAD_ORIGINS: config.downloadOrigins,
       WAVY_TIMEZONE: config.wavyTimezone,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
     };
 
     this.exportApi = new ExportApi(this, "Export", {
       entry: handlerPath("export-sessions"),
+      restApiName: stackName,
       storage: this.storage,
       secret: this.secret,
       wavyEnvironment,
@@ -67,6 +76,7 @@ export class WavySessionsStack extends Stack {
 
     this.counter = new SessionCounter(this, "Counter", {
       entry: handlerPath("count-sessions"),
+      scheduleGroupName: `${stackName}-counter`,
       secret: this.secret,
       wavyEnvironment,
       targets: config.targets,
@@ -78,28 +88,72 @@ export class WavySessionsStack extends Stack {
     });
 
     this.observability = new Observability(this, "Observability", {
+      alarmNamePrefix,
+      dashboardName: `${stackName}-${this.region}`,
+      metricsNamespace,
       alarms: config.alarms,
       targets: config.targets,
-      schedulePeriodSeconds: config.schedulePeriodSeconds,
-      counterServiceName: COUNTER_SERVICE_NAME,
+      alarmPeriodSeconds: config.alarmPeriodSeconds,
       exportFunction: this.exportApi.function,
       counterFunction: this.counter.function,
       api: this.exportApi.api,
       deadLetterQueue: this.counter.deadLetterQueue,
     });
 
-    new CfnOutput(this, "ApiUrl", {
-      description: "Base URL of the export API (WAVY_SESSIONS_API_URL for npm run call)",
-      value: this.exportApi.api.url,
-    });
-    new CfnOutput(this, "ExportBucketName", { value: this.storage.bucket.bucketName });
-    new CfnOutput(this, "WavySecretId", {
-      description: "Put the Wavy credentials here (aws secretsmanager put-secret-value)",
-      value: this.secret.secretId,
-    });
-    new CfnOutput(this, "GlueDatabaseName", { value: this.catalog.databaseName });
-    new CfnOutput(this, "AthenaWorkGroupName", { value: this.catalog.workGroup.ref });
-    new CfnOutput(this, "DeadLetterQueueUrl", { value: this.counter.deadLetterQueue.queueUrl });
-    new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });
+    // What an operator, `npm run call` and `npm run smoke` need to find everything
+    // (docs/deploying.md, "Stack outputs"); `cdk deploy --outputs-file` writes them under the
+    // stack's name.
+    const outputs: [key: string, value: string, description: string][] = [
+      [
+        STACK_OUTPUT.apiUrl,
+        this.exportApi.api.url,
+        "Base URL of the export API (WAVY_SESSIONS_API_URL for npm run call)",
+      ],
+      [
+        STACK_OUTPUT.exportBucketName,
+        this.storage.bucket.bucketName,
+        "Bucket of the export copies",
+      ],
+      [
+        STACK_OUTPUT.wavySecretId,
+        this.secret.secretId,
+        "Put the Wavy credentials here (aws secretsmanager put-secret-value)",
+      ],
+      [STACK_OUTPUT.exportFunctionName, this.exportApi.function.functionName, "Export function"],
+      [STACK_OUTPUT.counterFunctionName, this.counter.function.functionName, "Counter function"],
+      [
+        STACK_OUTPUT.deadLetterQueueUrl,
+        this.counter.deadLetterQueue.queueUrl,
+        "Counter events that kept failing or could not be delivered",
+      ],
+      [
+        STACK_OUTPUT.scheduleGroupName,
+        this.counter.scheduleGroup.scheduleGroupName,
+        "The counter's schedules, one per target",
+      ],
+      [STACK_OUTPUT.alarmNamePrefix, alarmNamePrefix, "Every alarm of this stack is named so"],
+      [STACK_OUTPUT.dashboardName, this.observability.dashboard.dashboardName, "The dashboard"],
+      [STACK_OUTPUT.metricsNamespace, metricsNamespace, "Namespace of the counter's metrics"],
+      [
+        STACK_OUTPUT.glueDatabaseName,
+        this.catalog.databaseName,
+        "Glue database of the raw_exports and sessions tables (README, Querying with Athena)",
+      ],
+      [
+        STACK_OUTPUT.athenaWorkGroupName,
+        this.catalog.workGroup.ref,
+        "Athena workgroup with the named queries; results under athena-results/",
+      ],
+    ];
+    const [firstTarget] = config.targets;
+    if (firstTarget)
+      outputs.push([
+        STACK_OUTPUT.firstTarget,
+        // A target is already the counter's event: no subAccountId when there is none.
+        JSON.stringify(firstTarget),
+        "The first counted target: whom npm run smoke exports and counts",
+      ]);
+    for (const [key, value, description] of outputs)
+      new CfnOutput(this, key, { value, description });
   }
 }

@@ -89,8 +89,13 @@ async function startCounterLoop(
       const event = subAccountId ? { customerId, subAccountId } : { customerId };
       try {
         const result = await handler(event, lambdaContext("count-sessions"));
+        const at = `[count ${result.measuredAt.slice(11, 19)}Z] customer ${customerId} / ${subAccountId ?? "all"}`;
+        if ("notConfigured" in result) {
+          console.log(`${at}: not configured (the Wavy secret holds the placeholder)`);
+          continue;
+        }
         console.log(
-          `[count ${result.measuredAt.slice(11, 19)}Z] customer ${customerId} / ${subAccountId ?? "all"}: ` +
+          `${at}: ` +
             `${result.openSessions} open, ${result.expiringWithin1h} closing within 1 h, ` +
             `${result.expiringWithin4h} within 4 h` +
             (result.unparseableTimestamps

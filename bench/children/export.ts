@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig } from "../../lambdas/lib/config.js";
-import { buildExportApi } from "../../lambdas/lib/exports/export-service.js";
+import { buildExportService } from "../../lambdas/lib/exports/export-service.js";
 import { measure } from "./measure.js";
 
 /**
@@ -12,7 +12,7 @@ import { measure } from "./measure.js";
  */
 const config = loadExportConfig();
 config.requestBudgetMs = Number(process.env.BENCH_BUDGET_MS ?? 600_000);
-const api = buildExportApi(config);
+const api = buildExportService(config);
 const handle = handleApiRequest(() => api);
 
 const event = {

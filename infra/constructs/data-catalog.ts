@@ -163,7 +163,8 @@ export class DataCatalog extends Construct {
 
     this.namedQueries = NAMED_QUERIES.map((query) => {
       const named = new athena.CfnNamedQuery(this, `Query-${query.name}`, {
-        name: query.name,
+        // Prefixed like the workgroup, so two deployments' queries keep apart in the console.
+        name: `${this.databaseName}-${query.name}`,
         description: `${query.description} Parameters: ${query.parameters.join(", ")}.`.slice(
           0,
           1024,

@@ -4,23 +4,15 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { S3_PREFIX } from "../../lambdas/lib/contract.js";
-import {
-  EXPORTS_PREFIX,
-  type ExportStorage,
-  IDEMPOTENCY_PREFIX,
-  MANIFESTS_PREFIX,
-} from "./export-storage.js";
-import { HouseFunction } from "./house-function.js";
+import { DEFAULTS, ID_PATTERN, S3_PREFIX, SERVICE_NAME } from "../../lambdas/lib/contract.js";
+import { BundledNodeFunction } from "./bundled-node-function.js";
+import type { ExportStorage } from "./export-storage.js";
 import type { WavySecret } from "./wavy-secret.js";
-
-/** Below API Gateway's 29 s integration timeout, leaving room to answer (DESIGN.md, "Budget"). */
-export const REQUEST_BUDGET_MS = 25_000;
-/** 5 GiB: the largest object one S3 PutObject could hold, and the contract's default. */
-export const MAX_CSV_BYTES = 5 * 1024 ** 3;
 
 export interface ExportApiProps {
   readonly entry: string;
+  /** The REST API's name: the `ApiName` dimension of its metrics, so unique per stack. */
+  readonly restApiName: string;
   readonly storage: ExportStorage;
   readonly secret: WavySecret;
   /** The environment both handlers share (Wavy settings, metrics namespace). */
@@ -32,7 +24,17 @@ export interface ExportApiProps {
   readonly throttleBurstLimit: number;
 }
 
-const ID_PATTERN = "^[1-9][0-9]{0,17}$";
+/**
+ * $context.error.message may hold quotes and newlines, which would break a JSON log line;
+ * $context.error.messageString is the same text already quoted, so it goes in unquoted
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-variables-for-access-logging.html).
+ */
+const QUOTED_ERROR_MESSAGE = "$context.error.messageString";
+
+/** One JSON object per request; every variable is quoted except the already-quoted one. */
+function accessLogLine(fields: Record<string, string>): string {
+  return JSON.stringify(fields).replace(JSON.stringify(QUOTED_ERROR_MESSAGE), QUOTED_ERROR_MESSAGE);
+}
 
 /**
  * The IAM-authorised REST API in front of the export function: POST /exports,
@@ -41,7 +43,7 @@ const ID_PATTERN = "^[1-9][0-9]{0,17}$";
  * catch-alls so that the function answers unknown routes (404) and wrong methods (405).
  */
 export class ExportApi extends Construct {
-  readonly function: HouseFunction;
+  readonly function: BundledNodeFunction;
   readonly api: apigateway.RestApi;
   readonly accessLogs: logs.LogGroup;
 
@@ -49,20 +51,21 @@ export class ExportApi extends Construct {
     super(scope, id);
     const { storage } = props;
 
-    this.function = new HouseFunction(this, "Function", {
+    this.function = new BundledNodeFunction(this, "Function", {
       entry: props.entry,
       description: "wavy-sessions export: copies Wavy's open-sessions CSV to S3",
       memorySize: props.memoryMb,
-      // API Gateway gives up at 29 s; the handler stops itself at REQUEST_BUDGET_MS.
+      // API Gateway gives up at 29 s; the handler stops itself at REQUEST_BUDGET_MS
+      // (docs/contract.md, "Configuration").
       timeout: Duration.seconds(29),
       logRetention: props.logRetention,
       environment: {
         ...props.wavyEnvironment,
         EXPORT_BUCKET: storage.bucket.bucketName,
         DOWNLOAD_URL_TTL_SECONDS: String(props.downloadUrlTtlSeconds),
-        REQUEST_BUDGET_MS: String(REQUEST_BUDGET_MS),
-        MAX_CSV_BYTES: String(MAX_CSV_BYTES),
-        POWERTOOLS_SERVICE_NAME: "wavy-sessions-export",
+        REQUEST_BUDGET_MS: String(DEFAULTS.requestBudgetMs),
+        MAX_CSV_BYTES: String(DEFAULTS.maxCsvBytes),
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME.export,
       },
     });
     props.secret.grantRead(this.function);
@@ -74,6 +77,7 @@ export class ExportApi extends Construct {
     });
 
     this.api = new apigateway.RestApi(this, "Api", {
+      restApiName: props.restApiName,
       description: "wavy-sessions: durable copies of Wavy's open-sessions CSV (SigV4, IAM)",
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
@@ -90,7 +94,7 @@ export class ExportApi extends Construct {
         dataTraceEnabled: false,
         accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
         accessLogFormat: apigateway.AccessLogFormat.custom(
-          JSON.stringify({
+          accessLogLine({
             requestId: "$context.requestId",
             xrayTraceId: "$context.xrayTraceId",
             requestTime: "$context.requestTime",
@@ -104,7 +108,7 @@ export class ExportApi extends Construct {
             integrationLatency: "$context.integration.latency",
             integrationStatus: "$context.integration.status",
             errorType: "$context.error.responseType",
-            errorMessage: "$context.error.message",
+            errorMessage: QUOTED_ERROR_MESSAGE,
           }),
         ),
       },
@@ -119,7 +123,7 @@ export class ExportApi extends Construct {
     });
     const idSchema: apigateway.JsonSchema = {
       oneOf: [
-        { type: apigateway.JsonSchemaType.STRING, pattern: ID_PATTERN },
+        { type: apigateway.JsonSchemaType.STRING, pattern: ID_PATTERN.source },
         { type: apigateway.JsonSchemaType.INTEGER, minimum: 1 },
       ],
     };
@@ -140,9 +144,22 @@ export class ExportApi extends Construct {
       },
     });
 
-    // No test-invoke permissions: the console's test button bypasses IAM anyway.
-    const integration = new apigateway.LambdaIntegration(this.function, {
-      allowTestInvoke: false,
+    // The Lambda proxy integration LambdaIntegration builds, without its permission per method:
+    // every method of this API reaches this one function (the catch-alls below), and 17
+    // permissions were 17 of CloudFormation's 500 resources per stack, which 200 targets'
+    // schedules and alarms nearly fill. One permission instead, for every method and path of
+    // the deployed stage only (not test-invoke-stage: the console's test button bypasses IAM).
+    // Source ARN format: arn:aws:execute-api:region:account:api-id/stage/METHOD/path
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-iam-policy-examples-for-api-execution.html;
+    // https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway.html).
+    const integration = new apigateway.AwsIntegration({
+      proxy: true,
+      service: "lambda",
+      path: `2015-03-31/functions/${this.function.functionArn}/invocations`,
+    });
+    this.function.addPermission("ApiGatewayInvoke", {
+      principal: new iam.ServicePrincipal("apigateway.amazonaws.com"),
+      sourceArn: this.api.arnForExecuteApi("*", "/*", this.api.deploymentStage.stageName),
     });
 
     // The contract's routes, each with its shape checks. API Gateway prefers an explicit method
@@ -201,15 +218,15 @@ export class ExportApi extends Construct {
   }
 
   /**
-   * Read and write only under exports/, manifests/ and idempotency/ (DESIGN.md, "S3 layout");
-   * write (and take back) only under sessions/ and closing/, which it reads only through the
-   * presigned closing-list URL it signs.
+   * Read and write only under exports/, manifests/ and idempotency/ (docs/contract.md, "S3
+   * layout"); write (and take back) only under sessions/ and closing/, which it reads only
+   * through the presigned closing-list URL it signs.
    */
   private grantStorage(storage: ExportStorage): void {
     const objects = [
-      storage.objectsArn(EXPORTS_PREFIX),
-      storage.objectsArn(MANIFESTS_PREFIX),
-      storage.objectsArn(IDEMPOTENCY_PREFIX),
+      storage.objectsArn(S3_PREFIX.exports),
+      storage.objectsArn(S3_PREFIX.manifests),
+      storage.objectsArn(S3_PREFIX.idempotency),
     ];
     const companions = [
       storage.objectsArn(S3_PREFIX.sessions),
@@ -243,7 +260,10 @@ export class ExportApi extends Construct {
         // Only to take back a CSV whose manifest could not be written, and to release the
         // Idempotency-Key of an export that failed.
         actions: ["s3:DeleteObject"],
-        resources: [storage.objectsArn(EXPORTS_PREFIX), storage.objectsArn(IDEMPOTENCY_PREFIX)],
+        resources: [
+          storage.objectsArn(S3_PREFIX.exports),
+          storage.objectsArn(S3_PREFIX.idempotency),
+        ],
       }),
     );
     this.function.addToRolePolicy(
@@ -340,6 +360,11 @@ export class ExportApi extends Construct {
         },
       ]);
     NagSuppressions.addResourceSuppressions(this.api.deploymentStage, [
+      {
+        id: "Serverless-APIGWStructuredLogging",
+        reason:
+          "The access log is one JSON object per request: $context.error.messageString is written unquoted because API Gateway substitutes it already quoted. The rule JSON.parses the format before substitution, where that bare variable is not JSON.",
+      },
       {
         id: "AwsSolutions-APIG3",
         reason:

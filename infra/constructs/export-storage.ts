@@ -4,11 +4,6 @@ import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { S3_PREFIX } from "../../lambdas/lib/contract.js";
 
-/** Key prefixes of the contract's S3 layout (DESIGN.md, "S3 layout"). */
-export const EXPORTS_PREFIX = "exports/";
-export const MANIFESTS_PREFIX = "manifests/";
-/** Idempotency-Key records (lambdas/lib/exports/idempotency.ts); each holds for 24 h. */
-export const IDEMPOTENCY_PREFIX = "idempotency/";
 /** Closing-soon lists outlive their download URL by a day or so; they are stale by then anyway. */
 const CLOSING_LIST_DAYS = 2;
 /** Athena query results: kept for a week, to re-download a result without re-running it. */
@@ -66,7 +61,7 @@ export class ExportStorage extends Construct {
       lifecycleRules: [
         {
           id: "expire-exports",
-          prefix: EXPORTS_PREFIX,
+          prefix: S3_PREFIX.exports,
           expiration: Duration.days(props.retentionDays),
         },
         {
@@ -87,13 +82,14 @@ export class ExportStorage extends Construct {
         },
         {
           id: "expire-manifests",
-          prefix: MANIFESTS_PREFIX,
+          prefix: S3_PREFIX.manifests,
           expiration: Duration.days(props.retentionDays),
         },
         {
-          // Keys hold for 24 h; lifecycle counts whole days, so the records go after two.
+          // Idempotency-Keys hold for 24 h (docs/contract.md); lifecycle counts whole days, so
+          // the records go after two.
           id: "expire-idempotency-keys",
-          prefix: IDEMPOTENCY_PREFIX,
+          prefix: S3_PREFIX.idempotency,
           expiration: Duration.days(2),
         },
         {
@@ -105,7 +101,7 @@ export class ExportStorage extends Construct {
     });
   }
 
-  /** ARN pattern of the objects under one of the prefixes above. */
+  /** ARN pattern of the objects under one of the contract's prefixes (S3_PREFIX). */
   objectsArn(prefix: string): string {
     return this.bucket.arnForObjects(`${prefix}*`);
   }

@@ -1,28 +1,30 @@
-import { Duration } from "aws-cdk-lib";
+import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import type * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { ALL_SUB_ACCOUNTS, DIMENSION, METRIC, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import type { AlarmDestination, CountTarget } from "../config.js";
 import { targetLabel } from "./session-counter.js";
-
-/** CloudWatch namespace of the handlers' EMF metrics (POWERTOOLS_METRICS_NAMESPACE). */
-export const METRICS_NAMESPACE = "WavySessions";
 
 /** CloudWatch alarm metric math takes at most 10 metrics per alarm. */
 const METRICS_PER_ALARM = 10;
 
 export interface ObservabilityProps {
+  /** Every alarm's name starts with it, so the topic policy can name them all. */
+  readonly alarmNamePrefix: string;
+  readonly dashboardName: string;
+  /** The functions' POWERTOOLS_METRICS_NAMESPACE. */
+  readonly metricsNamespace: string;
   readonly alarms: AlarmDestination;
   readonly targets: readonly CountTarget[];
-  /** Seconds between two counts of one target. */
-  readonly schedulePeriodSeconds: number;
-  /** Powertools adds `service` to every metric it emits; the alarms must name it too. */
-  readonly counterServiceName: string;
+  /** The longest gap between two counts of one target: the counter alarms' period. */
+  readonly alarmPeriodSeconds: number;
   readonly exportFunction: lambda.IFunction;
   readonly counterFunction: lambda.IFunction;
   readonly api: apigateway.RestApi;
@@ -98,6 +100,32 @@ export class Observability extends Construct {
               "An e-mail subscription: SNS retries e-mail delivery itself, and an undelivered alarm e-mail is still visible as the alarm's state in CloudWatch.",
           },
         ]);
+        // enforceSSL makes CDK write a TopicPolicy, and a TopicPolicy replaces SNS's default
+        // policy, which is what let same-account alarms publish: without this statement the
+        // alarm history reads "not authorized to perform: SNS:Publish". CloudWatch publishes as
+        // cloudwatch.amazonaws.com with the alarm's ARN as aws:SourceArn
+        // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger,
+        // https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html).
+        const stack = Stack.of(this);
+        topic.addToResourcePolicy(
+          new iam.PolicyStatement({
+            sid: "AllowThisStacksAlarmsToPublish",
+            principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions: ["sns:Publish"],
+            resources: [topic.topicArn],
+            conditions: {
+              StringEquals: { "aws:SourceAccount": stack.account },
+              ArnLike: {
+                "aws:SourceArn": stack.formatArn({
+                  service: "cloudwatch",
+                  resource: "alarm",
+                  resourceName: `${this.props.alarmNamePrefix}*`,
+                  arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+                }),
+              },
+            },
+          }),
+        );
         NagSuppressions.addResourceSuppressions(topic, [
           {
             id: "AwsSolutions-SNS2",
@@ -122,6 +150,7 @@ export class Observability extends Construct {
     },
   ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
+      alarmName: `${this.props.alarmNamePrefix}${id}`,
       alarmDescription: props.alarmDescription,
       metric: props.metric,
       threshold: props.threshold,
@@ -132,25 +161,30 @@ export class Observability extends Construct {
         cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: props.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (this.topic) {
-      alarm.addAlarmAction(new actions.SnsAction(this.topic));
-      alarm.addOkAction(new actions.SnsAction(this.topic));
-    }
+    // No OK action: OKActions run on every transition to OK, the INSUFFICIENT_DATA -> OK of a
+    // newly created alarm included, so each deploy would mail one "OK" per alarm
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+    // Recovery shows on the dashboard's alarm widget and in the alarm's history.
+    if (this.topic) alarm.addAlarmAction(new actions.SnsAction(this.topic));
     this.alarms.push(alarm);
     return alarm;
   }
 
+  /**
+   * One target's metric with the exact dimension set the counter emits (docs/contract.md,
+   * "Metrics"): CloudWatch matches a metric only by its full set, and Powertools adds `service`.
+   */
   private targetMetric(metricName: string, target: CountTarget, statistic: string) {
     return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
+      namespace: this.props.metricsNamespace,
       metricName,
       dimensionsMap: {
-        CustomerId: target.customerId,
-        SubAccountId: target.subAccountId ?? "all",
-        service: this.props.counterServiceName,
+        [DIMENSION.customerId]: target.customerId,
+        [DIMENSION.subAccountId]: target.subAccountId ?? ALL_SUB_ACCOUNTS,
+        [DIMENSION.service]: SERVICE_NAME.counter,
       },
       statistic,
-      period: Duration.seconds(this.props.schedulePeriodSeconds),
+      period: Duration.seconds(this.props.alarmPeriodSeconds),
     });
   }
 
@@ -163,7 +197,7 @@ export class Observability extends Construct {
       const usingMetrics = Object.fromEntries(
         chunk.map((target, index) => [
           `f${index}`,
-          this.targetMetric("WavyRequestFailed", target, "Sum"),
+          this.targetMetric(METRIC.wavyRequestFailed, target, "Sum"),
         ]),
       );
       const group = start / METRICS_PER_ALARM + 1;
@@ -173,8 +207,8 @@ export class Observability extends Construct {
           metric: new cloudwatch.MathExpression({
             expression: `SUM([${Object.keys(usingMetrics).join(",")}])`,
             usingMetrics,
-            label: "WavyRequestFailed",
-            period: Duration.seconds(this.props.schedulePeriodSeconds),
+            label: METRIC.wavyRequestFailed,
+            period: Duration.seconds(this.props.alarmPeriodSeconds),
           }),
           threshold: 1,
         }),
@@ -184,16 +218,31 @@ export class Observability extends Construct {
   }
 
   /**
-   * No `OpenSessions` for a target: the counter did not run or failed. Two periods, because
-   * the flexible time window can push a run past a period boundary.
+   * No run recorded for a target: the counter did not run, or failed. A run either counted
+   * (`OpenSessions`) or found the secret still holding its placeholder (`NotConfigured`, the
+   * first deploy before put-secret-value): both are runs, and FILL makes a period with one
+   * but not the other add up instead of vanishing from the sum. Missing data breaches, so a
+   * counter that never runs still alarms.
+   *
+   * Two periods, because the flexible time window can push a run past a period boundary;
+   * PutMetricAlarm allows periods x evaluation periods up to one day below an hour's period
+   * and up to seven days from an hour on, so two always fit under the one-day cap on periods
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
    */
   private missingCountAlarm(target: CountTarget): void {
-    const periods = this.props.schedulePeriodSeconds * 2 <= 86_400 ? 2 : 1;
     this.alarm(`NoCount-${targetLabel(target)}`, {
-      alarmDescription: `No OpenSessions figure for customer ${target.customerId}, sub-account ${target.subAccountId ?? "all"}.`,
-      metric: this.targetMetric("OpenSessions", target, "SampleCount"),
+      alarmDescription: `No counter run for customer ${target.customerId}, sub-account ${target.subAccountId ?? ALL_SUB_ACCOUNTS}: neither ${METRIC.openSessions} nor ${METRIC.notConfigured}.`,
+      metric: new cloudwatch.MathExpression({
+        expression: "FILL(counted, 0) + FILL(notConfigured, 0)",
+        usingMetrics: {
+          counted: this.targetMetric(METRIC.openSessions, target, "SampleCount"),
+          notConfigured: this.targetMetric(METRIC.notConfigured, target, "SampleCount"),
+        },
+        label: "Counter runs",
+        period: Duration.seconds(this.props.alarmPeriodSeconds),
+      }),
       threshold: 1,
-      evaluationPeriods: periods,
+      evaluationPeriods: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
@@ -201,12 +250,12 @@ export class Observability extends Construct {
 
   private buildDashboard(serviceAlarms: cloudwatch.Alarm[]): cloudwatch.Dashboard {
     const { exportFunction, counterFunction, api, deadLetterQueue } = this.props;
-    const period = Duration.seconds(this.props.schedulePeriodSeconds);
+    const period = Duration.seconds(this.props.alarmPeriodSeconds);
     // SEARCH rather than one line per target: it scales past the per-graph metric limit and
     // keeps showing a target's history after it is removed from the configuration.
     const perTarget = (metricName: string, statistic: string, label: string) =>
       new cloudwatch.MathExpression({
-        expression: `SEARCH('{${METRICS_NAMESPACE},CustomerId,SubAccountId,service} MetricName="${metricName}"', '${statistic}', ${period.toSeconds()})`,
+        expression: `SEARCH('{${this.props.metricsNamespace},${DIMENSION.customerId},${DIMENSION.subAccountId},${DIMENSION.service}} MetricName="${metricName}"', '${statistic}', ${period.toSeconds()})`,
         usingMetrics: {},
         label,
         period,
@@ -214,6 +263,7 @@ export class Observability extends Construct {
     const fiveMinutes = Duration.minutes(5);
 
     const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
+      dashboardName: this.props.dashboardName,
       defaultInterval: Duration.days(1),
     });
     dashboard.addWidgets(
@@ -227,13 +277,13 @@ export class Observability extends Construct {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: "Open sessions per target",
-        left: [perTarget("OpenSessions", "Maximum", "")],
+        left: [perTarget(METRIC.openSessions, "Maximum", "")],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: "Sessions closing within 1 h / 4 h",
-        left: [perTarget("SessionsExpiringWithin1h", "Maximum", "")],
-        right: [perTarget("SessionsExpiringWithin4h", "Maximum", "")],
+        left: [perTarget(METRIC.expiringWithin1h, "Maximum", "")],
+        right: [perTarget(METRIC.expiringWithin4h, "Maximum", "")],
         width: 12,
       }),
     );
@@ -265,8 +315,9 @@ export class Observability extends Construct {
       new cloudwatch.GraphWidget({
         title: "Counter failures",
         left: [
-          perTarget("WavyRequestFailed", "Sum", ""),
-          perTarget("UnparseableTimestamps", "Sum", ""),
+          perTarget(METRIC.wavyRequestFailed, "Sum", ""),
+          perTarget(METRIC.unparseableTimestamps, "Sum", ""),
+          perTarget(METRIC.notConfigured, "Sum", ""),
         ],
         width: 12,
       }),

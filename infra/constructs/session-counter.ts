@@ -6,15 +6,14 @@ import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { ALL_SUB_ACCOUNTS, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import type { CountTarget } from "../config.js";
-import { HouseFunction } from "./house-function.js";
+import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { WavySecret } from "./wavy-secret.js";
-
-/** The `service` dimension Powertools adds to the counter's metrics. */
-export const COUNTER_SERVICE_NAME = "wavy-sessions-counter";
 
 export interface SessionCounterProps {
   readonly entry: string;
+  readonly scheduleGroupName: string;
   readonly secret: WavySecret;
   readonly wavyEnvironment: Record<string, string>;
   readonly targets: readonly CountTarget[];
@@ -25,16 +24,9 @@ export interface SessionCounterProps {
   readonly logRetention: logs.RetentionDays;
 }
 
-/** The contract's counter event (DESIGN.md, "Handlers"): subAccountId only when there is one. */
-export function counterEvent(target: CountTarget): Record<string, string> {
-  return target.subAccountId === undefined
-    ? { customerId: target.customerId }
-    : { customerId: target.customerId, subAccountId: target.subAccountId };
-}
-
 /** `42-all`, `42-7`: stable construct ids, so editing one target replaces only its schedule. */
 export function targetLabel(target: CountTarget): string {
-  return `${target.customerId}-${target.subAccountId ?? "all"}`;
+  return `${target.customerId}-${target.subAccountId ?? ALL_SUB_ACCOUNTS}`;
 }
 
 /**
@@ -42,7 +34,7 @@ export function targetLabel(target: CountTarget): string {
  * own, with a dead-letter queue for events that could not be delivered or kept failing.
  */
 export class SessionCounter extends Construct {
-  readonly function: HouseFunction;
+  readonly function: BundledNodeFunction;
   readonly deadLetterQueue: sqs.Queue;
   readonly scheduleGroup: scheduler.ScheduleGroup;
   readonly schedules: scheduler.Schedule[] = [];
@@ -70,18 +62,20 @@ export class SessionCounter extends Construct {
       },
     ]);
 
-    this.function = new HouseFunction(this, "Function", {
+    this.function = new BundledNodeFunction(this, "Function", {
       entry: props.entry,
       description: "wavy-sessions counter: open sessions per target as CloudWatch metrics",
       memorySize: props.memoryMb,
       // One CSV scan; far below this, but a slow Wavy must not cut a count short.
       timeout: Duration.minutes(5),
       logRetention: props.logRetention,
-      // Wavy's rate limits are undocumented (it answers 420): at most this many counts at once.
-      reservedConcurrentExecutions: props.reservedConcurrency,
+      // Wavy's rate limits are undocumented (it answers 420): at most this many counts at once,
+      // when asked. 0 is "no reservation" here; to Lambda it would mean "never run".
+      reservedConcurrentExecutions:
+        props.reservedConcurrency > 0 ? props.reservedConcurrency : undefined,
       environment: {
         ...props.wavyEnvironment,
-        POWERTOOLS_SERVICE_NAME: COUNTER_SERVICE_NAME,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME.counter,
       },
       // Scheduler invokes asynchronously: its retry policy covers delivery (throttling, access),
       // these cover the function failing (a Wavy error makes the handler throw).
@@ -99,56 +93,55 @@ export class SessionCounter extends Construct {
     ]);
 
     this.scheduleGroup = new scheduler.ScheduleGroup(this, "Schedules", {
+      scheduleGroupName: props.scheduleGroupName,
       removalPolicy: RemovalPolicy.DESTROY,
-    });
-    // One role for every schedule, allowed only to invoke the counter and dead-letter into the queue.
-    const stack = Stack.of(this);
-    const role = new iam.Role(this, "SchedulerRole", {
-      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
-        conditions: {
-          StringEquals: { "aws:SourceAccount": stack.account },
-          ArnLike: {
-            "aws:SourceArn": stack.formatArn({
-              service: "scheduler",
-              resource: "schedule",
-              resourceName: `${this.scheduleGroup.scheduleGroupName}/*`,
-            }),
-          },
-        },
-      }),
     });
     const expression = scheduler.ScheduleExpression.expression(props.scheduleExpression);
     for (const target of props.targets) {
       const label = targetLabel(target);
-      this.schedules.push(
-        new scheduler.Schedule(this, `Count-${label}`, {
-          description: `Count Wavy open sessions of customer ${target.customerId}, sub-account ${target.subAccountId ?? "all"}`,
-          schedule: expression,
-          scheduleGroup: this.scheduleGroup,
-          timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(props.flexibleWindowMinutes)),
-          target: new LambdaInvoke(this.function, {
-            role,
-            input: scheduler.ScheduleTargetInput.fromObject(counterEvent(target)),
-            deadLetterQueue: this.deadLetterQueue,
-            // A count is a snapshot: one older than an hour is not worth taking.
-            maxEventAge: Duration.hours(1),
-            retryAttempts: 3,
-          }),
+      const schedule = new scheduler.Schedule(this, `Count-${label}`, {
+        description: `Count Wavy open sessions of customer ${target.customerId}, sub-account ${target.subAccountId ?? ALL_SUB_ACCOUNTS}`,
+        schedule: expression,
+        scheduleGroup: this.scheduleGroup,
+        timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(props.flexibleWindowMinutes)),
+        // No role of our own: the one LambdaInvoke creates, shared by every schedule of this
+        // target, trusts scheduler.amazonaws.com with aws:SourceAccount and aws:SourceArn = the
+        // schedule GROUP's ARN, which is what Scheduler presents when it assumes the role
+        // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html:
+        // "Do not scope the aws:SourceArn statement to a specific schedule"). The same role
+        // gets lambda:InvokeFunction on the counter and, because deadLetterQueue is set,
+        // sqs:SendMessage on the queue: Scheduler dead-letters with the execution role too
+        // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html).
+        target: new LambdaInvoke(this.function, {
+          // A target is already the counter's event (docs/contract.md, "Handlers"):
+          // readConfig leaves subAccountId out when there is none.
+          input: scheduler.ScheduleTargetInput.fromObject(target),
+          deadLetterQueue: this.deadLetterQueue,
+          // A count is a snapshot: one older than an hour is not worth taking.
+          maxEventAge: Duration.hours(1),
+          retryAttempts: 3,
         }),
+      });
+      // GroupName is a plain string, so CloudFormation would not otherwise order the group first.
+      schedule.node.addDependency(this.scheduleGroup);
+      this.schedules.push(schedule);
+    }
+    // CDK puts that role at the stack's top level under a name derived from the target's ARN.
+    for (const role of Stack.of(this).node.children) {
+      if (!(role instanceof iam.Role) || !role.node.id.startsWith("SchedulerRoleForTarget-"))
+        continue;
+      NagSuppressions.addResourceSuppressions(
+        role,
+        [
+          {
+            id: "AwsSolutions-IAM5",
+            reason:
+              "CDK's grantInvoke names the counter's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
+            appliesTo: [{ regex: "/^Resource::<CounterFunction[A-Za-z0-9]+\\.Arn>:\\*$/g" }],
+          },
+        ],
+        true,
       );
     }
-    // After the schedules: their binding creates the role's policy this applies to.
-    NagSuppressions.addResourceSuppressions(
-      role,
-      [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "CDK's grantInvoke names the counter's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
-          appliesTo: [{ regex: "/^Resource::<CounterFunction[A-Za-z0-9]+\\.Arn>:\\*$/g" }],
-        },
-      ],
-      true,
-    );
   }
 }

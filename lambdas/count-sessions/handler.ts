@@ -5,10 +5,15 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { Deadline, systemClock } from "../lib/clock.js";
 import { loadWavyConfig, once } from "../lib/config.js";
+import { METRICS_NAMESPACE } from "../lib/contract.js";
 import { InvalidRequestError } from "../lib/errors.js";
 import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
 import { logger } from "../lib/logger.js";
-import { countOpenSessions, type SessionCountResult } from "../lib/sessions/count.js";
+import {
+  countOpenSessions,
+  type NotConfiguredResult,
+  type SessionCountResult,
+} from "../lib/sessions/count.js";
 import { createCredentialCache } from "../lib/wavy/credentials.js";
 import { openSessionCsv } from "../lib/wavy/session-csv.js";
 
@@ -16,7 +21,7 @@ import { openSessionCsv } from "../lib/wavy/session-csv.js";
 const SAFETY_MARGIN_MS = 3_000;
 
 const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "WavySessions",
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "wavy-sessions",
 });
 
@@ -25,7 +30,10 @@ const config = once(() => loadWavyConfig());
 const credentials = once(() => createCredentialCache(config().credentials));
 
 /** EventBridge Scheduler's input: `{"customerId": "42", "subAccountId": "7"}`. */
-export async function countSessions(event: unknown, context: Context): Promise<SessionCountResult> {
+export async function countSessions(
+  event: unknown,
+  context: Context,
+): Promise<SessionCountResult | NotConfiguredResult> {
   const parsed = SessionTargetSchema.safeParse(event);
   if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error));
   const wavy = config();

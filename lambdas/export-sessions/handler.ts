@@ -2,19 +2,19 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { loadExportConfig, once } from "../lib/config.js";
-import { buildExportApi } from "../lib/exports/export-service.js";
+import { buildExportService, type ExportService } from "../lib/exports/export-service.js";
 import { logger } from "../lib/logger.js";
 import { errorResponse } from "./http.js";
-import { type ExportApi, routeRequest } from "./routes.js";
+import { routeRequest } from "./routes.js";
 
 // Built on first use, after the request is validated, and kept for the life of the execution
 // environment: config parsed once, S3 connections and the cached secret reused.
-const exportApi = once(() => buildExportApi(loadExportConfig()));
+const exportService = once(() => buildExportService(loadExportConfig()));
 
-export function handleApiRequest(api: () => ExportApi) {
+export function handleApiRequest(exports: () => ExportService) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
-      return await routeRequest(event, api);
+      return await routeRequest(event, exports);
     } catch (error) {
       return errorResponse(error);
     }
@@ -25,4 +25,4 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger))
   // API Gateway's request id ties our log lines to its access log (no JMESPath engine needed).
   .before((request) => logger.setCorrelationId(request.event.requestContext?.requestId))
-  .handler(handleApiRequest(exportApi));
+  .handler(handleApiRequest(exportService));

@@ -1,13 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import {
-  ConfigurationError,
-  ContractError,
-  errorName,
-  InternalError,
-  InvalidRequestError,
-  MethodNotAllowedError,
-  UpstreamThrottledError,
-} from "../lib/errors.js";
+import { ContractError, errorName, InternalError, InvalidRequestError } from "../lib/errors.js";
 import { logger } from "../lib/logger.js";
 
 const JSON_HEADERS = {
@@ -20,36 +12,25 @@ export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxy
 }
 
 /**
- * The one place errors become HTTP: the contract's envelope, its status, and the headers the
- * contract asks for (Allow, Retry-After). Anything that is not a ContractError is a bug: it is
- * logged and answered as a bare INTERNAL, so no internals reach the caller.
+ * The one place errors become HTTP: the contract's envelope with the error's own status, code
+ * and headers. Anything that is not a ContractError is a bug: it is logged and answered as a
+ * bare INTERNAL, so no internals reach the caller.
  */
 export function errorResponse(error: unknown): APIGatewayProxyResult {
-  const known = error instanceof ContractError ? error : undefined;
-  if (!known) {
+  if (!(error instanceof ContractError)) {
     // Name and stack frames only: a message from a library could quote request details.
     logger.error("Unexpected error", {
       errorName: errorName(error),
       frames: error instanceof Error ? error.stack?.split("\n").slice(1, 8).join("\n") : undefined,
     });
   }
-  if (known instanceof ConfigurationError) logger.error(known.message);
-  const contractError = known ?? new InternalError("Internal error");
+  const contractError =
+    error instanceof ContractError ? error : new InternalError("Internal error");
+  if (contractError.operatorMessage) logger.error(contractError.operatorMessage);
   const response = jsonResponse(contractError.status, {
-    error: {
-      code: contractError.code,
-      message: contractError instanceof InternalError ? "Internal error" : contractError.message,
-    },
+    error: { code: contractError.code, message: contractError.publicMessage },
   });
-  if (contractError instanceof MethodNotAllowedError) {
-    response.headers = { ...response.headers, Allow: contractError.allow.join(", ") };
-  }
-  if (contractError instanceof UpstreamThrottledError) {
-    response.headers = {
-      ...response.headers,
-      "Retry-After": String(contractError.retryAfterSeconds),
-    };
-  }
+  response.headers = { ...response.headers, ...contractError.headers };
   return response;
 }
 

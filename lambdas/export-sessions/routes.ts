@@ -1,23 +1,13 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { CLOSING_WINDOW_MINUTES } from "../lib/contract.js";
+import {
+  CLOSING_WINDOW_MINUTES,
+  EXPORT_ID_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
+} from "../lib/contract.js";
 import { InvalidRequestError, MethodNotAllowedError, NotFoundError } from "../lib/errors.js";
-import { EXPORT_ID_PATTERN, type ExportDocument } from "../lib/exports/export-document.js";
-import { IDEMPOTENCY_KEY_PATTERN } from "../lib/exports/idempotency.js";
+import type { ExportService } from "../lib/exports/export-service.js";
 import { describeIssues, type SessionTarget, SessionTargetSchema } from "../lib/ids.js";
 import { jsonResponse, parseJsonBody } from "./http.js";
-
-/** What the routes need from the outside world, built lazily by the handler. */
-export interface ExportApi {
-  createExport(target: SessionTarget, options?: CreateExportOptions): Promise<ExportDocument>;
-  readExport(exportId: string): Promise<ExportDocument>;
-  /** An export as createExport makes it, plus the list of destinations closing soon. */
-  closingSessions(target: SessionTarget, withinMinutes: number): Promise<ExportDocument>;
-}
-
-export interface CreateExportOptions {
-  /** A retried POST /exports with the same key and body gets the same export back. */
-  idempotencyKey?: string;
-}
 
 type Route = {
   pattern: RegExp;
@@ -26,7 +16,7 @@ type Route = {
     (
       event: APIGatewayProxyEvent,
       match: RegExpExecArray,
-      api: () => ExportApi,
+      api: () => ExportService,
     ) => Promise<APIGatewayProxyResult>
   >;
 };
@@ -86,7 +76,7 @@ const ROUTES: Route[] = [
 
 export async function routeRequest(
   event: APIGatewayProxyEvent,
-  api: () => ExportApi,
+  api: () => ExportService,
 ): Promise<APIGatewayProxyResult> {
   const path = normalisePath(event.path);
   for (const route of ROUTES) {

@@ -1,9 +1,11 @@
 import * as z from "zod/mini";
+import { DEFAULTS, LIMITS } from "./contract.js";
 import { ConfigurationError } from "./errors.js";
+import type { WavyCredentialSource } from "./wavy/credentials.js";
 import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
 
 /**
- * The one place the environment is read (DESIGN.md, "Configuration"). Each handler parses
+ * The one place the environment is read (docs/contract.md, "Configuration"). Each handler parses
  * only what it uses, once, and a bad value fails with the variable's name in the message.
  *
  * zod/mini, not classic zod: it tree-shakes to the few schemas used here, which keeps the
@@ -46,15 +48,12 @@ const wavyEnvSchema = z.object({
   WAVY_API_URL: z.pipe(
     z._default(
       z.url({ protocol: /^https?$/, error: "must be an http or https URL" }),
-      "https://api-messaging.wavy.global",
+      DEFAULTS.wavyApiUrl,
     ),
     z.transform((url: string) => new URL(url)),
   ),
   WAVY_DOWNLOAD_ORIGINS: z.pipe(
-    z._default(
-      z.string("must be a string"),
-      "https://chatclub-cdn.wavy.global,https://*.wavy.global",
-    ),
+    z._default(z.string("must be a string"), DEFAULTS.downloadOrigins),
     z.transform((list: string, payload): AllowedOrigin[] => {
       try {
         return parseAllowedOrigins(list);
@@ -66,27 +65,24 @@ const wavyEnvSchema = z.object({
   ),
   WAVY_TIMEZONE: z._default(
     z.string("must be a string").check(z.refine(isValidTimeZone, "is not an IANA time zone")),
-    "America/Sao_Paulo",
+    DEFAULTS.timeZone,
   ),
-  // Below API Gateway's 29 s integration timeout, with room to answer.
-  REQUEST_BUDGET_MS: positiveInt(25_000, 28_000),
-  MAX_CSV_BYTES: positiveInt(5 * 1024 ** 3),
+  REQUEST_BUDGET_MS: positiveInt(DEFAULTS.requestBudgetMs, LIMITS.maxRequestBudgetMs),
+  MAX_CSV_BYTES: positiveInt(DEFAULTS.maxCsvBytes),
 });
 
 const exportEnvSchema = z.object({
   EXPORT_BUCKET: z.string("is required").check(z.trim(), z.minLength(1, "is required")),
-  // SigV4 presigned URLs live at most 7 days.
-  DOWNLOAD_URL_TTL_SECONDS: positiveInt(900, 604_800),
+  DOWNLOAD_URL_TTL_SECONDS: positiveInt(
+    DEFAULTS.downloadUrlTtlSeconds,
+    LIMITS.maxDownloadUrlTtlSeconds,
+  ),
   // Local S3-protocol servers only speak path-style addressing; AWS needs nothing here.
   S3_FORCE_PATH_STYLE: z.pipe(
     z._default(z.enum(["true", "false"], 'must be "true" or "false"'), "false"),
     z.transform((flag: "true" | "false") => flag === "true"),
   ),
 });
-
-export type WavyCredentialSource =
-  | { kind: "secret"; secretId: string }
-  | { kind: "static"; userName: string; authenticationToken: string };
 
 export interface WavyConfig {
   credentials: WavyCredentialSource;

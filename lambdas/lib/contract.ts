@@ -73,6 +73,11 @@ export const METRIC = {
   expiringWithin4h: "SessionsExpiringWithin4h",
   unparseableTimestamps: "UnparseableTimestamps",
   wavyRequestFailed: "WavyRequestFailed",
+  /**
+   * 1 when a run found the secret still holding SECRET_PLACEHOLDER: not a Wavy failure, so the
+   * run neither throws nor emits WavyRequestFailed, and the NoCount alarms count it as a run.
+   */
+  notConfigured: "NotConfigured",
 } as const;
 
 /** Metric dimension names; Powertools adds `service` with the function's service name. */
@@ -88,6 +93,13 @@ export const SERVICE_NAME = {
   counter: "wavy-sessions-counter",
 } as const;
 
+/**
+ * What the stack's created secret holds until the operator puts the Wavy credentials in. The
+ * functions tell it apart from a malformed secret, so a fresh deploy reads "not configured yet"
+ * instead of failing every scheduled count into the dead-letter queue and the alarms.
+ */
+export const SECRET_PLACEHOLDER = { userName: "", authenticationToken: "" } as const;
+
 /** Defaults of the functions' environment (docs/contract.md, "Configuration"). */
 export const DEFAULTS = {
   wavyApiUrl: "https://api-messaging.wavy.global",
@@ -102,8 +114,18 @@ export const DEFAULTS = {
 export const LIMITS = {
   /** Below API Gateway's 29 s integration timeout, with room to answer. */
   maxRequestBudgetMs: 28_000,
-  /** SigV4 presigned URLs live at most 7 days; see docs/contract.md for the role-session cap. */
-  maxDownloadUrlTtlSeconds: 604_800,
+  /**
+   * A presigned URL signed with temporary credentials stops working when they expire, whatever
+   * its own expiry says, and the functions sign with their execution role's session
+   * (S3 user guide, "Expiration time for presigned URLs": with IAM role credentials the URL
+   * expires with the role session, even when a longer expiry was asked for,
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html). AWS
+   * documents no lifetime for a Lambda execution role's session, and notes that services which
+   * assume a role, Lambda's included, need not follow the role's session-duration setting
+   * (https://repost.aws/knowledge-center/presigned-url-s3-bucket-expiration); the cap is
+   * therefore STS's default role session, one hour. GET /exports/{exportId} mints a fresh URL.
+   */
+  maxDownloadUrlTtlSeconds: 3_600,
 } as const;
 
 /** Ids: positive integers, 1-18 ASCII digits, no leading zero. */
@@ -114,3 +136,29 @@ export const EXPORT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** An Idempotency-Key: 1-128 characters of A-Z a-z 0-9 _ - . : */
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * The stack's output keys (docs/contract.md, "Stack outputs"), which `npm run call` and
+ * `npm run smoke` read from `cdk deploy --outputs-file` or DescribeStacks.
+ */
+export const STACK_OUTPUT = {
+  apiUrl: "ApiUrl",
+  exportBucketName: "ExportBucketName",
+  wavySecretId: "WavySecretId",
+  deadLetterQueueUrl: "DeadLetterQueueUrl",
+  dashboardName: "DashboardName",
+  counterFunctionName: "CounterFunctionName",
+  /** The CloudWatch namespace of the counter's metrics (the stack's name). */
+  metricsNamespace: "MetricsNamespace",
+  /** `<stack name>/`: the name of every alarm of the stack starts so. */
+  alarmNamePrefix: "AlarmNamePrefix",
+  /** The first counted target as the counter's event; absent when no target is counted. */
+  firstTarget: "FirstTarget",
+  exportFunctionName: "ExportFunctionName",
+  /** The counter's schedules, one per target, are in this EventBridge Scheduler group. */
+  scheduleGroupName: "ScheduleGroupName",
+  /** The Glue database of the raw_exports and sessions tables (README, "Querying with Athena"). */
+  glueDatabaseName: "GlueDatabaseName",
+  /** The Athena workgroup holding the named queries. */
+  athenaWorkGroupName: "AthenaWorkGroupName",
+} as const;

@@ -1,15 +1,26 @@
 /**
- * One error class per contract error code (DESIGN.md, "Errors"). Domain code throws these;
- * the API handler maps them to HTTP in exactly one place (export-sessions/http.ts).
- * Messages are safe to show a caller: they never carry credentials or internals.
+ * One error class per contract error code (docs/contract.md, "Errors"). Each carries its own
+ * HTTP details (status, code, headers such as Allow or Retry-After), as Powertools' HttpError
+ * and middy's http-errors do, so the one place that answers them (export-sessions/http.ts)
+ * needs no instanceof chain. Messages are safe to show a caller: they never carry credentials
+ * or internals.
  */
 export abstract class ContractError extends Error {
   abstract readonly code: string;
   abstract readonly status: number;
+  /** Headers the contract sends with this error. */
+  readonly headers: Readonly<Record<string, string>> = {};
+  /** A line for the operator's log when this error is answered; never shown to the caller. */
+  readonly operatorMessage: string | undefined = undefined;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
+  }
+
+  /** What the caller is told. */
+  get publicMessage(): string {
+    return this.message;
   }
 }
 
@@ -26,9 +37,11 @@ export class NotFoundError extends ContractError {
 export class MethodNotAllowedError extends ContractError {
   readonly code = "METHOD_NOT_ALLOWED";
   readonly status = 405;
+  override readonly headers: Readonly<Record<string, string>>;
 
   constructor(readonly allow: readonly string[]) {
     super(`Method not allowed; use ${allow.join(", ")}`);
+    this.headers = { Allow: allow.join(", ") };
   }
 }
 
@@ -42,6 +55,7 @@ export class UpstreamError extends ContractError {
 export class UpstreamThrottledError extends ContractError {
   readonly code = "UPSTREAM_THROTTLED";
   readonly status = 503;
+  override readonly headers: Readonly<Record<string, string>>;
 
   constructor(
     message: string,
@@ -49,6 +63,7 @@ export class UpstreamThrottledError extends ContractError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.headers = { "Retry-After": String(retryAfterSeconds) };
   }
 }
 
@@ -58,14 +73,39 @@ export class UpstreamTimeoutError extends ContractError {
   readonly status = 504;
 }
 
-/** Our own fault (bad secret, bad configuration, a bug). The message stays generic. */
+/** Our own fault (bad secret, bad configuration, a bug). The caller learns nothing more. */
 export class InternalError extends ContractError {
   readonly code = "INTERNAL";
   readonly status = 500;
+
+  override get publicMessage(): string {
+    return "Internal error";
+  }
 }
 
 /** The environment is missing or malformed; thrown by config.ts, answered as INTERNAL. */
-export class ConfigurationError extends InternalError {}
+export class ConfigurationError extends InternalError {
+  override readonly operatorMessage: string;
+
+  constructor(message: string) {
+    super(message);
+    this.operatorMessage = message;
+  }
+}
+
+/**
+ * The Wavy secret still holds the stack's placeholder: the operator has not put the credentials
+ * in yet (docs/deploying.md, "First deploy"). Answered as INTERNAL; the counter reports it as
+ * the NotConfigured metric instead of failing.
+ */
+export class WavyNotConfiguredError extends InternalError {
+  override readonly operatorMessage =
+    'The Wavy secret still holds the stack\'s placeholder: put the Wavy credentials in it (docs/deploying.md, "First deploy")';
+
+  constructor() {
+    super("The Wavy secret is not configured yet");
+  }
+}
 
 /**
  * What a log line may say about an error: its class and code, never its message, which for

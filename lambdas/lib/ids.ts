@@ -1,7 +1,5 @@
 import * as z from "zod/mini";
-
-/** Positive integer, 1-18 ASCII digits, no leading zero (DESIGN.md, "Ids"). */
-const ID_PATTERN = /^[1-9][0-9]{0,17}$/;
+import { ALL_SUB_ACCOUNTS, ID_PATTERN } from "./contract.js";
 
 const idMessage = "must be a positive integer id (1-18 digits, no leading zero)";
 
@@ -38,9 +36,6 @@ export const SessionTargetSchema = z.object(
 );
 
 export type SessionTarget = z.output<typeof SessionTargetSchema>;
-
-/** The value used in S3 keys and metric dimensions when no sub-account is given. */
-const ALL_SUB_ACCOUNTS = "all";
 
 export function subAccountLabel(target: SessionTarget): string {
   return target.subAccountId ?? ALL_SUB_ACCOUNTS;

@@ -6,6 +6,7 @@ import {
   readConfig,
   type WavySessionsConfig,
 } from "../../infra/config.js";
+import { LIMITS } from "../../lambdas/lib/contract.js";
 import { SYNTH_TIMEOUT_MS, synth } from "./synth.js";
 
 const read = (context: Partial<Record<ContextKey, unknown>>): WavySessionsConfig =>
@@ -28,17 +29,25 @@ describe("configuration from CDK context", () => {
       expect.objectContaining({
         targets: [],
         scheduleExpression: "rate(15 minutes)",
-        schedulePeriodSeconds: 900,
+        alarmPeriodSeconds: 900,
         scheduleFlexibleWindowMinutes: 5,
         secret: { kind: "create" },
         exportRetentionDays: 90,
         exportMemoryMb: 256,
         counterMemoryMb: 512,
-        counterReservedConcurrency: 5,
+        counterReservedConcurrency: 0,
         downloadOrigins: "https://chatclub-cdn.wavy.global,https://*.wavy.global",
         alarms: { kind: "none" },
       }),
     );
+  });
+
+  it("names the stack WavySessions unless told, and refuses what CloudFormation would", () => {
+    expect(read({}).stackName).toBe("WavySessions");
+    expect(read({ stackName: "Wavy-Staging2" }).stackName).toBe("Wavy-Staging2");
+    expect(read({ stackName: "W".repeat(56) }).stackName).toHaveLength(56);
+    for (const name of ["2wavy", "wavy_sessions", "wavy.sessions", "W".repeat(57), " "])
+      expect(rejection({ stackName: name }), name).toContain('context "stackName" must start');
   });
 
   it("accepts ids as digit strings or integers and always keeps strings", () => {
@@ -89,14 +98,75 @@ describe("configuration from CDK context", () => {
     expect(rejection({ scheduleExpression: "rate(0 minutes)" })).toContain("at least 1");
     expect(rejection({ scheduleExpression: "rate(2 days)" })).toContain("at most one run a day");
     expect(rejection({ scheduleExpression: "cron(0/15 * * * *)" })).toContain("scheduleExpression");
-    expect(read({ scheduleExpression: "cron(0/15 * * * ? *)" }).schedulePeriodSeconds).toBe(3600);
-    expect(read({ scheduleExpression: "rate(1 hour)" }).schedulePeriodSeconds).toBe(3600);
+    expect(read({ scheduleExpression: "rate(1 hour)" }).alarmPeriodSeconds).toBe(3600);
+  });
+
+  // https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#cron-based:
+  // day-of-month and day-of-week cannot both be given; one of them must be "?".
+  it("validates cron the way Scheduler does: ? in exactly one of the two day fields", () => {
+    const cron = (expression: string) => ({
+      scheduleExpression: expression,
+      alarmPeriodMinutes: 60,
+    });
+    for (const good of [
+      "cron(0/15 * * * ? *)",
+      "cron(0 9 ? * MON-FRI *)",
+      "cron(0 0 L * ? 2026-2030)",
+      "cron(15 10 ? * 6L *)",
+      "cron(0 8 1,15 JAN-JUN ? *)",
+    ])
+      expect(read(cron(good)).scheduleExpression, good).toBe(good);
+    for (const bad of [
+      "cron(0/15 * * * * *)", // no "?": Scheduler refuses it at create
+      "cron(0 9 ? * ? *)", // "?" in both
+      "cron(? * * * ? *)", // "?" outside the day fields
+      "cron(0 9 * * MON-FRI *)",
+    ])
+      expect(rejection(cron(bad)), bad).toContain('context "scheduleExpression"');
+    expect(rejection(cron("cron(0/15 * * * * *)"))).toContain('"?"');
+  });
+
+  it("requires alarmPeriodMinutes for a cron schedule and uses it as the alarms' period", () => {
+    const cron = "cron(0/15 * * * ? *)";
+    expect(rejection({ scheduleExpression: cron })).toContain(
+      'context "alarmPeriodMinutes" is required with a cron schedule',
+    );
+    expect(read({ scheduleExpression: cron, alarmPeriodMinutes: 30 }).alarmPeriodSeconds).toBe(
+      1800,
+    );
+    expect(read({ scheduleExpression: "rate(15 minutes)" }).alarmPeriodSeconds).toBe(900);
+    expect(
+      read({ scheduleExpression: "rate(15 minutes)", alarmPeriodMinutes: "60" }).alarmPeriodSeconds,
+    ).toBe(3600);
+    expect(rejection({ scheduleExpression: "rate(15 minutes)", alarmPeriodMinutes: 5 })).toContain(
+      "must not be shorter than the schedule's period (15 minutes)",
+    );
+    expect(rejection({ scheduleExpression: cron, alarmPeriodMinutes: 1441 })).toContain(
+      '"alarmPeriodMinutes" must be at most 1440',
+    );
+    expect(
+      rejection({
+        scheduleExpression: cron,
+        alarmPeriodMinutes: 5,
+        scheduleFlexibleWindowMinutes: 10,
+      }),
+    ).toContain('"scheduleFlexibleWindowMinutes" must not exceed');
   });
 
   it("rejects a flexible window longer than the schedule's period", () => {
     expect(
       rejection({ scheduleExpression: "rate(5 minutes)", scheduleFlexibleWindowMinutes: 10 }),
     ).toContain("must not exceed the schedule's period (5 minutes)");
+  });
+
+  it("caps DOWNLOAD_URL_TTL_SECONDS at what the functions' role session lasts", () => {
+    expect(LIMITS.maxDownloadUrlTtlSeconds).toBe(3_600);
+    expect(read({}).downloadUrlTtlSeconds).toBe(900);
+    expect(read({ downloadUrlTtlSeconds: 3_600 }).downloadUrlTtlSeconds).toBe(3_600);
+    expect(rejection({ downloadUrlTtlSeconds: 3_601 })).toContain(
+      'context "downloadUrlTtlSeconds" must be at most 3600',
+    );
+    expect(rejection({ downloadUrlTtlSeconds: 604_800 })).toContain("downloadUrlTtlSeconds");
   });
 
   it("takes an existing secret by name or by complete ARN, not both", () => {
@@ -114,6 +184,36 @@ describe("configuration from CDK context", () => {
     );
   });
 
+  it("takes the KMS key of an imported secret, by key ARN, and only for an imported secret", () => {
+    const key = "arn:aws:kms:sa-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const arn = "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy/prod-AbCdEf";
+    expect(read({ wavySecretName: "wavy/prod", wavySecretKmsKeyArn: key }).secret).toEqual({
+      kind: "name",
+      secretName: "wavy/prod",
+      kmsKeyArn: key,
+    });
+    expect(read({ wavySecretArn: arn, wavySecretKmsKeyArn: key }).secret).toEqual({
+      kind: "arn",
+      secretArn: arn,
+      kmsKeyArn: key,
+    });
+    expect(read({ wavySecretArn: arn }).secret).toEqual({ kind: "arn", secretArn: arn });
+    const multiRegion =
+      "arn:aws:kms:sa-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab";
+    expect(read({ wavySecretName: "w", wavySecretKmsKeyArn: multiRegion }).secret).toEqual(
+      expect.objectContaining({ kmsKeyArn: multiRegion }),
+    );
+    expect(rejection({ wavySecretKmsKeyArn: key })).toContain(
+      'context "wavySecretKmsKeyArn" only applies to an imported secret',
+    );
+    expect(
+      rejection({
+        wavySecretName: "wavy/prod",
+        wavySecretKmsKeyArn: "arn:aws:kms:sa-east-1:123456789012:alias/wavy",
+      }),
+    ).toContain("not an alias");
+  });
+
   it("rejects bad numbers, origins, e-mail addresses and topic ARNs", () => {
     const message = rejection({
       exportMemoryMb: 64,
@@ -122,6 +222,7 @@ describe("configuration from CDK context", () => {
       downloadOrigins: "ftp://wavy.global",
       alarmEmail: "not-an-address",
       wavyApiUrl: "http://api-messaging.wavy.global",
+      counterReservedConcurrency: -1,
     });
     expect(message).toContain('"exportMemoryMb" must be at least 128');
     expect(message).toContain('"exportRetentionDays" must be an integer');
@@ -129,6 +230,7 @@ describe("configuration from CDK context", () => {
     expect(message).toContain('"downloadOrigins" has an entry that is not an origin');
     expect(message).toContain('"alarmEmail" is not an e-mail address');
     expect(message).toContain('"wavyApiUrl" must be an https URL');
+    expect(message).toContain('"counterReservedConcurrency" must be at least 0');
     expect(rejection({ alarmTopicArn: "arn:aws:sqs:us-east-1:123456789012:q" })).toContain(
       "alarmTopicArn",
     );
@@ -165,6 +267,35 @@ describe("configuration in the synthesised stack", () => {
       expect(template.findResources("AWS::SNS::Topic")).toEqual({});
       for (const alarm of Object.values(template.findResources("AWS::CloudWatch::Alarm")))
         expect(alarm.Properties.AlarmActions).toEqual(["arn:aws:sns:sa-east-1:123456789012:ops"]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    "gives a cron schedule's alarms the period alarmPeriodMinutes names",
+    () => {
+      const { template } = synth(
+        {
+          scheduleExpression: "cron(0 8-20 ? * MON-FRI *)",
+          alarmPeriodMinutes: 120,
+          targets: [{ customerId: "5" }],
+        },
+        { cfnValidation: false },
+      );
+      template.hasResourceProperties("AWS::Scheduler::Schedule", {
+        ScheduleExpression: "cron(0 8-20 ? * MON-FRI *)",
+      });
+      const periods = (value: unknown): number[] =>
+        typeof value !== "object" || value === null
+          ? []
+          : Object.entries(value).flatMap(([key, child]) =>
+              key === "Period" && typeof child === "number" ? [child] : periods(child),
+            );
+      const counterAlarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"))
+        .map((alarm) => alarm.Properties)
+        .filter((alarm) => /OpenSessions|WavyRequestFailed/.test(JSON.stringify(alarm)));
+      expect(counterAlarms.length).toBeGreaterThanOrEqual(2);
+      for (const alarm of counterAlarms) expect(new Set(periods(alarm))).toEqual(new Set([7200]));
     },
     SYNTH_TIMEOUT_MS,
   );

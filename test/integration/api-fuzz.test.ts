@@ -3,11 +3,12 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
-import { buildExportApi } from "../../lambdas/lib/exports/export-service.js";
+import { buildExportService } from "../../lambdas/lib/exports/export-service.js";
+import { apiEvent } from "../support/events.js";
 import { BUCKET, type Harness, startHarness, TEST_BACKOFF } from "../support/export-harness.js";
 
 /**
- * Hostile input against the real handler and the real ExportApi (Wavy simulator, s3rver): for
+ * Hostile input against the real handler and the real ExportService (Wavy simulator, s3rver): for
  * any method, path, query, headers and body, a client's mistake is a 4xx in the contract's
  * envelope and touches neither Wavy nor S3 (no write of any kind). A request that happens to be
  * valid may export (201/200): that is the only way a side effect is allowed.
@@ -38,7 +39,7 @@ beforeAll(async () => {
     S3_FORCE_PATH_STYLE: "true",
   });
   handle = handleApiRequest(
-    once(() => buildExportApi(config, { s3: h.s3Client, backoff: TEST_BACKOFF })),
+    once(() => buildExportService(config, { s3: h.s3Client, backoff: TEST_BACKOFF })),
   );
   h.s3.injectFault((req) => {
     if (req.method !== "GET" && req.method !== "HEAD") s3Writes += 1;
@@ -152,7 +153,9 @@ const headerEntries = fc.array(
 
 const anyEvent = fc
   .record({ method, path, body, query: queryEntries, headers: headerEntries })
-  .map(({ method, path, body, query, headers }) => toEvent(method, path, body, query, headers));
+  .map(({ method, path, body, query, headers }) =>
+    apiEvent({ method, path, ...body, query, headers }),
+  );
 
 /** Close to a real call, so valid requests (and the edges around them) come up often. */
 const nearValidEvent = fc
@@ -180,53 +183,20 @@ const nearValidEvent = fc
   })
   .map(({ method, path, target, base64, query, key }) => {
     const text = JSON.stringify(target);
-    return toEvent(
+    return apiEvent({
       method,
       path,
-      { body: base64 ? Buffer.from(text).toString("base64") : text, isBase64Encoded: base64 },
-      Object.entries(query),
-      key === null ? [] : [["Idempotency-Key", key]],
-    );
+      body: base64 ? Buffer.from(text).toString("base64") : text,
+      isBase64Encoded: base64,
+      query: Object.entries(query),
+      headers: key === null ? [] : [["Idempotency-Key", key]],
+    });
   });
 
 const event = fc.oneof(
   { weight: 3, arbitrary: anyEvent },
   { weight: 1, arbitrary: nearValidEvent },
 );
-
-function toEvent(
-  httpMethod: string,
-  path: string,
-  body: { body: string | null; isBase64Encoded: boolean },
-  query: Array<[string, string]>,
-  headers: Array<[string, string]>,
-): APIGatewayProxyEvent {
-  // Object.fromEntries, like API Gateway's JSON, makes "__proto__" an own key, not a prototype.
-  const group = (entries: Array<[string, string]>) => {
-    const all = new Map<string, string[]>();
-    for (const [name, value] of entries) all.set(name, [...(all.get(name) ?? []), value]);
-    return {
-      single: Object.fromEntries([...all].map(([name, values]) => [name, values.at(-1) ?? ""])),
-      multi: Object.fromEntries(all),
-    };
-  };
-  const { single, multi } = group(query);
-  const { single: headerSingle, multi: headerMulti } = group(headers);
-  return {
-    httpMethod,
-    path,
-    resource: path,
-    body: body.body,
-    isBase64Encoded: body.isBase64Encoded,
-    headers: headerSingle,
-    multiValueHeaders: headerMulti,
-    queryStringParameters: query.length > 0 ? single : null,
-    multiValueQueryStringParameters: query.length > 0 ? multi : null,
-    pathParameters: null,
-    stageVariables: null,
-    requestContext: {} as APIGatewayProxyEvent["requestContext"],
-  };
-}
 
 // --- the property --------------------------------------------------------------------------
 
@@ -282,13 +252,7 @@ describe("hostile input", () => {
       Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`p${i}`, "x"])),
     ],
   ])("refuses %s with a 400 and no side effect", async (_name, httpMethod, path, text, query) => {
-    const input = toEvent(
-      httpMethod,
-      path,
-      { body: text, isBase64Encoded: false },
-      Object.entries(query ?? {}),
-      [],
-    );
+    const input = apiEvent({ method: httpMethod, path, body: text, query: query ?? {} });
     const result = await handle(input);
     expect(result.statusCode).toBe(400);
     await assessOne(input);

@@ -1,10 +1,11 @@
-import type { Context } from "aws-lambda";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { lambdaContext } from "../../dev/lambda-context.js";
 import { WavySimulator } from "../../dev/wavy-simulator.js";
 import { handler } from "../../lambdas/count-sessions/handler.js";
 import { InvalidRequestError, UpstreamError } from "../../lambdas/lib/errors.js";
 import { emfDocuments, metricValues, spyOnConsoleLog } from "../support/counter.js";
+import { counterEvent } from "../support/events.js";
 
 // Before the handler module builds its Metrics: POWERTOOLS_DEV would turn them off.
 vi.hoisted(() => {
@@ -12,20 +13,7 @@ vi.hoisted(() => {
 });
 
 const HOUR = 3_600_000;
-const context = {
-  functionName: "count-sessions",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:count-sessions",
-  memoryLimitInMB: "256",
-  awsRequestId: "c0ffee00-0000-4000-8000-000000000000",
-  logGroupName: "/aws/lambda/count-sessions",
-  logStreamName: "test",
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-} satisfies Context;
+const context = lambdaContext("count-sessions", 30_000);
 
 /** Sao Paulo wall-clock text for an instant `ago` ms before now, as Wavy writes it. */
 const localAgo = (ago: number) =>
@@ -91,7 +79,7 @@ describe("the count-sessions handler", () => {
   it("counts a whole customer as SubAccountId 'all' when no sub-account is given", async () => {
     wavy.csvByTarget.set("42", "origem,session_created_at\r\n");
     const log = spyOnConsoleLog();
-    const result = await handler({ customerId: "42" }, context);
+    const result = await handler(counterEvent("42"), context);
     expect(result).toMatchObject({ customerId: "42", subAccountId: null, openSessions: 0 });
     expect(wavy.sessionCalls().at(-1)?.query.has("subAccountId")).toBe(false);
     expect(emfDocuments(log)[0]).toMatchObject({ SubAccountId: "all", OpenSessions: 0 });
@@ -113,7 +101,7 @@ describe("the count-sessions handler", () => {
     wavy.replySession({ status: 403, body: '{"error":"forbidden"}' });
     const log = spyOnConsoleLog();
     // Act
-    const outcome = handler({ customerId: "42", subAccountId: "7" }, context);
+    const outcome = handler(counterEvent("42", "7"), context);
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(UpstreamError);
     const documents = emfDocuments(log);
@@ -133,7 +121,7 @@ describe("the count-sessions handler", () => {
     wavy.linkTo(fileUrl);
     const log = spyOnConsoleLog();
     // Act
-    const outcome = handler({ customerId: "42", subAccountId: "7" }, context);
+    const outcome = handler(counterEvent("42", "7"), context);
     // Assess
     await expect(outcome).rejects.toThrow();
     expect(Object.fromEntries(metricValues(emfDocuments(log)))).toEqual({

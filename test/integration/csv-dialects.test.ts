@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, sha256, startHarness } from "../support/export-harness.js";
 
-/** Each dialect Wavy's CSV may come in (DESIGN.md), with its data-row count. */
+/** Each dialect Wavy's CSV may come in (docs/contract.md, "The Wavy API"), with its data-row count. */
 const DIALECTS: [name: string, customerId: string, csv: string | Buffer, rows: number][] = [
   [
     "semicolons and LF",

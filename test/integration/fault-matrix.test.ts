@@ -211,7 +211,7 @@ const MAIN_ROWS: FaultRow[] = [
     message: /^Internal error$/,
     maxMs: 8000,
     assess: (ctx) => {
-      // Bounded: the SDK's three attempts per part, for the parts in flight (queueSize 4).
+      // Bounded: the SDK's three attempts per part, for the parts in flight (queueSize 3).
       expect(ctx.partAttempts.length).toBeGreaterThanOrEqual(3);
       expect(ctx.partAttempts.length).toBeLessThanOrEqual(4 * 3);
       expect(ctx.h.s3.abortedUploads.length).toBeGreaterThan(0);

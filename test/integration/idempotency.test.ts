@@ -1,8 +1,8 @@
 import { PutObjectCommand, type S3ServiceException } from "@aws-sdk/client-s3";
-import type { APIGatewayProxyEvent } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { routeRequest } from "../../lambdas/export-sessions/routes.js";
 import { IDEMPOTENCY_TTL_MS, idempotencyRecordKey } from "../../lambdas/lib/exports/idempotency.js";
+import { apiEvent } from "../support/events.js";
 import { BUCKET, type Harness, sha256, startHarness } from "../support/export-harness.js";
 
 const CSV = "source;session_created_at\n5511987654321;2026-11-28 09:15:42\n";
@@ -187,14 +187,12 @@ describe("Idempotency-Key on POST /exports", () => {
     ["non-ASCII", "clé"],
     ["a control character", "a\u0001b"],
   ])("refuses a key with %s: 400, nothing called", async (_name, key) => {
-    const event = {
-      httpMethod: "POST",
+    const event = apiEvent({
+      method: "POST",
       path: "/exports",
       headers: { "idempotency-key": key },
-      multiValueHeaders: { "idempotency-key": [key] },
       body: '{"customerId":"42"}',
-      isBase64Encoded: false,
-    } as unknown as APIGatewayProxyEvent;
+    });
     let built = false;
 
     await expect(
@@ -207,14 +205,12 @@ describe("Idempotency-Key on POST /exports", () => {
   });
 
   it("refuses a key sent twice", async () => {
-    const event = {
-      httpMethod: "POST",
+    const event = apiEvent({
+      method: "POST",
       path: "/exports",
-      headers: { "Idempotency-Key": "b" },
-      multiValueHeaders: { "Idempotency-Key": ["a", "b"] },
+      headers: { "Idempotency-Key": ["a", "b"] },
       body: '{"customerId":"42"}',
-      isBase64Encoded: false,
-    } as unknown as APIGatewayProxyEvent;
+    });
 
     await expect(
       routeRequest(event, () => {

@@ -7,8 +7,8 @@ import tls from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Deadline } from "../../lambdas/lib/clock.js";
 import { UpstreamError } from "../../lambdas/lib/errors.js";
-import { type HttpAgents, httpGet } from "../../lambdas/lib/wavy/client.js";
 import { openCsvDownload } from "../../lambdas/lib/wavy/download.js";
+import { type HttpAgents, httpGet } from "../../lambdas/lib/wavy/http.js";
 import { type AllowedOrigin, parseAllowedOrigins } from "../../lambdas/lib/wavy/origins.js";
 import {
   createGuardedAgents,
@@ -220,7 +220,7 @@ describe("CSV link with the default allow-list", () => {
   });
 
   it.each(DEFAULT_LIST_REFUSALS)("refuses a redirect to %s %s", async (_family, link) => {
-    // The first hop is allowed; the second must be checked again (DESIGN.md, "Origins").
+    // The first hop is allowed; the second must be checked again (docs/contract.md, "Download origins").
     const attempts: string[] = [];
     const hop = await redirectingServer(link);
     try {

@@ -10,7 +10,10 @@ import { LocalS3 } from "../../dev/local-s3.js";
 import { WavySimulator, type WavySimulatorOptions } from "../../dev/wavy-simulator.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
-import { buildExportApi, type ExportApiDeps } from "../../lambdas/lib/exports/export-service.js";
+import {
+  buildExportService,
+  type ExportServiceDeps,
+} from "../../lambdas/lib/exports/export-service.js";
 
 export const BUCKET = "wavy-exports-test";
 
@@ -37,7 +40,7 @@ export interface Harness {
 export interface HarnessOptions {
   wavy?: WavySimulatorOptions;
   env?: Record<string, string>;
-  deps?: ExportApiDeps;
+  deps?: ExportServiceDeps;
 }
 
 /** The export API over real HTTP, against the Wavy simulator and s3rver, all on loopback. */
@@ -61,7 +64,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   });
   const api = once(() =>
-    buildExportApi(config, { s3: s3Client, backoff: TEST_BACKOFF, ...options.deps }),
+    buildExportService(config, { s3: s3Client, backoff: TEST_BACKOFF, ...options.deps }),
   );
   const server = await startApiServer(handleApiRequest(api));
 

@@ -1,6 +1,5 @@
 import type { TransformCallback } from "node:stream";
 import { Parser } from "csv-parse";
-import { UpstreamError } from "../errors.js";
 
 /**
  * A streaming scanner for Wavy's open-sessions CSV: counts data rows and hands over each row's
@@ -54,8 +53,13 @@ export interface CsvScanner {
   finish(): number;
 }
 
-/** The CSV cannot be read as CSV (a quote left open): Wavy answered nonsense. */
-export class MalformedCsvError extends UpstreamError {}
+/**
+ * The bytes are not CSV (a quote left open...). A CSV-domain error: the export answers it as
+ * UPSTREAM_ERROR (copy-to-s3.ts), the counter fails on it like on any unreadable CSV.
+ */
+export class MalformedCsvError extends Error {
+  override readonly name = "MalformedCsvError";
+}
 
 const TIMESTAMP_COLUMN = "session_created_at";
 /** The destination column's names: Wavy's English one and its Portuguese docs' `origem`. */

@@ -2,8 +2,12 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../contract.js";
-import { createRowCounter } from "../csv/row-counter.js";
-import { type CsvScanner, createCsvScanner, type RowVisitor } from "../csv/scanner.js";
+import {
+  type CsvScanner,
+  createCsvScanner,
+  MalformedCsvError,
+  type RowVisitor,
+} from "../csv/scanner.js";
 import {
   ContractError,
   errorName,
@@ -57,7 +61,7 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
   const uploader = new PartUploader({ ...options, contentType: CSV_CONTENT_TYPE });
   const sinks = options.rowSinks ?? [];
   const hash = createHash("sha256");
-  const rows = sinks.length === 0 ? createRowCounter() : rowScanner(sinks, options.timeZone);
+  const rows = sinks.length === 0 ? createCsvScanner() : rowScanner(sinks, options.timeZone);
   let bytes = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
@@ -67,12 +71,8 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
       bytes += chunk.length;
       await uploader.write(chunk);
     }
-    let figures: CopyResult;
-    try {
-      figures = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
-    } catch {
-      throw new UpstreamError("Wavy's CSV could not be read as CSV");
-    }
+    // Settled before the objects are completed: a malformed CSV fails here, nothing stored.
+    const figures: CopyResult = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
     for (const sink of sinks) await sink.finish();
     await uploader.finish();
     return figures;
@@ -80,6 +80,9 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
     source.destroy();
     await Promise.all([uploader.abort(), ...sinks.map((sink) => sink.discard())]);
     if (error instanceof ContractError) throw error;
+    if (error instanceof MalformedCsvError) {
+      throw new UpstreamError("Wavy's CSV could not be read as CSV", { cause: error });
+    }
     if (options.signal?.aborted) {
       throw new UpstreamTimeoutError("The request budget ran out while storing the CSV", {
         cause: error,

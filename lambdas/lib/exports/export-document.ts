@@ -3,7 +3,7 @@ import * as z from "zod/mini";
 import { PARTITIONS, S3_PREFIX } from "../contract.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 
-/** What POST /exports answers and GET /exports/{exportId} reads back (DESIGN.md). */
+/** What POST /exports answers and GET /exports/{exportId} reads back (docs/contract.md, "The export document"). */
 export interface ExportDocument {
   exportId: string;
   customerId: string;
@@ -53,9 +53,6 @@ export const ExportManifestSchema = z.object({
   sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   createdAt: z.string(),
 });
-
-/** 1-128 characters of A-Z a-z 0-9 _ - (DESIGN.md, "Formats"). */
-export const EXPORT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Time-ordered, so a listing of manifests sorts by creation: `20261128T104915Z-<16 hex>`. */
 export function newExportId(createdAt: Date): string {

@@ -31,14 +31,14 @@ import { PartUploader } from "./part-uploader.js";
 const PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet";
 const CSV_CONTENT_TYPE = "text/csv; charset=utf-8";
 
-export interface ExportStore {
+export interface ExportBucket {
   s3: S3Client;
   bucket: string;
   downloadUrlTtlSeconds: number;
   clock: Clock;
 }
 
-export interface CreateExportDeps extends ExportStore {
+export interface CreateExportDeps extends ExportBucket {
   /** Opens the target's CSV (openSessionCsv in production, with the handler's collaborators). */
   openCsv: (target: SessionTarget, deadline: Deadline) => Promise<Readable>;
   deadline: Deadline;
@@ -137,7 +137,7 @@ export async function createExport(
 
 async function closingDocument(
   closing: { list: ClosingList; key: string; withinMinutes: number },
-  store: ExportStore,
+  store: ExportBucket,
 ): Promise<ClosingDocument> {
   const { downloadUrl, downloadUrlExpiresAt } = await presign(closing.key, store);
   return {
@@ -150,7 +150,7 @@ async function closingDocument(
 }
 
 /** The stored document with a freshly minted download URL; NotFoundError if it is gone. */
-export async function readExport(exportId: string, store: ExportStore): Promise<ExportDocument> {
+export async function readExport(exportId: string, store: ExportBucket): Promise<ExportDocument> {
   let text: string;
   try {
     const object = await store.s3.send(
@@ -173,14 +173,14 @@ export async function readExport(exportId: string, store: ExportStore): Promise<
 
 async function withDownloadUrl(
   manifest: ExportManifest,
-  store: ExportStore,
+  store: ExportBucket,
 ): Promise<ExportDocument> {
   return { sessionsKey: null, ...manifest, ...(await presign(manifest.key, store)) };
 }
 
 async function presign(
   key: string,
-  store: ExportStore,
+  store: ExportBucket,
 ): Promise<{ downloadUrl: string; downloadUrlExpiresAt: string }> {
   const now = store.clock();
   const downloadUrl = await getSignedUrl(

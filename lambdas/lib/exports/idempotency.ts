@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import * as z from "zod/mini";
 import type { Deadline } from "../clock.js";
+import { S3_PREFIX } from "../contract.js";
 import {
   ContractError,
   errorName,
@@ -14,7 +15,7 @@ import {
 import type { SessionTarget } from "../ids.js";
 import { logger } from "../logger.js";
 import { type ExportDocument, newExportId } from "./export-document.js";
-import { type ExportStore, isNoSuchKey, readExport, safeJson } from "./exports.js";
+import { type ExportBucket, isNoSuchKey, readExport, safeJson } from "./exports.js";
 
 /**
  * Idempotency-Key for POST /exports, without a database: the key's record is an S3 object
@@ -28,11 +29,6 @@ import { type ExportStore, isNoSuchKey, readExport, safeJson } from "./exports.j
  * SHA-256, so whatever alphabet keys use, they never shape an S3 key.
  */
 
-/** 1-128 characters of A-Z a-z 0-9 and `_ - . :` (UUIDs, ULIDs, `order:1234`...). */
-export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-const IDEMPOTENCY_PREFIX = "idempotency/";
-
 /** How long a key holds its export: a day, as the payment APIs that popularised the header do. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -45,7 +41,7 @@ const ABANDONED_CLAIM_MS = 60_000;
 const POLL_MS = 200;
 
 export function idempotencyRecordKey(idempotencyKey: string): string {
-  return `${IDEMPOTENCY_PREFIX}${createHash("sha256").update(idempotencyKey).digest("hex")}.json`;
+  return `${S3_PREFIX.idempotency}${createHash("sha256").update(idempotencyKey).digest("hex")}.json`;
 }
 
 /** What makes two requests "the same": the target as parsed, so `42` and `"42"` are one. */
@@ -63,7 +59,7 @@ const RecordSchema = z.object({
 
 type IdempotencyRecord = z.infer<typeof RecordSchema>;
 
-export interface IdempotencyDeps extends ExportStore {
+export interface IdempotencyDeps extends ExportBucket {
   deadline: Deadline;
 }
 
@@ -91,7 +87,7 @@ export async function idempotentExport(
         .catch((failure: unknown) =>
           logger.error("Could not release an Idempotency-Key after a failed export", {
             recordKey,
-            errorName: failure instanceof Error ? failure.name : typeof failure,
+            errorName: errorName(failure),
           }),
         );
       throw error;
@@ -197,7 +193,7 @@ async function readRecord(
 
 async function readIfFinished(
   exportId: string,
-  store: ExportStore,
+  store: ExportBucket,
 ): Promise<ExportDocument | undefined> {
   try {
     return await readExport(exportId, store);

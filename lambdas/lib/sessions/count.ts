@@ -2,6 +2,9 @@ import type { Readable } from "node:stream";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Clock } from "../clock.js";
+import { DIMENSION, METRIC } from "../contract.js";
+import { MalformedCsvError } from "../csv/scanner.js";
+import { errorName, UpstreamError, WavyNotConfiguredError } from "../errors.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 import { type SessionFigures, tallySessionCsv } from "./tally.js";
 
@@ -22,13 +25,13 @@ export interface SessionCountResult extends SessionFigures {
   measuredAt: string;
 }
 
-export const METRIC = {
-  openSessions: "OpenSessions",
-  expiringWithin1h: "SessionsExpiringWithin1h",
-  expiringWithin4h: "SessionsExpiringWithin4h",
-  unparseableTimestamps: "UnparseableTimestamps",
-  wavyRequestFailed: "WavyRequestFailed",
-} as const;
+/** The count ran, but the Wavy secret still holds the stack's placeholder. */
+export interface NotConfiguredResult {
+  customerId: string;
+  subAccountId: string | null;
+  notConfigured: true;
+  measuredAt: string;
+}
 
 /**
  * Reads the target's CSV once, streaming, and emits the open-session figures as metrics.
@@ -38,24 +41,31 @@ export const METRIC = {
 export async function countOpenSessions(
   target: SessionTarget,
   deps: CountDeps,
-): Promise<SessionCountResult> {
+): Promise<SessionCountResult | NotConfiguredResult> {
   const { metrics, logger } = deps;
   // Measured from when Wavy is asked: the snapshot it serves is of that moment.
   const now = deps.clock();
-  metrics.addDimensions({ CustomerId: target.customerId, SubAccountId: subAccountLabel(target) });
+  metrics.addDimensions({
+    [DIMENSION.customerId]: target.customerId,
+    [DIMENSION.subAccountId]: subAccountLabel(target),
+  });
 
   let reading: Awaited<ReturnType<typeof tallySessionCsv>>;
   try {
     const csv = await deps.openCsv(target);
     reading = await tallySessionCsv(csv, { now, timeZone: deps.timeZone });
   } catch (error) {
+    if (error instanceof WavyNotConfiguredError) return notConfigured(target, now, deps);
     metrics.addMetric(METRIC.wavyRequestFailed, MetricUnit.Count, 1);
     logger.error("Could not read the open-sessions CSV from Wavy", {
       customerId: target.customerId,
       subAccountId: target.subAccountId,
-      error: error instanceof Error ? { name: error.name, message: error.message } : "unknown",
+      errorName: errorName(error),
     });
-    throw error;
+    // As the export answers it: a CSV that is not CSV is Wavy's fault.
+    throw error instanceof MalformedCsvError
+      ? new UpstreamError("Wavy's CSV could not be read as CSV", { cause: error })
+      : error;
   }
 
   const { figures, unparseableSample } = reading;
@@ -79,4 +89,27 @@ export async function countOpenSessions(
   };
   logger.info("Counted open sessions", { ...result });
   return result;
+}
+
+/**
+ * A fresh deploy before the operator has put the credentials in: not Wavy's failure, so no
+ * WavyRequestFailed and no throw (no retries, no dead letter, no alarm e-mail). NotConfigured
+ * tells the dashboard and the NoCount alarms that the counter did run.
+ */
+function notConfigured(
+  target: SessionTarget,
+  now: Date,
+  deps: Pick<CountDeps, "metrics" | "logger">,
+): NotConfiguredResult {
+  deps.metrics.addMetric(METRIC.notConfigured, MetricUnit.Count, 1);
+  deps.logger.warn(
+    "The Wavy secret still holds the stack's placeholder: nothing counted. Put the Wavy credentials in it (docs/deploying.md)",
+    { customerId: target.customerId, subAccountId: target.subAccountId },
+  );
+  return {
+    customerId: target.customerId,
+    subAccountId: target.subAccountId,
+    notConfigured: true,
+    measuredAt: now.toISOString(),
+  };
 }

@@ -80,7 +80,7 @@ class RowGroup {
   private offsets: Uint32Array;
   private created: Float64Array;
 
-  constructor(private readonly capacity: number) {
+  constructor(capacity: number) {
     this.arena = Buffer.allocUnsafe(capacity * 40);
     this.offsets = new Uint32Array(capacity * 2 + 1);
     this.created = new Float64Array(capacity);

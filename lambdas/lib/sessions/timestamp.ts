@@ -222,11 +222,3 @@ export function createTimestampReader(timeZone: string): TimestampReader {
     return sign === PLUS ? wall - offset : wall + offset;
   };
 }
-
-const encoder = new TextEncoder();
-
-/** The same reading for a string, for tests; the counter reads bytes. */
-export function parseTimestamp(text: string, timeZone: string): number {
-  const bytes = encoder.encode(text);
-  return createTimestampReader(timeZone)(bytes, 0, bytes.length);
-}

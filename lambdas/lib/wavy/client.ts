@@ -14,6 +14,7 @@ import {
 import type { SessionTarget } from "../ids.js";
 import { logger } from "../logger.js";
 import type { CredentialCache } from "./credentials.js";
+import { discard, type HttpAgents, httpGet, UnsendableRequestError } from "./http.js";
 import {
   type BackoffPolicy,
   backoffDelayMs,
@@ -28,17 +29,11 @@ export interface WavyClientDeps {
   backoff?: BackoffPolicy;
 }
 
-/** Used when Wavy throttles us without saying for how long (DESIGN.md, "Statuses"). */
+/** Used when Wavy throttles us without saying for how long (docs/contract.md, "Errors"). */
 const DEFAULT_RETRY_AFTER_SECONDS = 30;
 
 /** A Wavy answer is a few hundred bytes; anything far larger is not an answer. */
 const MAX_ANSWER_BYTES = 64 * 1024;
-
-/** One agent per scheme: node:http refuses an agent whose protocol is not the URL's. */
-export interface HttpAgents {
-  readonly http: http.Agent;
-  readonly https: https.Agent;
-}
 
 /**
  * Wavy's connections, reused across requests and warm invocations. Idle sockets are closed
@@ -49,70 +44,6 @@ const WAVY_AGENTS: HttpAgents = {
   http: new http.Agent({ keepAlive: true, timeout: 4_000 }),
   https: new https.Agent({ keepAlive: true, timeout: 4_000 }),
 };
-
-/**
- * node:http refused to build the request (a header value it cannot send, a bad URL): nothing
- * went out, and retrying cannot help. Carries the cause's code, never its message.
- */
-class UnsendableRequestError extends Error {
-  readonly code: string | undefined;
-
-  constructor(cause: unknown) {
-    super("The HTTP request could not be built", { cause });
-    this.name = "UnsendableRequestError";
-    const code = (cause as { code?: unknown } | null)?.code;
-    this.code = typeof code === "string" ? code : undefined;
-  }
-}
-
-export interface GetOptions {
-  headers: Record<string, string>;
-  /** Aborting it destroys the request, and the response body if it is being read. */
-  signal: AbortSignal;
-  agents: HttpAgents;
-}
-
-/**
- * One GET through node:http(s). Resolves with the response once its head has arrived, body
- * unread: the caller reads it, or discards it with `discard()`. The body fails (it does not end
- * quietly) if the peer closes before Content-Length or the final chunk.
- */
-export function httpGet(url: URL, options: GetOptions): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    let request: http.ClientRequest;
-    try {
-      const secure = url.protocol === "https:";
-      request = (secure ? https.request : http.request)(url, {
-        method: "GET",
-        headers: options.headers,
-        signal: options.signal,
-        agent: secure ? options.agents.https : options.agents.http,
-      });
-    } catch (error) {
-      // Thrown synchronously for an invalid header (ERR_INVALID_CHAR) or protocol.
-      reject(new UnsendableRequestError(error));
-      return;
-    }
-    request.once("response", resolve);
-    // Stays attached after the response: a later error reaches the body, and must not crash.
-    request.on("error", reject);
-    request.end();
-  });
-}
-
-/** Reads and drops a body nobody needs, so the connection can be reused; gives up past `limit`. */
-export async function discard(body: IncomingMessage, limit = MAX_ANSWER_BYTES): Promise<void> {
-  let bytes = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      // Leaving the loop destroys the body and its connection.
-      if (bytes > limit) break;
-    }
-  } catch {
-    // The body was being thrown away; its failure changes nothing.
-  }
-}
 
 const SessionAnswer = z.object({
   file_url: z.url({ protocol: /^https?$/ }),

@@ -1,9 +1,14 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod/mini";
-import type { WavyCredentialSource } from "../config.js";
-import { InternalError } from "../errors.js";
+import { SECRET_PLACEHOLDER } from "../contract.js";
+import { errorName, InternalError, WavyNotConfiguredError } from "../errors.js";
 import { logger } from "../logger.js";
+
+/** Where the credentials come from: the stack's secret, or (local runs) the environment. */
+export type WavyCredentialSource =
+  | { kind: "secret"; secretId: string }
+  | { kind: "static"; userName: string; authenticationToken: string };
 
 export interface WavyCredentials {
   readonly userName: string;
@@ -61,11 +66,12 @@ export function createCredentialCache(
       // The SDK's message names the secret id at most, never its value.
       logger.error("Could not read the Wavy secret from Secrets Manager", {
         secretId: source.secretId,
-        reason: error instanceof Error ? error.name : "unknown",
+        errorName: errorName(error),
       });
       throw new InternalError("Internal error", { cause: error });
     }
     const parsed = parseSecret(raw);
+    if (parsed === "placeholder") throw new WavyNotConfiguredError();
     if (!parsed) {
       // Say what is wrong with its shape, never what it holds.
       logger.error(
@@ -80,7 +86,7 @@ export function createCredentialCache(
   return { get: () => read(false), refresh: () => read(true) };
 }
 
-function parseSecret(raw: unknown): WavyCredentials | undefined {
+function parseSecret(raw: unknown): WavyCredentials | "placeholder" | undefined {
   if (typeof raw !== "string") return undefined;
   let json: unknown;
   try {
@@ -88,6 +94,18 @@ function parseSecret(raw: unknown): WavyCredentials | undefined {
   } catch {
     return undefined;
   }
+  if (isPlaceholder(json)) return "placeholder";
   const result = SecretShape.safeParse(json);
   return result.success ? result.data : undefined;
+}
+
+/** Exactly the stack's placeholder, as the created secret holds it until put-secret-value. */
+function isPlaceholder(json: unknown): boolean {
+  if (typeof json !== "object" || json === null) return false;
+  const entries = Object.entries(json);
+  const expected = Object.entries(SECRET_PLACEHOLDER);
+  return (
+    entries.length === expected.length &&
+    expected.every(([name, value]) => (json as Record<string, unknown>)[name] === value)
+  );
 }

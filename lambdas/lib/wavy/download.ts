@@ -4,7 +4,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Deadline } from "../clock.js";
 import { errorName, UpstreamError, UpstreamTimeoutError } from "../errors.js";
 import { logger } from "../logger.js";
-import { discard, type HttpAgents, httpGet } from "./client.js";
+import { discard, type HttpAgents, httpGet } from "./http.js";
 import { type AllowedOrigin, isAllowedUrl } from "./origins.js";
 import { ForbiddenAddressError, guardedAgentsFor } from "./ssrf-guard.js";
 
@@ -16,7 +16,7 @@ export interface DownloadDeps {
   agents?: HttpAgents;
 }
 
-/** Redirect hops followed at most (DESIGN.md, "Origins"). */
+/** Redirect hops followed at most (docs/contract.md, "Download origins"). */
 const MAX_REDIRECTS = 5;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);

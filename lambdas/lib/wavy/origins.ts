@@ -28,6 +28,10 @@ export function parseAllowedOrigins(list: string): AllowedOrigin[] {
     const match = ENTRY.exec(entry);
     if (!match) throw new Error(`has an entry that is not an origin: "${entry}"`);
     const [, scheme = "", wildcard, host = "", port] = match;
+    // A port no link can carry (0, 99999) or one written `0443` would silently never match.
+    if (port !== undefined && (!/^[1-9]\d{0,4}$/.test(port) || Number(port) > 65_535)) {
+      throw new Error(`has an entry whose port is not valid: "${entry}"`);
+    }
     const protocol = `${scheme.toLowerCase()}:` as AllowedOrigin["protocol"];
     return {
       protocol,

@@ -1,14 +1,21 @@
 import type { Readable } from "node:stream";
 import type { Deadline } from "../clock.js";
-import type { WavyConfig } from "../config.js";
 import type { SessionTarget } from "../ids.js";
 import { requestSessionFileUrl } from "./client.js";
 import type { CredentialCache } from "./credentials.js";
 import { openCsvDownload } from "./download.js";
+import type { AllowedOrigin } from "./origins.js";
 import type { BackoffPolicy } from "./retry.js";
 
+/** The part of the Wavy configuration this needs (config.ts parses it from the environment). */
+export interface SessionCsvSettings {
+  apiUrl: URL;
+  downloadOrigins: readonly AllowedOrigin[];
+  maxCsvBytes: number;
+}
+
 export interface SessionCsvDeps {
-  config: WavyConfig;
+  config: SessionCsvSettings;
   credentials: CredentialCache;
   deadline: Deadline;
   backoff?: BackoffPolicy;

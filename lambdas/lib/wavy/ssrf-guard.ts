@@ -4,7 +4,7 @@ import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import type { Duplex } from "node:stream";
 import ipaddr from "ipaddr.js";
-import type { HttpAgents } from "./client.js";
+import type { HttpAgents } from "./http.js";
 import type { AllowedOrigin } from "./origins.js";
 
 /**

@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createRowCounter } from "../../../../lambdas/lib/csv/row-counter.js";
-import { MalformedCsvError } from "../../../../lambdas/lib/csv/scanner.js";
+import { createCsvScanner, MalformedCsvError } from "../../../../lambdas/lib/csv/scanner.js";
 import { type Reading, type RowReading, referenceRead, referenceRows } from "./reference.js";
 import { chunked, encode, scan, scanRows } from "./support.js";
 
@@ -32,7 +31,7 @@ function referenceRowsOutcome(bytes: Uint8Array): Outcome<RowReading> {
 }
 
 function countRows(chunks: readonly Uint8Array[]): number {
-  const counter = createRowCounter();
+  const counter = createCsvScanner();
   for (const chunk of chunks) counter.write(chunk);
   return counter.finish();
 }

@@ -1,9 +1,13 @@
 import type { Readable } from "node:stream";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { describe, expect, it, vi } from "vitest";
-import { UpstreamError } from "../../../../lambdas/lib/errors.js";
+import { UpstreamError, WavyNotConfiguredError } from "../../../../lambdas/lib/errors.js";
 import type { SessionTarget } from "../../../../lambdas/lib/ids.js";
-import { type CountDeps, countOpenSessions } from "../../../../lambdas/lib/sessions/count.js";
+import {
+  type CountDeps,
+  countOpenSessions,
+  type SessionCountResult,
+} from "../../../../lambdas/lib/sessions/count.js";
 import {
   csvStream,
   emfDocuments,
@@ -31,10 +35,19 @@ function prepare(csv: string | (() => Promise<Readable>), now: string) {
   return { deps, metrics, logger };
 }
 
+/** A count that ran with credentials: the figures, never the not-configured result. */
+async function counted(target: SessionTarget, deps: CountDeps): Promise<SessionCountResult> {
+  const result = await countOpenSessions(target, deps);
+  if ("notConfigured" in result) throw new Error("expected figures, got not-configured");
+  return result;
+}
+
 const figuresOf = async (csv: string, now: string) => {
   const { deps } = prepare(csv, now);
-  const { openSessions, expiringWithin1h, expiringWithin4h, unparseableTimestamps } =
-    await countOpenSessions(TARGET, deps);
+  const { openSessions, expiringWithin1h, expiringWithin4h, unparseableTimestamps } = await counted(
+    TARGET,
+    deps,
+  );
   return { openSessions, expiringWithin1h, expiringWithin4h, unparseableTimestamps };
 };
 
@@ -159,7 +172,7 @@ describe("counting open sessions", () => {
     );
     const { deps, logger } = prepare(rows, "2026-11-28T12:00:00Z");
     // Act
-    const result = await countOpenSessions(TARGET, deps);
+    const result = await counted(TARGET, deps);
     // Assess
     expect(result.unparseableTimestamps).toBe(50);
     expect(result.openSessions).toBe(51);
@@ -244,5 +257,30 @@ describe("counting open sessions", () => {
     expect(documents[0]?.CustomerId).toBe("42");
     expect(documents[0]?.SubAccountId).toBe("7");
     expect(logger.error).toHaveBeenCalledTimes(1);
+  });
+
+  it("reports a secret still holding the stack's placeholder as NotConfigured, without failing", async () => {
+    // Prepare: what the credential cache throws before any Wavy call on a fresh deploy.
+    const log = spyOnConsoleLog();
+    const { deps, metrics, logger } = prepare(async () => {
+      throw new WavyNotConfiguredError();
+    }, "2026-11-28T12:00:00Z");
+    // Act
+    const result = await countOpenSessions(TARGET, deps);
+    // Assess: a run that counted nothing, with no WavyRequestFailed to alarm on.
+    expect(result).toEqual({
+      customerId: "42",
+      subAccountId: "7",
+      notConfigured: true,
+      measuredAt: "2026-11-28T12:00:00.000Z",
+    });
+    metrics.publishStoredMetrics();
+    const documents = emfDocuments(log);
+    expect(Object.fromEntries(metricValues(documents))).toEqual({
+      NotConfigured: { value: 1, unit: "Count" },
+    });
+    expect(documents[0]?.CustomerId).toBe("42");
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(logger.error).not.toHaveBeenCalled();
   });
 });

@@ -1,10 +1,15 @@
 import fc from "fast-check";
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
-import {
-  createTimestampReader,
-  parseTimestamp,
-} from "../../../../lambdas/lib/sessions/timestamp.js";
+import { createTimestampReader } from "../../../../lambdas/lib/sessions/timestamp.js";
+
+const encoder = new TextEncoder();
+
+/** The reader on a string; the counter hands it bytes. */
+function parseTimestamp(text: string, timeZone: string): number {
+  const bytes = encoder.encode(text);
+  return createTimestampReader(timeZone)(bytes, 0, bytes.length);
+}
 
 const SAO_PAULO = "America/Sao_Paulo";
 const utc = (iso: string) => Date.parse(iso);

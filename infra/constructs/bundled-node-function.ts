@@ -12,10 +12,10 @@ import type { Construct } from "constructs";
  * The Node major the handlers are written and tested for: the `node` devDependency runs the test
  * suite on 22, so the Lambda runtime and the bundle target move together with it.
  */
-export const HOUSE_RUNTIME = lambda.Runtime.NODEJS_22_X;
+const RUNTIME = lambda.Runtime.NODEJS_22_X;
 const BUNDLE_TARGET = "node22";
 
-export interface HouseFunctionProps {
+export interface BundledNodeFunctionProps {
   /** Path of the handler module (exports `handler`). */
   readonly entry: string;
   readonly description: string;
@@ -31,15 +31,16 @@ export interface HouseFunctionProps {
 }
 
 /**
- * One NodejsFunction with the house settings: ARM, active tracing, its own log group with a
- * retention, and an ESM bundle with the AWS SDK inside (the runtime's copy is a version we did
- * not test), minified, with a source map shipped beside it for reading stack traces offline.
- * Node does not apply it at run time (no --enable-source-maps): parsing the map at start-up cost
- * 34 MB of RSS and about 100 ms of cold start (docs/benchmarks.md). Set
- * NODE_OPTIONS=--enable-source-maps on a function while debugging.
+ * A handler module bundled by the local esbuild (never Docker) into one Lambda function, with the
+ * settings both functions share: ARM, active tracing, its own log group with a retention, and an
+ * ESM bundle with the AWS SDK inside (the runtime's copy is a version we did not test), minified,
+ * with a source map shipped beside it for reading stack traces offline. Node does not apply it at
+ * run time (no --enable-source-maps): parsing the map at start-up cost 34 MB of RSS and about
+ * 100 ms of cold start (docs/benchmarks.md). Set NODE_OPTIONS=--enable-source-maps on a function
+ * while debugging.
  */
-export class HouseFunction extends NodejsFunction {
-  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+export class BundledNodeFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: BundledNodeFunctionProps) {
     // Created before the function so the role can be scoped to it: no AWSLambdaBasicExecutionRole
     // (a managed policy that may write to any log group).
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
@@ -62,7 +63,7 @@ export class HouseFunction extends NodejsFunction {
       entry: props.entry,
       handler: "handler",
       description: props.description,
-      runtime: HOUSE_RUNTIME,
+      runtime: RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
