@@ -9,47 +9,10 @@
  * by `npx cdk deploy --outputs-file cdk-outputs.json`). Credentials: the default provider chain
  * (AWS_PROFILE, environment, SSO, instance role...). Prints the status, then the JSON body.
  */
-import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { SignatureV4 } from "@smithy/signature-v4";
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-const toBuffer = (data: SourceData): Buffer =>
-  typeof data === "string"
-    ? Buffer.from(data, "utf8")
-    : ArrayBuffer.isView(data)
-      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data);
-
-/** The signer's hash (plain SHA-256, or HMAC-SHA-256 with a key) from node:crypto. */
-class Sha256 {
-  private hash: Hash | Hmac;
-
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh();
-  }
-
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined
-      ? createHash("sha256")
-      : createHmac("sha256", toBuffer(this.secret));
-  }
-
-  update(data: SourceData): void {
-    this.hash.update(toBuffer(data));
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
+import { regionOfApiUrl, routeUrl, signedFetch } from "./signed-fetch.js";
 
 const USAGE = `usage: npm run call -- [--url <base URL>] [--region <region>] <GET|POST> <path> [JSON body]
   e.g. npm run call -- POST /exports '{"customerId": "42"}'`;
@@ -64,11 +27,6 @@ function baseUrlFromOutputs(): string | undefined {
   if (!existsSync(file)) return undefined;
   const outputs = JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, string>>;
   return Object.values(outputs).find((stack) => stack.ApiUrl)?.ApiUrl;
-}
-
-/** `abc123.execute-api.sa-east-1.amazonaws.com` → `sa-east-1`. */
-function regionOf(url: URL): string | undefined {
-  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1];
 }
 
 async function main(): Promise<void> {
@@ -101,37 +59,17 @@ async function main(): Promise<void> {
     }
   }
 
-  // The stage (`/prod`) is part of the base URL's path; the route follows it.
-  const baseUrl = new URL(base);
-  const url = new URL(`${baseUrl.pathname.replace(/\/$/, "")}${pathArg}`, baseUrl);
-  const region = values.region ?? regionOf(url) ?? process.env.AWS_REGION;
+  const url = routeUrl(base, pathArg);
+  const region = values.region ?? regionOfApiUrl(url) ?? process.env.AWS_REGION;
   if (!region) fail("Cannot tell the region from the URL: pass --region");
 
-  const signer = new SignatureV4({
-    service: "execute-api",
-    region,
-    credentials: defaultProvider(),
-    sha256: Sha256,
-  });
-  const query: Record<string, string | string[]> = {};
-  for (const key of new Set(url.searchParams.keys())) {
-    const all = url.searchParams.getAll(key);
-    query[key] = all.length === 1 ? (all[0] ?? "") : all;
-  }
-  const headers: Record<string, string> = { host: url.host, accept: "application/json" };
+  const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
-  const signed = await signer.sign({
-    method,
-    protocol: url.protocol,
-    hostname: url.hostname,
-    port: url.port ? Number(url.port) : undefined,
-    path: url.pathname,
-    query,
-    headers,
-    body,
-  });
-
-  const response = await fetch(url, { method, headers: signed.headers, body });
+  const response = await signedFetch(
+    url,
+    { method, headers, body },
+    { region, credentials: defaultProvider() },
+  );
   const text = await response.text();
   console.log(`HTTP ${response.status} ${response.statusText}`);
   const retryAfter = response.headers.get("retry-after");

@@ -14,6 +14,7 @@ import {
   buildExportService,
   type ExportServiceDeps,
 } from "../../lambdas/lib/exports/export-service.js";
+import { recordAwsCalls } from "./aws-call-recorder.js";
 
 export const BUCKET = "wavy-exports-test";
 
@@ -47,12 +48,16 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const wavy = await new WavySimulator(options.wavy).start();
   const s3 = await new LocalS3({ buckets: [BUCKET] }).start();
-  const s3Client = new S3Client({
+  const s3Options = {
     endpoint: s3.endpoint,
     forcePathStyle: true,
     region: "us-east-1",
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  });
+  };
+  const s3Client = new S3Client(s3Options);
+  // The function's own client, so that only its calls are recorded for the IAM evaluation
+  // (test/iam), not the test's listings and clean-ups.
+  const functionS3 = recordAwsCalls(new S3Client(s3Options), "export");
   const config = loadExportConfig({
     WAVY_USER_NAME: wavy.credentials.userName,
     WAVY_AUTH_TOKEN: wavy.credentials.authenticationToken,
@@ -64,7 +69,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   });
   const api = once(() =>
-    buildExportService(config, { s3: s3Client, backoff: TEST_BACKOFF, ...options.deps }),
+    buildExportService(config, { s3: functionS3, backoff: TEST_BACKOFF, ...options.deps }),
   );
   const server = await startApiServer(handleApiRequest(api));
 
@@ -115,6 +120,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await wavy.stop();
       await s3.stop();
       s3Client.destroy();
+      functionS3.destroy();
     },
   };
 }

@@ -1,0 +1,247 @@
+import type { CfnElement, Stack } from "aws-cdk-lib";
+import type { Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
+import type { WavySessionsStack } from "../../infra/wavy-sessions-stack.js";
+import type { FunctionRole } from "../support/aws-call-recorder.js";
+import { TEST_SECRET_ARN } from "../support/aws-names.js";
+import { BUCKET } from "../support/export-harness.js";
+import { TemplateResolver } from "./template-resolver.js";
+
+/**
+ * The synthesised stack as the IAM evaluation needs it: each role with its trust policy and
+ * identity policies, and the resource policies and ARNs of what the edges touch, all resolved
+ * to one test account. The export bucket and the created secret get the names the tests' own
+ * calls use, so a recorded call's ARN is the deployed resource's ARN.
+ */
+
+export type PolicyDocument = { Version?: string; Statement: Statement[] };
+export type Statement = Record<string, unknown>;
+
+export interface RoleModel {
+  logicalId: string;
+  arn: string;
+  name: string;
+  trustPolicy: PolicyDocument;
+  identityPolicies: { name: string; policy: PolicyDocument }[];
+  managedPolicyArns: string[];
+}
+
+export interface ApiMethod {
+  verb: string;
+  /** The resource path as API Gateway names it, e.g. `/exports/{exportId}`. */
+  path: string;
+}
+
+export interface StackModel {
+  roles: RoleModel[];
+  functionRole: Record<FunctionRole, RoleModel>;
+  functionArn: Record<FunctionRole, string>;
+  logGroupArn: Record<FunctionRole, string>;
+  /** Lambda's resource-based policy of the export function, from its AWS::Lambda::Permission. */
+  exportFunctionPolicy: PolicyDocument;
+  bucketPolicy: PolicyDocument | undefined;
+  deadLetterQueue: { arn: string; policy: PolicyDocument | undefined };
+  onFailureDestinations: string[];
+  scheduleGroupArn: string;
+  schedules: { logicalId: string; roleArn: string; targetArn: string; deadLetterArn?: string }[];
+  /** Absent when alarms go nowhere or to an imported topic (whose policy is not ours). */
+  topic: { arn: string; policy: PolicyDocument | undefined } | undefined;
+  alarms: { logicalId: string; arn: string; actions: string[] }[];
+  api: { restApiId: string; stage: string; methods: ApiMethod[] };
+}
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+/** The physical names the tests' own resources have: s3rver's or moto's bucket and secret. */
+export interface TestResources {
+  bucket: string;
+  secretArn: string;
+}
+
+export function buildStackModel(
+  stack: WavySessionsStack,
+  template: Template,
+  own: TestResources = { bucket: BUCKET, secretArn: TEST_SECRET_ARN },
+): StackModel {
+  const raw = template.toJSON() as { Resources: Resources };
+  const id = (construct: IConstruct) =>
+    (stack as Stack).getLogicalId(construct.node.defaultChild as CfnElement);
+  const names: Record<string, string> = { [id(stack.storage.bucket)]: own.bucket };
+  const secret = stack.secret.secret;
+  if (raw.Resources[id(secret)]?.Type === "AWS::SecretsManager::Secret") {
+    names[id(secret)] = own.secretArn;
+  }
+  const resolver = new TemplateResolver(raw, names);
+  const resources = resolver.resolve(raw.Resources) as Resources;
+  const ofType = (type: string) =>
+    Object.entries(resources).filter(([, resource]) => resource.Type === type);
+
+  const roles: RoleModel[] = ofType("AWS::IAM::Role").map(([logicalId, resource]) => {
+    const properties = resource.Properties ?? {};
+    const name = resolver.name(logicalId);
+    const inline =
+      (properties.Policies as { PolicyName: string; PolicyDocument: PolicyDocument }[]) ?? [];
+    const attached = ofType("AWS::IAM::Policy")
+      .filter(([, policy]) =>
+        ((policy.Properties?.Roles as string[] | undefined) ?? []).includes(name),
+      )
+      .map(([policyId, policy]) => ({
+        name: policyId,
+        policy: policy.Properties?.PolicyDocument as PolicyDocument,
+      }));
+    return {
+      logicalId,
+      arn: resolver.arn(logicalId),
+      name,
+      trustPolicy: properties.AssumeRolePolicyDocument as PolicyDocument,
+      identityPolicies: [
+        ...inline.map((policy) => ({ name: policy.PolicyName, policy: policy.PolicyDocument })),
+        ...attached,
+      ],
+      managedPolicyArns: (properties.ManagedPolicyArns as string[]) ?? [],
+    };
+  });
+  const roleByArn = (arn: string) => {
+    const role = roles.find((candidate) => candidate.arn === arn);
+    if (!role) throw new Error(`No role in the template has the ARN ${arn}`);
+    return role;
+  };
+
+  const functionIds = {
+    export: id(stack.exportApi.function),
+    counter: id(stack.counter.function),
+  } satisfies Record<FunctionRole, string>;
+  const functionRole = (role: FunctionRole) =>
+    roleByArn(String(resources[functionIds[role]]?.Properties?.Role));
+  const logGroupArn = (role: FunctionRole) => {
+    const config = resources[functionIds[role]]?.Properties?.LoggingConfig as
+      | { LogGroup?: string }
+      | undefined;
+    const logGroupId = ofType("AWS::Logs::LogGroup").find(
+      ([logicalId]) => resolver.name(logicalId) === config?.LogGroup,
+    )?.[0];
+    if (!logGroupId) throw new Error(`The ${role} function names no log group of the template`);
+    return resolver.arn(logGroupId);
+  };
+
+  const exportArn = resolver.arn(functionIds.export);
+  const exportFunctionPolicy: PolicyDocument = {
+    Version: "2012-10-17",
+    Statement: ofType("AWS::Lambda::Permission")
+      .filter(([, permission]) => permission.Properties?.FunctionName === exportArn)
+      .map(([logicalId, permission]) =>
+        lambdaPermissionStatement(logicalId, permission.Properties ?? {}),
+      ),
+  };
+
+  const policyOf = (type: string, listKey: string, target: string) =>
+    ofType(type).find(([, policy]) =>
+      ((policy.Properties?.[listKey] as string[] | undefined) ?? []).includes(target),
+    )?.[1].Properties?.PolicyDocument as PolicyDocument | undefined;
+
+  const bucketName = own.bucket;
+  const queueId = id(stack.counter.deadLetterQueue);
+  const topicConstruct = stack.observability.topic;
+  const topicId = topicConstruct?.node.defaultChild ? id(topicConstruct) : undefined;
+
+  const restApiId = id(stack.exportApi.api);
+  const stageId = id(stack.exportApi.api.deploymentStage);
+  return {
+    roles,
+    functionRole: { export: functionRole("export"), counter: functionRole("counter") },
+    functionArn: { export: exportArn, counter: resolver.arn(functionIds.counter) },
+    logGroupArn: { export: logGroupArn("export"), counter: logGroupArn("counter") },
+    exportFunctionPolicy,
+    bucketPolicy: ofType("AWS::S3::BucketPolicy").find(
+      ([, policy]) => policy.Properties?.Bucket === bucketName,
+    )?.[1].Properties?.PolicyDocument as PolicyDocument | undefined,
+    deadLetterQueue: {
+      arn: resolver.arn(queueId),
+      policy: policyOf("AWS::SQS::QueuePolicy", "Queues", resolver.ref(queueId)),
+    },
+    onFailureDestinations: ofType("AWS::Lambda::EventInvokeConfig")
+      .filter(
+        ([, config]) => config.Properties?.FunctionName === resolver.name(functionIds.counter),
+      )
+      .flatMap(([, config]) => {
+        const destinations = config.Properties?.DestinationConfig as
+          | { OnFailure?: { Destination: string } }
+          | undefined;
+        return destinations?.OnFailure ? [destinations.OnFailure.Destination] : [];
+      }),
+    scheduleGroupArn: resolver.arn(id(stack.counter.scheduleGroup)),
+    schedules: ofType("AWS::Scheduler::Schedule").map(([logicalId, schedule]) => {
+      const target = schedule.Properties?.Target as {
+        Arn: string;
+        RoleArn: string;
+        DeadLetterConfig?: { Arn: string };
+      };
+      return {
+        logicalId,
+        roleArn: target.RoleArn,
+        targetArn: target.Arn,
+        deadLetterArn: target.DeadLetterConfig?.Arn,
+      };
+    }),
+    topic: topicId
+      ? {
+          arn: resolver.arn(topicId),
+          policy: policyOf("AWS::SNS::TopicPolicy", "Topics", resolver.ref(topicId)),
+        }
+      : undefined,
+    alarms: ofType("AWS::CloudWatch::Alarm").map(([logicalId, alarm]) => ({
+      logicalId,
+      arn: resolver.arn(logicalId),
+      actions: [
+        ...((alarm.Properties?.AlarmActions as string[]) ?? []),
+        ...((alarm.Properties?.OKActions as string[]) ?? []),
+      ],
+    })),
+    api: {
+      restApiId: resolver.ref(restApiId),
+      stage: resolver.ref(stageId),
+      methods: apiMethods(raw.Resources, restApiId),
+    },
+  };
+}
+
+/**
+ * An AWS::Lambda::Permission as the statement Lambda adds to the function's policy: the
+ * principal, and SourceArn as `ArnLike` on `AWS:SourceArn`, SourceAccount as `StringEquals` on
+ * `AWS:SourceAccount` ("Viewing resource-based IAM policies in Lambda",
+ * https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html).
+ */
+function lambdaPermissionStatement(sid: string, properties: Record<string, unknown>): Statement {
+  const condition: Record<string, Record<string, string>> = {};
+  if (properties.SourceArn) condition.ArnLike = { "AWS:SourceArn": String(properties.SourceArn) };
+  if (properties.SourceAccount) {
+    condition.StringEquals = { "AWS:SourceAccount": String(properties.SourceAccount) };
+  }
+  const principal = String(properties.Principal);
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Principal: principal.endsWith(".amazonaws.com") ? { Service: principal } : { AWS: principal },
+    Action: properties.Action,
+    Resource: properties.FunctionName,
+    ...(Object.keys(condition).length > 0 && { Condition: condition }),
+  };
+}
+
+/** Every method of the REST API with its resource path, walked up from each method's resource. */
+function apiMethods(resources: Resources, restApiId: string): ApiMethod[] {
+  const pathOf = (resourceRef: unknown): string => {
+    const ref = resourceRef as { Ref?: string; "Fn::GetAtt"?: [string, string] };
+    if (ref["Fn::GetAtt"]?.[0] === restApiId) return "";
+    const resource = resources[String(ref.Ref)];
+    if (!resource) throw new Error(`Unknown API resource ${JSON.stringify(resourceRef)}`);
+    const properties = resource.Properties ?? {};
+    return `${pathOf(properties.ParentId)}/${String(properties.PathPart)}`;
+  };
+  return Object.values(resources)
+    .filter((resource) => resource.Type === "AWS::ApiGateway::Method")
+    .map((method) => ({
+      verb: String(method.Properties?.HttpMethod),
+      path: pathOf(method.Properties?.ResourceId) || "/",
+    }));
+}
