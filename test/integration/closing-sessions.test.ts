@@ -141,6 +141,18 @@ describe("GET /sessions/closing", () => {
     await expectNothingLeft(h);
   });
 
+  it("takes the written list and companion back when the manifest is refused", async () => {
+    h.s3.injectFault((req) =>
+      req.method === "PUT" && (req.url ?? "").includes("/manifests/") ? 503 : undefined,
+    );
+
+    const { status } = await h.call("GET", "/sessions/closing?customerId=42&withinMinutes=60");
+
+    expect(status).toBe(500);
+    h.s3.clearFaults();
+    await expectNothingLeft(h);
+  });
+
   it("sorts a list larger than one in-memory run (spilled to /tmp and merged)", async () => {
     const rows = 150_000;
     const lines: string[] = [HEADER];
