@@ -3,6 +3,8 @@ import type { Context } from "aws-lambda";
 
 /** Enough of a Lambda context for Powertools and the handlers; local runs have no real one. */
 export function lambdaContext(functionName: string, remainingMs = 29_000): Context {
+  // Counts down, as Lambda's does: the worker sizes its deadline from it.
+  const endsAt = Date.now() + remainingMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -12,7 +14,7 @@ export function lambdaContext(functionName: string, remainingMs = 29_000): Conte
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "local",
-    getRemainingTimeInMillis: () => remainingMs,
+    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
     done: () => {},
     fail: () => {},
     succeed: () => {},

@@ -1,5 +1,6 @@
+import type * as crypto from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import {
   createServer,
   type IncomingMessage,
@@ -7,17 +8,57 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
+import { delimitedListing, delimitedListingBucket } from "./delimited-listing.js";
+
+/**
+ * s3rver 3.7 encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node 17 and
+ * later) no longer provides: every truncated listing answered 500 InternalError. s3rver runs in
+ * this process, so its one use of "des" is served by AES-128 with the 8-byte key and IV doubled;
+ * the token stays opaque and round-trips. Nothing else in the project uses DES.
+ */
+function serveS3rverDes(): void {
+  const cryptoModule = createRequire(import.meta.url)("node:crypto") as typeof crypto;
+  const marked = cryptoModule as typeof crypto & { s3rverDes?: true };
+  if (marked.s3rverDes) return;
+  marked.s3rverDes = true;
+  const double = (bytes: crypto.BinaryLike) =>
+    Buffer.concat([Buffer.from(bytes as Buffer), Buffer.from(bytes as Buffer)]);
+  const createCipheriv = cryptoModule.createCipheriv;
+  const createDecipheriv = cryptoModule.createDecipheriv;
+  cryptoModule.createCipheriv = ((
+    algorithm: string,
+    key: crypto.CipherKey,
+    iv: crypto.BinaryLike,
+    options?: never,
+  ) =>
+    algorithm === "des"
+      ? createCipheriv("aes-128-cbc", double(key as Buffer), double(iv))
+      : createCipheriv(algorithm, key, iv, options)) as typeof crypto.createCipheriv;
+  cryptoModule.createDecipheriv = ((
+    algorithm: string,
+    key: crypto.CipherKey,
+    iv: crypto.BinaryLike,
+    options?: never,
+  ) =>
+    algorithm === "des"
+      ? createDecipheriv("aes-128-cbc", double(key as Buffer), double(iv))
+      : createDecipheriv(algorithm, key, iv, options)) as typeof crypto.createDecipheriv;
+}
 
 /**
  * s3rver (a real S3-protocol server, objects on disk) behind a thin front on loopback that
  * (1) answers AbortMultipartUpload, which s3rver lacks, (2) keeps a ledger of multipart
  * uploads so tests can prove none stays open, (3) lets a test inject faults, and (4) honours
  * conditional PUTs (`If-None-Match: *`, `If-Match: <etag>`), which S3 supports and s3rver
- * ignores (it reads those headers on GET only): the Idempotency-Key records rely on them.
+ * ignores (it reads those headers on GET only): the Idempotency-Key records rely on them, and
+ * (5) lists with a delimiter correctly (delimited-listing.ts), which s3rver does one level deep
+ * only, so `aws s3 ls` shows the exports.
  */
 export interface LocalS3Options {
   buckets?: string[];
@@ -29,33 +70,54 @@ export interface LocalS3Options {
 /** A status to answer with, "destroy" to drop the connection, "hang" to never answer. */
 export type FaultRule = (req: IncomingMessage) => number | "destroy" | "hang" | undefined;
 
+/** One request as the front saw it: enough to count what an operation costs in S3 requests. */
+export interface S3Request {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+}
+
 export class LocalS3 {
   endpoint = "";
   readonly openUploads = new Map<string, string>();
+  /** Every request the front received, in order; a test may empty it (`length = 0`). */
+  readonly requests: S3Request[] = [];
   readonly abortedUploads: string[] = [];
   private s3rver: S3rver | undefined;
   private front: Server | undefined;
   private backendPort = 0;
+  /** Talks to s3rver itself, for what the front answers on its behalf. */
+  private backend: S3Client | undefined;
   private directory = "";
   private ownsDirectory = false;
   private faults: FaultRule[] = [];
   /** Object paths with a conditional PUT in flight: check and write are one step per path. */
   private readonly conditionalWrites = new Set<string>();
+  /** Per object path, the end of the last request queued on it (see oneAtATime). */
+  private readonly objectQueues = new Map<string, Promise<void>>();
 
   constructor(private readonly options: LocalS3Options = {}) {}
 
   async start(): Promise<this> {
+    serveS3rverDes();
     this.ownsDirectory = !this.options.directory;
     this.directory = this.options.directory ?? (await mkdtemp(join(tmpdir(), "wavy-s3-")));
     this.s3rver = new S3rver({
       address: "127.0.0.1",
       port: 0,
-      silent: true,
+      silent: process.env.S3RVER_VERBOSE !== "1",
       directory: this.directory,
       configureBuckets: (this.options.buckets ?? []).map((name) => ({ name, configs: [] })),
     });
     const info = (await this.s3rver.run()) as AddressInfo | [string, number];
     this.backendPort = Array.isArray(info) ? info[1] : info.port;
+    this.backend = new S3Client({
+      endpoint: `http://127.0.0.1:${this.backendPort}`,
+      forcePathStyle: true,
+      region: "us-east-1",
+      // s3rver's own fixed credentials.
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    });
 
     this.front = createServer((req, res) => this.forward(req, res));
     this.front.listen(this.options.port ?? 0, "127.0.0.1");
@@ -69,8 +131,34 @@ export class LocalS3 {
     await new Promise<void>((resolve) =>
       this.front ? this.front.close(() => resolve()) : resolve(),
     );
+    this.backend?.destroy();
     await this.s3rver?.close();
     if (this.ownsDirectory) await rm(this.directory, { recursive: true, force: true });
+  }
+
+  /**
+   * Writes objects straight into s3rver's folder (its on-disk layout: `<bucket>/<key>._S3rver_object`,
+   * the ETag computed on first read), bypassing HTTP: seeding 100 000 objects takes seconds instead of
+   * minutes. The requests a test counts are then only its own.
+   */
+  async seedObjects(
+    bucket: string,
+    objects: Iterable<{ key: string; body: string }>,
+  ): Promise<number> {
+    let count = 0;
+    const folders = new Set<string>();
+    for (const { key, body } of objects) {
+      const parts = key.split("/");
+      const name = parts.pop() ?? "";
+      const folder = join(this.directory, bucket, ...parts);
+      if (!folders.has(folder)) {
+        await mkdir(folder, { recursive: true });
+        folders.add(folder);
+      }
+      await writeFile(join(folder, `${name}._S3rver_object`), body);
+      count++;
+    }
+    return count;
   }
 
   /** Every request is offered to the rules first; the first answer wins. */
@@ -84,6 +172,11 @@ export class LocalS3 {
 
   private forward(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", this.endpoint);
+    this.requests.push({
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.searchParams,
+    });
     for (const rule of this.faults) {
       const fault = rule(req);
       if (fault === "destroy") return void req.socket.destroy();
@@ -103,12 +196,42 @@ export class LocalS3 {
       res.writeHead(204).end();
       return;
     }
+    if (req.method === "GET" && url.searchParams.has("uploads")) {
+      return void this.listUploads(req, res, url);
+    }
     const conditional =
       req.method === "PUT" &&
       uploadId === null &&
       (req.headers["if-none-match"] !== undefined || req.headers["if-match"] !== undefined);
-    if (conditional) return void this.conditionalPut(req, res, url);
-    this.proxy(req, res, url);
+    const listedBucket = delimitedListingBucket(req.method, url);
+    if (listedBucket !== undefined) return void this.list(req, res, listedBucket, url);
+    const run = () =>
+      conditional ? void this.conditionalPut(req, res, url) : this.proxy(req, res, url);
+    const wholeObject = uploadId === null && !url.searchParams.has("uploads");
+    if (wholeObject && url.pathname.split("/").length > 2) {
+      this.oneAtATime(url.pathname, res, run);
+    } else {
+      run();
+    }
+  }
+
+  private async list(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bucket: string,
+    url: URL,
+  ): Promise<void> {
+    req.resume();
+    try {
+      const body = await delimitedListing(this.backend as S3Client, bucket, url.searchParams);
+      res.writeHead(200, { "content-type": "application/xml" }).end(body);
+    } catch (error) {
+      const code = (error as { name?: string }).name === "NoSuchBucket" ? "NoSuchBucket" : "";
+      res.writeHead(code ? 404 : 500, { "content-type": "application/xml" });
+      res.end(
+        `<Error><Code>${code || "InternalError"}</Code><Message>${code || "listing failed"}</Message></Error>`,
+      );
+    }
   }
 
   /**
@@ -136,6 +259,54 @@ export class LocalS3 {
       if (unquote(match) !== unquote(current.etag)) return refuse(412, "PreconditionFailed");
     }
     this.proxy(req, res, url);
+  }
+
+  /**
+   * S3 replaces an object atomically: a GET sees the old or the new one, never half of it. s3rver
+   * writes the file in place, so a GET racing a PUT of the same key can read it half-written (a
+   * manifest that is not JSON yet). Requests on one object therefore run one at a time here.
+   */
+  private oneAtATime(path: string, res: ServerResponse, run: () => void): void {
+    const before = this.objectQueues.get(path) ?? Promise.resolve();
+    const ended = new Promise<void>((resolve) => res.on("close", () => resolve()));
+    const mine = before.then(() => ended);
+    this.objectQueues.set(path, mine);
+    void mine.then(() => {
+      if (this.objectQueues.get(path) === mine) this.objectQueues.delete(path);
+    });
+    void before.then(run);
+  }
+
+  /**
+   * ListMultipartUploads (which s3rver lacks) from the ledger: the uploads open in the bucket
+   * whose key starts with `prefix`, as S3 answers them (one page: tests never hold 1 000).
+   */
+  private listUploads(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    req.resume();
+    const bucket = decodeURIComponent(url.pathname.split("/")[1] ?? "");
+    const prefix = url.searchParams.get("prefix") ?? "";
+    const uploads = [...this.openUploads]
+      .map(([uploadId, path]) => ({
+        uploadId,
+        bucket: decodeURIComponent(path.split("/")[1] ?? ""),
+        key: decodeURIComponent(path.split("/").slice(2).join("/")),
+      }))
+      .filter((upload) => upload.bucket === bucket && upload.key.startsWith(prefix));
+    const xml = (text: string) =>
+      text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    res.writeHead(200, { "content-type": "application/xml" });
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${xml(bucket)}</Bucket>` +
+        `<Prefix>${xml(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
+        uploads
+          .map(
+            (upload) =>
+              `<Upload><Key>${xml(upload.key)}</Key><UploadId>${xml(upload.uploadId)}</UploadId>` +
+              `<Initiated>${new Date().toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+          )
+          .join("") +
+        "</ListMultipartUploadsResult>",
+    );
   }
 
   private headBackend(path: string): Promise<{ exists: boolean; etag: string }> {

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 /**
  * A Wavy Messaging stand-in over real HTTP on loopback: GET /v1/session answers a file_url on
@@ -12,6 +12,8 @@ export interface RecordedRequest {
   path: string;
   query: URLSearchParams;
   headers: IncomingMessage["headers"];
+  /** Whether the connection had carried an earlier request (the client reused it). */
+  reusedConnection: boolean;
 }
 
 export type SessionReply =
@@ -38,6 +40,7 @@ export class WavySimulator {
   private readonly files = new Map<string, FileHandler>();
   private server: Server | undefined;
   private nextFile = 0;
+  private readonly usedSockets = new WeakSet<Socket>();
   baseUrl = "";
 
   constructor(options: WavySimulatorOptions = {}) {
@@ -94,7 +97,9 @@ export class WavySimulator {
       path: url.pathname,
       query: url.searchParams,
       headers: req.headers,
+      reusedConnection: this.usedSockets.has(req.socket),
     });
+    this.usedSockets.add(req.socket);
     const file = /^\/files\/([^/]+)$/.exec(url.pathname)?.[1];
     const handler = file ? this.files.get(file) : undefined;
     if (url.pathname === "/v1/session") this.session(req, res, url);

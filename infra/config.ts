@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { ALL_SUB_ACCOUNTS, DEFAULTS, LIMITS, METRICS_NAMESPACE } from "../lambdas/lib/contract.js";
+import {
+  ALL_SUB_ACCOUNTS,
+  DEFAULTS,
+  EVENT,
+  LIMITS,
+  METRICS_NAMESPACE,
+} from "../lambdas/lib/contract.js";
 import { IdSchema } from "../lambdas/lib/ids.js";
 import { parseAllowedOrigins } from "../lambdas/lib/wavy/origins.js";
 
@@ -13,6 +19,8 @@ import { parseAllowedOrigins } from "../lambdas/lib/wavy/origins.js";
 export interface CountTarget {
   readonly customerId: string;
   readonly subAccountId?: string;
+  /** Each run also stores the CSV it counts (docs/contract.md, "Scheduled snapshots"). */
+  readonly snapshot?: true;
 }
 
 /**
@@ -47,7 +55,10 @@ export interface WavySessionsConfig {
   readonly secret: SecretSource;
   readonly exportRetentionDays: number;
   readonly exportMemoryMb: number;
+  readonly exportWorkerMemoryMb: number;
   readonly counterMemoryMb: number;
+  /** The bus completion events go to: "default" is the account's default bus. */
+  readonly eventBusName: string;
   readonly counterReservedConcurrency: number;
   readonly downloadOrigins: string;
   readonly wavyApiUrl: string;
@@ -71,7 +82,9 @@ export const CONTEXT_KEYS = [
   "wavySecretKmsKeyArn",
   "exportRetentionDays",
   "exportMemoryMb",
+  "exportWorkerMemoryMb",
   "counterMemoryMb",
+  "eventBusName",
   "counterReservedConcurrency",
   "downloadOrigins",
   "wavyApiUrl",
@@ -213,8 +226,9 @@ const targetSchema = z
     {
       customerId: IdSchema,
       subAccountId: z.optional(IdSchema),
+      snapshot: z.optional(z.boolean({ error: "must be true or false" })),
     },
-    { error: "must be an object {customerId, subAccountId?}" },
+    { error: "must be an object {customerId, subAccountId?, snapshot?}" },
   )
   .strict();
 
@@ -296,7 +310,16 @@ const contextSchema = z
     // docs/benchmarks.md: the smallest size whose CPU share copies a 5 M-row (170 MB) CSV inside
     // the 25 s budget with a 1.5x margin; peak RSS is ~150 MB whatever the CSV's size.
     exportMemoryMb: memoryMb(256),
+    // docs/benchmarks.md, "The worker": the size whose CPU share copies MAX_CSV_BYTES (5 GiB)
+    // well inside the worker's 15 minutes; peak RSS stays ~150 MB whatever the CSV's size.
+    exportWorkerMemoryMb: memoryMb(512),
     counterMemoryMb: memoryMb(512),
+    // EventBridge bus names: 1-256 of A-Z a-z 0-9 . _ - (and / for partner buses, not ours).
+    eventBusName: z
+      .string({ error: "must be a string" })
+      .trim()
+      .regex(/^[A-Za-z0-9._-]{1,256}$/, "is not an EventBridge event bus name")
+      .default(EVENT.defaultBusName),
     // 0: no reservation (docs/deploying.md says what reserving buys and costs). Lambda keeps at
     // least 100 executions unreserved, and a young account's whole quota may be 10 or 50, so
     // any reservation there fails the deploy
@@ -437,11 +460,11 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
   const kmsKey = value.wavySecretKmsKeyArn ? { kmsKeyArn: value.wavySecretKmsKeyArn } : {};
   return {
     stackName: value.stackName,
-    targets: value.targets.map((target) =>
-      target.subAccountId === undefined
-        ? { customerId: target.customerId }
-        : { customerId: target.customerId, subAccountId: target.subAccountId },
-    ),
+    targets: value.targets.map((target) => ({
+      customerId: target.customerId,
+      ...(target.subAccountId !== undefined && { subAccountId: target.subAccountId }),
+      ...(target.snapshot === true && { snapshot: true as const }),
+    })),
     scheduleExpression: value.scheduleExpression,
     // readConfig's schema made sure one of the two is there.
     alarmPeriodSeconds: value.alarmPeriodMinutes ? value.alarmPeriodMinutes * 60 : (period ?? 0),
@@ -453,7 +476,9 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
         : { kind: "create" },
     exportRetentionDays: value.exportRetentionDays,
     exportMemoryMb: value.exportMemoryMb,
+    exportWorkerMemoryMb: value.exportWorkerMemoryMb,
     counterMemoryMb: value.counterMemoryMb,
+    eventBusName: value.eventBusName,
     counterReservedConcurrency: value.counterReservedConcurrency,
     downloadOrigins: value.downloadOrigins,
     wavyApiUrl: value.wavyApiUrl,

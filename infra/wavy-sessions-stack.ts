@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { STACK_OUTPUT } from "../lambdas/lib/contract.js";
@@ -7,6 +8,7 @@ import type { WavySessionsConfig } from "./config.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
+import { ExportWorker } from "./constructs/export-worker.js";
 import { Observability } from "./constructs/observability.js";
 import { SessionCounter } from "./constructs/session-counter.js";
 import { WavySecret } from "./constructs/wavy-secret.js";
@@ -27,6 +29,7 @@ export class WavySessionsStack extends Stack {
   readonly catalog: DataCatalog;
   readonly secret: WavySecret;
   readonly exportApi: ExportApi;
+  readonly worker: ExportWorker;
   readonly counter: SessionCounter;
   readonly observability: Observability;
 
@@ -61,18 +64,9 @@ export class WavySessionsStack extends Stack {
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
     };
 
-    this.exportApi = new ExportApi(this, "Export", {
-      entry: handlerPath("export-sessions"),
-      restApiName: stackName,
-      storage: this.storage,
-      secret: this.secret,
-      wavyEnvironment,
-      memoryMb: config.exportMemoryMb,
-      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
-      logRetention,
-      throttleRateLimit: config.apiThrottleRateLimit,
-      throttleBurstLimit: config.apiThrottleBurstLimit,
-    });
+    // The bus completion events go to (docs/contract.md, "Events"): the account's default bus
+    // unless -c eventBusName names another; the functions may put events on it only.
+    const bus = events.EventBus.fromEventBusName(this, "CompletionEvents", config.eventBusName);
 
     this.counter = new SessionCounter(this, "Counter", {
       entry: handlerPath("count-sessions"),
@@ -85,6 +79,36 @@ export class WavySessionsStack extends Stack {
       memoryMb: config.counterMemoryMb,
       reservedConcurrency: config.counterReservedConcurrency,
       logRetention,
+      storage: this.storage,
+      bus,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+    });
+
+    this.worker = new ExportWorker(this, "ExportWorker", {
+      entry: handlerPath("export-worker"),
+      storage: this.storage,
+      secret: this.secret,
+      wavyEnvironment,
+      bus,
+      memoryMb: config.exportWorkerMemoryMb,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      logRetention,
+      deadLetterQueue: this.counter.deadLetterQueue,
+    });
+
+    this.exportApi = new ExportApi(this, "Export", {
+      entry: handlerPath("export-sessions"),
+      restApiName: stackName,
+      storage: this.storage,
+      secret: this.secret,
+      wavyEnvironment,
+      memoryMb: config.exportMemoryMb,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      logRetention,
+      throttleRateLimit: config.apiThrottleRateLimit,
+      throttleBurstLimit: config.apiThrottleBurstLimit,
+      worker: this.worker.function,
+      bus,
     });
 
     this.observability = new Observability(this, "Observability", {
@@ -124,7 +148,7 @@ export class WavySessionsStack extends Stack {
       [
         STACK_OUTPUT.deadLetterQueueUrl,
         this.counter.deadLetterQueue.queueUrl,
-        "Counter events that kept failing or could not be delivered",
+        "Counter events that kept failing or could not be delivered, and the export worker's failed or expired invocations",
       ],
       [
         STACK_OUTPUT.scheduleGroupName,
@@ -144,6 +168,12 @@ export class WavySessionsStack extends Stack {
         this.catalog.workGroup.ref,
         "Athena workgroup with the named queries; results under athena-results/",
       ],
+      [
+        STACK_OUTPUT.exportWorkerFunctionName,
+        this.worker.function.functionName,
+        "The asynchronous export's worker",
+      ],
+      [STACK_OUTPUT.eventBusName, bus.eventBusName, "The bus completion events go to"],
     ];
     const [firstTarget] = config.targets;
     if (firstTarget)

@@ -4,29 +4,49 @@
  * serves the requests. With WAVY_USER_NAME and WAVY_AUTH_TOKEN set, it talks to the real Wavy.
  */
 import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
 import { startApiServer } from "../dev/api-gateway.js";
+import { type DeliveredEvent, LocalEventBridge } from "../dev/eventbridge.js";
 import { lambdaContext } from "../dev/lambda-context.js";
+import { LocalLambda } from "../dev/lambda-service.js";
 import { localEnvironment } from "../dev/local-environment.js";
 import { LocalS3 } from "../dev/local-s3.js";
 import { SANDBOX_TARGETS, startWavySandbox } from "../dev/wavy-sandbox.js";
+import { explainListenFailure, LocalSettingsError, localSettings } from "./settings.js";
 
-const PORT = Number(process.env.PORT ?? 3000);
-const S3_PORT = Number(process.env.LOCAL_S3_PORT ?? 4569);
-const BUCKET = process.env.EXPORT_BUCKET ?? "wavy-sessions-local";
-const DATA_DIR = resolve(process.env.LOCAL_DATA_DIR ?? ".local/s3");
-const COUNT_INTERVAL_SECONDS = Number(process.env.COUNT_INTERVAL_SECONDS ?? 60);
+const WORKER_FUNCTION = "export-worker";
 
 async function main(): Promise<void> {
-  await mkdir(DATA_DIR, { recursive: true });
-  const s3 = await new LocalS3({ buckets: [BUCKET], directory: DATA_DIR, port: S3_PORT }).start();
+  const settings = localSettings();
+  await mkdir(settings.dataDir, { recursive: true });
+  const s3 = await new LocalS3({
+    buckets: [settings.bucket],
+    directory: settings.dataDir,
+    port: settings.s3Port,
+  })
+    .start()
+    .catch((error: unknown) => {
+      throw explainListenFailure(error, "LOCAL_S3_PORT", settings.s3Port);
+    });
+
+  // Completion events are printed, one line each; asynchronous exports run here, in the background.
+  const eventBridge = await new LocalEventBridge().start();
+  eventBridge.onEvent((event) => console.log(eventLine(event)));
+  const lambda = await new LocalLambda().start();
 
   const realWavy = Boolean(process.env.WAVY_USER_NAME && process.env.WAVY_AUTH_TOKEN);
   const sandbox = realWavy ? undefined : await startWavySandbox();
 
   // The handlers read their configuration from the environment, as in Lambda.
   Object.assign(process.env, {
-    ...localEnvironment({ s3Endpoint: s3.endpoint, bucket: BUCKET, sandboxUrl: sandbox?.baseUrl }),
+    ...localEnvironment({
+      s3Endpoint: s3.endpoint,
+      bucket: settings.bucket,
+      sandboxUrl: sandbox?.baseUrl,
+    }),
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+    EVENT_BUS_NAME: "default",
+    EXPORT_WORKER_FUNCTION_NAME: WORKER_FUNCTION,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
     // The counter's figures are printed as readable lines below instead of raw EMF JSON.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
@@ -35,17 +55,23 @@ async function main(): Promise<void> {
 
   // Imported only now, so Powertools and the SDK see the environment set above.
   const { handler } = await import("../lambdas/export-sessions/handler.js");
+  const worker = await import("../lambdas/export-worker/handler.js");
+  lambda.register(WORKER_FUNCTION, (event) =>
+    worker.handler(event, lambdaContext(WORKER_FUNCTION, 900_000)),
+  );
   const api = await startApiServer(
     (event) => handler(event, lambdaContext("export-sessions")),
-    PORT,
-  );
+    settings.port,
+  ).catch((error: unknown) => {
+    throw explainListenFailure(error, "PORT", settings.port);
+  });
 
   const base = api.url.replace("127.0.0.1", "localhost");
   console.log(`
 wavy-sessions is running locally
   API        ${api.url}
   Wavy       ${sandbox ? `sandbox at ${sandbox.baseUrl} (customers 42, 42/7, 1001)` : "the real Wavy (WAVY_USER_NAME set)"}
-  S3         ${s3.endpoint}, bucket ${BUCKET}, data in ${DATA_DIR}
+  S3         ${s3.endpoint}, bucket ${settings.bucket}, data in ${settings.dataDir}
 
 Try:
   curl -s -XPOST ${base}/exports -d '{"customerId":"42"}'
@@ -55,10 +81,19 @@ Try:
   curl -s ${base}/exports/<exportId>
   curl -s "<downloadUrl from an answer>"
 
-${sandbox ? `The session counter runs for the sandbox's customers every ${COUNT_INTERVAL_SECONDS} s.` : ""}
+In the background (202, then poll the Location):
+  curl -si -XPOST ${base}/exports -H 'Prefer: respond-async' -d '{"customerId":"1001"}'
+  curl -s "${base}/exports?customerId=42&limit=5"
+
+Each completion event is printed as an [event] line.
+
+${sandbox ? `The session counter runs for the sandbox's customers every ${settings.countIntervalSeconds} s.` : ""}
 Ctrl-C stops everything.
 `);
-  const counter = await startCounterLoop(sandbox ? SANDBOX_TARGETS : []);
+  const counter = await startCounterLoop(
+    sandbox ? SANDBOX_TARGETS : [],
+    settings.countIntervalSeconds,
+  );
 
   let stopping = false;
   const stop = async () => {
@@ -67,6 +102,8 @@ Ctrl-C stops everything.
     console.log("\nStopping...");
     counter.stop();
     await api.close();
+    await lambda.stop();
+    await eventBridge.stop();
     await sandbox?.stop();
     await s3.stop();
     process.exit(0);
@@ -75,12 +112,29 @@ Ctrl-C stops everything.
   process.on("SIGTERM", stop);
 }
 
+/** One readable line per completion event, as a rule's target would receive it. */
+function eventLine(event: DeliveredEvent): string {
+  const detail = event.detail as {
+    exportId: string;
+    status: string;
+    rows?: number;
+    bytes?: number;
+    error?: { code: string };
+  };
+  const outcome =
+    detail.status === "succeeded"
+      ? `${detail.rows} rows, ${detail.bytes} bytes`
+      : `${detail.error?.code ?? "failed"}`;
+  return `[event ${event.time.slice(11, 19)}Z] ${event.source} "${event["detail-type"]}" ${detail.exportId}: ${outcome}`;
+}
+
 /**
  * The scheduled counter, as EventBridge Scheduler would run it: the same handler, one event per
  * target, on an interval; each result printed as one readable line.
  */
 async function startCounterLoop(
   targets: readonly { customerId: string; subAccountId: string | null }[],
+  intervalSeconds: number,
 ): Promise<{ stop: () => void }> {
   if (targets.length === 0) return { stop: () => {} };
   const { handler } = await import("../lambdas/count-sessions/handler.js");
@@ -110,11 +164,12 @@ async function startCounterLoop(
     }
   };
   await countAll();
-  const timer = setInterval(countAll, COUNT_INTERVAL_SECONDS * 1000);
+  const timer = setInterval(countAll, intervalSeconds * 1000);
   return { stop: () => clearInterval(timer) };
 }
 
-main().catch((error) => {
-  console.error(error);
+main().catch((error: unknown) => {
+  // A setting the user can fix gets one line; anything else is a bug, with its stack.
+  console.error(error instanceof LocalSettingsError ? error.message : error);
   process.exit(1);
 });

@@ -2,6 +2,7 @@
  * Calls the deployed export API with a SigV4-signed request (every route is AWS_IAM).
  *
  *   npm run call -- POST /exports '{"customerId": "42", "subAccountId": "7"}'
+ *   npm run call -- -H 'Idempotency-Key: nightly-42' POST /exports '{"customerId": "42"}'
  *   npm run call -- GET /exports/<exportId>
  *   npm run call -- GET '/v1/session?customerId=42'
  *
@@ -14,8 +15,30 @@ import { parseArgs } from "node:util";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { regionOfApiUrl, routeUrl, signedFetch } from "./signed-fetch.js";
 
-const USAGE = `usage: npm run call -- [--url <base URL>] [--region <region>] <GET|POST> <path> [JSON body]
-  e.g. npm run call -- POST /exports '{"customerId": "42"}'`;
+const USAGE = `usage: npm run call -- [--url <base URL>] [--region <region>] [-H 'Name: value']... <GET|POST> <path> [JSON body]
+  e.g. npm run call -- POST /exports '{"customerId": "42"}'
+       npm run call -- -H 'Idempotency-Key: nightly-42' POST /exports '{"customerId": "42"}'`;
+
+/** An HTTP field name (RFC 9110 §5.1: a token), then a colon, then its value. */
+const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
+
+/** Headers the signature itself sets: sent by the user they would break it, so they are refused. */
+function isSignatureHeader(name: string): boolean {
+  return ["host", "authorization", "content-length"].includes(name) || name.startsWith("x-amz-");
+}
+
+/** `-H 'Name: value'` options, as curl takes them, as lowercase names and their values. */
+function extraHeaders(options: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const option of options) {
+    const match = HEADER.exec(option);
+    if (!match) fail(`-H takes 'Name: value', got ${JSON.stringify(option)}\n${USAGE}`);
+    const name = (match[1] ?? "").toLowerCase();
+    if (isSignatureHeader(name)) fail(`-H cannot set ${name}: the SigV4 signature sets it`);
+    headers[name] = match[2] ?? "";
+  }
+  return headers;
+}
 
 function fail(message: string): never {
   console.error(message);
@@ -35,6 +58,7 @@ async function main(): Promise<void> {
     options: {
       url: { type: "string" },
       region: { type: "string" },
+      header: { type: "string", short: "H", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -63,7 +87,10 @@ async function main(): Promise<void> {
   const region = values.region ?? regionOfApiUrl(url) ?? process.env.AWS_REGION;
   if (!region) fail("Cannot tell the region from the URL: pass --region");
 
-  const headers: Record<string, string> = { accept: "application/json" };
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    ...extraHeaders(values.header ?? []),
+  };
   if (body !== undefined) headers["content-type"] = "application/json";
   const response = await signedFetch(
     url,

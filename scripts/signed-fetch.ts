@@ -60,10 +60,14 @@ export function regionOfApiUrl(url: URL): string | undefined {
   return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1];
 }
 
-/** The route appended to the base URL's path, which carries the stage (`/prod`). */
+/**
+ * The route appended to the base URL's path, which carries the stage (`/prod`), with or without
+ * the route's leading slash (`exports` must not become `/prodexports`).
+ */
 export function routeUrl(base: string, route: string): URL {
   const baseUrl = new URL(base);
-  return new URL(`${baseUrl.pathname.replace(/\/$/, "")}${route}`, baseUrl);
+  const path = route.startsWith("/") ? route : `/${route}`;
+  return new URL(`${baseUrl.pathname.replace(/\/$/, "")}${path}`, baseUrl);
 }
 
 export async function signedFetch(

@@ -1,10 +1,18 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
+import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { DEFAULTS, ID_PATTERN, S3_PREFIX, SERVICE_NAME } from "../../lambdas/lib/contract.js";
+import {
+  DEFAULTS,
+  ID_PATTERN,
+  S3_PREFIX,
+  SERVICE_NAME,
+  WORKER,
+} from "../../lambdas/lib/contract.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 import type { WavySecret } from "./wavy-secret.js";
@@ -22,6 +30,10 @@ export interface ExportApiProps {
   readonly logRetention: logs.RetentionDays;
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
+  /** The asynchronous export's worker, invoked with InvocationType Event. */
+  readonly worker: lambda.IFunction;
+  /** Where completion events go. */
+  readonly bus: events.IEventBus;
 }
 
 /**
@@ -66,10 +78,19 @@ export class ExportApi extends Construct {
         REQUEST_BUDGET_MS: String(DEFAULTS.requestBudgetMs),
         MAX_CSV_BYTES: String(DEFAULTS.maxCsvBytes),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME.export,
+        EVENT_BUS_NAME: props.bus.eventBusName,
+        EXPORT_WORKER_FUNCTION_NAME: props.worker.functionName,
+        EXPORT_WORKER_TIMEOUT_SECONDS: String(WORKER.maxTimeoutSeconds),
       },
     });
     props.secret.grantRead(this.function);
     this.grantStorage(storage);
+    // lambda:InvokeFunction on the worker (and its qualified ARNs) only: an asynchronous Invoke
+    // needs nothing more (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
+    props.worker.grantInvoke(this.function);
+    // events:PutEvents on this bus only (the L2 grant names its ARN,
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
+    props.bus.grantPutEventsTo(this.function);
 
     this.accessLogs = new logs.LogGroup(this, "AccessLogs", {
       retention: props.logRetention,
@@ -169,6 +190,9 @@ export class ExportApi extends Construct {
       requestValidator: validator,
       requestModels: { "application/json": exportRequest },
     });
+    // GET /exports (the run history) is served by the ANY catch-all below, which the function
+    // validates: an explicit method and its permission would cost two of the 500 resources
+    // a stack may hold, and 200 targets need them (docs/scaling.md).
     const exportResource = exportsResource.addResource("{exportId}");
     exportResource.addMethod("GET", integration, {
       requestValidator: validator,
@@ -184,16 +208,9 @@ export class ExportApi extends Construct {
       },
     });
 
-    const sessionsResource = this.api.root.addResource("sessions");
-    const closingResource = sessionsResource.addResource("closing");
-    closingResource.addMethod("GET", integration, {
-      requestValidator: validator,
-      requestParameters: {
-        "method.request.querystring.customerId": true,
-        "method.request.querystring.subAccountId": false,
-        "method.request.querystring.withinMinutes": true,
-      },
-    });
+    // GET /sessions/closing rides the root {proxy+} like GET /exports: its own resources, method
+    // and catch-alls would cost nine of the 500 a stack may hold, and with the data catalog 200
+    // targets need them (docs/scaling.md). The function validates its query (routes.ts).
 
     // Everything else reaches the function too, so that it answers the contract's 404 and 405
     // (with Allow) in its envelope instead of API Gateway's 403 MISSING_AUTHENTICATION_TOKEN.
@@ -211,69 +228,42 @@ export class ExportApi extends Construct {
     catchAll(exportResource, true);
     catchAll(v1Resource, true);
     catchAll(sessionResource, true);
-    catchAll(sessionsResource, true);
-    catchAll(closingResource, true);
 
     this.addNagSuppressions();
   }
 
   /**
-   * Read and write only under exports/, manifests/ and idempotency/ (docs/contract.md, "S3
-   * layout"); write (and take back) only under sessions/ and closing/, which it reads only
-   * through the presigned closing-list URL it signs.
+   * Under exports/, manifests/, history/ and idempotency/ only (docs/contract.md, "S3 layout").
+   * GetObject also covers HeadObject and the presigned download URLs this role signs. DeleteObject takes back
+   * what a failed export wrote (a CSV without its manifest, the manifest and history entry of an
+   * export whose worker could not be started, a dead worker's object) and releases the
+   * Idempotency-Key of a failed export. ListBucketMultipartUploads finds a dead worker's upload.
+   * The normalised companion (sessions/) and the closing-soon list (closing/) are written as the
+   * CSV is, aborted or deleted when the export fails; closing/ is read only through the presigned
+   * URL of the list this role signs.
    */
   private grantStorage(storage: ExportStorage): void {
-    const objects = [
-      storage.objectsArn(S3_PREFIX.exports),
-      storage.objectsArn(S3_PREFIX.manifests),
-      storage.objectsArn(S3_PREFIX.idempotency),
+    const prefixes = [
+      S3_PREFIX.exports,
+      S3_PREFIX.manifests,
+      S3_PREFIX.history,
+      S3_PREFIX.idempotency,
     ];
-    const companions = [
-      storage.objectsArn(S3_PREFIX.sessions),
-      storage.objectsArn(S3_PREFIX.closing),
-    ];
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        // PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload;
-        // GetObject covers HeadObject and the presigned download URLs this role signs.
-        actions: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-        resources: objects,
-      }),
+    storage.grantObjects(this.function, ["s3:PutObject", "s3:DeleteObject"], prefixes);
+    storage.grantObjects(
+      this.function,
+      ["s3:GetObject"],
+      [S3_PREFIX.exports, S3_PREFIX.manifests, S3_PREFIX.idempotency, S3_PREFIX.closing],
     );
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        // The companion and the closing list are written as the CSV is (PutObject covers the
-        // multipart calls: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html),
-        // aborted or deleted on failure; GetObject on closing/ only for its presigned URL.
-        actions: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-        resources: companions,
-      }),
+    // PutObject covers the multipart calls the companion's and the list's uploads make
+    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html).
+    storage.grantObjects(
+      this.function,
+      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+      [S3_PREFIX.sessions, S3_PREFIX.closing],
     );
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ["s3:GetObject"],
-        resources: [storage.objectsArn(S3_PREFIX.closing)],
-      }),
-    );
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        // Only to take back a CSV whose manifest could not be written, and to release the
-        // Idempotency-Key of an export that failed.
-        actions: ["s3:DeleteObject"],
-        resources: [
-          storage.objectsArn(S3_PREFIX.exports),
-          storage.objectsArn(S3_PREFIX.idempotency),
-        ],
-      }),
-    );
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        // Without it S3 answers a missing manifest with 403 instead of NoSuchKey, and
-        // GET /exports/{unknown id} would be a 500 instead of the contract's 404.
-        actions: ["s3:ListBucket"],
-        resources: [storage.bucket.bucketArn],
-      }),
-    );
+    storage.grantObjects(this.function, ["s3:AbortMultipartUpload"], [S3_PREFIX.exports]);
+    storage.grantBucket(this.function, ["s3:ListBucket", "s3:ListBucketMultipartUploads"]);
   }
 
   /**
@@ -336,13 +326,19 @@ export class ExportApi extends Construct {
         {
           id: "AwsSolutions-IAM5",
           reason:
-            "Export keys are minted per request (exports/customerId=.../<exportId>.csv, sessions/customerId=.../<exportId>.parquet, closing/customerId=.../<exportId>-within-<n>m.csv, manifests/<exportId>.json, idempotency/<sha256>.json), so access is granted on exactly those prefixes and nothing else in the bucket.",
+            "Export keys are minted per request (exports/customerId=.../<exportId>.csv, sessions/customerId=.../<exportId>.parquet, closing/customerId=.../<exportId>-within-<n>m.csv, manifests/<exportId>.json, history/customerId=.../<stamp>-<exportId>.json, idempotency/<sha256>.json), so access is granted on exactly those prefixes and nothing else in the bucket.",
           appliesTo: [
             {
               regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|idempotency|sessions|closing)\\/\\*$/g",
+                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|history|idempotency|sessions|closing)\\/\\*$/g",
             },
           ],
+        },
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "CDK's grantInvoke names the worker's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
+          appliesTo: [{ regex: "/^Resource::<ExportWorkerFunction[A-Za-z0-9]+\\.Arn>:\\*$/g" }],
         },
       ],
       true,

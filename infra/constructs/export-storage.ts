@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
@@ -86,6 +87,12 @@ export class ExportStorage extends Construct {
           expiration: Duration.days(props.retentionDays),
         },
         {
+          // A history entry lists its export for as long as the export is kept.
+          id: "expire-history",
+          prefix: S3_PREFIX.history,
+          expiration: Duration.days(props.retentionDays),
+        },
+        {
           // Idempotency-Keys hold for 24 h (docs/contract.md); lifecycle counts whole days, so
           // the records go after two.
           id: "expire-idempotency-keys",
@@ -99,6 +106,29 @@ export class ExportStorage extends Construct {
         },
       ],
     });
+  }
+
+  /**
+   * Object actions on some of the contract's prefixes only (docs/contract.md, "S3 layout"). S3's
+   * s3:PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html) and the
+   * conditional writes (If-Match, If-None-Match) the manifests and idempotency records use.
+   */
+  grantObjects(grantee: iam.IGrantable, actions: string[], prefixes: string[]): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: prefixes.map((prefix) => this.objectsArn(prefix)),
+    });
+  }
+
+  /**
+   * Bucket-level actions: s3:ListBucket, without which S3 answers a missing key with 403 instead
+   * of NoSuchKey and which ListObjectsV2 needs, and s3:ListBucketMultipartUploads, which
+   * ListMultipartUploads needs (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html).
+   */
+  grantBucket(grantee: iam.IGrantable, actions: string[]): void {
+    iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.bucket.bucketArn] });
   }
 
   /** ARN pattern of the objects under one of the contract's prefixes (S3_PREFIX). */

@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
@@ -6,9 +7,10 @@ import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { ALL_SUB_ACCOUNTS, SERVICE_NAME } from "../../lambdas/lib/contract.js";
+import { ALL_SUB_ACCOUNTS, S3_PREFIX, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import type { CountTarget } from "../config.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
+import type { ExportStorage } from "./export-storage.js";
 import type { WavySecret } from "./wavy-secret.js";
 
 export interface SessionCounterProps {
@@ -22,6 +24,10 @@ export interface SessionCounterProps {
   readonly memoryMb: number;
   readonly reservedConcurrency: number;
   readonly logRetention: logs.RetentionDays;
+  /** Where a snapshot target's CSV is stored, and its events go. */
+  readonly storage: ExportStorage;
+  readonly bus: events.IEventBus;
+  readonly downloadUrlTtlSeconds: number;
 }
 
 /** `42-all`, `42-7`: stable construct ids, so editing one target replaces only its schedule. */
@@ -53,15 +59,17 @@ export class SessionCounter extends Construct {
       {
         id: "AwsSolutions-SQS3",
         reason:
-          "This queue is itself the dead-letter queue of the schedules and of the counter's async invocations.",
+          "This queue is itself the dead-letter queue of the schedules and of the counter's and the export worker's async invocations.",
       },
       {
         id: "Serverless-SQSRedrivePolicy",
         reason:
-          "This queue is itself the dead-letter queue of the schedules and of the counter's async invocations.",
+          "This queue is itself the dead-letter queue of the schedules and of the counter's and the export worker's async invocations.",
       },
     ]);
 
+    // docs/contract.md, "Scheduled snapshots": only then does the counter write to S3 and put events.
+    const snapshots = props.targets.some((target) => target.snapshot === true);
     this.function = new BundledNodeFunction(this, "Function", {
       entry: props.entry,
       description: "wavy-sessions counter: open sessions per target as CloudWatch metrics",
@@ -76,6 +84,11 @@ export class SessionCounter extends Construct {
       environment: {
         ...props.wavyEnvironment,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME.counter,
+        ...(snapshots && {
+          EXPORT_BUCKET: props.storage.bucket.bucketName,
+          DOWNLOAD_URL_TTL_SECONDS: String(props.downloadUrlTtlSeconds),
+          EVENT_BUS_NAME: props.bus.eventBusName,
+        }),
       },
       // Scheduler invokes asynchronously: its retry policy covers delivery (throttling, access),
       // these cover the function failing (a Wavy error makes the handler throw).
@@ -84,6 +97,7 @@ export class SessionCounter extends Construct {
       onFailure: this.deadLetterQueue,
     });
     props.secret.grantRead(this.function);
+    if (snapshots) this.grantSnapshots(props);
     NagSuppressions.addResourceSuppressions(this.function, [
       {
         id: "Serverless-LambdaDLQ",
@@ -143,5 +157,43 @@ export class SessionCounter extends Construct {
         true,
       );
     }
+  }
+
+  /**
+   * A snapshot is a synchronous export made by the counter: it writes the CSV, its normalised
+   * companion (sessions/), the history entry and the manifest (s3:PutObject, which covers the multipart upload and If-None-Match), aborts
+   * its upload and takes back the CSV, entry and manifest when a later write fails, and puts events on the
+   * bus only (the L2 grant names its ARN,
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
+   */
+  private grantSnapshots(props: SessionCounterProps): void {
+    props.storage.grantObjects(
+      this.function,
+      ["s3:PutObject", "s3:AbortMultipartUpload"],
+      [S3_PREFIX.exports, S3_PREFIX.sessions, S3_PREFIX.manifests, S3_PREFIX.history],
+    );
+    props.storage.grantObjects(
+      this.function,
+      ["s3:DeleteObject"],
+      [S3_PREFIX.exports, S3_PREFIX.sessions, S3_PREFIX.manifests, S3_PREFIX.history],
+    );
+    props.bus.grantPutEventsTo(this.function);
+    NagSuppressions.addResourceSuppressions(
+      this.function.role ?? this.function,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "A snapshot's keys are minted per export (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json, history/customerId=.../<stamp>-<exportId>.json, sessions/customerId=.../<exportId>.parquet), so access is granted on exactly those four prefixes.",
+          appliesTo: [
+            {
+              regex:
+                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|history|sessions)\\/\\*$/g",
+            },
+          ],
+        },
+      ],
+      true,
+    );
   }
 }

@@ -3,10 +3,13 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
+import * as z from "zod/mini";
 import { Deadline, systemClock } from "../lib/clock.js";
-import { loadWavyConfig, once, type WavyConfig } from "../lib/config.js";
+import { loadExportConfig, loadWavyConfig, once, type WavyConfig } from "../lib/config.js";
 import { METRICS_NAMESPACE } from "../lib/contract.js";
-import { InvalidRequestError } from "../lib/errors.js";
+import { ConfigurationError, InvalidRequestError } from "../lib/errors.js";
+import { eventDetail } from "../lib/exports/events.js";
+import { buildExportService, type ExportService } from "../lib/exports/export-service.js";
 import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
 import { logger } from "../lib/logger.js";
 import {
@@ -29,31 +32,55 @@ const metrics = new Metrics({
 export interface CounterWiring {
   config: WavyConfig;
   credentials: CredentialCache;
+  /**
+   * The export side, for a snapshot target only (EXPORT_BUCKET, events): built on the first
+   * snapshot event, so a counter without snapshot targets needs no bucket.
+   */
+  exports?: () => ExportService;
 }
 
 // Module scope: config parsed once and the secret cached across invocations of a warm function.
 const wiring = once((): CounterWiring => {
   const config = loadWavyConfig();
-  return { config, credentials: createCredentialCache(config.credentials) };
+  return {
+    config,
+    credentials: createCredentialCache(config.credentials),
+    exports: once(() => buildExportService(loadExportConfig())),
+  };
+});
+
+/** The schedule's input: the target, and `"snapshot": true` to store the CSV as well. */
+const CounterEventSchema = z.object({
+  ...SessionTargetSchema.shape,
+  snapshot: z.optional(z.boolean("snapshot must be true or false")),
 });
 
 /**
- * EventBridge Scheduler's input: `{"customerId": "42", "subAccountId": "7"}`. Tests pass their
- * own wiring (a Secrets Manager client of theirs), as they do for the export API.
+ * EventBridge Scheduler's input: `{"customerId": "42", "subAccountId": "7", "snapshot": true}`.
+ * Tests pass their own wiring (a Secrets Manager client of theirs), as they do for the export API.
  */
 export function handleCount(wire: () => CounterWiring) {
   return async (
     event: unknown,
     context: Context,
   ): Promise<SessionCountResult | NotConfiguredResult> => {
-    const parsed = SessionTargetSchema.safeParse(event);
+    const parsed = CounterEventSchema.safeParse(event);
     if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error));
-    const { config, credentials } = wire();
-    const deadline = new Deadline(
-      Math.max(1, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS),
-    );
-    return countOpenSessions(parsed.data, {
+    const { snapshot, ...target } = parsed.data;
+    const { config, credentials, exports } = wire();
+    const snapshots = snapshot ? exports : undefined;
+    if (snapshot && !snapshots) {
+      throw new ConfigurationError("Invalid configuration: a snapshot needs the export side");
+    }
+    const budgetMs = Math.max(1, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
+    const deadline = new Deadline(budgetMs);
+    return countOpenSessions(target, {
       openCsv: (target) => openSessionCsv(target, { config, credentials, deadline }),
+      // docs/contract.md, "Scheduled snapshots": the same download counted and stored.
+      ...(snapshots && {
+        storeCsv: async (target, onTimestamp) =>
+          eventDetail(await snapshots().snapshotExport(target, { onTimestamp, budgetMs })),
+      }),
       clock: systemClock,
       timeZone: config.timeZone,
       metrics,

@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { EXPORT_STATUS } from "../lib/contract.js";
 import { ContractError, errorName, InternalError, InvalidRequestError } from "../lib/errors.js";
+import type { ExportDocument } from "../lib/exports/export-document.js";
 import { logger } from "../lib/logger.js";
 
 const JSON_HEADERS = {
@@ -9,6 +11,35 @@ const JSON_HEADERS = {
 
 export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxyResult {
   return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+/**
+ * POST /exports' answer (docs/contract.md, "HTTP API"): 202 while the export is running, 201 once
+ * it has ended, each with the export's Location as the caller reached it. Preference-Applied
+ * tells a caller that asked for respond-async that it got it (RFC 7240, section 3).
+ */
+export function exportCreatedResponse(
+  event: APIGatewayProxyEvent,
+  document: ExportDocument,
+  respondAsync: boolean,
+): APIGatewayProxyResult {
+  const running = document.status === EXPORT_STATUS.running;
+  const response = jsonResponse(running ? 202 : 201, document);
+  response.headers = {
+    ...response.headers,
+    Location: `${basePathOf(event)}/exports/${document.exportId}`,
+    ...(running && respondAsync && { "Preference-Applied": "respond-async" }),
+  };
+  return response;
+}
+
+/**
+ * The part of the path in front of the route: API Gateway's stage (`/prod`) or a custom
+ * domain's base path, which requestContext.path carries and event.path does not.
+ */
+function basePathOf(event: APIGatewayProxyEvent): string {
+  const full = event.requestContext?.path ?? event.path;
+  return full.endsWith(event.path) ? full.slice(0, full.length - event.path.length) : "";
 }
 
 /**

@@ -2,12 +2,20 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import {
   CLOSING_WINDOW_MINUTES,
   EXPORT_ID_PATTERN,
+  EXPORT_STATUS,
   IDEMPOTENCY_KEY_PATTERN,
 } from "../lib/contract.js";
 import { InvalidRequestError, MethodNotAllowedError, NotFoundError } from "../lib/errors.js";
 import type { ExportService } from "../lib/exports/export-service.js";
-import { describeIssues, type SessionTarget, SessionTargetSchema } from "../lib/ids.js";
-import { jsonResponse, parseJsonBody } from "./http.js";
+import {
+  describeIssues,
+  type SessionTarget,
+  SessionTargetBodySchema,
+  SessionTargetSchema,
+} from "../lib/ids.js";
+import { parseHistoryQuery } from "./history-query.js";
+import { exportCreatedResponse, jsonResponse, parseJsonBody } from "./http.js";
+import { prefersRespondAsync } from "./prefer.js";
 
 type Route = {
   pattern: RegExp;
@@ -30,10 +38,16 @@ const ROUTES: Route[] = [
   {
     pattern: /^\/exports$/,
     methods: {
+      GET: async (event, _match, api) => {
+        const query = parseHistoryQuery(singleQueryValues(event));
+        return jsonResponse(200, await api().listExports(query));
+      },
       POST: async (event, _match, api) => {
         const idempotencyKey = idempotencyKeyOf(event);
-        const target = parseTarget(parseJsonBody(event), "body");
-        return jsonResponse(201, await api().createExport(target, { idempotencyKey }));
+        const respondAsync = prefersRespondAsync(event);
+        const target = parseTarget(parseJsonBody(event), "body", SessionTargetBodySchema);
+        const document = await api().createExport(target, { idempotencyKey, respondAsync });
+        return exportCreatedResponse(event, document, respondAsync);
       },
     },
   },
@@ -55,9 +69,10 @@ const ROUTES: Route[] = [
     pattern: /^\/v1\/session$/,
     methods: {
       GET: async (event, _match, api) => {
-        const target = parseTarget(singleQueryValues(event), "query");
+        const target = parseTarget(singleQueryValues(event), "query", SessionTargetSchema);
         const document = await api().createExport(target);
-        return jsonResponse(200, { file_url: document.downloadUrl, ...document });
+        const fileUrl = document.status === EXPORT_STATUS.succeeded ? document.downloadUrl : null;
+        return jsonResponse(200, { file_url: fileUrl, ...document });
       },
     },
   },
@@ -67,7 +82,7 @@ const ROUTES: Route[] = [
       GET: async (event, _match, api) => {
         const { withinMinutes, ...ids } = singleQueryValues(event);
         const window = parseWithinMinutes(withinMinutes);
-        const target = parseTarget(ids, "query");
+        const target = parseTarget(ids, "query", SessionTargetSchema);
         return jsonResponse(200, await api().closingSessions(target, window));
       },
     },
@@ -89,11 +104,15 @@ export async function routeRequest(
   throw new NotFoundError(`No route for ${path}`);
 }
 
-function parseTarget(input: unknown, where: "body" | "query"): SessionTarget {
+function parseTarget(
+  input: unknown,
+  where: "body" | "query",
+  schema: typeof SessionTargetSchema | typeof SessionTargetBodySchema,
+): SessionTarget {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new InvalidRequestError(`The request ${where} must be a JSON object with customerId`);
   }
-  const result = SessionTargetSchema.safeParse(input);
+  const result = schema.safeParse(input);
   if (!result.success) throw new InvalidRequestError(describeIssues(result.error));
   return result.data;
 }

@@ -1,3 +1,5 @@
+import { LIMITS } from "./contract.js";
+
 /** Injected wherever "now" matters, so tests can be exact. */
 export type Clock = () => Date;
 
@@ -24,4 +26,13 @@ export class Deadline {
   expired(): boolean {
     return this.remainingMs() <= 0;
   }
+}
+
+/**
+ * The signal for clean-up calls: not the deadline's (clean-up must still go out once it has
+ * fired), but a short one of its own (LIMITS.cleanupGraceMs), so a hung S3 cannot hold the
+ * answer.
+ */
+export function cleanupSignal(): AbortSignal {
+  return AbortSignal.timeout(LIMITS.cleanupGraceMs);
 }

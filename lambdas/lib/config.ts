@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { DEFAULTS, LIMITS } from "./contract.js";
+import { DEFAULTS, LIMITS, WORKER } from "./contract.js";
 import { ConfigurationError } from "./errors.js";
 import type { WavyCredentialSource } from "./wavy/credentials.js";
 import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
@@ -12,15 +12,23 @@ import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
  * bundles small (docs/benchmarks.md). It carries no locale, so every rule states its message.
  */
 
+/**
+ * Plain decimal digits only: coercing with Number() also took `1e3`, `0x384` and ` 900 `, a
+ * value that reads as one number to a person and as another to the code.
+ */
 const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) => {
   const message =
     max === Number.MAX_SAFE_INTEGER
-      ? "must be a positive integer"
-      : `must be a positive integer of at most ${max}`;
+      ? "must be a positive integer in plain digits"
+      : `must be a positive integer in plain digits, at most ${max}`;
   return z._default(
-    z.coerce
-      .number(message)
-      .check(z.refine((n: number) => Number.isSafeInteger(n) && n > 0 && n <= max, message)),
+    z.pipe(
+      z.pipe(
+        z.string(message).check(z.regex(/^[1-9][0-9]*$/, message)),
+        z.transform((digits: string) => Number(digits)),
+      ),
+      z.number().check(z.refine((n: number) => Number.isSafeInteger(n) && n <= max, message)),
+    ),
     fallback,
   );
 };
@@ -82,6 +90,14 @@ const exportEnvSchema = z.object({
     z._default(z.enum(["true", "false"], 'must be "true" or "false"'), "false"),
     z.transform((flag: "true" | "false") => flag === "true"),
   ),
+  // Unset: no completion events (a local run without a bus); the stack always sets it.
+  EVENT_BUS_NAME: optionalText,
+});
+
+const workerEnvSchema = z.object({
+  // Unset: Prefer: respond-async is answered 500 with a log line naming it.
+  EXPORT_WORKER_FUNCTION_NAME: optionalText,
+  EXPORT_WORKER_TIMEOUT_SECONDS: positiveInt(WORKER.maxTimeoutSeconds, WORKER.maxTimeoutSeconds),
 });
 
 export interface WavyConfig {
@@ -97,6 +113,11 @@ export interface ExportConfig extends WavyConfig {
   bucket: string;
   downloadUrlTtlSeconds: number;
   s3ForcePathStyle: boolean;
+  /** Where completion events go; undefined: none are put. */
+  eventBusName: string | undefined;
+  /** The worker the export function invokes for Prefer: respond-async (export function only). */
+  workerFunctionName: string | undefined;
+  workerTimeoutSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -139,11 +160,15 @@ export function loadWavyConfig(env: Env = process.env): WavyConfig {
 export function loadExportConfig(env: Env = process.env): ExportConfig {
   const wavy = loadWavyConfig(env);
   const parsed = parse(exportEnvSchema, env);
+  const worker = parse(workerEnvSchema, env);
   return {
     ...wavy,
     bucket: parsed.EXPORT_BUCKET,
     downloadUrlTtlSeconds: parsed.DOWNLOAD_URL_TTL_SECONDS,
     s3ForcePathStyle: parsed.S3_FORCE_PATH_STYLE,
+    eventBusName: parsed.EVENT_BUS_NAME,
+    workerFunctionName: worker.EXPORT_WORKER_FUNCTION_NAME,
+    workerTimeoutSeconds: worker.EXPORT_WORKER_TIMEOUT_SECONDS,
   };
 }
 

@@ -19,6 +19,41 @@ export const S3_PREFIX = {
   manifests: "manifests/",
   idempotency: "idempotency/",
   athenaResults: "athena-results/",
+  /** Run history entries, one empty object per export (docs/contract.md, "Run history"). */
+  history: "history/",
+} as const;
+
+/** Completion events (docs/contract.md, "Events"). */
+export const EVENT = {
+  source: "wavy-sessions",
+  succeeded: "Export Succeeded",
+  failed: "Export Failed",
+  /** EventBridge's name for the account's default bus, the deployed default. */
+  defaultBusName: "default",
+} as const;
+
+/** An export's status (docs/contract.md, "The export document"). */
+export const EXPORT_STATUS = {
+  running: "running",
+  succeeded: "succeeded",
+  failed: "failed",
+} as const;
+
+/** What started an export: the API, or a scheduled snapshot. */
+export const EXPORT_TRIGGER = {
+  request: "request",
+  schedule: "schedule",
+} as const;
+
+/** The run history's page size (docs/contract.md, "Run history"). */
+export const HISTORY_PAGE = { defaultLimit: 20, maxLimit: 100 } as const;
+
+/** The asynchronous export's worker (docs/contract.md, "Asynchronous exports"). */
+export const WORKER = {
+  /** Lambda's longest timeout, and the worker's: the largest CSV it takes is in docs/benchmarks.md. */
+  maxTimeoutSeconds: 900,
+  /** Time kept back from the worker's deadline to abort the upload and record the failure. */
+  safetyMarginMs: 30_000,
 } as const;
 
 /**
@@ -91,6 +126,7 @@ export const DIMENSION = {
 export const SERVICE_NAME = {
   export: "wavy-sessions-export",
   counter: "wavy-sessions-counter",
+  worker: "wavy-sessions-export-worker",
 } as const;
 
 /**
@@ -112,8 +148,14 @@ export const DEFAULTS = {
 
 /** Limits of the environment's values. */
 export const LIMITS = {
-  /** Below API Gateway's 29 s integration timeout, with room to answer. */
+  /** Below API Gateway's 29 s integration timeout, with room to clean up and answer. */
   maxRequestBudgetMs: 28_000,
+  /**
+   * How long clean-up after a failure (aborting a multipart upload, deleting what a failed
+   * export wrote, releasing an Idempotency-Key) may take once the budget is spent: it must still
+   * go out, but a hung S3 must not hold the answer past API Gateway's 29 s (28 000 + 500).
+   */
+  cleanupGraceMs: 500,
   /**
    * A presigned URL signed with temporary credentials stops working when they expire, whatever
    * its own expiry says, and the functions sign with their execution role's session
@@ -126,6 +168,11 @@ export const LIMITS = {
    * therefore STS's default role session, one hour. GET /exports/{exportId} mints a fresh URL.
    */
   maxDownloadUrlTtlSeconds: 3_600,
+  /**
+   * The longest CSV record the scanner holds (docs/contract.md, "Budget and caps"): a Wavy row
+   * is under 100 bytes, so 1 MiB is generous, and a line that never ends cannot grow memory.
+   */
+  maxCsvRecordBytes: 1024 * 1024,
 } as const;
 
 /** Ids: positive integers, 1-18 ASCII digits, no leading zero. */
@@ -161,4 +208,8 @@ export const STACK_OUTPUT = {
   glueDatabaseName: "GlueDatabaseName",
   /** The Athena workgroup holding the named queries. */
   athenaWorkGroupName: "AthenaWorkGroupName",
+  /** The asynchronous export's worker (its failed invocations go to DeadLetterQueueUrl). */
+  exportWorkerFunctionName: "ExportWorkerFunctionName",
+  /** The bus completion events go to (docs/contract.md, "Events"). */
+  eventBusName: "EventBusName",
 } as const;

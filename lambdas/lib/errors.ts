@@ -108,6 +108,16 @@ export class WavyNotConfiguredError extends InternalError {
 }
 
 /**
+ * How a failed export records its error (docs/contract.md, "The export document"): the contract's
+ * code and safe message; anything that is not a ContractError is INTERNAL.
+ */
+export function errorSummary(error: unknown): { code: string; message: string } {
+  const contractError =
+    error instanceof ContractError ? error : new InternalError("Internal error");
+  return { code: contractError.code, message: contractError.publicMessage };
+}
+
+/**
  * What a log line may say about an error: its class and code, never its message, which for
  * SDK and HTTP errors can quote request details (headers, URLs).
  */

@@ -2,6 +2,15 @@ import * as z from "zod/mini";
 import { ALL_SUB_ACCOUNTS, ID_PATTERN } from "./contract.js";
 
 const idMessage = "must be a positive integer id (1-18 digits, no leading zero)";
+/**
+ * JSON.parse turns an integer above 2^53 - 1 into the nearest double, so an 18-digit id sent as
+ * a number arrives already changed: telling its sender "1-18 digits" would be no help.
+ */
+const unsafeIntegerMessage =
+  "is a JSON number above 2^53 - 1, which JSON cannot carry exactly: send the id as a string of 1-18 digits";
+
+const isUnsafeInteger = (input: unknown): boolean =>
+  typeof input === "number" && Number.isInteger(input) && input > Number.MAX_SAFE_INTEGER;
 
 // zod/mini carries no locale: every issue these schemas can raise has its message here.
 const idDigits = z.string(idMessage).check(z.regex(ID_PATTERN, idMessage));
@@ -18,22 +27,46 @@ export const IdSchema = z.pipe(
         z.transform((id: number) => String(id)),
       ),
     ],
-    { error: (issue) => (issue.input === undefined ? "is required" : idMessage) },
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? "is required"
+          : isUnsafeInteger(issue.input)
+            ? unsafeIntegerMessage
+            : idMessage,
+    },
   ),
   idDigits,
 );
 
+const targetShape = {
+  customerId: IdSchema,
+  subAccountId: z.pipe(
+    z.nullish(IdSchema),
+    z.transform((id: string | null | undefined) => id ?? null),
+  ),
+};
+const notAnObject = "must be a JSON object with customerId (and optionally subAccountId)";
+
 /** Who to read sessions for. `subAccountId: null` means the customer as a whole. */
-export const SessionTargetSchema = z.object(
-  {
-    customerId: IdSchema,
-    subAccountId: z.pipe(
-      z.nullish(IdSchema),
-      z.transform((id: string | null | undefined) => id ?? null),
-    ),
-  },
-  "must be a JSON object with customerId (and optionally subAccountId)",
-);
+export const SessionTargetSchema = z.object(targetShape, notAnObject);
+
+/** Unknown fields are named, each cut short and quoted, so a huge or hostile key stays readable. */
+function unknownFieldsMessage(keys: readonly string[]): string {
+  const shown = keys.slice(0, 3).map((key) => JSON.stringify(key.slice(0, 40)));
+  const more = keys.length > 3 ? ` and ${keys.length - 3} more` : "";
+  const fields = keys.length === 1 ? "field" : "fields";
+  return `unknown ${fields} ${shown.join(", ")}${more}: the body takes customerId and, optionally, subAccountId`;
+}
+
+/**
+ * The POST /exports body: the target and nothing else. A typo such as `subaccountId` would
+ * otherwise be ignored and export the whole customer (docs/contract.md, "HTTP API").
+ */
+export const SessionTargetBodySchema = z.strictObject(targetShape, {
+  error: (issue) =>
+    issue.code === "unrecognized_keys" ? unknownFieldsMessage(issue.keys) : notAnObject,
+});
 
 export type SessionTarget = z.output<typeof SessionTargetSchema>;
 

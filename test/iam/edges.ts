@@ -12,7 +12,7 @@ const tls = { "aws:SecureTransport": "true" };
 
 /** Lambda assumes each execution role, then writes its logs and traces with it. */
 function functionEdges(model: StackModel): IamRequest[] {
-  return (["export", "counter"] as const).flatMap((fn) => {
+  return (["export", "counter", "worker"] as const).flatMap((fn) => {
     const role = model.functionRole[fn];
     const session = sessionArn(role, `wavy-sessions-${fn}`);
     const stream = `${model.logGroupArn[fn].replace(/:\*$/, "")}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
@@ -104,16 +104,18 @@ function schedulerEdges(model: StackModel): IamRequest[] {
  * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
  */
 function destinationEdges(model: StackModel): IamRequest[] {
-  const role = model.functionRole.counter;
-  return model.onFailureDestinations.map((destination) => ({
-    label: "Lambda sends a failed counter invocation to its on-failure destination",
-    principal: sessionArn(role, "wavy-sessions-counter"),
-    action: "sqs:SendMessage",
-    resource: destination,
-    role,
-    resourcePolicy: queuePolicy(model, destination),
-    context: tls,
-  }));
+  return (["counter", "worker"] as const).flatMap((fn) => {
+    const role = model.functionRole[fn];
+    return model.onFailureDestinations[fn].map((destination) => ({
+      label: `Lambda sends a failed ${fn} invocation to its on-failure destination`,
+      principal: sessionArn(role, `wavy-sessions-${fn}`),
+      action: "sqs:SendMessage",
+      resource: destination,
+      role,
+      resourcePolicy: queuePolicy(model, destination),
+      context: tls,
+    }));
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import type { WavySessionsStack } from "../../infra/wavy-sessions-stack.js";
 import type { FunctionRole } from "../support/aws-call-recorder.js";
-import { TEST_SECRET_ARN } from "../support/aws-names.js";
+import { TEST_SECRET_ARN, TEST_WORKER_FUNCTION } from "../support/aws-names.js";
 import { BUCKET } from "../support/export-harness.js";
 import { TemplateResolver } from "./template-resolver.js";
 
@@ -41,7 +41,8 @@ export interface StackModel {
   exportFunctionPolicy: PolicyDocument;
   bucketPolicy: PolicyDocument | undefined;
   deadLetterQueue: { arn: string; policy: PolicyDocument | undefined };
-  onFailureDestinations: string[];
+  /** Where each asynchronously invoked function's failed invocations go. */
+  onFailureDestinations: { counter: string[]; worker: string[] };
   scheduleGroupArn: string;
   schedules: { logicalId: string; roleArn: string; targetArn: string; deadLetterArn?: string }[];
   /** Absent when alarms go nowhere or to an imported topic (whose policy is not ours). */
@@ -66,7 +67,11 @@ export function buildStackModel(
   const raw = template.toJSON() as { Resources: Resources };
   const id = (construct: IConstruct) =>
     (stack as Stack).getLogicalId(construct.node.defaultChild as CfnElement);
-  const names: Record<string, string> = { [id(stack.storage.bucket)]: own.bucket };
+  const names: Record<string, string> = {
+    [id(stack.storage.bucket)]: own.bucket,
+    // The harness's Lambda stand-in serves the worker under this name.
+    [id(stack.worker.function)]: TEST_WORKER_FUNCTION,
+  };
   const secret = stack.secret.secret;
   if (raw.Resources[id(secret)]?.Type === "AWS::SecretsManager::Secret") {
     names[id(secret)] = own.secretArn;
@@ -110,6 +115,7 @@ export function buildStackModel(
   const functionIds = {
     export: id(stack.exportApi.function),
     counter: id(stack.counter.function),
+    worker: id(stack.worker.function),
   } satisfies Record<FunctionRole, string>;
   const functionRole = (role: FunctionRole) =>
     roleByArn(String(resources[functionIds[role]]?.Properties?.Role));
@@ -144,13 +150,35 @@ export function buildStackModel(
   const topicConstruct = stack.observability.topic;
   const topicId = topicConstruct?.node.defaultChild ? id(topicConstruct) : undefined;
 
+  const onFailureDestinations = (functionId: string) =>
+    ofType("AWS::Lambda::EventInvokeConfig")
+      .filter(([, config]) => config.Properties?.FunctionName === resolver.name(functionId))
+      .flatMap(([, config]) => {
+        const destinations = config.Properties?.DestinationConfig as
+          | { OnFailure?: { Destination: string } }
+          | undefined;
+        return destinations?.OnFailure ? [destinations.OnFailure.Destination] : [];
+      });
+
   const restApiId = id(stack.exportApi.api);
   const stageId = id(stack.exportApi.api.deploymentStage);
   return {
     roles,
-    functionRole: { export: functionRole("export"), counter: functionRole("counter") },
-    functionArn: { export: exportArn, counter: resolver.arn(functionIds.counter) },
-    logGroupArn: { export: logGroupArn("export"), counter: logGroupArn("counter") },
+    functionRole: {
+      export: functionRole("export"),
+      counter: functionRole("counter"),
+      worker: functionRole("worker"),
+    },
+    functionArn: {
+      export: exportArn,
+      counter: resolver.arn(functionIds.counter),
+      worker: resolver.arn(functionIds.worker),
+    },
+    logGroupArn: {
+      export: logGroupArn("export"),
+      counter: logGroupArn("counter"),
+      worker: logGroupArn("worker"),
+    },
     exportFunctionPolicy,
     bucketPolicy: ofType("AWS::S3::BucketPolicy").find(
       ([, policy]) => policy.Properties?.Bucket === bucketName,
@@ -159,16 +187,10 @@ export function buildStackModel(
       arn: resolver.arn(queueId),
       policy: policyOf("AWS::SQS::QueuePolicy", "Queues", resolver.ref(queueId)),
     },
-    onFailureDestinations: ofType("AWS::Lambda::EventInvokeConfig")
-      .filter(
-        ([, config]) => config.Properties?.FunctionName === resolver.name(functionIds.counter),
-      )
-      .flatMap(([, config]) => {
-        const destinations = config.Properties?.DestinationConfig as
-          | { OnFailure?: { Destination: string } }
-          | undefined;
-        return destinations?.OnFailure ? [destinations.OnFailure.Destination] : [];
-      }),
+    onFailureDestinations: {
+      counter: onFailureDestinations(functionIds.counter),
+      worker: onFailureDestinations(functionIds.worker),
+    },
     scheduleGroupArn: resolver.arn(id(stack.counter.scheduleGroup)),
     schedules: ofType("AWS::Scheduler::Schedule").map(([logicalId, schedule]) => {
       const target = schedule.Properties?.Target as {

@@ -265,9 +265,10 @@ describe("imported secret encrypted with a customer-managed key", () => {
       (fn) => logicalIdOf(fn.Properties.Role) ?? "",
     );
 
-  it("lets both functions decrypt with that key, only through Secrets Manager", () => {
+  it("lets every function decrypt with that key, only through Secrets Manager", () => {
     const roles = functionRoles(importedSecret);
-    expect(roles).toHaveLength(2);
+    // The export function, its worker and the counter.
+    expect(roles).toHaveLength(3);
     for (const roleId of roles) {
       const statements = kmsStatements(importedSecret, roleId);
       expect(statements).toHaveLength(1);

@@ -257,7 +257,7 @@ describe("configuration in the synthesised stack", () => {
       const secretResources = statements
         .filter((s) => s.Action === "secretsmanager:GetSecretValue")
         .map((s) => JSON.stringify(s.Resource));
-      expect(secretResources).toHaveLength(2);
+      expect(secretResources).toHaveLength(3);
       for (const resource of secretResources)
         expect(resource).toContain(":secret:wavy/prod-??????");
       template.hasResourceProperties("AWS::Lambda::Function", {

@@ -72,7 +72,6 @@ describe("export API", () => {
     "POST /exports",
     "GET /exports/{exportId}",
     "GET /v1/session",
-    "GET /sessions/closing",
     "ANY /",
     "ANY /{proxy+}",
     "ANY /exports",
@@ -82,10 +81,6 @@ describe("export API", () => {
     "ANY /v1/{proxy+}",
     "ANY /v1/session",
     "ANY /v1/session/{proxy+}",
-    "ANY /sessions",
-    "ANY /sessions/{proxy+}",
-    "ANY /sessions/closing",
-    "ANY /sessions/closing/{proxy+}",
   ];
 
   it("requires SigV4 (AWS_IAM) on every method, the catch-alls included", () => {
@@ -219,7 +214,8 @@ describe("export API", () => {
 describe("functions", () => {
   it("run on nodejs22.x or newer, on arm64, traced, without paying for source maps at start-up", () => {
     const functions = Object.values(resources("AWS::Lambda::Function"));
-    expect(functions).toHaveLength(2);
+    // The export function, its worker and the counter.
+    expect(functions).toHaveLength(3);
     for (const { Properties: fn } of functions) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1]);
       expect(major).toBeGreaterThanOrEqual(22);
@@ -247,6 +243,9 @@ describe("functions", () => {
       MAX_CSV_BYTES: "5368709120",
       POWERTOOLS_METRICS_NAMESPACE: "WavySessions",
       POWERTOOLS_SERVICE_NAME: "wavy-sessions-export",
+      EVENT_BUS_NAME: "default",
+      EXPORT_WORKER_FUNCTION_NAME: { Ref: expect.stringMatching(/^ExportWorkerFunction/) },
+      EXPORT_WORKER_TIMEOUT_SECONDS: "900",
     });
   });
 
@@ -323,8 +322,12 @@ describe("least privilege", () => {
           for (const action of actionsOf(statement)) actions.add(action);
           granted[suffix] = actions;
         } else {
-          // The bucket itself: only for ListBucket, without which a missing manifest is a 403.
-          expect(actionsOf(statement)).toEqual(["s3:ListBucket"]);
+          // The bucket itself: ListBucket (a missing manifest is NoSuchKey, not 403; the history
+          // is listed) and ListBucketMultipartUploads (a dead worker's upload is found).
+          expect(actionsOf(statement).sort()).toEqual([
+            "s3:ListBucket",
+            "s3:ListBucketMultipartUploads",
+          ]);
           expect(resource).toEqual({
             "Fn::GetAtt": [expect.stringMatching(/^StorageExports/), "Arn"],
           });
@@ -334,16 +337,37 @@ describe("least privilege", () => {
     const sorted = Object.fromEntries(
       Object.entries(granted).map(([suffix, actions]) => [suffix, [...actions].sort()]),
     );
-    const write = ["s3:AbortMultipartUpload", "s3:PutObject"];
     expect(sorted).toEqual({
-      "/exports/*": [...write, "s3:DeleteObject", "s3:GetObject"].sort(),
-      "/manifests/*": [...write, "s3:GetObject"].sort(),
-      "/idempotency/*": [...write, "s3:DeleteObject", "s3:GetObject"].sort(),
+      "/exports/*": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      "/manifests/*": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      "/history/*": ["s3:DeleteObject", "s3:PutObject"],
+      "/idempotency/*": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
       // The companion is written (and taken back on failure), never read by the function.
-      "/sessions/*": [...write, "s3:DeleteObject"].sort(),
+      "/sessions/*": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"],
       // The closing list is read only through the presigned URL the function signs.
-      "/closing/*": [...write, "s3:DeleteObject", "s3:GetObject"].sort(),
+      "/closing/*": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
     });
+  });
+
+  it("lets the export function delete what a failed export wrote: its manifest, history entry, CSV, companion and closing list", () => {
+    // The manifest is written before the CSV is committed; a failed commit takes it back, and a
+    // dead worker's object is taken back by whoever reads its export past deadlineAt.
+    const deletes = statementsOfRole("ExportFunctionRole").filter((s) =>
+      actionsOf(s).includes("s3:DeleteObject"),
+    );
+    const suffixes = deletes.flatMap((statement) =>
+      resourcesOf(statement).map((resource) =>
+        String((resource as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1].at(-1)),
+      ),
+    );
+    expect(suffixes.sort()).toEqual([
+      "/closing/*",
+      "/exports/*",
+      "/history/*",
+      "/idempotency/*",
+      "/manifests/*",
+      "/sessions/*",
+    ]);
   });
 
   it("gives the counter no S3 access at all", () => {
@@ -411,6 +435,7 @@ describe("storage", () => {
           ExpirationInDays: 7,
           Status: "Enabled",
         }),
+        expect.objectContaining({ Prefix: "history/", ExpirationInDays: 90, Status: "Enabled" }),
         expect.objectContaining({ Prefix: "idempotency/", ExpirationInDays: 2, Status: "Enabled" }),
         expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
       ]),

@@ -18,10 +18,13 @@ describe("export API over HTTP", () => {
   });
 
   it("copies the CSV byte for byte into S3 and answers 201 with its figures", async () => {
-    const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
+    const { status, headers, json } = await h.call("POST", "/exports", { customerId: "42" });
 
     expect(status).toBe(201);
+    expect(headers.get("location")).toBe(`/exports/${json.exportId}`);
     expect(json).toMatchObject({
+      status: "succeeded",
+      trigger: "request",
       customerId: "42",
       subAccountId: null,
       bucket: BUCKET,
@@ -119,6 +122,7 @@ describe("export API over HTTP", () => {
       ["letters", "POST", "/exports", { customerId: "42a" }],
       ["empty subAccountId", "POST", "/exports", { customerId: "42", subAccountId: "" }],
       ["boolean id", "POST", "/exports", { customerId: true }],
+      ["a misspelt field", "POST", "/exports", { customerId: "42", subaccountId: "7" }],
       ["body not JSON", "POST", "/exports", "{customerId: 42"],
       ["body an array", "POST", "/exports", [{ customerId: "42" }]],
       ["body a string", "POST", "/exports", '"42"'],
@@ -140,6 +144,23 @@ describe("export API over HTTP", () => {
     });
   });
 
+  it("names an unknown body field instead of exporting the whole customer", async () => {
+    const { status, json } = await h.call("POST", "/exports", {
+      customerId: "42",
+      subaccountId: "7",
+    });
+
+    expect(status).toBe(400);
+    expect(json).toEqual({
+      error: {
+        code: "INVALID_REQUEST",
+        message:
+          'unknown field "subaccountId": the body takes customerId and, optionally, subAccountId',
+      },
+    });
+    expect(h.wavy.requests).toHaveLength(0);
+  });
+
   it("answers 404 for an unknown route and for a well-formed unknown export id", async () => {
     const route = await h.call("GET", "/nowhere");
     const unknown = await h.call("GET", "/exports/20200101T000000Z-0000000000000000");
@@ -154,7 +175,7 @@ describe("export API over HTTP", () => {
     const { status, headers, json } = await h.call("DELETE", "/exports");
 
     expect(status).toBe(405);
-    expect(headers.get("allow")).toBe("POST");
+    expect(headers.get("allow")).toBe("GET, POST");
     expect(json).toMatchObject({ error: { code: "METHOD_NOT_ALLOWED" } });
   });
 });

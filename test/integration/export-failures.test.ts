@@ -129,6 +129,16 @@ describe("export failures", () => {
     await expectNothingLeft(h);
   });
 
+  it("reads a Wavy answer that starts with a UTF-8 BOM", async () => {
+    const fileUrl = h.wavy.serveFile((_req, res) => res.writeHead(200).end(CSV));
+    h.wavy.replySession({ status: 200, body: `\uFEFF${JSON.stringify({ file_url: fileUrl })}` });
+
+    const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
+
+    expect(status).toBe(201);
+    expect(json).toMatchObject({ rows: 1, bytes: Buffer.byteLength(CSV) });
+  });
+
   it("refuses a CSV link outside the allowed origins without fetching it", async () => {
     const port = new URL(h.wavy.baseUrl).port;
     h.wavy.linkTo(`http://localhost:${port}/files/elsewhere`);
@@ -282,7 +292,12 @@ describe("export failures under tight limits", () => {
     const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
 
     expect(status).toBe(504);
-    expect(json).toMatchObject({ error: { code: "UPSTREAM_TIMEOUT" } });
+    expect(json).toMatchObject({
+      error: {
+        code: "UPSTREAM_TIMEOUT",
+        message: expect.stringMatching(/retry with the header "Prefer: respond-async"/),
+      },
+    });
     await expectNothingLeft(h);
   });
 
@@ -400,6 +415,21 @@ describe("credentials from Secrets Manager", () => {
       expect(printed).not.toContain("only-user");
     },
   );
+
+  it("answers 201 on the next request once the placeholder secret is filled in", async () => {
+    // The stack creates the secret with empty values; a warm function must not keep them.
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce(secretValue("", ""))
+      .resolves(secretValue("rotated-user", "rotated-token-xyz"));
+
+    const before = await h.call("POST", "/exports", { customerId: "42" });
+    const after = await h.call("POST", "/exports", { customerId: "42" });
+
+    expect(before.status).toBe(500);
+    expect(after.status).toBe(201);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
 
   it("answers 500 INTERNAL when the secret does not exist", async () => {
     secrets.on(GetSecretValueCommand).rejects(

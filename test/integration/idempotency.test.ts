@@ -143,6 +143,19 @@ describe("Idempotency-Key on POST /exports", () => {
     expect(h.wavy.sessionCalls()).toHaveLength(2);
   });
 
+  it("frees an expired key for another body", async () => {
+    const first = await post({ customerId: "42" }, "reused-next-day");
+    now += IDEMPOTENCY_TTL_MS + 1000;
+
+    const otherBody = await post({ customerId: "43" }, "reused-next-day");
+
+    expect(first.status).toBe(201);
+    expect(otherBody.status).toBe(201);
+    expect(otherBody.json).toMatchObject({ customerId: "43" });
+    expect(otherBody.json.exportId).not.toBe(first.json.exportId);
+    expect(h.wavy.sessionCalls()).toHaveLength(2);
+  });
+
   it("takes over a claim abandoned by a request that died before its manifest", async () => {
     await h.s3Client.send(
       new PutObjectCommand({
@@ -259,5 +272,99 @@ describe("Idempotency-Key held by a request that is still running", () => {
     });
     expect(Date.now() - started).toBeLessThan(2000);
     expect(h.wavy.requests).toHaveLength(0);
+  });
+});
+
+describe("Idempotency-Key across the synchronous and asynchronous paths", () => {
+  let h: Harness;
+  const ASYNC = { Prefer: "respond-async" };
+
+  beforeAll(async () => {
+    h = await startHarness({ wavy: { csvByTarget: { "42": CSV } } });
+  });
+  afterAll(() => h.close());
+  afterEach(async () => {
+    await h.lambda.idle();
+    h.wavy.requests.length = 0;
+    await h.emptyBucket();
+  });
+
+  const post = (key: string, headers: Record<string, string> = {}) =>
+    h.call("POST", "/exports", { customerId: "42" }, { "Idempotency-Key": key, ...headers });
+
+  it("answers a synchronous retry of a running asynchronous export with 202 and the same export", async () => {
+    // The worker waits until the retry has been answered.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    h.wavy.linkTo(
+      h.wavy.serveFile(async (_req, res) => {
+        await held;
+        res.writeHead(200).end(CSV);
+      }),
+    );
+    const first = await post("both-1", ASYNC);
+    const retry = await post("both-1");
+    release();
+    await h.lambda.idle();
+    const after = await post("both-1", ASYNC);
+
+    expect(first.status).toBe(202);
+    expect(retry.status).toBe(202);
+    expect(retry.json).toMatchObject({ exportId: first.json.exportId, status: "running" });
+    expect(retry.headers.get("location")).toBe(`/exports/${first.json.exportId}`);
+    expect(after.status).toBe(201);
+    expect(after.json).toMatchObject({
+      exportId: first.json.exportId,
+      status: "succeeded",
+      sha256: sha256(CSV),
+    });
+    expect(h.wavy.sessionCalls()).toHaveLength(1);
+    expect(await h.objectKeys("exports/")).toHaveLength(1);
+  });
+
+  it("answers an asynchronous retry of a finished synchronous export with 201 and the same export", async () => {
+    const first = await post("both-2");
+    const retry = await post("both-2", ASYNC);
+
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.json).toMatchObject({ exportId: first.json.exportId, status: "succeeded" });
+    expect(retry.headers.get("preference-applied")).toBeNull();
+    expect(
+      h.lambda.invocations.filter(
+        (i) => (i.payload as { exportId: string }).exportId === first.json.exportId,
+      ),
+    ).toEqual([]);
+    expect(h.wavy.sessionCalls()).toHaveLength(1);
+  });
+
+  it("answers a retry of a failed asynchronous export with that failed export, not a new one", async () => {
+    h.wavy.replySession({ status: 403, body: "{}" });
+    const first = await post("both-3", ASYNC);
+    await h.lambda.idle();
+
+    const retry = await post("both-3");
+
+    expect(retry.status).toBe(201);
+    expect(retry.json).toMatchObject({
+      exportId: first.json.exportId,
+      status: "failed",
+      error: { code: "UPSTREAM_ERROR" },
+    });
+    expect(h.wavy.sessionCalls()).toHaveLength(1);
+  });
+
+  it("releases the key when the asynchronous export could not be started, so a retry runs", async () => {
+    h.lambda.refuseInvokes(500);
+    const first = await post("both-4", ASYNC);
+    h.lambda.refuseInvokes(undefined);
+    const retry = await post("both-4", ASYNC);
+    await h.lambda.idle();
+
+    expect(first.status).toBe(500);
+    expect(retry.status).toBe(202);
+    expect((await h.call("GET", `/exports/${retry.json.exportId}`)).json.status).toBe("succeeded");
   });
 });

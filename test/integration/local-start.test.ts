@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,6 +95,34 @@ describe("npm start", () => {
     expect(output).toMatch(/customer 1001 \/ all: 1200 open/);
   });
 
+  it("runs an asynchronous export in the background and prints its completion event", async () => {
+    const accepted = await fetch(`${apiUrl}/exports`, {
+      method: "POST",
+      headers: { Prefer: "respond-async" },
+      body: '{"customerId":"1001"}',
+    });
+    const location = accepted.headers.get("location") ?? "";
+    const running = (await accepted.json()) as { exportId: string; status: string };
+    expect(accepted.status).toBe(202);
+    expect(running.status).toBe("running");
+    expect(location).toBe(`/exports/${running.exportId}`);
+
+    let document = { status: "running" } as { status: string; rows?: number; downloadUrl?: string };
+    for (let tries = 0; document.status === "running" && tries < 200; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      document = (await (await fetch(`${apiUrl}${location}`)).json()) as typeof document;
+    }
+
+    expect(document).toMatchObject({ status: "succeeded", rows: 1200 });
+    const csv = await (await fetch(String(document.downloadUrl))).text();
+    expect(csv.trimEnd().split("\n")).toHaveLength(1201);
+    const until = Date.now() + 5_000;
+    while (!output.includes(running.exportId) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(output).toContain(`wavy-sessions "Export Succeeded" ${running.exportId}: 1200 rows`);
+  });
+
   it("stops cleanly on Ctrl-C", async () => {
     const exited = new Promise<number | null>((resolve) =>
       child.once("exit", (code) => resolve(code)),
@@ -102,5 +132,61 @@ describe("npm start", () => {
 
     expect(await exited).toBe(0);
     expect(output).toContain("Stopping");
+  });
+});
+
+/** Runs `npm start` with `env` until it exits (or `timeoutMs`, then kills it: code null). */
+async function runStart(
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; output: string }> {
+  const dataDir = await mkdtemp(join(tmpdir(), "wavy-start-"));
+  const child = spawn(process.execPath, ["--import", "tsx", "local/start.ts"], {
+    env: { ...process.env, PORT: "0", LOCAL_S3_PORT: "0", LOCAL_DATA_DIR: dataDir, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const [code] = (await once(child, "exit")) as [number | null];
+  clearTimeout(timer);
+  await rm(dataDir, { recursive: true, force: true });
+  return { code, output };
+}
+
+/** A stack trace's frame lines: what a user must not get for a setting they can fix. */
+const STACK_FRAME = /^\s+at /m;
+
+describe("npm start with a setting it cannot use", () => {
+  it("stops at once on a COUNT_INTERVAL_SECONDS that is not a number, naming it", async () => {
+    const { code, output } = await runStart({ COUNT_INTERVAL_SECONDS: "abc" });
+
+    expect(code).toBe(1);
+    expect(output).toContain(
+      'COUNT_INTERVAL_SECONDS must be a whole number from 1 to 86400 (got "abc")',
+    );
+    expect(output).not.toMatch(STACK_FRAME);
+    expect(output).not.toContain("[count");
+  });
+
+  it.each(["PORT", "LOCAL_S3_PORT"])("names %s when its port is busy", async (variable) => {
+    const holder = createServer().listen(0, "127.0.0.1");
+    await once(holder, "listening");
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const { code, output } = await runStart({ [variable]: String(port) });
+
+      expect(code).toBe(1);
+      expect(output).toContain(`Port ${port} is already in use`);
+      expect(output).toContain(`choose another port with ${variable}`);
+      expect(output).not.toMatch(STACK_FRAME);
+    } finally {
+      holder.close();
+    }
   });
 });

@@ -121,7 +121,7 @@ describe("npm run smoke", () => {
       /^WavySessionsSmoke\/OpenSessions \{CustomerId=42, SubAccountId=all, service=wavy-sessions-counter\} = 240/,
     );
     expect(lines.get("wrong method answers 405 with Allow")?.seen).toBe(
-      "405 METHOD_NOT_ALLOWED, Allow: POST",
+      "405 METHOD_NOT_ALLOWED, Allow: GET, POST",
     );
     expect(lines.get("dead-letter queue is empty")?.seen).toBe("0 visible, 0 in flight, 0 delayed");
     expect(lines.get("no alarm in ALARM")?.seen).toBe(`2 OK of ${PREFIX}*`);

@@ -1,5 +1,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SQSClient } from "@aws-sdk/client-sqs";
@@ -22,7 +24,7 @@ import { describeAwsCall, describeRefusal } from "./iam-action-map.js";
  */
 
 /** The function whose role makes the call: one execution role each in the stack. */
-export type FunctionRole = "export" | "counter";
+export type FunctionRole = "export" | "counter" | "worker";
 
 export interface RecordedCall {
   function: FunctionRole;
@@ -38,7 +40,7 @@ export interface RecordedCall {
 
 const LOG_ENV = "WAVY_AWS_CALL_LOG";
 
-type AwsClient = S3Client | SecretsManagerClient | SQSClient;
+type AwsClient = S3Client | SecretsManagerClient | SQSClient | EventBridgeClient | LambdaClient;
 
 export function recordAwsCalls<T extends AwsClient>(client: T, role: FunctionRole): T {
   const directory = process.env[LOG_ENV];

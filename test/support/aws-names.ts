@@ -7,3 +7,6 @@ export const TEST_ACCOUNT = "123456789012";
 export const TEST_REGION = "us-east-1";
 /** A Secrets Manager ARN ends in `-` and six random characters. */
 export const TEST_SECRET_ARN = `arn:aws:secretsmanager:${TEST_REGION}:${TEST_ACCOUNT}:secret:wavy-sessions/wavy-AbCdEf`;
+
+/** The export worker's function name in the tests (the harness's Lambda stand-in serves it). */
+export const TEST_WORKER_FUNCTION = "export-worker";

@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -6,9 +8,13 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { startApiServer } from "../../dev/api-gateway.js";
+import { LocalEventBridge } from "../../dev/eventbridge.js";
+import { lambdaContext } from "../../dev/lambda-context.js";
+import { type LocalFunction, LocalLambda } from "../../dev/lambda-service.js";
 import { LocalS3 } from "../../dev/local-s3.js";
 import { WavySimulator, type WavySimulatorOptions } from "../../dev/wavy-simulator.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
+import { handleWorkerEvent } from "../../lambdas/export-worker/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
 import {
   buildExportService,
@@ -17,6 +23,9 @@ import {
 import { recordAwsCalls } from "./aws-call-recorder.js";
 
 export const BUCKET = "wavy-exports-test";
+/** The stack's default bus, so test/iam resolves the calls against the synthesised grant. */
+export const EVENT_BUS = "default";
+export const WORKER_FUNCTION = "export-worker";
 
 /** Fast retries so failing paths take milliseconds, not seconds. */
 export const TEST_BACKOFF = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
@@ -25,6 +34,10 @@ export interface Harness {
   wavy: WavySimulator;
   s3: LocalS3;
   s3Client: S3Client;
+  eventBridge: LocalEventBridge;
+  lambda: LocalLambda;
+  /** The environment the handlers were configured with (a worker in a child process reuses it). */
+  env: Record<string, string>;
   apiUrl: string;
   call(
     method: string,
@@ -42,6 +55,8 @@ export interface HarnessOptions {
   wavy?: WavySimulatorOptions;
   env?: Record<string, string>;
   deps?: ExportServiceDeps;
+  /** How the Lambda stand-in runs the worker; by default its handler, in this process. */
+  worker?: (harness: { env: Record<string, string> }) => LocalFunction;
 }
 
 /** The export API over real HTTP, against the Wavy simulator and s3rver, all on loopback. */
@@ -55,10 +70,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
   };
   const s3Client = new S3Client(s3Options);
-  // The function's own client, so that only its calls are recorded for the IAM evaluation
-  // (test/iam), not the test's listings and clean-ups.
-  const functionS3 = recordAwsCalls(new S3Client(s3Options), "export");
-  const config = loadExportConfig({
+  const eventBridge = await new LocalEventBridge().start();
+  const lambda = await new LocalLambda().start();
+  const env: Record<string, string> = {
     WAVY_USER_NAME: wavy.credentials.userName,
     WAVY_AUTH_TOKEN: wavy.credentials.authenticationToken,
     WAVY_API_URL: wavy.baseUrl,
@@ -66,10 +80,35 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     EXPORT_BUCKET: BUCKET,
     S3_FORCE_PATH_STYLE: "true",
     REQUEST_BUDGET_MS: "5000",
+    EVENT_BUS_NAME: EVENT_BUS,
+    EXPORT_WORKER_FUNCTION_NAME: WORKER_FUNCTION,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
     ...options.env,
+  };
+  const config = loadExportConfig(env);
+  // Each function's own clients, so that only its calls are recorded for the IAM evaluation
+  // (test/iam), not the test's listings and clean-ups.
+  const clientsOf = (role: "export" | "worker") => ({
+    s3: recordAwsCalls(new S3Client(s3Options), role),
+    eventBridge: recordAwsCalls(new EventBridgeClient({ endpoint: eventBridge.endpoint }), role),
+    lambda: recordAwsCalls(new LambdaClient({ endpoint: lambda.endpoint }), role),
   });
+  const exportClients = clientsOf("export");
+  const workerClients = clientsOf("worker");
   const api = once(() =>
-    buildExportService(config, { s3: functionS3, backoff: TEST_BACKOFF, ...options.deps }),
+    buildExportService(config, { backoff: TEST_BACKOFF, ...exportClients, ...options.deps }),
+  );
+  // The worker gets a service of its own, as a separate Lambda function would.
+  const workerService = once(() =>
+    buildExportService(config, { backoff: TEST_BACKOFF, ...workerClients, ...options.deps }),
+  );
+  lambda.register(
+    WORKER_FUNCTION,
+    options.worker?.({ env }) ??
+      ((payload) =>
+        handleWorkerEvent(workerService)(payload, lambdaContext(WORKER_FUNCTION, 60_000))),
   );
   const server = await startApiServer(handleApiRequest(api));
 
@@ -111,16 +150,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     emptyBucket,
     s3,
     s3Client,
+    eventBridge,
+    lambda,
+    env,
     apiUrl: server.url,
     call,
     objectKeys,
     readObject,
     close: async () => {
       await server.close();
+      await lambda.stop();
+      await eventBridge.stop();
       await wavy.stop();
       await s3.stop();
       s3Client.destroy();
-      functionS3.destroy();
+      for (const clients of [exportClients, workerClients]) {
+        for (const client of Object.values(clients)) client.destroy();
+      }
     },
   };
 }

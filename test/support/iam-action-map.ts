@@ -1,3 +1,4 @@
+import { TEST_ACCOUNT, TEST_REGION } from "./aws-names.js";
 /**
  * Which IAM action, on which resource ARN, AWS authorises for an SDK operation. The facts come
  * from the Service Authorization Reference, not from the operation's name:
@@ -74,6 +75,36 @@ export function describeAwsCall(
     case "SecretsManagerClient":
       if (commandName === "GetSecretValueCommand") {
         return [{ action: "secretsmanager:GetSecretValue", resource: text("SecretId"), operation }];
+      }
+      break;
+    case "EventBridgeClient":
+      // PutEvents is authorised on each entry's bus (Service Authorization Reference, Amazon
+      // EventBridge: PutEvents, resource type event-bus); a bus named, not an ARN, is the caller's.
+      if (commandName === "PutEventsCommand") {
+        const entries = (input.Entries as { EventBusName?: string }[] | undefined) ?? [];
+        return entries.map((entry) => ({
+          action: "events:PutEvents",
+          resource: entry.EventBusName?.startsWith("arn:")
+            ? entry.EventBusName
+            : `arn:aws:events:${TEST_REGION}:${TEST_ACCOUNT}:event-bus/${entry.EventBusName ?? "default"}`,
+          operation,
+        }));
+      }
+      break;
+    case "LambdaClient":
+      // Invoke is lambda:InvokeFunction on the function's ARN, whatever the invocation type
+      // (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
+      if (commandName === "InvokeCommand") {
+        const name = text("FunctionName");
+        return [
+          {
+            action: "lambda:InvokeFunction",
+            resource: name.startsWith("arn:")
+              ? name
+              : `arn:aws:lambda:${TEST_REGION}:${TEST_ACCOUNT}:function:${name}`,
+            operation,
+          },
+        ];
       }
       break;
     case "SQSClient":

@@ -1,5 +1,6 @@
 import type { TransformCallback } from "node:stream";
-import { Parser } from "csv-parse";
+import { type InfoRecord, Parser } from "csv-parse";
+import { LIMITS } from "../contract.js";
 
 /**
  * A streaming scanner for Wavy's open-sessions CSV: counts data rows and hands over each row's
@@ -20,7 +21,12 @@ import { Parser } from "csv-parse";
  *   over an empty value for it.
  * - Quoted fields follow RFC 4180 (embedded delimiters, doubled quotes, newlines); a stray quote
  *   inside an unquoted field is data. A quote left open at the end is malformed input.
- * - A header line still without a line end after 64 KiB has its delimiter picked from those.
+ * - The header line is read whole (up to the record cap) before the delimiter is picked, so the
+ *   pick never depends on how the network chunks it.
+ * - No record may pass LIMITS.maxCsvRecordBytes (1 MiB): on the fast path a line, its LF
+ *   excluded; in csv-parse a record from the end of the one before, line ends (and any blank
+ *   lines) included. Past it the input is malformed, so a line that never ends costs 1 MiB of
+ *   memory, not the whole file. Both rules depend on the bytes alone, never on the chunking.
  *
  * Why two paths: csv-parse record by record manages 0.4-0.8 M rows/s on a 5 M-row Wavy file,
  * below the 100 MB/s (~3 M rows/s) the download arrives at. Wavy's rows (`5511987654321;
@@ -66,8 +72,13 @@ const TIMESTAMP_COLUMN = "session_created_at";
 const SOURCE_COLUMNS = ["source", "origem"];
 /** Wavy's documented position of `session_created_at` when the header does not name it. */
 const DEFAULT_TIMESTAMP_INDEX = 1;
-/** A header line longer than this without a line end is decided on what has arrived. */
-const MAX_HEADER_BYTES = 64 * 1024;
+const MAX_RECORD_BYTES = LIMITS.maxCsvRecordBytes;
+/**
+ * csv-parse is fed at most this much per write, so the record cap is checked that often:
+ * within one large write it would collect a line of bare delimiters as millions of empty
+ * fields, which its max_record_size (field content only) does not count.
+ */
+const PARSER_WRITE_BYTES = 64 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -134,6 +145,9 @@ class SessionCsvScanner implements CsvScanner {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private parser: FlushAwareParser | undefined;
+  /** Bytes written to csv-parse, and its offset just past the last record it completed. */
+  private parserBytes = 0;
+  private recordEndsAt = 0;
 
   constructor(
     private readonly onTimestamp: FieldVisitor | undefined,
@@ -145,6 +159,11 @@ class SessionCsvScanner implements CsvScanner {
     const buf = asBuffer(chunk);
     switch (this.stage) {
       case "prelude":
+        if (this.bomChecked && this.pendingBytes > 0 && !buf.includes(LF)) {
+          // The header line goes on: keep it without searching again what arrived before.
+          this.keepPartialLine(buf);
+          return;
+        }
         this.keep(buf, true);
         this.prelude(false);
         return;
@@ -167,6 +186,34 @@ class SessionCsvScanner implements CsvScanner {
     else if (stage === "fallback") this.endParser();
     this.stage = "done";
     return this.rows;
+  }
+
+  /** Keeps the start of a line whose end has not arrived; past the cap the input is malformed. */
+  private keepPartialLine(buf: Buffer): void {
+    this.assertLineFits(this.pendingBytes + buf.length);
+    this.keep(buf, true);
+  }
+
+  private assertLineFits(length: number): void {
+    if (length > MAX_RECORD_BYTES) throw this.tooLong();
+  }
+
+  /** Only for a chunk longer than the cap: a shorter one cannot hold a line past it. */
+  private assertLinesFit(buf: Buffer, from: number, to: number): void {
+    let start = from;
+    while (start < to) {
+      const lf = buf.indexOf(LF, start);
+      const end = lf === -1 || lf >= to ? to : lf;
+      this.assertLineFits(end - start);
+      start = end + 1;
+    }
+  }
+
+  private tooLong(): MalformedCsvError {
+    this.stage = "done";
+    return new MalformedCsvError(
+      `The sessions CSV is malformed: a record is longer than ${MAX_RECORD_BYTES} bytes`,
+    );
   }
 
   private keep(buf: Buffer, copy: boolean): void {
@@ -196,17 +243,12 @@ class SessionCsvScanner implements CsvScanner {
       const lf = data.indexOf(LF, start);
       if (lf === -1) {
         if (start === data.length) return; // only empty lines so far (or nothing at all)
-        if (ending) {
-          this.header(data, start, data.length, data.length);
-        } else if (data.length - start < MAX_HEADER_BYTES) {
-          this.keep(data.subarray(start), false);
-        } else {
-          // The line goes on: decide on what arrived, and let csv-parse find where it ends.
-          this.delimiter = detectDelimiter(data.subarray(start));
-          this.startParser(data.subarray(start));
-        }
+        this.assertLineFits(data.length - start);
+        if (ending) this.header(data, start, data.length, data.length);
+        else this.keep(data.subarray(start), false);
         return;
       }
+      this.assertLineFits(lf - start);
       const end = lf > start && data[lf - 1] === CR ? lf - 1 : lf;
       if (end > start) {
         this.header(data, start, end, lf + 1);
@@ -243,10 +285,11 @@ class SessionCsvScanner implements CsvScanner {
     if (this.pendingBytes > 0) {
       const lf = buf.indexOf(LF);
       if (lf === -1) {
-        this.keep(buf, true);
+        this.keepPartialLine(buf);
         if (buf.includes(QUOTE)) this.startParser(this.takePending());
         return;
       }
+      this.assertLineFits(this.pendingBytes + lf);
       this.keep(buf.subarray(0, lf + 1), false);
       const line = this.takePending();
       if (line.includes(QUOTE)) {
@@ -260,14 +303,16 @@ class SessionCsvScanner implements CsvScanner {
     if (quote === -1) {
       const lastLf = buf.lastIndexOf(LF);
       if (lastLf < start) {
-        if (start < buf.length) this.keep(buf.subarray(start), true);
+        if (start < buf.length) this.keepPartialLine(buf.subarray(start));
         return;
       }
+      if (lastLf + 1 - start > MAX_RECORD_BYTES) this.assertLinesFit(buf, start, lastLf);
       this.lines(buf, start, lastLf + 1);
-      if (lastLf + 1 < buf.length) this.keep(buf.subarray(lastLf + 1), true);
+      if (lastLf + 1 < buf.length) this.keepPartialLine(buf.subarray(lastLf + 1));
       return;
     }
     const lineStart = Math.max(start, buf.lastIndexOf(LF, quote) + 1);
+    if (lineStart - start > MAX_RECORD_BYTES) this.assertLinesFit(buf, start, lineStart - 1);
     this.lines(buf, start, lineStart);
     this.startParser(buf.subarray(lineStart));
   }
@@ -423,7 +468,12 @@ class SessionCsvScanner implements CsvScanner {
       relax_column_count: true,
       relax_quotes: true,
       skip_empty_lines: true,
-      on_record: (record: string[]) => {
+      // Field content only; the span check below counts delimiters and line ends too.
+      max_record_size: MAX_RECORD_BYTES,
+      on_record: (record: string[], context: InfoRecord) => {
+        // A throw here fails the parser, which check() turns into MalformedCsvError.
+        if (context.bytes - this.recordEndsAt > MAX_RECORD_BYTES) throw this.tooLong();
+        this.recordEndsAt = context.bytes;
         this.record(record);
         return null;
       },
@@ -458,8 +508,14 @@ class SessionCsvScanner implements CsvScanner {
 
   private feedParser(buf: Buffer): void {
     const parser = this.parser as FlushAwareParser;
-    parser.write(buf);
-    this.check(parser);
+    for (let offset = 0; offset < buf.length; offset += PARSER_WRITE_BYTES) {
+      const piece = buf.subarray(offset, offset + PARSER_WRITE_BYTES);
+      parser.write(piece);
+      this.parserBytes += piece.length;
+      this.check(parser);
+      // A record still open and already past the cap can only grow: no need to wait for its end.
+      if (this.parserBytes - this.recordEndsAt > MAX_RECORD_BYTES) throw this.tooLong();
+    }
   }
 
   private endParser(): void {
@@ -476,6 +532,7 @@ class SessionCsvScanner implements CsvScanner {
     const error = parser.errored;
     if (error) {
       this.stage = "done";
+      if (error instanceof MalformedCsvError) throw error;
       throw new MalformedCsvError(`The sessions CSV is malformed: ${error.message}`, {
         cause: error,
       });

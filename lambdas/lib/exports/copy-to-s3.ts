@@ -5,6 +5,7 @@ import { DEFAULTS } from "../contract.js";
 import {
   type CsvScanner,
   createCsvScanner,
+  type FieldVisitor,
   MalformedCsvError,
   type RowVisitor,
 } from "../csv/scanner.js";
@@ -40,28 +41,41 @@ export interface CopyOptions {
   queueSize?: number;
   /** The request's deadline: S3 calls still running when it fires are abandoned (504). */
   signal?: AbortSignal;
+  /** Sees each data row's session_created_at as the copy scans it: a snapshot's tally. */
+  onTimestamp?: FieldVisitor;
   /**
    * Consumers of the CSV's rows (the normalised companion, the closing-soon list), fed by the
-   * same scan. They are finished before the copy is completed and discarded on any failure.
+   * same scan. They are finished before `beforeCommit` and discarded on any failure, the CSV's
+   * commit included, so none outlives a failed export.
    */
   rowSinks?: readonly SessionRowSink[];
   /** IANA zone of offset-less timestamps in the rows handed to rowSinks. */
   timeZone?: string;
+  /**
+   * Runs once the figures are settled, every part and every row sink is in S3, just before the
+   * object is made visible (CompleteMultipartUpload, or the one PutObject). If it fails, the
+   * upload is aborted and no object appears: the export writes its manifest here.
+   */
+  beforeCommit?: (figures: CopyResult) => Promise<void>;
 }
 
 /**
  * Streams the CSV into S3 in one pass while counting its bytes and data rows and hashing it,
  * so the figures describe exactly the bytes stored. A CSV that fits in one part is one
  * PutObject; a larger one a multipart upload with `queueSize` parts in flight. Memory is
- * bounded by partSize × (queueSize + 1). On any failure the multipart upload is aborted, and
- * the figures are settled (a malformed CSV fails) before the object is completed, so no object
- * is left behind; the row sinks' objects are discarded alike.
+ * bounded by partSize × (queueSize + 1). On any failure the multipart upload is aborted and the
+ * row sinks' objects are discarded; the figures are settled (a malformed CSV fails), the sinks
+ * finished and `beforeCommit` has run before the object is completed, so no object is left
+ * behind.
  */
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
   const uploader = new PartUploader({ ...options, contentType: CSV_CONTENT_TYPE });
   const sinks = options.rowSinks ?? [];
   const hash = createHash("sha256");
-  const rows = sinks.length === 0 ? createCsvScanner() : rowScanner(sinks, options.timeZone);
+  const rows =
+    sinks.length === 0
+      ? createCsvScanner({ onTimestamp: options.onTimestamp })
+      : rowScanner(sinks, options.onTimestamp, options.timeZone);
   let bytes = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
@@ -71,10 +85,12 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
       bytes += chunk.length;
       await uploader.write(chunk);
     }
-    // Settled before the objects are completed: a malformed CSV fails here, nothing stored.
+    // Settled before the object is completed: a malformed CSV fails here, nothing stored.
     const figures: CopyResult = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
     for (const sink of sinks) await sink.finish();
-    await uploader.finish();
+    await uploader.flush();
+    await options.beforeCommit?.(figures);
+    await uploader.commit();
     return figures;
   } catch (error) {
     source.destroy();
@@ -93,13 +109,18 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
   }
 }
 
-/** The scanner for an export with row sinks: each row's timestamp is read once, for all. */
+/**
+ * The scanner for an export with row sinks: each row's timestamp is read once, for all. The
+ * scanner hands a row to onRow only, so a snapshot's tally (onTimestamp) is fed from here too.
+ */
 function rowScanner(
   sinks: readonly SessionRowSink[],
+  onTimestamp: FieldVisitor | undefined,
   timeZone: string = DEFAULTS.timeZone,
 ): CsvScanner {
   const read = createTimestampReader(timeZone);
   const onRow: RowVisitor = (bytes, sourceStart, sourceEnd, createdStart, createdEnd) => {
+    onTimestamp?.(bytes, createdStart, createdEnd);
     const createdAt = read(bytes, createdStart, createdEnd);
     for (const sink of sinks) {
       sink.add(bytes, sourceStart, sourceEnd, createdStart, createdEnd, createdAt);

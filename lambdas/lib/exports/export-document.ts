@@ -1,26 +1,57 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod/mini";
-import { PARTITIONS, S3_PREFIX } from "../contract.js";
+import { EXPORT_STATUS, EXPORT_TRIGGER, ID_PATTERN, PARTITIONS, S3_PREFIX } from "../contract.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 
-/** What POST /exports answers and GET /exports/{exportId} reads back (docs/contract.md, "The export document"). */
-export interface ExportDocument {
+/** What every export document has, whatever its status (docs/contract.md, "The export document"). */
+interface ManifestBase {
   exportId: string;
+  trigger: "request" | "schedule";
   customerId: string;
   subAccountId: string | null;
   bucket: string;
   key: string;
-  /** The normalised Parquet companion of the CSV (one record per data row); null before it existed. */
-  sessionsKey: string | null;
+  createdAt: string;
+}
+
+export interface RunningManifest extends ManifestBase {
+  status: "running";
+  /** By then the worker has ended or is dead: read later, the export is failed. */
+  deadlineAt: string;
+  /** Set by the worker that claimed the export; a duplicate delivery finds it and stops. */
+  startedAt?: string;
+}
+
+export interface SucceededManifest extends ManifestBase {
+  status: "succeeded";
   rows: number;
   bytes: number;
   sha256: string;
-  createdAt: string;
+  /**
+   * The normalised Parquet companion of the CSV (one record per data row). Absent (null in the
+   * document) on manifests written before the companion existed.
+   */
+  sessionsKey?: string | null;
+  /** Absent on manifests written before exports had a status. */
+  completedAt?: string;
+}
+
+export interface FailedManifest extends ManifestBase {
+  status: "failed";
+  error: { code: string; message: string };
+  completedAt: string;
+}
+
+/** The manifest kept in S3: the document without the URL, which is minted fresh on read. */
+export type ExportManifest = RunningManifest | SucceededManifest | FailedManifest;
+
+export type SucceededDocument = Omit<SucceededManifest, "sessionsKey"> & {
+  sessionsKey: string | null;
   downloadUrl: string;
   downloadUrlExpiresAt: string;
   /** GET /sessions/closing only. */
   closing?: ClosingDocument;
-}
+};
 
 /** The closing-soon list of GET /sessions/closing. */
 export interface ClosingDocument {
@@ -32,27 +63,52 @@ export interface ClosingDocument {
   downloadUrlExpiresAt: string;
 }
 
-/** The manifest kept in S3: the document without the URLs, which are minted fresh on read. */
-export type ExportManifest = Omit<
-  ExportDocument,
-  "downloadUrl" | "downloadUrlExpiresAt" | "closing" | "sessionsKey"
-> & { sessionsKey?: string | null };
+/** What the API answers: a succeeded export carries a fresh download URL. */
+export type ExportDocument = RunningManifest | SucceededDocument | FailedManifest;
 
 const count = z.number().check(z.refine(Number.isSafeInteger), z.nonnegative());
 
-export const ExportManifestSchema = z.object({
+const base = {
   exportId: z.string(),
   customerId: z.string(),
   subAccountId: z.nullable(z.string()),
   bucket: z.string(),
   key: z.string(),
-  // Absent from manifests written before the companion existed.
-  sessionsKey: z.optional(z.nullable(z.string())),
+  createdAt: z.string(),
+};
+const trigger = z.enum([EXPORT_TRIGGER.request, EXPORT_TRIGGER.schedule]);
+
+const RunningSchema = z.object({
+  ...base,
+  trigger,
+  status: z.literal(EXPORT_STATUS.running),
+  deadlineAt: z.string(),
+  startedAt: z.optional(z.string()),
+});
+
+const SucceededSchema = z.object({
+  ...base,
+  // Manifests written before exports had a status or a trigger: synchronous API exports.
+  trigger: z._default(trigger, EXPORT_TRIGGER.request),
+  status: z._default(z.literal(EXPORT_STATUS.succeeded), EXPORT_STATUS.succeeded),
   rows: count,
   bytes: count,
   sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
-  createdAt: z.string(),
+  // Absent from manifests written before the companion existed.
+  sessionsKey: z.optional(z.nullable(z.string())),
+  completedAt: z.optional(z.string()),
 });
+
+const FailedSchema = z.object({
+  ...base,
+  trigger,
+  status: z.literal(EXPORT_STATUS.failed),
+  error: z.object({ code: z.string(), message: z.string() }),
+  completedAt: z.string(),
+});
+
+/** A stored manifest, any status; one without a status is an older succeeded one. */
+export const ExportManifestSchema = z.union([RunningSchema, FailedSchema, SucceededSchema]);
 
 /** Time-ordered, so a listing of manifests sorts by creation: `20261128T104915Z-<16 hex>`. */
 export function newExportId(createdAt: Date): string {
@@ -89,6 +145,32 @@ export function closingKey(
   return `${S3_PREFIX.closing}${partitionPath(target, createdAt)}${exportId}-within-${withinMinutes}m.csv`;
 }
 
+/**
+ * The manifest trust rule (docs/contract.md, "S3 layout"): a manifest may name only the
+ * configured bucket and its own export's keys, the ones exportKey() and sessionsKey() give for its
+ * target, id and date. Manifests are data anyone with write access to the bucket can rewrite; without this, a
+ * manifest pointing at `idempotency/…` or another bucket would get a working presigned URL.
+ */
+export function namesOwnCsv(manifest: ExportManifest, bucket: string): boolean {
+  if (manifest.bucket !== bucket) return false;
+  const { customerId, subAccountId } = manifest;
+  if (!ID_PATTERN.test(customerId)) return false;
+  if (subAccountId !== null && !ID_PATTERN.test(subAccountId)) return false;
+  const createdAt = new Date(manifest.createdAt);
+  if (Number.isNaN(createdAt.getTime())) return false;
+  const target = { customerId, subAccountId };
+  if (manifest.key !== exportKey(target, manifest.exportId, createdAt)) return false;
+  // The companion's key is only named, never presigned, but it is held to the same rule.
+  if (manifest.status !== EXPORT_STATUS.succeeded || typeof manifest.sessionsKey !== "string") {
+    return true;
+  }
+  return manifest.sessionsKey === sessionsKey(target, manifest.exportId, createdAt);
+}
+
 export function manifestKey(exportId: string): string {
   return `${S3_PREFIX.manifests}${exportId}.json`;
+}
+
+export function targetOf(manifest: ExportManifest): SessionTarget {
+  return { customerId: manifest.customerId, subAccountId: manifest.subAccountId };
 }

@@ -2,10 +2,9 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import * as z from "zod/mini";
-import type { Deadline } from "../clock.js";
+import { cleanupSignal, type Deadline } from "../clock.js";
 import { S3_PREFIX } from "../contract.js";
 import {
-  ContractError,
   errorName,
   InternalError,
   InvalidRequestError,
@@ -16,6 +15,7 @@ import type { SessionTarget } from "../ids.js";
 import { logger } from "../logger.js";
 import { type ExportDocument, newExportId } from "./export-document.js";
 import { type ExportBucket, isNoSuchKey, readExport, safeJson } from "./exports.js";
+import { storageFailure } from "./storage-failure.js";
 
 /**
  * Idempotency-Key for POST /exports, without a database: the key's record is an S3 object
@@ -83,7 +83,9 @@ export async function idempotentExport(
     } catch (error) {
       // Free the key: the export failed, so a retry with it must be able to try again.
       await deps.s3
-        .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: recordKey }))
+        .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: recordKey }), {
+          abortSignal: cleanupSignal(),
+        })
         .catch((failure: unknown) =>
           logger.error("Could not release an Idempotency-Key after a failed export", {
             recordKey,
@@ -102,6 +104,20 @@ export async function idempotentExport(
     };
   };
 
+  const stillRunning = () =>
+    new UpstreamTimeoutError(
+      "The first request with this Idempotency-Key is still running; retry it later",
+    );
+  // Once this request has waited for another, a read the deadline cuts short means just that.
+  let waited = false;
+  const read = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      throw waited && deps.deadline.signal.aborted ? stillRunning() : error;
+    }
+  };
+
   // Read before writing: a retry of a finished export, or a key reused for another target,
   // is answered without any write to S3.
   let held = await readRecord(recordKey, deps);
@@ -112,14 +128,18 @@ export async function idempotentExport(
       held = await readRecord(recordKey, deps);
       continue;
     }
-    if (held.record.fingerprint !== fingerprint) {
+    const age = deps.clock().getTime() - Date.parse(held.record.claimedAt);
+    const expired = !(age < IDEMPOTENCY_TTL_MS);
+    // An expired key is free, whatever body it was first used with.
+    if (!expired && held.record.fingerprint !== fingerprint) {
       throw new InvalidRequestError(
         "This Idempotency-Key was already used with a different request body; use a new key",
       );
     }
-    const age = deps.clock().getTime() - Date.parse(held.record.claimedAt);
-    const expired = !(age < IDEMPOTENCY_TTL_MS);
-    const document = expired ? undefined : await readIfFinished(held.record.exportId, deps);
+    const exportId = held.record.exportId;
+    const document = expired
+      ? undefined
+      : await read(() => readIfFinished(exportId, deps, deps.deadline.signal));
     if (document) return document;
     if (expired || age >= ABANDONED_CLAIM_MS) {
       if (!expired) logger.warn("Taking over an abandoned Idempotency-Key claim", { recordKey });
@@ -130,13 +150,10 @@ export async function idempotentExport(
       continue;
     }
     // Another request holds the key and is still at work: wait for its manifest.
-    if (deps.deadline.remainingMs() <= POLL_MS) {
-      throw new UpstreamTimeoutError(
-        "The first request with this Idempotency-Key is still running; retry it later",
-      );
-    }
+    if (deps.deadline.remainingMs() <= POLL_MS) throw stillRunning();
+    waited = true;
     await sleep(POLL_MS, undefined, { signal: deps.deadline.signal }).catch(() => {});
-    held = await readRecord(recordKey, deps);
+    held = await read(() => readRecord(recordKey, deps));
   }
 }
 
@@ -156,6 +173,7 @@ async function claim(
         ContentType: "application/json",
         ...(replacingEtag === undefined ? { IfNoneMatch: "*" } : { IfMatch: replacingEtag }),
       }),
+      { abortSignal: deps.deadline.signal },
     );
     return true;
   } catch (error) {
@@ -163,7 +181,7 @@ async function claim(
     // concurrent conditional write to the same key; 404: the record we meant to replace is gone.
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 412 || status === 409 || status === 404) return false;
-    throw storageFailure("Claiming an Idempotency-Key failed", error);
+    throw storageFailure("Claiming an Idempotency-Key failed", error, deps.deadline.signal);
   }
 }
 
@@ -176,12 +194,13 @@ async function readRecord(
   try {
     const object = await deps.s3.send(
       new GetObjectCommand({ Bucket: deps.bucket, Key: recordKey }),
+      { abortSignal: deps.deadline.signal },
     );
     text = (await object.Body?.transformToString("utf-8")) ?? "";
     etag = object.ETag ?? "";
   } catch (error) {
     if (isNoSuchKey(error)) return undefined;
-    throw storageFailure("Reading an Idempotency-Key failed", error);
+    throw storageFailure("Reading an Idempotency-Key failed", error, deps.deadline.signal);
   }
   const parsed = RecordSchema.safeParse(safeJson(text));
   if (!parsed.success || etag === "") {
@@ -194,17 +213,12 @@ async function readRecord(
 async function readIfFinished(
   exportId: string,
   store: ExportBucket,
+  signal: AbortSignal,
 ): Promise<ExportDocument | undefined> {
   try {
-    return await readExport(exportId, store);
+    return await readExport(exportId, store, signal);
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
     throw error;
   }
-}
-
-function storageFailure(what: string, error: unknown): ContractError {
-  if (error instanceof ContractError) return error;
-  logger.error(what, { errorName: errorName(error) });
-  return new InternalError("Internal error", { cause: error });
 }

@@ -9,6 +9,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { cleanupSignal } from "../clock.js";
 import { errorName } from "../errors.js";
 import { logger } from "../logger.js";
 
@@ -61,8 +62,9 @@ export class PartUploader {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly parts: CompletedPart[] = [];
   private failure: { error: unknown } | undefined;
-  private completed = false;
-  // The abort itself is sent without it: it must still go out once the deadline has fired.
+  private committed = false;
+  // The abort goes out under cleanupSignal() instead: it must still go out once the deadline
+  // has fired, and must not hang on an S3 that stopped answering.
   private readonly sendOptions: { abortSignal?: AbortSignal };
 
   constructor(options: PartUploaderOptions) {
@@ -87,7 +89,16 @@ export class PartUploader {
     }
   }
 
-  async finish(): Promise<void> {
+  /** Sends the last part, if the upload is multipart, and waits for every part in flight. */
+  async flush(): Promise<void> {
+    if (this.uploadId === undefined) return;
+    if (this.filled > 0) await this.sendCurrent();
+    await Promise.all(this.inFlight);
+    this.throwIfFailed();
+  }
+
+  /** Makes the object visible: the one PutObject, or CompleteMultipartUpload after flush(). */
+  async commit(): Promise<void> {
     if (this.uploadId === undefined) {
       // The whole CSV fits in one part: a single PutObject, as lib-storage does.
       await this.s3.send(
@@ -99,12 +110,9 @@ export class PartUploader {
         }),
         this.sendOptions,
       );
-      this.completed = true;
+      this.committed = true;
       return;
     }
-    if (this.filled > 0) await this.sendCurrent();
-    await Promise.all(this.inFlight);
-    this.throwIfFailed();
     this.parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     await this.s3.send(
       new CompleteMultipartUploadCommand({
@@ -116,21 +124,30 @@ export class PartUploader {
       this.sendOptions,
     );
     this.uploadId = undefined;
-    this.completed = true;
+    this.committed = true;
+  }
+
+  /** flush() then commit(): for an object nothing else must be written before (a companion). */
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.commit();
   }
 
   /**
-   * Takes the object back after finish(): for a failure that comes later (its companion, the
-   * manifest). Failures are logged: the caller is already answering an error.
+   * After a later failure (the CSV's, the manifest's): takes the object back, committed or not,
+   * so nothing of a failed export is left. Under cleanupSignal() as the abort; failures are
+   * logged, the caller is already answering an error.
    */
   async discard(): Promise<void> {
-    if (!this.completed) {
+    if (!this.committed) {
       await this.abort();
       return;
     }
-    this.completed = false;
+    this.committed = false;
     await this.s3
-      .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key }))
+      .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key }), {
+        abortSignal: cleanupSignal(),
+      })
       .catch((error) =>
         logger.error("Could not remove an object after a later failure", {
           key: this.key,
@@ -148,6 +165,7 @@ export class PartUploader {
     await this.s3
       .send(
         new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }),
+        { abortSignal: cleanupSignal() },
       )
       .catch((error) =>
         logger.error("Could not abort the multipart upload", {

@@ -3,14 +3,20 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Clock } from "../clock.js";
 import { DIMENSION, METRIC } from "../contract.js";
-import { MalformedCsvError } from "../csv/scanner.js";
+import { type FieldVisitor, MalformedCsvError } from "../csv/scanner.js";
 import { errorName, UpstreamError, WavyNotConfiguredError } from "../errors.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
-import { type SessionFigures, tallySessionCsv } from "./tally.js";
+import { createSessionTally, type SessionFigures, tallySessionCsv } from "./tally.js";
 
 export interface CountDeps {
   /** The target's open-sessions CSV as bytes; rejects or errors mid-stream when Wavy fails. */
   openCsv: (target: SessionTarget) => Promise<Readable>;
+  /**
+   * A snapshot target (docs/contract.md, "Scheduled snapshots"): stores the CSV while handing each
+   * row's session_created_at to the tally, so the figures and the stored copy come from one
+   * download. Resolves to what was stored; openCsv is then not used.
+   */
+  storeCsv?: (target: SessionTarget, onTimestamp: FieldVisitor) => Promise<object>;
   clock: Clock;
   /** Zone of offset-less timestamps (WAVY_TIMEZONE). */
   timeZone: string;
@@ -23,6 +29,8 @@ export interface SessionCountResult extends SessionFigures {
   subAccountId: string | null;
   /** ISO-8601 UTC: the clock reading the windows were measured from. */
   measuredAt: string;
+  /** A snapshot target's stored export (its document without the download URL). */
+  export?: object;
 }
 
 /** The count ran, but the Wavy secret still holds the stack's placeholder. */
@@ -51,9 +59,16 @@ export async function countOpenSessions(
   });
 
   let reading: Awaited<ReturnType<typeof tallySessionCsv>>;
+  let stored: object | undefined;
   try {
-    const csv = await deps.openCsv(target);
-    reading = await tallySessionCsv(csv, { now, timeZone: deps.timeZone });
+    if (deps.storeCsv) {
+      const tally = createSessionTally({ now, timeZone: deps.timeZone });
+      stored = await deps.storeCsv(target, tally.onTimestamp);
+      reading = { figures: tally.figures(), unparseableSample: tally.unparseableSample() };
+    } else {
+      const csv = await deps.openCsv(target);
+      reading = await tallySessionCsv(csv, { now, timeZone: deps.timeZone });
+    }
   } catch (error) {
     if (error instanceof WavyNotConfiguredError) return notConfigured(target, now, deps);
     metrics.addMetric(METRIC.wavyRequestFailed, MetricUnit.Count, 1);
@@ -88,7 +103,7 @@ export async function countOpenSessions(
     measuredAt: now.toISOString(),
   };
   logger.info("Counted open sessions", { ...result });
-  return result;
+  return stored === undefined ? result : { ...result, export: stored };
 }
 
 /**

@@ -18,7 +18,7 @@ export interface SessionFigures {
   unparseableTimestamps: number;
 }
 
-interface SessionTally {
+export interface SessionTally {
   /** Feed to the CSV scanner: one call per data row. */
   readonly onTimestamp: FieldVisitor;
   figures(): SessionFigures;
@@ -33,7 +33,7 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
  * (a close time in (now, now + 4 h] is a creation time in (now - 24 h, now - 20 h]) so each
  * row costs two comparisons after its timestamp is read.
  */
-function createSessionTally(options: { now: Date; timeZone: string }): SessionTally {
+export function createSessionTally(options: { now: Date; timeZone: string }): SessionTally {
   const read = createTimestampReader(options.timeZone);
   const now = options.now.getTime();
   const stillOpenAfter = now - SESSION_LIFETIME_MS; // created > this: closes after now

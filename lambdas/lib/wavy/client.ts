@@ -75,7 +75,7 @@ export async function requestSessionFileUrl(
   let retries = 0;
 
   for (;;) {
-    const credentials = await deps.credentials.get();
+    const credentials = await deps.credentials.get(deps.deadline.signal);
     const attempt = await attemptOnce(url, credentials, deps);
 
     if (attempt.kind === "ok") return attempt.fileUrl;
@@ -86,7 +86,7 @@ export async function requestSessionFileUrl(
       }
       credentialsRefreshed = true;
       logger.warn("Wavy answered 401; re-reading the credentials once in case they were rotated");
-      await deps.credentials.refresh();
+      await deps.credentials.refresh(deps.deadline.signal);
       continue;
     }
 
@@ -210,8 +210,13 @@ async function readAnswer(response: IncomingMessage, deps: WavyClientDeps): Prom
   }
   let json: unknown;
   try {
-    // Decoded once, whole: a character split across chunks stays intact.
-    json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    // Decoded once, whole: a character split across chunks stays intact. A UTF-8 BOM, which
+    // JSON.parse refuses, is dropped: RFC 8259 §8.1 lets a parser ignore one.
+    json = JSON.parse(
+      Buffer.concat(chunks)
+        .toString("utf8")
+        .replace(/^\uFEFF/, ""),
+    );
   } catch {
     return nonsense("not with JSON");
   }

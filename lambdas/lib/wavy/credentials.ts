@@ -1,8 +1,12 @@
-import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
-import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import * as z from "zod/mini";
 import { SECRET_PLACEHOLDER } from "../contract.js";
-import { errorName, InternalError, WavyNotConfiguredError } from "../errors.js";
+import {
+  errorName,
+  InternalError,
+  UpstreamTimeoutError,
+  WavyNotConfiguredError,
+} from "../errors.js";
 import { logger } from "../logger.js";
 
 /** Where the credentials come from: the stack's secret, or (local runs) the environment. */
@@ -18,11 +22,12 @@ export interface WavyCredentials {
 /**
  * Credentials cached across invocations (module scope in the handler keeps one of these).
  * `refresh()` skips the cache: the Wavy client calls it once after a 401, in case the secret
- * was rotated since it was cached.
+ * was rotated since it was cached. `signal` is the request's deadline: a Secrets Manager call
+ * still running when it fires is abandoned.
  */
 export interface CredentialCache {
-  get(): Promise<WavyCredentials>;
-  refresh(): Promise<WavyCredentials>;
+  get(signal?: AbortSignal): Promise<WavyCredentials>;
+  refresh(signal?: AbortSignal): Promise<WavyCredentials>;
 }
 
 /** How long a cached secret is trusted before Secrets Manager is asked again. */
@@ -53,16 +58,34 @@ export function createCredentialCache(
     return { get: async () => credentials, refresh: async () => credentials };
   }
 
-  const provider = new SecretsProvider(
-    options.client ? { awsSdkV3Client: options.client } : undefined,
-  );
-  const maxAge = options.maxAgeSeconds ?? SECRET_MAX_AGE_SECONDS;
+  // Hand-written rather than Powertools' SecretsProvider: its get() sends GetSecretValue
+  // without the SDK's abortSignal, so a hung Secrets Manager held the request far past its
+  // budget. The SDK aborts a call on the signal passed to send() ("AbortController in modular
+  // AWS SDK for JavaScript", https://aws.amazon.com/blogs/developer/abortcontroller-in-modular-aws-sdk-for-javascript/).
+  const client = options.client ?? new SecretsManagerClient({});
+  const maxAgeMs = (options.maxAgeSeconds ?? SECRET_MAX_AGE_SECONDS) * 1000;
+  // Only a secret that parsed is kept: a malformed one, or the stack's placeholder, must be
+  // read again on the next request, so filling it in takes effect at once on warm functions.
+  let cached: { credentials: WavyCredentials; readAt: number } | undefined;
 
-  const read = async (forceFetch: boolean): Promise<WavyCredentials> => {
-    let raw: unknown;
+  const fetchSecret = async (signal: AbortSignal | undefined): Promise<unknown> => {
     try {
-      raw = await provider.get(source.secretId, { maxAge, forceFetch });
+      // GetSecretValue answers SecretString or SecretBinary
+      // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html).
+      const answer = await client.send(new GetSecretValueCommand({ SecretId: source.secretId }), {
+        abortSignal: signal,
+      });
+      return answer.SecretString ?? answer.SecretBinary;
     } catch (error) {
+      if (signal?.aborted) {
+        logger.error("Secrets Manager did not answer within the request budget", {
+          secretId: source.secretId,
+        });
+        throw new UpstreamTimeoutError(
+          "The request budget ran out while reading the Wavy credentials",
+          { cause: error },
+        );
+      }
       // The SDK's message names the secret id at most, never its value.
       logger.error("Could not read the Wavy secret from Secrets Manager", {
         secretId: source.secretId,
@@ -70,9 +93,17 @@ export function createCredentialCache(
       });
       throw new InternalError("Internal error", { cause: error });
     }
-    const parsed = parseSecret(raw);
-    if (parsed === "placeholder") throw new WavyNotConfiguredError();
+  };
+
+  const read = async (forceFetch: boolean, signal?: AbortSignal): Promise<WavyCredentials> => {
+    if (!forceFetch && cached && Date.now() - cached.readAt < maxAgeMs) return cached.credentials;
+    const parsed = parseSecret(await fetchSecret(signal));
+    if (parsed === "placeholder") {
+      cached = undefined;
+      throw new WavyNotConfiguredError();
+    }
     if (!parsed) {
+      cached = undefined;
       // Say what is wrong with its shape, never what it holds.
       logger.error(
         'The Wavy secret is malformed: its SecretString must be JSON {"userName": "...", "authenticationToken": "..."}',
@@ -80,10 +111,11 @@ export function createCredentialCache(
       );
       throw new InternalError("Internal error");
     }
+    if (maxAgeMs > 0) cached = { credentials: parsed, readAt: Date.now() };
     return parsed;
   };
 
-  return { get: () => read(false), refresh: () => read(true) };
+  return { get: (signal) => read(false, signal), refresh: (signal) => read(true, signal) };
 }
 
 function parseSecret(raw: unknown): WavyCredentials | "placeholder" | undefined {

@@ -85,6 +85,7 @@ async function get(url: URL, deps: DownloadDeps): Promise<IncomingMessage> {
       headers: { accept: "text/csv, text/plain, */*", "accept-encoding": "identity" },
       signal: deps.deadline.signal,
       agents: deps.agents ?? guardedAgentsFor(deps.origins),
+      retryStaleSocket: true,
     });
   } catch (error) {
     throw downloadFailure(error, deps, "before the CSV host answered");

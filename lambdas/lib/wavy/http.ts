@@ -37,34 +37,77 @@ export interface GetOptions {
   /** Aborting it destroys the request, and the response body if it is being read. */
   signal: AbortSignal;
   agents: HttpAgents;
+  /**
+   * Send the request again, once, on a fresh connection when a reused keep-alive socket fails
+   * before any response head. The CSV download asks for it; the Wavy client retries every
+   * network failure with backoff anyway.
+   */
+  retryStaleSocket?: boolean;
 }
+
+/** How a pooled connection the peer (or a middlebox) has dropped fails the next request on it. */
+const STALE_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE"]);
 
 /**
  * One GET through node:http(s). Resolves with the response once its head has arrived, body
  * unread: the caller reads it, or discards it with `discard()`. The body fails (it does not end
  * quietly) if the peer closes before Content-Length or the final chunk.
+ *
+ * With `retryStaleSocket`, a request sent on a reused keep-alive socket that fails before any
+ * response head is sent again, once, on a fresh connection: the host (or a middlebox) may have
+ * dropped the idle socket, which is the retry Node's documentation recommends for
+ * `request.reusedSocket` (https://nodejs.org/docs/latest-v22.x/api/http.html#requestreusedsocket).
+ * A GET is safe to repeat, and the retry goes through the same agent, so the download's address
+ * guard holds, and under the same signal, so it stays within the budget.
  */
 export function httpGet(url: URL, options: GetOptions): Promise<IncomingMessage> {
+  return sendGet(url, options, options.retryStaleSocket === true);
+}
+
+function sendGet(url: URL, options: GetOptions, mayRetry: boolean): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
+    const secure = url.protocol === "https:";
+    const agent = secure ? options.agents.https : options.agents.http;
     let request: http.ClientRequest;
     try {
-      const secure = url.protocol === "https:";
       request = (secure ? https.request : http.request)(url, {
         method: "GET",
         headers: options.headers,
         signal: options.signal,
-        agent: secure ? options.agents.https : options.agents.http,
+        agent,
       });
     } catch (error) {
       // Thrown synchronously for an invalid header (ERR_INVALID_CHAR) or protocol.
       reject(new UnsendableRequestError(error));
       return;
     }
-    request.once("response", resolve);
+    let answered = false;
+    request.once("response", (response) => {
+      answered = true;
+      resolve(response);
+    });
     // Stays attached after the response: a later error reaches the body, and must not crash.
-    request.on("error", reject);
+    request.on("error", (error: NodeJS.ErrnoException) => {
+      const stale =
+        mayRetry &&
+        !answered &&
+        request.reusedSocket &&
+        STALE_SOCKET_CODES.has(error.code ?? "") &&
+        !options.signal.aborted;
+      if (!stale) return reject(error);
+      // Idle sockets to the same hosts were parked as long and are likely dead too: close them,
+      // so the retry dials a new connection instead of picking up the next stale one.
+      closeIdleSockets(agent);
+      resolve(sendGet(url, options, false));
+    });
     request.end();
   });
+}
+
+function closeIdleSockets(agent: http.Agent): void {
+  for (const sockets of Object.values(agent.freeSockets)) {
+    for (const socket of sockets ?? []) socket.destroy();
+  }
 }
 
 /** Reads and drops a body nobody needs, so the connection can be reused; gives up past `limit`. */

@@ -5,7 +5,7 @@ import {
   MethodNotAllowedError,
   NotFoundError,
 } from "../../../lambdas/lib/errors.js";
-import type { ExportDocument } from "../../../lambdas/lib/exports/export-document.js";
+import type { SucceededDocument } from "../../../lambdas/lib/exports/export-document.js";
 import type {
   CreateExportOptions,
   ExportService,
@@ -13,8 +13,10 @@ import type {
 import type { SessionTarget } from "../../../lambdas/lib/ids.js";
 import { type ApiEventInput, apiEvent } from "../../support/events.js";
 
-const DOCUMENT: ExportDocument = {
+const DOCUMENT: SucceededDocument = {
   exportId: "20261128T110231Z-85813170459822eb",
+  status: "succeeded",
+  trigger: "request",
   customerId: "42",
   subAccountId: "7",
   bucket: "wavy-sessions-test",
@@ -51,6 +53,9 @@ function recordingService() {
       calls.push({ method: "closingSessions", target, withinMinutes });
       return DOCUMENT;
     },
+    listExports: async () => ({ exports: [DOCUMENT], nextCursor: null }),
+    runAcceptedExport: async () => undefined,
+    snapshotExport: async () => DOCUMENT,
   };
   return {
     calls,
@@ -100,7 +105,7 @@ describe("the route table", () => {
       {
         method: "createExport",
         target: { customerId: "42", subAccountId: "7" },
-        options: { idempotencyKey: undefined },
+        options: { idempotencyKey: undefined, respondAsync: false },
       },
     ]);
   });
@@ -210,15 +215,14 @@ describe("unknown routes and methods", () => {
   });
 
   it.each([
-    ["PUT", "/exports", "POST"],
-    ["GET", "/exports", "POST"],
+    ["PUT", "/exports", "GET, POST"],
     ["HEAD", "/exports/abc", "GET"],
     ["DELETE", "/exports/abc", "GET"],
     ["POST", "/v1/session", "GET"],
     ["OPTIONS", "/v1/session/", "GET"],
-    ["constructor", "/exports", "POST"],
-    ["__proto__", "/exports", "POST"],
-    ["", "/exports", "POST"],
+    ["constructor", "/exports", "GET, POST"],
+    ["__proto__", "/exports", "GET, POST"],
+    ["", "/exports", "GET, POST"],
   ])("answers 405 for %j %s with Allow: %s", async (method, path, allow) => {
     const { error, builds } = await refusal({ method, path, body: POST_BODY });
     expect(error).toBeInstanceOf(MethodNotAllowedError);

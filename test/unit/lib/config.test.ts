@@ -49,14 +49,38 @@ describe("configuration", () => {
     [{ ...SECRET, WAVY_DOWNLOAD_ORIGINS: " , " }, /WAVY_DOWNLOAD_ORIGINS lists no origin/],
     [
       { ...SECRET, REQUEST_BUDGET_MS: "29000" },
-      /REQUEST_BUDGET_MS must be a positive integer of at most 28000/,
+      /REQUEST_BUDGET_MS must be a positive integer in plain digits, at most 28000/,
     ],
-    [{ ...SECRET, MAX_CSV_BYTES: "1.5" }, /MAX_CSV_BYTES must be a positive integer$/],
+    [
+      { ...SECRET, MAX_CSV_BYTES: "1.5" },
+      /MAX_CSV_BYTES must be a positive integer in plain digits$/,
+    ],
+    [{ ...SECRET, REQUEST_BUDGET_MS: "1e3" }, /REQUEST_BUDGET_MS must be a positive integer/],
+    [{ ...SECRET, REQUEST_BUDGET_MS: "0x384" }, /REQUEST_BUDGET_MS must be a positive integer/],
+    [{ ...SECRET, REQUEST_BUDGET_MS: " 900 " }, /REQUEST_BUDGET_MS must be a positive integer/],
+    [{ ...SECRET, MAX_CSV_BYTES: "0900" }, /MAX_CSV_BYTES must be a positive integer/],
+    [{ ...SECRET, MAX_CSV_BYTES: "9007199254740993" }, /MAX_CSV_BYTES must be a positive integer/],
     [{ ...SECRET, WAVY_API_URL: "not a url" }, /WAVY_API_URL must be an http or https URL/],
     [{ ...SECRET, WAVY_TIMEZONE: "" }, /WAVY_TIMEZONE is not an IANA time zone/],
   ])("refuses %j with a message naming the variable", (env, message) => {
     expect(() => loadWavyConfig(env)).toThrow(ConfigurationError);
     expect(() => loadWavyConfig(env)).toThrow(message);
+  });
+
+  it("reads numbers written in plain digits", () => {
+    const config = loadExportConfig({
+      ...SECRET,
+      EXPORT_BUCKET: "b",
+      REQUEST_BUDGET_MS: "900",
+      MAX_CSV_BYTES: "1048576",
+      DOWNLOAD_URL_TTL_SECONDS: "60",
+    });
+
+    expect(config).toMatchObject({
+      requestBudgetMs: 900,
+      maxCsvBytes: 1_048_576,
+      downloadUrlTtlSeconds: 60,
+    });
   });
 
   it("accepts any zone the runtime's Intl knows, and UTC offsets of the Etc/ area", () => {

@@ -202,4 +202,45 @@ describe("the CSV scanner against a plain csv-parse reading", () => {
     },
     30_000 * RUNS,
   );
+
+  it(
+    "reads a header line past 64 KiB the same however the network chunks it",
+    () => {
+      // Headers whose first 64 KiB lean to one delimiter and whose whole line leans to the
+      // other: picking the delimiter before the line had ended made the counter read the
+      // timestamp column empty when the header came in 16 KiB pieces.
+      const longHeader = fc
+        .record({
+          first: fc.constantFrom(";", ","),
+          named: fc.constantFrom("session_created_at", "created"),
+          firstCount: fc.integer({ min: 20_000, max: 70_000 }),
+          secondCount: fc.integer({ min: 0, max: 140_000 }),
+          rowDelimiter: fc.constantFrom(";", ","),
+          rows: fc.nat({ max: 4 }),
+          eol: fc.constantFrom("\n", "\r\n"),
+        })
+        .map(({ first, named, firstCount, secondCount, rowDelimiter, rows, eol }) => {
+          const second = first === ";" ? "," : ";";
+          const header = `source${first}${named}${first.repeat(firstCount)}${second.repeat(secondCount)}`;
+          const row = `5511987654321${rowDelimiter}2026-11-28 09:15:42`;
+          return encode([header, ...Array<string>(rows).fill(row)].join(eol) + eol);
+        });
+      const chunking = fc.oneof(
+        fc.constantFrom(1024, 16 * 1024, 64 * 1024).map((size) => ({ size })),
+        fc.array(fc.nat({ max: 220_000 }), { maxLength: 8 }).map((points) => ({ points })),
+      );
+
+      fc.assert(
+        fc.property(longHeader, chunking, (bytes, how) => {
+          const points =
+            "size" in how
+              ? Array.from({ length: Math.ceil(bytes.length / how.size) }, (_, i) => i * how.size)
+              : how.points;
+          expect(outcome(() => scan(chunked(bytes, points)))).toEqual(referenceOutcome(bytes));
+        }),
+        { numRuns: 60 * RUNS },
+      );
+    },
+    60_000 * RUNS,
+  );
 });

@@ -53,3 +53,50 @@ describe("the Wavy credential cache", () => {
     expect(credentials).toEqual({ userName: "acme", authenticationToken: "t0ken" });
   });
 });
+
+describe("what the credential cache keeps", () => {
+  const secrets = mockClient(SecretsManagerClient);
+  const GOOD = { userName: "user", authenticationToken: "token" };
+  const good = { SecretString: JSON.stringify(GOOD) };
+  const placeholder = { SecretString: JSON.stringify(SECRET_PLACEHOLDER) };
+  const malformed = { SecretString: JSON.stringify({ userName: "user" }) };
+  // The default maxAge (300 s): these tests are about what is cached.
+  const cache = () =>
+    createCredentialCache(
+      { kind: "secret", secretId: SECRET_ID },
+      { client: new SecretsManagerClient({ region: "us-east-1" }) },
+    );
+
+  beforeEach(() => secrets.reset());
+
+  it("keeps a secret that parsed for the next requests", async () => {
+    secrets.on(GetSecretValueCommand).resolves(good);
+    const credentials = cache();
+
+    expect(await credentials.get()).toEqual(GOOD);
+    expect(await credentials.get()).toEqual(GOOD);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    ["the stack's placeholder", placeholder],
+    ["a malformed secret", malformed],
+  ])("does not keep %s: once it is filled in, the next request reads it", async (_n, first) => {
+    secrets.on(GetSecretValueCommand).resolvesOnce(first).resolves(good);
+    const credentials = cache();
+
+    await expect(credentials.get()).rejects.toBeInstanceOf(InternalError);
+    expect(await credentials.get()).toEqual(GOOD);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it("drops a kept secret when a refresh reads a malformed one", async () => {
+    secrets.on(GetSecretValueCommand).resolvesOnce(good).resolvesOnce(malformed).resolves(good);
+    const credentials = cache();
+
+    await credentials.get();
+    await expect(credentials.refresh()).rejects.toBeInstanceOf(InternalError);
+    expect(await credentials.get()).toEqual(GOOD);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+  });
+});

@@ -1,0 +1,51 @@
+import { HISTORY_PAGE } from "../lib/contract.js";
+import { InvalidRequestError } from "../lib/errors.js";
+import type { HistoryQuery } from "../lib/exports/history.js";
+import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
+
+const KNOWN = new Set(["customerId", "subAccountId", "from", "to", "limit", "cursor"]);
+// ISO-8601 with a zone, as the documents write them; a bare date or a zone-less time is ambiguous.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** GET /exports' query (docs/contract.md, "Run history"); anything off is a 400 naming it. */
+export function parseHistoryQuery(query: Record<string, string>): HistoryQuery {
+  for (const name of Object.keys(query)) {
+    if (!KNOWN.has(name)) throw new InvalidRequestError(`Unknown query parameter ${name}`);
+  }
+  const target = SessionTargetSchema.safeParse({
+    customerId: query.customerId,
+    ...(query.subAccountId !== undefined && { subAccountId: query.subAccountId }),
+  });
+  if (!target.success) throw new InvalidRequestError(describeIssues(target.error));
+  const from = time(query.from, "from");
+  const to = time(query.to, "to");
+  if (from && to && from.getTime() > to.getTime()) {
+    throw new InvalidRequestError("from must not be after to");
+  }
+  let limit: number = HISTORY_PAGE.defaultLimit;
+  if (query.limit !== undefined) {
+    if (!/^[1-9][0-9]{0,2}$/.test(query.limit) || Number(query.limit) > HISTORY_PAGE.maxLimit) {
+      throw new InvalidRequestError(`limit must be an integer from 1 to ${HISTORY_PAGE.maxLimit}`);
+    }
+    limit = Number(query.limit);
+  }
+  if (query.cursor !== undefined && query.cursor === "") {
+    throw new InvalidRequestError("cursor must not be empty");
+  }
+  return {
+    target: target.data,
+    limit,
+    ...(from && { from }),
+    ...(to && { to }),
+    ...(query.cursor !== undefined && { cursor: query.cursor }),
+  };
+}
+
+function time(value: string | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const parsed = ISO_TIME.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(parsed)) {
+    throw new InvalidRequestError(`${name} must be an ISO-8601 time with Z or an offset`);
+  }
+  return new Date(parsed);
+}

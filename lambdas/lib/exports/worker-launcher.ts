@@ -1,0 +1,29 @@
+import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
+import type { WorkerLauncher } from "./async-export.js";
+
+/** The worker's event (docs/contract.md, "Handlers"). */
+export interface WorkerEvent {
+  exportId: string;
+}
+
+/**
+ * Invokes the worker asynchronously: Lambda queues the event and answers 202 at once
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html, InvocationType `Event`), so the
+ * API answers 202 without waiting for the copy. The stack sets the function's async retries to 0
+ * and an on-failure destination (infra/constructs/export-worker.ts).
+ */
+export function lambdaWorkerLauncher(client: LambdaClient, functionName: string): WorkerLauncher {
+  return async (exportId) => {
+    const event: WorkerEvent = { exportId };
+    const answer = await client.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: "Event",
+        Payload: Buffer.from(JSON.stringify(event)),
+      }),
+    );
+    if (answer.StatusCode !== 202) {
+      throw new Error(`Lambda answered ${answer.StatusCode} to an asynchronous invoke`);
+    }
+  };
+}

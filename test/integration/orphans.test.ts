@@ -1,0 +1,105 @@
+import type { IncomingMessage } from "node:http";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BUCKET, type Harness, sha256, startHarness } from "../support/export-harness.js";
+
+/**
+ * Issue 11, item 3: nothing under `exports/` may outlive a failed export. The manifest is
+ * written before the CSV is committed, so when S3 fails at the manifest (and goes on failing,
+ * so no clean-up can get through) there is no visible CSV to take back.
+ */
+
+const HEADER = "source;session_created_at\n";
+const ROW = "5511987654321;2026-11-28 09:15:42\n";
+const SMALL_CSV = HEADER + ROW.repeat(3);
+/** Past one 5 MiB part: a multipart upload. */
+const BIG_CSV = HEADER + ROW.repeat(Math.ceil((6 * 1024 * 1024) / ROW.length));
+
+const path = (req: IncomingMessage) => new URL(req.url ?? "/", "http://s3").pathname;
+
+describe("a failed export leaves no CSV under exports/", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ env: { REQUEST_BUDGET_MS: "5000" } });
+  });
+  afterAll(() => h.close());
+  afterEach(async () => {
+    h.s3.clearFaults();
+    h.s3.openUploads.clear();
+    await h.emptyBucket();
+  });
+
+  /** From the first manifest write on, S3 answers 500 to everything: no clean-up gets through. */
+  function failFromTheManifestOn(): void {
+    let broken = false;
+    h.s3.injectFault((req) => {
+      if (req.method === "PUT" && path(req).includes("/manifests/")) broken = true;
+      return broken ? 500 : undefined;
+    });
+  }
+
+  it.each([
+    ["a CSV stored with one PutObject", SMALL_CSV],
+    ["a CSV stored as a multipart upload", BIG_CSV],
+  ])("when the manifest write fails and S3 keeps failing: %s", async (_name, csv) => {
+    h.wavy.csvByTarget.set("42", csv);
+    failFromTheManifestOn();
+
+    const { status, json } = await h.call("POST", "/exports", { customerId: "42" });
+
+    expect(status).toBe(500);
+    expect(json).toEqual({ error: { code: "INTERNAL", message: "Internal error" } });
+    h.s3.clearFaults();
+    expect(await h.objectKeys("exports/")).toEqual([]);
+    expect(await h.objectKeys("manifests/")).toEqual([]);
+    // A multipart upload whose abort could not get through stays open, invisible, until the
+    // bucket's abort-incomplete-uploads rule removes it.
+  });
+
+  it.each([
+    ["the one PutObject", SMALL_CSV, (req: IncomingMessage) => req.method === "PUT"],
+    [
+      "CompleteMultipartUpload",
+      BIG_CSV,
+      (req: IncomingMessage) => req.method === "POST" && (req.url ?? "").includes("uploadId="),
+    ],
+  ])("takes the manifest back when %s of the CSV fails after it", async (_name, csv, commit) => {
+    h.wavy.csvByTarget.set("42", csv);
+    h.s3.injectFault((req) => (path(req).includes("/exports/") && commit(req) ? 500 : undefined));
+
+    const { status } = await h.call("POST", "/exports", { customerId: "42" });
+
+    expect(status).toBe(500);
+    h.s3.clearFaults();
+    expect(await h.objectKeys("exports/")).toEqual([]);
+    expect(await h.objectKeys("manifests/")).toEqual([]);
+    expect([...h.s3.openUploads.keys()]).toEqual([]);
+  });
+
+  it("answers 404 for a manifest whose CSV is not stored", async () => {
+    const exportId = "20261128T120000Z-00000000000000aa";
+    await h.s3Client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: `manifests/${exportId}.json`,
+        Body: JSON.stringify({
+          exportId,
+          customerId: "42",
+          subAccountId: null,
+          bucket: BUCKET,
+          key: `exports/customerId=42/subAccountId=all/date=2026-11-28/${exportId}.csv`,
+          rows: 0,
+          bytes: HEADER.length,
+          sha256: sha256(HEADER),
+          createdAt: "2026-11-28T12:00:00.000Z",
+        }),
+      }),
+    );
+
+    const { status, json } = await h.call("GET", `/exports/${exportId}`);
+
+    expect(status).toBe(404);
+    expect(json).toMatchObject({ error: { code: "NOT_FOUND" } });
+  });
+});
