@@ -5,6 +5,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { STACK_OUTPUT } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
+import { DataCatalog } from "./constructs/data-catalog.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
 import { ExportWorker } from "./constructs/export-worker.js";
@@ -19,9 +20,13 @@ export interface WavySessionsStackProps extends StackProps {
   readonly config: WavySessionsConfig;
 }
 
-/** The whole product: storage, secret, export API, counter and its schedules, observability. */
+/**
+ * The whole product: storage and its data catalog, secret, export API, counter and its
+ * schedules, observability.
+ */
 export class WavySessionsStack extends Stack {
   readonly storage: ExportStorage;
+  readonly catalog: DataCatalog;
   readonly secret: WavySecret;
   readonly exportApi: ExportApi;
   readonly worker: ExportWorker;
@@ -43,6 +48,10 @@ export class WavySessionsStack extends Stack {
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
       accessLogRetentionDays: Math.max(config.logRetentionDays, 90),
+    });
+    this.catalog = new DataCatalog(this, "Catalog", {
+      bucket: this.storage.bucket,
+      retentionDays: config.exportRetentionDays,
     });
     this.secret = new WavySecret(this, "WavySecret", { source: config.secret });
 
@@ -149,6 +158,16 @@ export class WavySessionsStack extends Stack {
       [STACK_OUTPUT.alarmNamePrefix, alarmNamePrefix, "Every alarm of this stack is named so"],
       [STACK_OUTPUT.dashboardName, this.observability.dashboard.dashboardName, "The dashboard"],
       [STACK_OUTPUT.metricsNamespace, metricsNamespace, "Namespace of the counter's metrics"],
+      [
+        STACK_OUTPUT.glueDatabaseName,
+        this.catalog.databaseName,
+        "Glue database of the raw_exports and sessions tables (README, Querying with Athena)",
+      ],
+      [
+        STACK_OUTPUT.athenaWorkGroupName,
+        this.catalog.workGroup.ref,
+        "Athena workgroup with the named queries; results under athena-results/",
+      ],
       [
         STACK_OUTPUT.exportWorkerFunctionName,
         this.worker.function.functionName,

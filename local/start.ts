@@ -77,6 +77,7 @@ Try:
   curl -s -XPOST ${base}/exports -d '{"customerId":"42"}'
   curl -s -XPOST ${base}/exports -d '{"customerId":"42","subAccountId":"7"}'
   curl -s "${base}/v1/session?customerId=1001"
+  curl -s "${base}/sessions/closing?customerId=42&withinMinutes=60"
   curl -s ${base}/exports/<exportId>
   curl -s "<downloadUrl from an answer>"
 

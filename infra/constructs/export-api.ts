@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import type * as events from "aws-cdk-lib/aws-events";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { NagSuppressions } from "cdk-nag";
@@ -50,7 +51,8 @@ function accessLogLine(fields: Record<string, string>): string {
 
 /**
  * The IAM-authorised REST API in front of the export function: POST /exports,
- * GET /exports/{exportId} and the Wavy-compatible GET /v1/session, plus ANY and {proxy+}
+ * GET /exports/{exportId}, the Wavy-compatible GET /v1/session and GET /sessions/closing, plus
+ * ANY and {proxy+}
  * catch-alls so that the function answers unknown routes (404) and wrong methods (405).
  */
 export class ExportApi extends Construct {
@@ -165,9 +167,22 @@ export class ExportApi extends Construct {
       },
     });
 
-    // No test-invoke permissions: the console's test button bypasses IAM anyway.
-    const integration = new apigateway.LambdaIntegration(this.function, {
-      allowTestInvoke: false,
+    // The Lambda proxy integration LambdaIntegration builds, without its permission per method:
+    // every method of this API reaches this one function (the catch-alls below), and 17
+    // permissions were 17 of CloudFormation's 500 resources per stack, which 200 targets'
+    // schedules and alarms nearly fill. One permission instead, for every method and path of
+    // the deployed stage only (not test-invoke-stage: the console's test button bypasses IAM).
+    // Source ARN format: arn:aws:execute-api:region:account:api-id/stage/METHOD/path
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-iam-policy-examples-for-api-execution.html;
+    // https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway.html).
+    const integration = new apigateway.AwsIntegration({
+      proxy: true,
+      service: "lambda",
+      path: `2015-03-31/functions/${this.function.functionArn}/invocations`,
+    });
+    this.function.addPermission("ApiGatewayInvoke", {
+      principal: new iam.ServicePrincipal("apigateway.amazonaws.com"),
+      sourceArn: this.api.arnForExecuteApi("*", "/*", this.api.deploymentStage.stageName),
     });
 
     // The contract's routes, each with its shape checks. API Gateway prefers an explicit method
@@ -195,6 +210,10 @@ export class ExportApi extends Construct {
       },
     });
 
+    // GET /sessions/closing rides the root {proxy+} like GET /exports: its own resources, method
+    // and catch-alls would cost nine of the 500 a stack may hold, and with the data catalog 200
+    // targets need them (docs/scaling.md). The function validates its query (routes.ts).
+
     // Everything else reaches the function too, so that it answers the contract's 404 and 405
     // (with Allow) in its envelope instead of API Gateway's 403 MISSING_AUTHENTICATION_TOKEN.
     // API Gateway does not fall back to an ancestor's {proxy+} once a static segment matched,
@@ -221,6 +240,9 @@ export class ExportApi extends Construct {
    * what a failed export wrote (a CSV without its manifest, the manifest and history entry of an
    * export whose worker could not be started, a dead worker's object) and releases the
    * Idempotency-Key of a failed export. ListBucketMultipartUploads finds a dead worker's upload.
+   * The normalised companion (sessions/) and the closing-soon list (closing/) are written as the
+   * CSV is, aborted or deleted when the export fails; closing/ is read only through the presigned
+   * URL of the list this role signs.
    */
   private grantStorage(storage: ExportStorage): void {
     const prefixes = [
@@ -233,7 +255,14 @@ export class ExportApi extends Construct {
     storage.grantObjects(
       this.function,
       ["s3:GetObject"],
-      [S3_PREFIX.exports, S3_PREFIX.manifests, S3_PREFIX.idempotency],
+      [S3_PREFIX.exports, S3_PREFIX.manifests, S3_PREFIX.idempotency, S3_PREFIX.closing],
+    );
+    // PutObject covers the multipart calls the companion's and the list's uploads make
+    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html).
+    storage.grantObjects(
+      this.function,
+      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+      [S3_PREFIX.sessions, S3_PREFIX.closing],
     );
     storage.grantObjects(this.function, ["s3:AbortMultipartUpload"], [S3_PREFIX.exports]);
     storage.grantBucket(this.function, ["s3:ListBucket", "s3:ListBucketMultipartUploads"]);
@@ -299,11 +328,11 @@ export class ExportApi extends Construct {
         {
           id: "AwsSolutions-IAM5",
           reason:
-            "Export keys are minted per request (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json, history/customerId=.../<stamp>-<exportId>.json, idempotency/<sha256>.json), so access is granted on exactly those four prefixes and nothing else in the bucket.",
+            "Export keys are minted per request (exports/customerId=.../<exportId>.csv, sessions/customerId=.../<exportId>.parquet, closing/customerId=.../<exportId>-within-<n>m.csv, manifests/<exportId>.json, history/customerId=.../<stamp>-<exportId>.json, idempotency/<sha256>.json), so access is granted on exactly those prefixes and nothing else in the bucket.",
           appliesTo: [
             {
               regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|history|idempotency)\\/\\*$/g",
+                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|history|idempotency|sessions|closing)\\/\\*$/g",
             },
           ],
         },

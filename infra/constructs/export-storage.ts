@@ -5,6 +5,11 @@ import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { S3_PREFIX } from "../../lambdas/lib/contract.js";
 
+/** Closing-soon lists outlive their download URL by a day or so; they are stale by then anyway. */
+const CLOSING_LIST_DAYS = 2;
+/** Athena query results: kept for a week, to re-download a result without re-running it. */
+const ATHENA_RESULT_DAYS = 7;
+
 export interface ExportStorageProps {
   /** Days an export CSV and its manifest are kept. */
   readonly retentionDays: number;
@@ -59,6 +64,22 @@ export class ExportStorage extends Construct {
           id: "expire-exports",
           prefix: S3_PREFIX.exports,
           expiration: Duration.days(props.retentionDays),
+        },
+        {
+          // Each export's Parquet companion lives and goes with its CSV.
+          id: "expire-sessions",
+          prefix: S3_PREFIX.sessions,
+          expiration: Duration.days(props.retentionDays),
+        },
+        {
+          id: "expire-closing-lists",
+          prefix: S3_PREFIX.closing,
+          expiration: Duration.days(CLOSING_LIST_DAYS),
+        },
+        {
+          id: "expire-athena-results",
+          prefix: S3_PREFIX.athenaResults,
+          expiration: Duration.days(ATHENA_RESULT_DAYS),
         },
         {
           id: "expire-manifests",

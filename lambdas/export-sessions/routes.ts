@@ -1,5 +1,10 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import { EXPORT_ID_PATTERN, EXPORT_STATUS, IDEMPOTENCY_KEY_PATTERN } from "../lib/contract.js";
+import {
+  CLOSING_WINDOW_MINUTES,
+  EXPORT_ID_PATTERN,
+  EXPORT_STATUS,
+  IDEMPOTENCY_KEY_PATTERN,
+} from "../lib/contract.js";
 import { InvalidRequestError, MethodNotAllowedError, NotFoundError } from "../lib/errors.js";
 import type { ExportService } from "../lib/exports/export-service.js";
 import {
@@ -71,6 +76,17 @@ const ROUTES: Route[] = [
       },
     },
   },
+  {
+    pattern: /^\/sessions\/closing$/,
+    methods: {
+      GET: async (event, _match, api) => {
+        const { withinMinutes, ...ids } = singleQueryValues(event);
+        const window = parseWithinMinutes(withinMinutes);
+        const target = parseTarget(ids, "query", SessionTargetSchema);
+        return jsonResponse(200, await api().closingSessions(target, window));
+      },
+    },
+  },
 ];
 
 export async function routeRequest(
@@ -99,6 +115,18 @@ function parseTarget(
   const result = schema.safeParse(input);
   if (!result.success) throw new InvalidRequestError(describeIssues(result.error));
   return result.data;
+}
+
+/** withinMinutes: a whole number of minutes, 1-1440 (a session's whole 24 h window at most). */
+function parseWithinMinutes(value: string | undefined): number {
+  const { min, max } = CLOSING_WINDOW_MINUTES;
+  const minutes = value !== undefined && /^[1-9][0-9]{0,3}$/.test(value) ? Number(value) : NaN;
+  if (!(minutes >= min && minutes <= max)) {
+    throw new InvalidRequestError(
+      `withinMinutes: ${value === undefined ? "is required" : `must be a whole number of minutes from ${min} to ${max}`}`,
+    );
+  }
+  return minutes;
 }
 
 /** Query parameters as single values; a repeated id is ambiguous and refused. */

@@ -7,11 +7,18 @@
  * in a handler's dependencies, and a bundle carries only what it uses.
  */
 
-/** S3 prefixes (docs/contract.md, "S3 layout"). Only export CSVs live under `exports/`. */
+/**
+ * S3 prefixes (docs/contract.md, "S3 layout"). Only export CSVs live under `exports/`, only their
+ * normalised Parquet companions under `sessions/`, only closing-soon lists under `closing/`;
+ * Athena writes its query results under `athena-results/`.
+ */
 export const S3_PREFIX = {
   exports: "exports/",
+  sessions: "sessions/",
+  closing: "closing/",
   manifests: "manifests/",
   idempotency: "idempotency/",
+  athenaResults: "athena-results/",
   /** Run history entries, one empty object per export (docs/contract.md, "Run history"). */
   history: "history/",
 } as const;
@@ -48,6 +55,45 @@ export const WORKER = {
   /** Time kept back from the worker's deadline to abort the upload and record the failure. */
   safetyMarginMs: 30_000,
 } as const;
+
+/**
+ * The partition segments of `exports/` and `sessions/` keys, in order:
+ * `customerId=<id>/subAccountId=<id|all>/date=<YYYY-MM-DD>/`, and the Glue partition column each
+ * one is projected into (docs/contract.md, "Querying with Athena").
+ */
+export const PARTITIONS = [
+  { segment: "customerId", column: "customer_id" },
+  { segment: "subAccountId", column: "sub_account_id" },
+  { segment: "date", column: "export_date" },
+] as const;
+
+/**
+ * Columns of the raw export table: the CSV exactly as Wavy serves it (`;`, one header line).
+ * Glue/Hive type names.
+ */
+export const RAW_EXPORT_COLUMNS = [
+  { name: "source", type: "string" },
+  { name: "session_created_at", type: "string" },
+] as const;
+
+/** Columns of the normalised companion (Parquet) and its table, in file order. */
+export const SESSION_COLUMNS = [
+  { name: "source", type: "string" },
+  { name: "session_created_at", type: "string" },
+  { name: "created_at", type: "timestamp" },
+  { name: "closes_at", type: "timestamp" },
+  { name: "export_id", type: "string" },
+  { name: "exported_at", type: "timestamp" },
+] as const;
+
+/**
+ * A WhatsApp customer-service window closes 24 h after the session was created: the counter's
+ * windows and the companion's `closes_at` both rest on it.
+ */
+export const SESSION_LIFETIME_MS = 24 * 3_600_000;
+
+/** GET /sessions/closing?withinMinutes=: the window, in minutes from the export's creation. */
+export const CLOSING_WINDOW_MINUTES = { min: 1, max: 1440 } as const;
 
 /** The value used in S3 keys and metric dimensions when no sub-account is given. */
 export const ALL_SUB_ACCOUNTS = "all";
@@ -158,6 +204,10 @@ export const STACK_OUTPUT = {
   exportFunctionName: "ExportFunctionName",
   /** The counter's schedules, one per target, are in this EventBridge Scheduler group. */
   scheduleGroupName: "ScheduleGroupName",
+  /** The Glue database of the raw_exports and sessions tables (README, "Querying with Athena"). */
+  glueDatabaseName: "GlueDatabaseName",
+  /** The Athena workgroup holding the named queries. */
+  athenaWorkGroupName: "AthenaWorkGroupName",
   /** The asynchronous export's worker (its failed invocations go to DeadLetterQueueUrl). */
   exportWorkerFunctionName: "ExportWorkerFunctionName",
   /** The bus completion events go to (docs/contract.md, "Events"). */

@@ -150,6 +150,24 @@ describe("the export API against moto, as the export role", () => {
     expect(sha256(download.bytes)).toBe(sha256(LARGE));
   });
 
+  it("writes the companion and the closing-soon list with the role's grants (issue 13)", async () => {
+    const { status, json } = await call("GET", "/sessions/closing?customerId=7&withinMinutes=1440");
+
+    expect(status, JSON.stringify(json)).toBe(200);
+    // The companion of a multipart CSV, and a list whose presigned URL the role can sign.
+    expect(await keys(String(json.sessionsKey))).toHaveLength(1);
+    expect((await stored(String(json.sessionsKey))).subarray(0, 4).toString()).toBe("PAR1");
+    const closing = json.closing as { key: string; count: number; downloadUrl: string };
+    const download = await withoutAuth(world, async () => {
+      const response = await fetch(closing.downloadUrl);
+      return { status: response.status, text: await response.text() };
+    });
+    expect(download.status).toBe(200);
+    expect(download.text.split("\n")[0]).toBe("source;closes_at");
+    expect(download.text.trim().split("\n")).toHaveLength(closing.count + 1);
+    expect(await openUploads()).toEqual([]);
+  });
+
   it("re-reads the secret after Wavy's 401 and exports with the rotated one", async () => {
     await call("POST", "/exports", { customerId: "42" });
     await admin.secrets.send(

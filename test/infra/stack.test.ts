@@ -107,13 +107,18 @@ describe("export API", () => {
       (p) =>
         JSON.stringify(p.Properties.FunctionName) === `{"Fn::GetAtt":["${exportFunction}","Arn"]}`,
     );
-    // One per method; no test-invoke ones (allowTestInvoke: false).
-    expect(permissions).toHaveLength(ROUTES.length);
+    // One for the whole deployed stage: every method and path of this API is the function's.
+    expect(permissions).toHaveLength(1);
     for (const { Properties: permission } of permissions) {
       expect(permission.Principal).toBe("apigateway.amazonaws.com");
-      // Scoped to the deployed stage, never to test-invoke-stage.
-      expect(JSON.stringify(permission.SourceArn)).toMatch(/"Ref":"ExportApiDeploymentStageprod/);
-      expect(JSON.stringify(permission.SourceArn)).not.toContain("test-invoke-stage");
+      expect(permission.Action).toBe("lambda:InvokeFunction");
+      // Scoped to this API's deployed stage (any method, any path), never to test-invoke-stage.
+      const sourceArn = JSON.stringify(permission.SourceArn);
+      expect(sourceArn).toMatch(
+        /"Ref":"ExportApi[A-Za-z0-9]*"},"\/",\{"Ref":"ExportApiDeploymentStageprod/,
+      );
+      expect(sourceArn).toMatch(/"\/\*\/\*"\]\]\}$/);
+      expect(sourceArn).not.toContain("test-invoke-stage");
     }
   });
 
@@ -306,18 +311,19 @@ describe("least privilege", () => {
     }
   });
 
-  it("scopes the export function's object access to exports/, manifests/, history/ and idempotency/", () => {
+  it("scopes the export function's object access to its prefixes, each to what it needs", () => {
     const s3Statements = statementsOfRole("ExportFunctionRole").filter((s) =>
       actionsOf(s).some((a) => a.startsWith("s3:")),
     );
-    const suffixes = new Set<string>();
+    const granted: Record<string, Set<string>> = {};
     for (const statement of s3Statements) {
       for (const resource of resourcesOf(statement)) {
         const join = (resource as { "Fn::Join"?: [string, unknown[]] })["Fn::Join"];
         if (join) {
           const suffix = String(join[1].at(-1));
-          expect(suffix).toMatch(/^\/(exports|manifests|history|idempotency)\/\*$/);
-          suffixes.add(suffix);
+          const actions = granted[suffix] ?? new Set<string>();
+          for (const action of actionsOf(statement)) actions.add(action);
+          granted[suffix] = actions;
         } else {
           // The bucket itself: ListBucket (a missing manifest is NoSuchKey, not 403; the history
           // is listed) and ListBucketMultipartUploads (a dead worker's upload is found).
@@ -331,24 +337,22 @@ describe("least privilege", () => {
         }
       }
     }
-    expect([...suffixes].sort()).toEqual([
-      "/exports/*",
-      "/history/*",
-      "/idempotency/*",
-      "/manifests/*",
-    ]);
-    const objectActions = s3Statements.flatMap(actionsOf).sort();
-    expect(objectActions).toEqual([
-      "s3:AbortMultipartUpload",
-      "s3:DeleteObject",
-      "s3:GetObject",
-      "s3:ListBucket",
-      "s3:ListBucketMultipartUploads",
-      "s3:PutObject",
-    ]);
+    const sorted = Object.fromEntries(
+      Object.entries(granted).map(([suffix, actions]) => [suffix, [...actions].sort()]),
+    );
+    expect(sorted).toEqual({
+      "/exports/*": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      "/manifests/*": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      "/history/*": ["s3:DeleteObject", "s3:PutObject"],
+      "/idempotency/*": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      // The companion is written (and taken back on failure), never read by the function.
+      "/sessions/*": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"],
+      // The closing list is read only through the presigned URL the function signs.
+      "/closing/*": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+    });
   });
 
-  it("lets the export function delete what a failed export wrote: its manifest, history entry and CSV", () => {
+  it("lets the export function delete what a failed export wrote: its manifest, history entry, CSV, companion and closing list", () => {
     // The manifest is written before the CSV is committed; a failed commit takes it back, and a
     // dead worker's object is taken back by whoever reads its export past deadlineAt.
     const deletes = statementsOfRole("ExportFunctionRole").filter((s) =>
@@ -359,7 +363,14 @@ describe("least privilege", () => {
         String((resource as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1].at(-1)),
       ),
     );
-    expect(suffixes.sort()).toEqual(["/exports/*", "/history/*", "/idempotency/*", "/manifests/*"]);
+    expect(suffixes.sort()).toEqual([
+      "/closing/*",
+      "/exports/*",
+      "/history/*",
+      "/idempotency/*",
+      "/manifests/*",
+      "/sessions/*",
+    ]);
   });
 
   it("gives the counter no S3 access at all", () => {
@@ -414,12 +425,19 @@ describe("storage", () => {
     expect(bucket.Properties).not.toHaveProperty("VersioningConfiguration");
   });
 
-  it("expires exports and manifests after the retention and aborts stale uploads after a day", () => {
+  it("expires exports, companions and manifests after the retention, closing lists and Athena results sooner, and aborts stale uploads after a day", () => {
     const [, bucket] = exportBucket();
     expect((bucket.Properties.LifecycleConfiguration as { Rules: Json[] }).Rules).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Prefix: "exports/", ExpirationInDays: 90, Status: "Enabled" }),
         expect.objectContaining({ Prefix: "manifests/", ExpirationInDays: 90, Status: "Enabled" }),
+        expect.objectContaining({ Prefix: "sessions/", ExpirationInDays: 90, Status: "Enabled" }),
+        expect.objectContaining({ Prefix: "closing/", ExpirationInDays: 2, Status: "Enabled" }),
+        expect.objectContaining({
+          Prefix: "athena-results/",
+          ExpirationInDays: 7,
+          Status: "Enabled",
+        }),
         expect.objectContaining({ Prefix: "history/", ExpirationInDays: 90, Status: "Enabled" }),
         expect.objectContaining({ Prefix: "idempotency/", ExpirationInDays: 2, Status: "Enabled" }),
         expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { manifestKey } from "../../lambdas/lib/exports/export-document.js";
 import {
@@ -31,6 +32,14 @@ async function expectNothingStoredAt(h: Harness, key: string) {
   expect(
     [...h.s3.openUploads.values()].filter((path) => path.includes(key.split("/").at(-1) ?? "-")),
   ).toEqual([]);
+}
+
+/** A Parquet file begins and ends with its magic number. */
+async function expectParquetAt(h: Harness, key: string) {
+  const object = await h.s3Client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+  expect(bytes.subarray(0, 4).toString()).toBe("PAR1");
+  expect(bytes.subarray(-4).toString()).toBe("PAR1");
 }
 
 describe("asynchronous exports (Prefer: respond-async)", () => {
@@ -85,6 +94,13 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
     const download = await fetch(String(done.json.downloadUrl));
     expect(Buffer.from(await download.arrayBuffer()).equals(Buffer.from(CSV))).toBe(true);
     expect(h.wavy.sessionCalls()).toHaveLength(1);
+    // The worker writes the normalised companion in the same pass (issue 13).
+    const companion = String(accepted.json.key)
+      .replace(/^exports\//, "sessions/")
+      .replace(/\.csv$/, ".parquet");
+    expect(done.json.sessionsKey).toBe(companion);
+    expect(await h.objectKeys("sessions/")).toEqual([companion]);
+    await expectParquetAt(h, companion);
   });
 
   it("announces the end on EventBridge with the document, without its download URL", async () => {
@@ -117,6 +133,7 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
     });
     expect(done.json.completedAt).toEqual(expect.any(String));
     await expectNothingStoredAt(h, String(accepted.json.key));
+    expect(await h.objectKeys("sessions/")).toEqual([]);
     const [event] = await h.eventBridge.waitFor(1);
     expect(event).toMatchObject({ "detail-type": "Export Failed", detail: done.json });
   });
@@ -142,6 +159,7 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
     expect(h.s3.abortedUploads.length).toBe(abortedBefore + 1);
     expect([...h.s3.openUploads.keys()]).toEqual([]);
     expect(await h.objectKeys("exports/")).toEqual([]);
+    expect(await h.objectKeys("sessions/")).toEqual([]);
   });
 
   it("answers 500 and leaves nothing when the worker cannot be started", async () => {
@@ -390,6 +408,8 @@ describe("a worker that outlives its deadline", () => {
     const after = await reader.readExport(exportId);
     expect(after).toEqual(settled);
     expect(await h.objectKeys("exports/")).toEqual([]);
+    // Its companion too: nothing under sessions/ outlives a failed export.
+    expect(await h.objectKeys("sessions/")).toEqual([]);
     expect(h.eventBridge.events.map((event) => event["detail-type"])).toEqual(["Export Failed"]);
   });
 });

@@ -39,6 +39,7 @@ describe("completion events of synchronous exports", () => {
         "exportId",
         "key",
         "rows",
+        "sessionsKey",
         "sha256",
         "status",
         "subAccountId",

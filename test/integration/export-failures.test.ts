@@ -12,6 +12,8 @@ const ROW = "5511987654321;2026-11-28 09:15:42\n";
 async function expectNothingLeft(h: Harness): Promise<void> {
   expect(await h.objectKeys("exports/")).toEqual([]);
   expect(await h.objectKeys("manifests/")).toEqual([]);
+  expect(await h.objectKeys("sessions/")).toEqual([]);
+  expect(await h.objectKeys("closing/")).toEqual([]);
   expect([...h.s3.openUploads.keys()]).toEqual([]);
 }
 

@@ -51,6 +51,8 @@ interface FaultRow {
 async function expectNothingLeft(ctx: Context): Promise<void> {
   expect(await ctx.h.objectKeys("exports/")).toEqual([]);
   expect(await ctx.h.objectKeys("manifests/")).toEqual([]);
+  expect(await ctx.h.objectKeys("sessions/")).toEqual([]);
+  expect(await ctx.h.objectKeys("closing/")).toEqual([]);
   expect([...ctx.h.s3.openUploads.keys()]).toEqual([]);
 }
 
@@ -254,6 +256,18 @@ const MAIN_ROWS: FaultRow[] = [
       );
     },
     // The CSV is taken back: without its manifest nobody could find it through the API.
+    status: 500,
+    code: "INTERNAL",
+    maxMs: 5000,
+  },
+  {
+    name: "S3 refuses the normalised companion (issue 13)",
+    arrange: (ctx) => {
+      ctx.h.s3.injectFault((req) =>
+        req.method === "PUT" && (req.url ?? "").includes("/sessions/") ? 503 : undefined,
+      );
+    },
+    // The companion is written before the CSV is completed, so neither is left.
     status: 500,
     code: "INTERNAL",
     maxMs: 5000,

@@ -66,6 +66,24 @@ describe("npm start", () => {
     expect(csv.toString().split("\n")[0]).toBe("source;session_created_at");
   });
 
+  it("answers GET /sessions/closing with the sandbox's destinations closing soonest first", async () => {
+    const answer = await fetch(`${apiUrl}/sessions/closing?customerId=42&withinMinutes=1440`);
+    const document = (await answer.json()) as {
+      rows: number;
+      closing: { count: number; downloadUrl: string };
+    };
+
+    expect(answer.status).toBe(200);
+    // The sandbox opens its sessions over the last 24 h: all of them close within a day.
+    expect(document.closing.count).toBeGreaterThan(0);
+    expect(document.closing.count).toBeLessThanOrEqual(document.rows);
+    const lines = (await (await fetch(document.closing.downloadUrl)).text()).trim().split("\n");
+    expect(lines[0]).toBe("source;closes_at");
+    expect(lines).toHaveLength(document.closing.count + 1);
+    const closesAt = lines.slice(1).map((line) => line.split(";")[1] ?? "");
+    expect(closesAt).toEqual([...closesAt].sort());
+  });
+
   it("runs the counter for the sandbox's customers and prints a line per target", async () => {
     const deadline = Date.now() + 15_000;
     while (!/customer 1001 \/ all: 1200 open/.test(output) && Date.now() < deadline) {

@@ -59,6 +59,14 @@ describe("a rewritten manifest", () => {
     ["another export's CSV", () => ({ key: genuine.otherKey })],
     ["its own CSV under another customer", () => ({ customerId: "43" })],
     ["its own CSV with another date", () => ({ createdAt: "2020-01-01T00:00:00.000Z" })],
+    [
+      "another export's companion",
+      () => ({
+        sessionsKey: String(genuine.otherKey)
+          .replace(/^exports\//, "sessions/")
+          .replace(/\.csv$/, ".parquet"),
+      }),
+    ],
   ])("naming %s is a 500 with a log line, and no URL", async (_name, changes) => {
     await forge(changes());
     const logs = captureLogs();

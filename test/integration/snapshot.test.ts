@@ -100,6 +100,10 @@ describe("scheduled snapshots: the counter stores the CSV it counts", () => {
       }),
     );
     expect(await object.Body?.transformToString()).toBe(CSV);
+    // The snapshot's copy pass writes the normalised companion too (issue 13).
+    const companion = stored.key.replace(/^exports\//, "sessions/").replace(/\.csv$/, ".parquet");
+    expect(result).toMatchObject({ export: { sessionsKey: companion } });
+    expect(await keys(companion)).toEqual([companion]);
     expect(await keys(`manifests/${stored.exportId}.json`)).toHaveLength(1);
     expect(await keys("history/customerId=42/subAccountId=7/")).toEqual([
       expect.stringMatching(new RegExp(`-${stored.exportId}\\.json$`)),

@@ -4,7 +4,8 @@ import { LIMITS } from "../contract.js";
 
 /**
  * A streaming scanner for Wavy's open-sessions CSV: counts data rows and hands over each row's
- * `session_created_at` field, fed chunk by chunk (chunks may split anywhere).
+ * `session_created_at` field (or its `source` and `session_created_at` together), fed chunk by
+ * chunk (chunks may split anywhere).
  *
  * Dialect (the same figures as csv-parse with `bom`, `relax_column_count`, `relax_quotes`,
  * `skip_empty_lines` and `record_delimiter: ["\r\n", "\n"]`, which test/unit/lib/csv proves):
@@ -15,8 +16,9 @@ import { LIMITS } from "../contract.js";
  * - The first non-empty line is the header. The delimiter is whichever of `;` and `,` occurs
  *   more often in its raw bytes, `;` (Wavy's) on a tie.
  * - The timestamp column is the header field named `session_created_at` (trimmed, any case);
- *   without one, the second column, where Wavy documents it. A row without that field hands
- *   over an empty value.
+ *   without one, the second column, where Wavy documents it. The source column is the one named
+ *   `source` or `origem` (Wavy's Portuguese docs), else the first. A row without a field hands
+ *   over an empty value for it.
  * - Quoted fields follow RFC 4180 (embedded delimiters, doubled quotes, newlines); a stray quote
  *   inside an unquoted field is data. A quote left open at the end is malformed input.
  * - The header line is read whole (up to the record cap) before the delimiter is picked, so the
@@ -39,6 +41,18 @@ import { LIMITS } from "../contract.js";
 /** Receives a row's `session_created_at` field as `bytes[start, end)` (valid only during the call). */
 export type FieldVisitor = (bytes: Uint8Array, start: number, end: number) => void;
 
+/**
+ * Receives a row's `source` as `bytes[sourceStart, sourceEnd)` and its `session_created_at` as
+ * `bytes[createdStart, createdEnd)`, both valid only during the call.
+ */
+export type RowVisitor = (
+  bytes: Uint8Array,
+  sourceStart: number,
+  sourceEnd: number,
+  createdStart: number,
+  createdEnd: number,
+) => void;
+
 export interface CsvScanner {
   write(chunk: Uint8Array): void;
   /** Ends the input and returns the number of data rows (the header excluded). */
@@ -54,6 +68,8 @@ export class MalformedCsvError extends Error {
 }
 
 const TIMESTAMP_COLUMN = "session_created_at";
+/** The destination column's names: Wavy's English one and its Portuguese docs' `origem`. */
+const SOURCE_COLUMNS = ["source", "origem"];
 /** Wavy's documented position of `session_created_at` when the header does not name it. */
 const DEFAULT_TIMESTAMP_INDEX = 1;
 const MAX_RECORD_BYTES = LIMITS.maxCsvRecordBytes;
@@ -91,6 +107,12 @@ function timestampColumn(header: readonly string[]): number {
   return header.length > DEFAULT_TIMESTAMP_INDEX ? DEFAULT_TIMESTAMP_INDEX : -1;
 }
 
+/** Where the destination number is among the header's fields: named, else the first. */
+function sourceColumn(header: readonly string[]): number {
+  const named = header.findIndex((name) => SOURCE_COLUMNS.includes(name.trim().toLowerCase()));
+  return named === -1 ? 0 : named;
+}
+
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk)
     ? chunk
@@ -118,6 +140,7 @@ class SessionCsvScanner implements CsvScanner {
   private bomChecked = false;
   private delimiter = SEMICOLON;
   private column = -1;
+  private sourceColumn = 0;
   /** Bytes not yet scanned: the prelude, or the partial last line in the fast path. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -126,7 +149,10 @@ class SessionCsvScanner implements CsvScanner {
   private parserBytes = 0;
   private recordEndsAt = 0;
 
-  constructor(private readonly onTimestamp: FieldVisitor | undefined) {}
+  constructor(
+    private readonly onTimestamp: FieldVisitor | undefined,
+    private readonly onRow: RowVisitor | undefined,
+  ) {}
 
   write(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;
@@ -248,6 +274,7 @@ class SessionCsvScanner implements CsvScanner {
       }
     }
     this.column = timestampColumn(names);
+    this.sourceColumn = sourceColumn(names);
     this.headerSeen = true;
     this.stage = "fast";
     if (next < data.length) this.fast(data.subarray(next));
@@ -292,6 +319,10 @@ class SessionCsvScanner implements CsvScanner {
 
   /** Complete, quote-free lines in `buf[from, to)`; `to` is just past a line end. */
   private lines(buf: Buffer, from: number, to: number): void {
+    if (this.onRow !== undefined) {
+      this.rowLines(buf, from, to, this.onRow);
+      return;
+    }
     const visit = this.onTimestamp;
     if (visit === undefined) {
       let start = from;
@@ -332,6 +363,53 @@ class SessionCsvScanner implements CsvScanner {
     }
   }
 
+  /** As lines(), handing over two fields; a loop of its own so the counter's stays as fast. */
+  private rowLines(buf: Buffer, from: number, to: number, visit: RowVisitor): void {
+    const delimiter = this.delimiter;
+    const sourceAt = this.sourceColumn;
+    const createdAt = this.column;
+    let start = from;
+    while (start < to) {
+      let field = 0;
+      let fieldStart = start;
+      let sourceStart = 0;
+      let sourceEnd = 0;
+      let createdStart = 0;
+      let createdEnd = 0;
+      let i = start;
+      let byte = buf[i];
+      while (byte !== LF) {
+        if (byte === delimiter) {
+          if (field === sourceAt) {
+            sourceStart = fieldStart;
+            sourceEnd = i;
+          }
+          if (field === createdAt) {
+            createdStart = fieldStart;
+            createdEnd = i;
+          }
+          field++;
+          fieldStart = i + 1;
+        }
+        byte = buf[++i];
+      }
+      const end = i > start && buf[i - 1] === CR ? i - 1 : i;
+      if (end > start) {
+        if (field === sourceAt) {
+          sourceStart = fieldStart;
+          sourceEnd = end;
+        }
+        if (field === createdAt) {
+          createdStart = fieldStart;
+          createdEnd = end;
+        }
+        this.rows++;
+        visit(buf, sourceStart, sourceEnd, createdStart, createdEnd);
+      }
+      start = i + 1;
+    }
+  }
+
   private finishFast(): void {
     if (this.pendingBytes === 0) return;
     // No line end follows, so a trailing CR is data, as it is to csv-parse.
@@ -341,6 +419,12 @@ class SessionCsvScanner implements CsvScanner {
 
   private row(buf: Buffer, start: number, end: number): void {
     this.rows++;
+    if (this.onRow !== undefined) {
+      const [sourceStart, sourceEnd] = this.fieldBounds(buf, start, end, this.sourceColumn);
+      const [createdStart, createdEnd] = this.fieldBounds(buf, start, end, this.column);
+      this.onRow(buf, sourceStart, sourceEnd, createdStart, createdEnd);
+      return;
+    }
     const visit = this.onTimestamp;
     if (visit === undefined) return;
     const delimiter = this.delimiter;
@@ -361,6 +445,19 @@ class SessionCsvScanner implements CsvScanner {
     let fieldEnd = fieldStart;
     while (fieldEnd < end && buf[fieldEnd] !== delimiter) fieldEnd++;
     visit(buf, fieldStart, fieldEnd);
+  }
+
+  /** Field `column` of the line `buf[start, end)`, or an empty range when it has none. */
+  private fieldBounds(buf: Buffer, start: number, end: number, column: number): [number, number] {
+    if (column < 0) return [0, 0];
+    let fieldStart = start;
+    for (let index = 0; index < column; index++) {
+      const next = buf.indexOf(this.delimiter, fieldStart);
+      if (next === -1 || next >= end) return [0, 0];
+      fieldStart = next + 1;
+    }
+    const next = buf.indexOf(this.delimiter, fieldStart);
+    return [fieldStart, next === -1 || next > end ? end : next];
   }
 
   private startParser(rest: Buffer): void {
@@ -391,9 +488,18 @@ class SessionCsvScanner implements CsvScanner {
     if (!this.headerSeen) {
       this.headerSeen = true;
       this.column = timestampColumn(record);
+      this.sourceColumn = sourceColumn(record);
       return;
     }
     this.rows++;
+    if (this.onRow !== undefined) {
+      const source = record[this.sourceColumn] ?? "";
+      const created = (this.column < 0 ? undefined : record[this.column]) ?? "";
+      const bytes = Buffer.from(source + created);
+      const split = Buffer.byteLength(source);
+      this.onRow(bytes, 0, split, split, bytes.length);
+      return;
+    }
     if (this.onTimestamp === undefined) return;
     const value = this.column < 0 ? undefined : record[this.column];
     const bytes = value ? Buffer.from(value) : EMPTY;
@@ -436,8 +542,11 @@ class SessionCsvScanner implements CsvScanner {
 
 /**
  * A scanner that counts data rows and, when given `onTimestamp`, hands over each row's
- * `session_created_at` field. Throws MalformedCsvError from write() or finish().
+ * `session_created_at` field; given `onRow`, its `source` and `session_created_at` (onRow wins
+ * when both are given). Throws MalformedCsvError from write() or finish().
  */
-export function createCsvScanner(options: { onTimestamp?: FieldVisitor } = {}): CsvScanner {
-  return new SessionCsvScanner(options.onTimestamp);
+export function createCsvScanner(
+  options: { onTimestamp?: FieldVisitor; onRow?: RowVisitor } = {},
+): CsvScanner {
+  return new SessionCsvScanner(options.onTimestamp, options.onRow);
 }

@@ -15,6 +15,7 @@ import {
   type SucceededManifest,
   targetOf,
 } from "./export-document.js";
+import { exportSinks } from "./export-sinks.js";
 import { type ExportBucket, recordNewExport } from "./exports.js";
 import { deleteHistoryEntry } from "./history.js";
 import {
@@ -77,6 +78,8 @@ export interface RunExportDeps extends ExportBucket {
   openCsv: (target: SessionTarget, deadline: Deadline) => Promise<Readable>;
   /** What the worker's own invocation has left (its Lambda context's remaining time). */
   remainingMs: number;
+  /** IANA zone of Wavy's offset-less timestamps (WAVY_TIMEZONE), for the companion. */
+  timeZone?: string;
 }
 
 /**
@@ -134,17 +137,27 @@ export async function runAcceptedExport(
   const deadline = new Deadline(budgetMs);
   let ended: SucceededManifest | FailedManifest;
   try {
-    const csv = await deps.openCsv(targetOf(manifest), deadline);
+    const target = targetOf(manifest);
+    const beside = exportSinks(target, exportId, new Date(manifest.createdAt), {
+      s3: deps.s3,
+      bucket: deps.bucket,
+      signal: deadline.signal,
+    });
+    const csv = await deps.openCsv(target, deadline);
+    // The companion is committed before the CSV; copyToS3 takes it back if the CSV fails.
     const figures = await copyToS3(csv, {
       s3: deps.s3,
       bucket: deps.bucket,
       key: manifest.key,
       signal: deadline.signal,
+      rowSinks: beside.sinks,
+      timeZone: deps.timeZone,
     });
     ended = {
       ...withoutRunningFields(manifest),
       status: EXPORT_STATUS.succeeded,
       ...figures,
+      sessionsKey: beside.sessionsKey,
       completedAt: deps.clock().toISOString(),
     };
   } catch (error) {
@@ -168,7 +181,10 @@ async function finish(
     logger.warn("The export was settled by another reader before the worker ended", {
       exportId: ended.exportId,
     });
-    if (ended.status === EXPORT_STATUS.succeeded) await deleteQuietly(ended.key, store);
+    if (ended.status === EXPORT_STATUS.succeeded) {
+      const stored = [ended.key, ended.sessionsKey].filter((key) => typeof key === "string");
+      await Promise.all(stored.map((key) => deleteQuietly(key, store)));
+    }
     return (await readManifest(ended.exportId, store, signal))?.manifest ?? ended;
   }
   logger.info("Export ended", { exportId: ended.exportId, status: ended.status });

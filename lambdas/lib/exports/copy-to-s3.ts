@@ -1,17 +1,14 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { DEFAULTS } from "../contract.js";
 import {
-  AbortMultipartUploadCommand,
-  ChecksumAlgorithm,
-  type CompletedPart,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-} from "@aws-sdk/client-s3";
-import { cleanupSignal } from "../clock.js";
-import { createCsvScanner, type FieldVisitor, MalformedCsvError } from "../csv/scanner.js";
+  type CsvScanner,
+  createCsvScanner,
+  type FieldVisitor,
+  MalformedCsvError,
+  type RowVisitor,
+} from "../csv/scanner.js";
 import {
   ContractError,
   errorName,
@@ -20,7 +17,13 @@ import {
   UpstreamTimeoutError,
 } from "../errors.js";
 import { logger } from "../logger.js";
-import { withUnsignedPayload } from "./unsigned-payload.js";
+import type { SessionRowSink } from "../sessions/session-rows.js";
+import { createTimestampReader } from "../sessions/timestamp.js";
+import { PartUploader } from "./part-uploader.js";
+
+export { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from "./part-uploader.js";
+
+const CSV_CONTENT_TYPE = "text/csv; charset=utf-8";
 
 export interface CopyResult {
   rows: number;
@@ -41,57 +44,57 @@ export interface CopyOptions {
   /** Sees each data row's session_created_at as the copy scans it: a snapshot's tally. */
   onTimestamp?: FieldVisitor;
   /**
-   * Runs once the figures are settled and every part is in S3, just before the object is made
-   * visible (CompleteMultipartUpload, or the one PutObject). If it fails, the upload is aborted
-   * and no object appears: the export writes its manifest here.
+   * Consumers of the CSV's rows (the normalised companion, the closing-soon list), fed by the
+   * same scan. They are finished before `beforeCommit` and discarded on any failure, the CSV's
+   * commit included, so none outlives a failed export.
+   */
+  rowSinks?: readonly SessionRowSink[];
+  /** IANA zone of offset-less timestamps in the rows handed to rowSinks. */
+  timeZone?: string;
+  /**
+   * Runs once the figures are settled, every part and every row sink is in S3, just before the
+   * object is made visible (CompleteMultipartUpload, or the one PutObject). If it fails, the
+   * upload is aborted and no object appears: the export writes its manifest here.
    */
   beforeCommit?: (figures: CopyResult) => Promise<void>;
 }
-
-const CONTENT_TYPE = "text/csv; charset=utf-8";
-/**
- * S3's smallest part, one in flight while the next fills: a pool of 2 × 5 MiB. Over TLS (as
- * deployed) the 1 GB export with two in flight peaked at 132 MB and spent 7.05 CPU s/GB, with
- * one at 124 MB and 5.7 s/GB (`npm run bench`, docs/benchmarks.md): a second part in flight
- * holds another 5 MiB buffer and its 5 MiB of TLS ciphertext, and buys nothing while filling a
- * part (~0.2 s of Lambda's 0.145 vCPU at 256 MB) takes longer than S3 takes to store one. A
- * function with more CPU may pass a larger queueSize. A 5 GiB CSV (MAX_CSV_BYTES) is 1 024
- * parts, well under S3's 10 000.
- */
-export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
-export const DEFAULT_QUEUE_SIZE = 1;
-/** S3's limit on parts in one multipart upload. */
-const MAX_PARTS = 10_000;
 
 /**
  * Streams the CSV into S3 in one pass while counting its bytes and data rows and hashing it,
  * so the figures describe exactly the bytes stored. A CSV that fits in one part is one
  * PutObject; a larger one a multipart upload with `queueSize` parts in flight. Memory is
- * bounded by partSize × (queueSize + 1). On any failure the multipart upload is aborted, and
- * the figures are settled (a malformed CSV fails) and `beforeCommit` has run before the object
- * is completed, so no object is left behind.
+ * bounded by partSize × (queueSize + 1). On any failure the multipart upload is aborted and the
+ * row sinks' objects are discarded; the figures are settled (a malformed CSV fails), the sinks
+ * finished and `beforeCommit` has run before the object is completed, so no object is left
+ * behind.
  */
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
-  const uploader = new PartUploader(options);
+  const uploader = new PartUploader({ ...options, contentType: CSV_CONTENT_TYPE });
+  const sinks = options.rowSinks ?? [];
   const hash = createHash("sha256");
-  const rows = createCsvScanner({ onTimestamp: options.onTimestamp });
+  const rows =
+    sinks.length === 0
+      ? createCsvScanner({ onTimestamp: options.onTimestamp })
+      : rowScanner(sinks, options.onTimestamp, options.timeZone);
   let bytes = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       hash.update(chunk);
       rows.write(chunk);
+      for (const sink of sinks) await sink.drain();
       bytes += chunk.length;
       await uploader.write(chunk);
     }
     // Settled before the object is completed: a malformed CSV fails here, nothing stored.
     const figures: CopyResult = { rows: rows.finish(), bytes, sha256: hash.digest("hex") };
+    for (const sink of sinks) await sink.finish();
     await uploader.flush();
     await options.beforeCommit?.(figures);
     await uploader.commit();
     return figures;
   } catch (error) {
     source.destroy();
-    await uploader.abort();
+    await Promise.all([uploader.abort(), ...sinks.map((sink) => sink.discard())]);
     if (error instanceof ContractError) throw error;
     if (error instanceof MalformedCsvError) {
       throw new UpstreamError("Wavy's CSV could not be read as CSV", { cause: error });
@@ -107,188 +110,21 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
 }
 
 /**
- * Cuts the stream into parts in a small pool of reused part-sized buffers. Why not
- * @aws-sdk/lib-storage's Upload (which this replaced): it gathers each part with
- * Buffer.concat into a freshly allocated 8 MiB buffer, and on a VM a fresh buffer's page
- * faults cost far more than the copy (`npm run bench`: ~3 ms per MB, a third of the export's
- * CPU, and a peak RSS that grew with the file while dead parts waited for the GC). Copying
- * into pooled buffers costs ~0.5 ms per MB and keeps memory flat. The S3 calls, checksum
- * handling and abort-on-failure follow lib-storage's.
+ * The scanner for an export with row sinks: each row's timestamp is read once, for all. The
+ * scanner hands a row to onRow only, so a snapshot's tally (onTimestamp) is fed from here too.
  */
-class PartUploader {
-  private readonly s3: S3Client;
-  private readonly bucket: string;
-  private readonly key: string;
-  private readonly partSize: number;
-  private readonly queueSize: number;
-  private readonly pool: Buffer[] = [];
-  private allocated = 0;
-  private current: Buffer | undefined;
-  private filled = 0;
-  private uploadId: string | undefined;
-  private nextPartNumber = 1;
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly parts: CompletedPart[] = [];
-  private failure: { error: unknown } | undefined;
-  // The abort goes out under cleanupSignal() instead: it must still go out once the deadline
-  // has fired, and must not hang on an S3 that stopped answering.
-  private readonly sendOptions: { abortSignal?: AbortSignal };
-
-  constructor(options: CopyOptions) {
-    this.s3 = options.s3;
-    this.bucket = options.bucket;
-    this.key = options.key;
-    this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
-    this.queueSize = Math.max(1, options.queueSize ?? DEFAULT_QUEUE_SIZE);
-    this.sendOptions = { abortSignal: options.signal };
-  }
-
-  async write(chunk: Buffer): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.length) {
-      // A full buffer goes out only once more bytes arrive: then it is not the last part.
-      if (this.current && this.filled === this.partSize) await this.sendCurrent();
-      this.current ??= await this.takeBuffer();
-      const copied = chunk.copy(this.current, this.filled, offset);
-      this.filled += copied;
-      offset += copied;
+function rowScanner(
+  sinks: readonly SessionRowSink[],
+  onTimestamp: FieldVisitor | undefined,
+  timeZone: string = DEFAULTS.timeZone,
+): CsvScanner {
+  const read = createTimestampReader(timeZone);
+  const onRow: RowVisitor = (bytes, sourceStart, sourceEnd, createdStart, createdEnd) => {
+    onTimestamp?.(bytes, createdStart, createdEnd);
+    const createdAt = read(bytes, createdStart, createdEnd);
+    for (const sink of sinks) {
+      sink.add(bytes, sourceStart, sourceEnd, createdStart, createdEnd, createdAt);
     }
-  }
-
-  /** Sends the last part, if the upload is multipart, and waits for every part in flight. */
-  async flush(): Promise<void> {
-    if (this.uploadId === undefined) return;
-    if (this.filled > 0) await this.sendCurrent();
-    await Promise.all(this.inFlight);
-    this.throwIfFailed();
-  }
-
-  /** Makes the object visible: the one PutObject, or CompleteMultipartUpload after flush(). */
-  async commit(): Promise<void> {
-    if (this.uploadId === undefined) {
-      // The whole CSV fits in one part: a single PutObject, as lib-storage does.
-      await this.s3.send(
-        withUnsignedPayload(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: this.key,
-            Body: this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0),
-            ContentType: CONTENT_TYPE,
-          }),
-        ),
-        this.sendOptions,
-      );
-      return;
-    }
-    this.parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-    await this.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: this.key,
-        UploadId: this.uploadId,
-        MultipartUpload: { Parts: this.parts },
-      }),
-      this.sendOptions,
-    );
-    this.uploadId = undefined;
-  }
-
-  /** After a failure: let the parts in flight settle, then abort the upload if one is open. */
-  async abort(): Promise<void> {
-    await Promise.allSettled(this.inFlight);
-    const uploadId = this.uploadId;
-    if (uploadId === undefined) return;
-    this.uploadId = undefined;
-    await this.s3
-      .send(
-        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }),
-        { abortSignal: cleanupSignal() },
-      )
-      .catch((error) =>
-        logger.error("Could not abort the multipart upload", {
-          key: this.key,
-          errorName: errorName(error),
-        }),
-      );
-  }
-
-  private async takeBuffer(): Promise<Buffer> {
-    for (;;) {
-      this.throwIfFailed();
-      const free = this.pool.pop();
-      if (free) return free;
-      if (this.allocated < this.queueSize + 1) {
-        this.allocated++;
-        return Buffer.allocUnsafeSlow(this.partSize);
-      }
-      // Every buffer is a part in flight: wait for one to come back (backpressure).
-      await Promise.race(this.inFlight);
-    }
-  }
-
-  private async sendCurrent(): Promise<void> {
-    this.throwIfFailed();
-    const buffer = this.current as Buffer;
-    const length = this.filled;
-    this.current = undefined;
-    this.filled = 0;
-    this.uploadId ??= await this.createUpload();
-    const partNumber = this.nextPartNumber++;
-    if (partNumber > MAX_PARTS) throw new Error(`More than ${MAX_PARTS} parts`);
-    const uploadId = this.uploadId;
-    const sent: Promise<void> = this.s3
-      .send(
-        withUnsignedPayload(
-          new UploadPartCommand({
-            Bucket: this.bucket,
-            Key: this.key,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            Body: buffer.subarray(0, length),
-            ContentLength: length,
-          }),
-        ),
-        this.sendOptions,
-      )
-      .then((result) => {
-        if (!result.ETag) throw new Error(`Part ${partNumber} came back without an ETag`);
-        this.parts.push({
-          PartNumber: partNumber,
-          ETag: result.ETag,
-          ...(result.ChecksumCRC32 && { ChecksumCRC32: result.ChecksumCRC32 }),
-          ...(result.ChecksumCRC32C && { ChecksumCRC32C: result.ChecksumCRC32C }),
-          ...(result.ChecksumCRC64NVME && { ChecksumCRC64NVME: result.ChecksumCRC64NVME }),
-          ...(result.ChecksumSHA1 && { ChecksumSHA1: result.ChecksumSHA1 }),
-          ...(result.ChecksumSHA256 && { ChecksumSHA256: result.ChecksumSHA256 }),
-        });
-        // Only a part S3 has acknowledged frees its buffer; a failed one is never reused.
-        this.pool.push(buffer);
-      })
-      .catch((error: unknown) => {
-        this.failure ??= { error };
-      })
-      .finally(() => this.inFlight.delete(sent));
-    this.inFlight.add(sent);
-  }
-
-  private async createUpload(): Promise<string> {
-    // As lib-storage: with the SDK's default checksums, the upload declares CRC32 so that each
-    // part's checksum (added by the SDK) is accepted and carried into CompleteMultipartUpload.
-    const checksums = await this.s3.config.requestChecksumCalculation();
-    const created = await this.s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: this.key,
-        ContentType: CONTENT_TYPE,
-        ...(checksums === "WHEN_SUPPORTED" && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
-      }),
-      this.sendOptions,
-    );
-    if (!created.UploadId) throw new Error("CreateMultipartUpload answered without an UploadId");
-    return created.UploadId;
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure) throw this.failure.error;
-  }
+  };
+  return createCsvScanner({ onRow });
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod/mini";
-import { EXPORT_STATUS, EXPORT_TRIGGER, ID_PATTERN, S3_PREFIX } from "../contract.js";
+import { EXPORT_STATUS, EXPORT_TRIGGER, ID_PATTERN, PARTITIONS, S3_PREFIX } from "../contract.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 
 /** What every export document has, whatever its status (docs/contract.md, "The export document"). */
@@ -27,6 +27,11 @@ export interface SucceededManifest extends ManifestBase {
   rows: number;
   bytes: number;
   sha256: string;
+  /**
+   * The normalised Parquet companion of the CSV (one record per data row). Absent (null in the
+   * document) on manifests written before the companion existed.
+   */
+  sessionsKey?: string | null;
   /** Absent on manifests written before exports had a status. */
   completedAt?: string;
 }
@@ -40,10 +45,23 @@ export interface FailedManifest extends ManifestBase {
 /** The manifest kept in S3: the document without the URL, which is minted fresh on read. */
 export type ExportManifest = RunningManifest | SucceededManifest | FailedManifest;
 
-export type SucceededDocument = SucceededManifest & {
+export type SucceededDocument = Omit<SucceededManifest, "sessionsKey"> & {
+  sessionsKey: string | null;
   downloadUrl: string;
   downloadUrlExpiresAt: string;
+  /** GET /sessions/closing only. */
+  closing?: ClosingDocument;
 };
+
+/** The closing-soon list of GET /sessions/closing. */
+export interface ClosingDocument {
+  withinMinutes: number;
+  /** Destinations whose window closes in (createdAt, createdAt + withinMinutes]. */
+  count: number;
+  key: string;
+  downloadUrl: string;
+  downloadUrlExpiresAt: string;
+}
 
 /** What the API answers: a succeeded export carries a fresh download URL. */
 export type ExportDocument = RunningManifest | SucceededDocument | FailedManifest;
@@ -76,6 +94,8 @@ const SucceededSchema = z.object({
   rows: count,
   bytes: count,
   sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  // Absent from manifests written before the companion existed.
+  sessionsKey: z.optional(z.nullable(z.string())),
   completedAt: z.optional(z.string()),
 });
 
@@ -99,16 +119,36 @@ export function newExportId(createdAt: Date): string {
   return `${stamp}-${randomBytes(8).toString("hex")}`;
 }
 
+/** `customerId=<id>/subAccountId=<id|all>/date=<YYYY-MM-DD>/`: the Athena partitions of a key. */
+export function partitionPath(target: SessionTarget, createdAt: Date): string {
+  const values = [target.customerId, subAccountLabel(target), createdAt.toISOString().slice(0, 10)];
+  return PARTITIONS.map(({ segment }, i) => `${segment}=${values[i]}/`).join("");
+}
+
 /** `exports/customerId=<id>/subAccountId=<id|all>/date=<YYYY-MM-DD>/<exportId>.csv` */
 export function exportKey(target: SessionTarget, exportId: string, createdAt: Date): string {
-  const date = createdAt.toISOString().slice(0, 10);
-  return `${S3_PREFIX.exports}customerId=${target.customerId}/subAccountId=${subAccountLabel(target)}/date=${date}/${exportId}.csv`;
+  return `${S3_PREFIX.exports}${partitionPath(target, createdAt)}${exportId}.csv`;
+}
+
+/** `sessions/customerId=<id>/subAccountId=<id|all>/date=<YYYY-MM-DD>/<exportId>.parquet` */
+export function sessionsKey(target: SessionTarget, exportId: string, createdAt: Date): string {
+  return `${S3_PREFIX.sessions}${partitionPath(target, createdAt)}${exportId}.parquet`;
+}
+
+/** `closing/customerId=…/subAccountId=…/date=…/<exportId>-within-<minutes>m.csv` */
+export function closingKey(
+  target: SessionTarget,
+  exportId: string,
+  createdAt: Date,
+  withinMinutes: number,
+): string {
+  return `${S3_PREFIX.closing}${partitionPath(target, createdAt)}${exportId}-within-${withinMinutes}m.csv`;
 }
 
 /**
  * The manifest trust rule (docs/contract.md, "S3 layout"): a manifest may name only the
- * configured bucket and its own export's key, the one exportKey() gives for its target, id and
- * date. Manifests are data anyone with write access to the bucket can rewrite; without this, a
+ * configured bucket and its own export's keys, the ones exportKey() and sessionsKey() give for its
+ * target, id and date. Manifests are data anyone with write access to the bucket can rewrite; without this, a
  * manifest pointing at `idempotency/…` or another bucket would get a working presigned URL.
  */
 export function namesOwnCsv(manifest: ExportManifest, bucket: string): boolean {
@@ -118,7 +158,13 @@ export function namesOwnCsv(manifest: ExportManifest, bucket: string): boolean {
   if (subAccountId !== null && !ID_PATTERN.test(subAccountId)) return false;
   const createdAt = new Date(manifest.createdAt);
   if (Number.isNaN(createdAt.getTime())) return false;
-  return manifest.key === exportKey({ customerId, subAccountId }, manifest.exportId, createdAt);
+  const target = { customerId, subAccountId };
+  if (manifest.key !== exportKey(target, manifest.exportId, createdAt)) return false;
+  // The companion's key is only named, never presigned, but it is held to the same rule.
+  if (manifest.status !== EXPORT_STATUS.succeeded || typeof manifest.sessionsKey !== "string") {
+    return true;
+  }
+  return manifest.sessionsKey === sessionsKey(target, manifest.exportId, createdAt);
 }
 
 export function manifestKey(exportId: string): string {

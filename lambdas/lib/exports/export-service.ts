@@ -26,6 +26,8 @@ import { lambdaWorkerLauncher } from "./worker-launcher.js";
 export interface ExportService {
   createExport(target: SessionTarget, options?: CreateExportOptions): Promise<ExportDocument>;
   readExport(exportId: string): Promise<ExportDocument>;
+  /** An export as createExport makes it, plus the list of destinations closing soon. */
+  closingSessions(target: SessionTarget, withinMinutes: number): Promise<ExportDocument>;
   listExports(
     query: HistoryQuery,
   ): Promise<{ exports: ExportDocument[]; nextCursor: string | null }>;
@@ -83,6 +85,8 @@ export function buildExportService(
   };
   const openCsv = (target: SessionTarget, deadline: Deadline) =>
     openSessionCsv(target, { config, credentials, deadline, backoff: deps.backoff });
+  // Wavy's offset-less timestamps, read in this zone for the companion's UTC columns.
+  const timeZone = config.timeZone;
   let launcher: WorkerLauncher | undefined;
   // Checked before anything is stored: without a worker there is no asynchronous export.
   const workerLauncher = (): WorkerLauncher => {
@@ -113,7 +117,7 @@ export function buildExportService(
             signal: deadline.signal,
           });
         }
-        return createExport(target, { ...store, ...newId, deadline, openCsv }).catch(
+        return createExport(target, { ...store, ...newId, deadline, openCsv, timeZone }).catch(
           (error: unknown) => {
             throw withAsyncHint(error);
           },
@@ -123,6 +127,14 @@ export function buildExportService(
         ? run()
         : idempotentExport(options.idempotencyKey, target, { ...store, deadline }, run);
     },
+    closingSessions: (target, withinMinutes) =>
+      createExport(target, {
+        ...store,
+        deadline: new Deadline(config.requestBudgetMs),
+        openCsv,
+        timeZone,
+        closingWithinMinutes: withinMinutes,
+      }),
     readExport: (exportId) =>
       readExport(exportId, store, new Deadline(config.requestBudgetMs).signal),
     listExports: async (query) => {
@@ -154,11 +166,12 @@ export function buildExportService(
         ...store,
         deadline: new Deadline(budgetMs),
         openCsv,
+        timeZone,
         trigger: EXPORT_TRIGGER.schedule,
         onTimestamp,
       }),
     runAcceptedExport: (exportId, remainingMs) =>
-      runAcceptedExport(exportId, { ...store, openCsv, remainingMs }),
+      runAcceptedExport(exportId, { ...store, openCsv, timeZone, remainingMs }),
   };
 }
 

@@ -10,6 +10,7 @@ import { logger } from "../logger.js";
 import { copyToS3 } from "./copy-to-s3.js";
 import type { CompletionEvents } from "./events.js";
 import {
+  type ClosingDocument,
   type ExportDocument,
   type ExportManifest,
   exportKey,
@@ -20,6 +21,7 @@ import {
   type SucceededDocument,
   type SucceededManifest,
 } from "./export-document.js";
+import { exportSinks, type PendingClosing } from "./export-sinks.js";
 import { deleteHistoryEntry, historyEntryKey, writeHistoryEntry } from "./history.js";
 import { deleteQuietly, readManifest, writeManifest } from "./manifest-store.js";
 import { settleIfOverdue } from "./settle.js";
@@ -41,15 +43,21 @@ export interface CreateExportDeps extends ExportBucket {
   trigger?: SucceededManifest["trigger"];
   /** Sees every data row's session_created_at as the copy scans it (a snapshot's tally). */
   onTimestamp?: FieldVisitor;
+  /** IANA zone of Wavy's offset-less timestamps (WAVY_TIMEZONE), for the companion. */
+  timeZone?: string;
+  /** GET /sessions/closing: also list the destinations closing within this many minutes. */
+  closingWithinMinutes?: number;
 }
 
 /**
- * The synchronous export: Wavy → S3, the CSV copied byte for byte, its history entry and
+ * The synchronous export: Wavy → S3, the CSV copied byte for byte and, in the same pass, its
+ * normalised companion (and the closing-soon list when asked for), its history entry and
  * manifest, the event, then a fresh download URL.
  *
  * The manifest is written before the CSV is made visible (copyToS3's beforeCommit), so a failed
  * manifest write aborts an upload nobody can see, instead of leaving under `exports/` a CSV the
- * API can never find. If the CSV's commit fails after the manifest, all three keys are deleted.
+ * API can never find. The companion is committed before the manifest and taken back by copyToS3
+ * on any later failure. If the CSV's commit fails after the manifest, all three keys are deleted.
  * A failure stores nothing and is announced with the document the export would have had
  * (docs/contract.md, "Events").
  */
@@ -68,6 +76,12 @@ export async function createExport(
     key: exportKey(target, exportId, createdAt),
     createdAt: createdAt.toISOString(),
   };
+  const beside = exportSinks(target, exportId, createdAt, {
+    s3: deps.s3,
+    bucket: deps.bucket,
+    signal: deps.deadline.signal,
+    closingWithinMinutes: deps.closingWithinMinutes,
+  });
   let manifest: SucceededManifest | undefined;
   try {
     const csv = await deps.openCsv(target, deps.deadline);
@@ -77,11 +91,14 @@ export async function createExport(
       key: started.key,
       signal: deps.deadline.signal,
       onTimestamp: deps.onTimestamp,
+      rowSinks: beside.sinks,
+      timeZone: deps.timeZone,
       beforeCommit: async (figures) => {
         const written: SucceededManifest = {
           ...started,
           status: EXPORT_STATUS.succeeded,
           ...figures,
+          sessionsKey: beside.sessionsKey,
           completedAt: deps.clock().toISOString(),
         };
         await recordNewExport(written, deps, deps.deadline.signal);
@@ -109,7 +126,23 @@ export async function createExport(
   const stored: SucceededManifest = manifest;
   logger.info("Export stored", { exportId, key: stored.key, rows: stored.rows });
   await deps.events.put(stored);
-  return withDownloadUrl(stored, deps);
+  const document = await withDownloadUrl(stored, deps);
+  if (!beside.closing) return document;
+  return { ...document, closing: await closingDocument(beside.closing, deps) };
+}
+
+async function closingDocument(
+  closing: PendingClosing,
+  store: ExportBucket,
+): Promise<ClosingDocument> {
+  const { downloadUrl, downloadUrlExpiresAt } = await presign(closing.key, store);
+  return {
+    withinMinutes: closing.withinMinutes,
+    count: closing.list.count(),
+    key: closing.key,
+    downloadUrl,
+    downloadUrlExpiresAt,
+  };
 }
 
 /**
@@ -208,14 +241,27 @@ async function withDownloadUrl(
   manifest: SucceededManifest,
   store: ExportBucket,
 ): Promise<SucceededDocument> {
+  // sessionsKey is null, not absent, for manifests written before the companion existed.
+  return {
+    ...manifest,
+    sessionsKey: manifest.sessionsKey ?? null,
+    ...(await presign(manifest.key, store)),
+  };
+}
+
+/** A fresh presigned GET of an object in the configured bucket. */
+async function presign(
+  key: string,
+  store: ExportBucket,
+): Promise<{ downloadUrl: string; downloadUrlExpiresAt: string }> {
   const now = store.clock();
   const downloadUrl = await getSignedUrl(
     store.s3,
-    new GetObjectCommand({ Bucket: manifest.bucket, Key: manifest.key }),
+    new GetObjectCommand({ Bucket: store.bucket, Key: key }),
     { expiresIn: store.downloadUrlTtlSeconds, signingDate: now },
   );
   const expiresAt = new Date(now.getTime() + store.downloadUrlTtlSeconds * 1000);
-  return { ...manifest, downloadUrl, downloadUrlExpiresAt: expiresAt.toISOString() };
+  return { downloadUrl, downloadUrlExpiresAt: expiresAt.toISOString() };
 }
 
 export { isNoSuchKey, safeJson } from "./manifest-store.js";

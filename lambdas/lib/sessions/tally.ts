@@ -1,8 +1,7 @@
+import { SESSION_LIFETIME_MS } from "../contract.js";
 import { createCsvScanner, type FieldVisitor } from "../csv/scanner.js";
 import { createTimestampReader } from "./timestamp.js";
 
-/** A WhatsApp customer-service window closes 24 h after the session was created. */
-const SESSION_LIFETIME_MS = 24 * 3_600_000;
 const ONE_HOUR_MS = 3_600_000;
 const FOUR_HOURS_MS = 4 * ONE_HOUR_MS;
 /** How much of an unreadable timestamp a log line may show. */

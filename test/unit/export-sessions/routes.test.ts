@@ -21,6 +21,8 @@ const DOCUMENT: SucceededDocument = {
   subAccountId: "7",
   bucket: "wavy-sessions-test",
   key: "exports/customerId=42/subAccountId=7/date=2026-11-28/20261128T110231Z-85813170459822eb.csv",
+  sessionsKey:
+    "sessions/customerId=42/subAccountId=7/date=2026-11-28/20261128T110231Z-85813170459822eb.parquet",
   rows: 240,
   bytes: 8186,
   sha256: "755c99282e5aa85433827783243301c9637ea9e13082250ffe6eb9c067fcb6a8",
@@ -31,7 +33,8 @@ const DOCUMENT: SucceededDocument = {
 
 type Call =
   | { method: "createExport"; target: SessionTarget; options: CreateExportOptions | undefined }
-  | { method: "readExport"; exportId: string };
+  | { method: "readExport"; exportId: string }
+  | { method: "closingSessions"; target: SessionTarget; withinMinutes: number };
 
 /** An ExportService that records what the routes ask of it, and how often it is built. */
 function recordingService() {
@@ -44,6 +47,10 @@ function recordingService() {
     },
     readExport: async (exportId) => {
       calls.push({ method: "readExport", exportId });
+      return DOCUMENT;
+    },
+    closingSessions: async (target, withinMinutes) => {
+      calls.push({ method: "closingSessions", target, withinMinutes });
       return DOCUMENT;
     },
     listExports: async () => ({ exports: [DOCUMENT], nextCursor: null }),
@@ -136,6 +143,37 @@ describe("the route table", () => {
         options: undefined,
       },
     ]);
+  });
+
+  it("exports on GET /sessions/closing with the window, and answers 200 with the document", async () => {
+    const { result, json, calls } = await route({
+      path: "/sessions/closing",
+      query: { customerId: "42", withinMinutes: "1440" },
+    });
+    expect(result.statusCode).toBe(200);
+    expect(json).toEqual(DOCUMENT);
+    expect(calls).toEqual([
+      {
+        method: "closingSessions",
+        target: { customerId: "42", subAccountId: null },
+        withinMinutes: 1440,
+      },
+    ]);
+  });
+
+  it.each([
+    ["no window", {}, "withinMinutes: is required"],
+    ["a window of 0", { withinMinutes: "0" }, "withinMinutes: must be a whole number"],
+    ["a window past a day", { withinMinutes: "1441" }, "withinMinutes: must be a whole number"],
+    ["a signed window", { withinMinutes: "+60" }, "withinMinutes: must be a whole number"],
+  ])("refuses GET /sessions/closing with %s before building the service", async (_n, q, m) => {
+    const { error, builds } = await refusal({
+      path: "/sessions/closing",
+      query: { customerId: "42", ...q },
+    });
+    expect(error).toMatchObject({ status: 400, code: "INVALID_REQUEST" });
+    expect((error as Error).message).toContain(m);
+    expect(builds).toBe(0);
   });
 
   it("takes the method in any case", async () => {

@@ -24,12 +24,18 @@ function firstNonEmptyLine(input: Buffer): Buffer {
   return Buffer.alloc(0);
 }
 
-export function referenceRead(input: Uint8Array): Reading {
+/** What the scanner's onRow hands over: each data row's source and session_created_at. */
+export interface RowReading {
+  rows: number;
+  fields: [source: string, createdAt: string][];
+}
+
+function records(input: Uint8Array): string[][] {
   const buf = Buffer.from(input);
   const header = firstNonEmptyLine(buf).toString("latin1");
   const semicolons = header.split(";").length - 1;
   const commas = header.split(",").length - 1;
-  const records: string[][] = parse(buf, {
+  return parse(buf, {
     bom: true,
     delimiter: commas > semicolons ? "," : ";",
     record_delimiter: ["\r\n", "\n"],
@@ -37,12 +43,31 @@ export function referenceRead(input: Uint8Array): Reading {
     relax_quotes: true,
     skip_empty_lines: true,
   });
-  const [names, ...rows] = records;
+}
+
+function timestampIndex(names: string[]): number {
+  const column = names.findIndex((name) => name.trim().toLowerCase() === "session_created_at");
+  return column === -1 && names.length > 1 ? 1 : column;
+}
+
+export function referenceRead(input: Uint8Array): Reading {
+  const [names, ...rows] = records(input);
   if (names === undefined) return { rows: 0, timestamps: [] };
-  let column = names.findIndex((name) => name.trim().toLowerCase() === "session_created_at");
-  if (column === -1 && names.length > 1) column = 1;
+  const column = timestampIndex(names);
   return {
     rows: rows.length,
     timestamps: rows.map((row) => (column === -1 ? "" : (row[column] ?? ""))),
+  };
+}
+
+export function referenceRows(input: Uint8Array): RowReading {
+  const [names, ...rows] = records(input);
+  if (names === undefined) return { rows: 0, fields: [] };
+  const column = timestampIndex(names);
+  const named = names.findIndex((name) => ["source", "origem"].includes(name.trim().toLowerCase()));
+  const source = named === -1 ? 0 : named;
+  return {
+    rows: rows.length,
+    fields: rows.map((row) => [row[source] ?? "", column === -1 ? "" : (row[column] ?? "")]),
   };
 }

@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createCsvScanner, MalformedCsvError } from "../../../../lambdas/lib/csv/scanner.js";
-import { type Reading, referenceRead } from "./reference.js";
-import { chunked, encode, scan } from "./support.js";
+import { type Reading, type RowReading, referenceRead, referenceRows } from "./reference.js";
+import { chunked, encode, scan, scanRows } from "./support.js";
 
-type Outcome = Reading | { error: string };
+type Outcome<T = Reading> = T | { error: string };
 
-function outcome(read: () => Reading): Outcome {
+function outcome<T>(read: () => T): Outcome<T> {
   try {
     return read();
   } catch (error) {
@@ -17,6 +17,14 @@ function outcome(read: () => Reading): Outcome {
 function referenceOutcome(bytes: Uint8Array): Outcome {
   try {
     return referenceRead(bytes);
+  } catch {
+    return { error: "malformed" };
+  }
+}
+
+function referenceRowsOutcome(bytes: Uint8Array): Outcome<RowReading> {
+  try {
+    return referenceRows(bytes);
   } catch {
     return { error: "malformed" };
   }
@@ -154,6 +162,22 @@ describe("the CSV scanner against a plain csv-parse reading", () => {
           const bytes = encode(text);
           const expected = referenceOutcome(bytes);
           const actual = outcome(() => scan(chunked(bytes, points)));
+          expect(actual).toEqual(expected);
+        }),
+        { numRuns: 3000 * RUNS },
+      );
+    },
+    30_000 * RUNS,
+  );
+
+  it(
+    "hands over the same source and session_created_at per row, on any input and chunking",
+    () => {
+      fc.assert(
+        fc.property(fc.oneof(wellFormed, raw), cuts, (text, points) => {
+          const bytes = encode(text);
+          const expected = referenceRowsOutcome(bytes);
+          const actual = outcome(() => scanRows(chunked(bytes, points)));
           expect(actual).toEqual(expected);
         }),
         { numRuns: 3000 * RUNS },

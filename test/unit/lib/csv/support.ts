@@ -1,5 +1,5 @@
 import { createCsvScanner } from "../../../../lambdas/lib/csv/scanner.js";
-import type { Reading } from "./reference.js";
+import type { Reading, RowReading } from "./reference.js";
 
 /** Splits `bytes` at the given cut points (any order, out-of-range ones ignored). */
 export function chunked(bytes: Uint8Array, cuts: readonly number[] = []): Uint8Array[] {
@@ -27,6 +27,21 @@ export function scan(chunks: readonly Uint8Array[]): Reading {
   for (const chunk of chunks) scanner.write(chunk);
   const rows = scanner.finish();
   return { rows, timestamps };
+}
+
+/** Scans `chunks` handing over source and session_created_at together (the export's pass). */
+export function scanRows(chunks: readonly Uint8Array[]): RowReading {
+  const fields: [string, string][] = [];
+  const scanner = createCsvScanner({
+    onRow: (bytes, sourceStart, sourceEnd, createdStart, createdEnd) =>
+      fields.push([
+        utf8.decode(bytes.subarray(sourceStart, sourceEnd)),
+        utf8.decode(bytes.subarray(createdStart, createdEnd)),
+      ]),
+  });
+  for (const chunk of chunks) scanner.write(chunk);
+  const rows = scanner.finish();
+  return { rows, fields };
 }
 
 export const encode = (text: string): Uint8Array => new TextEncoder().encode(text);

@@ -1,0 +1,171 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { createReadStream, createWriteStream, existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createGzip } from "node:zlib";
+import { createCsvScanner, type RowVisitor } from "../lambdas/lib/csv/scanner.js";
+import { createClosingList } from "../lambdas/lib/sessions/closing-list.js";
+import { createSessionRecordWriter } from "../lambdas/lib/sessions/session-records.js";
+import type { ObjectSink, SessionRowSink } from "../lambdas/lib/sessions/session-rows.js";
+import { createTimestampReader } from "../lambdas/lib/sessions/timestamp.js";
+
+/**
+ * `npm run bench:companion` (BENCH_QUICK=1 for 1 M rows only): what the normalised companion
+ * (issue 13) costs on top of the export's pass, in CPU and peak memory, side by side in one run.
+ * Each variant runs in a fresh process over the same generated Wavy CSV read in 64 KiB chunks:
+ * - copy: what the export did before (SHA-256 and the row counter), the baseline;
+ * - companion: the copy plus the scan that hands rows over, the timestamp parser and the Parquet
+ *   writer (its bytes go to a sink that drops them, so S3 is out of the figures);
+ * - jsonl-gzip: the copy plus the alternative the issue names, gzip JSON Lines with the same
+ *   fields (a plain line builder and Node's zlib at level 1; not shipped, measured for the choice);
+ * - closing: the companion plus a closing-soon list holding every row (a 1440-minute window),
+ *   sorted externally through /tmp.
+ * Figures are medians of the runs; the ratios compare variants of this run only.
+ */
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const DATA = join(ROOT, "bench", ".data");
+const QUICK = process.env.BENCH_QUICK === "1";
+const SIZES = QUICK ? [1_000_000] : [1_000_000, 5_000_000];
+const RUNS = QUICK ? 3 : 5;
+const VARIANTS = ["copy", "companion", "jsonl-gzip", "closing"] as const;
+type Variant = (typeof VARIANTS)[number];
+const NOW = Date.UTC(2026, 10, 28, 12);
+
+/** A Wavy-like CSV: `;`, São Paulo wall-clock timestamps spread over the last 24 h. */
+async function csvFile(rows: number): Promise<string> {
+  const path = join(DATA, `companion-${rows}.csv`);
+  if (existsSync(path)) return path;
+  mkdirSync(DATA, { recursive: true });
+  const out = createWriteStream(path);
+  out.write("source;session_created_at\n");
+  let batch = "";
+  for (let i = 0; i < rows; i++) {
+    const created = new Date(NOW - 3 * 3_600_000 - ((i * 7919) % 86_400) * 1000);
+    batch += `55${String(11_900_000_000 + i)};${created.toISOString().slice(0, 19).replace("T", " ")}\n`;
+    if (batch.length > 1 << 20) {
+      if (!out.write(batch)) await once(out, "drain");
+      batch = "";
+    }
+  }
+  out.end(batch);
+  await once(out, "finish");
+  return path;
+}
+
+const dropSink: ObjectSink = {
+  write: async () => {},
+  finish: async () => {},
+  discard: async () => {},
+};
+
+/** gzip JSON Lines of the companion's fields, for comparison only. */
+function jsonLines(): SessionRowSink {
+  const gzip = createGzip({ level: 1 });
+  gzip.on("data", () => {});
+  const exportedAt = new Date(NOW).toISOString();
+  const decoder = new TextDecoder();
+  let batch = "";
+  const iso = (ms: number) => (Number.isNaN(ms) ? "null" : `"${new Date(ms).toISOString()}"`);
+  return {
+    add: (bytes, ss, se, cs, ce, createdAt) => {
+      batch += `{"source":${JSON.stringify(decoder.decode(bytes.subarray(ss, se)))},"session_created_at":${JSON.stringify(decoder.decode(bytes.subarray(cs, ce)))},"created_at":${iso(createdAt)},"closes_at":${iso(createdAt + 86_400_000)},"export_id":"bench","exported_at":"${exportedAt}"}\n`;
+    },
+    drain: async () => {
+      if (batch.length < 1 << 16) return;
+      if (!gzip.write(batch)) await once(gzip, "drain");
+      batch = "";
+    },
+    finish: async () => {
+      gzip.end(batch);
+      await once(gzip, "end");
+    },
+    discard: async () => {},
+  };
+}
+
+async function child(variant: Variant, path: string): Promise<void> {
+  const started = process.cpuUsage();
+  const hash = createHash("sha256");
+  const sinks: SessionRowSink[] = [];
+  if (variant !== "copy") {
+    sinks.push(
+      createSessionRecordWriter({ exportId: "bench", exportedAt: new Date(NOW), sink: dropSink }),
+    );
+  }
+  if (variant === "jsonl-gzip") sinks.push(jsonLines());
+  if (variant === "closing") {
+    sinks.push(createClosingList({ fromMs: NOW, withinMinutes: 1440, sink: dropSink }));
+  }
+  const read = createTimestampReader("America/Sao_Paulo");
+  const onRow: RowVisitor = (bytes, ss, se, cs, ce) => {
+    const createdAt = read(bytes, cs, ce);
+    for (const sink of sinks) sink.add(bytes, ss, se, cs, ce, createdAt);
+  };
+  const rows = sinks.length === 0 ? createCsvScanner() : createCsvScanner({ onRow });
+  for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 })) {
+    hash.update(chunk as Buffer);
+    rows.write(chunk as Buffer);
+    for (const sink of sinks) await sink.drain();
+  }
+  const count = rows.finish();
+  for (const sink of sinks) await sink.finish();
+  hash.digest();
+  const cpu = process.cpuUsage(started);
+  process.stdout.write(
+    JSON.stringify({
+      rows: count,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    }),
+  );
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+};
+
+async function main(): Promise<void> {
+  if (process.argv[2] === "child") {
+    await child(process.argv[3] as Variant, process.argv[4] as string);
+    return;
+  }
+  const lines = [
+    "| rows | variant | CPU ms (median) | CPU vs copy | peak RSS MB | RSS vs copy |",
+    "|---:|---|---:|---:|---:|---:|",
+  ];
+  for (const size of SIZES) {
+    const path = await csvFile(size);
+    const figures = new Map<Variant, { cpu: number; rss: number }>();
+    for (const variant of VARIANTS) {
+      const cpu: number[] = [];
+      const rss: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        const output = execFileSync(
+          process.execPath,
+          ["--import", "tsx", fileURLToPath(import.meta.url), "child", variant, path],
+          { encoding: "utf8" },
+        );
+        const result = JSON.parse(output) as { rows: number; cpuMs: number; peakRssMb: number };
+        if (result.rows !== size) throw new Error(`${variant} counted ${result.rows} rows`);
+        cpu.push(result.cpuMs);
+        rss.push(result.peakRssMb);
+      }
+      figures.set(variant, { cpu: median(cpu), rss: median(rss) });
+    }
+    const base = figures.get("copy") as { cpu: number; rss: number };
+    for (const variant of VARIANTS) {
+      const { cpu, rss } = figures.get(variant) as { cpu: number; rss: number };
+      lines.push(
+        `| ${size.toLocaleString("en")} | ${variant} | ${cpu.toFixed(0)} | ${(cpu / base.cpu).toFixed(2)}x | ${rss.toFixed(0)} | ${(rss / base.rss).toFixed(2)}x |`,
+      );
+    }
+  }
+  console.log(`Node ${process.version}, ${RUNS} runs per variant, median\n`);
+  console.log(lines.join("\n"));
+}
+
+await main();

@@ -1,0 +1,200 @@
+import { Stack, Token } from "aws-cdk-lib";
+import * as athena from "aws-cdk-lib/aws-athena";
+import * as glue from "aws-cdk-lib/aws-glue";
+import type * as s3 from "aws-cdk-lib/aws-s3";
+import { Construct } from "constructs";
+import {
+  PARTITIONS,
+  RAW_EXPORT_COLUMNS,
+  S3_PREFIX,
+  SESSION_COLUMNS,
+} from "../../lambdas/lib/contract.js";
+import { NAMED_QUERIES, RAW_EXPORTS_TABLE, SESSIONS_TABLE } from "../athena-queries.js";
+
+export interface DataCatalogProps {
+  readonly bucket: s3.IBucket;
+  /** Days exports are kept: the date projection looks no further back. */
+  readonly retentionDays: number;
+}
+
+/** Hive class names Athena documents for its CSV and Parquet SerDes. */
+export const SERDE = {
+  // https://docs.aws.amazon.com/athena/latest/ug/csv-serde.html
+  openCsv: "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+  textInput: "org.apache.hadoop.mapred.TextInputFormat",
+  textOutput: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+  // https://docs.aws.amazon.com/athena/latest/ug/parquet-serde.html
+  parquet: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+  parquetInput: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+  parquetOutput: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+} as const;
+
+/**
+ * The Glue database and tables that make every export queryable by Athena the moment it is
+ * stored, an Athena workgroup whose results stay in the bucket (under athena-results/, expired by
+ * ExportStorage's lifecycle), and the named queries users ask for (infra/athena-queries.ts).
+ *
+ * L1 resources: the Glue L2 is an -alpha package (STYLE.md). Partition projection instead of a
+ * crawler or MSCK REPAIR: Athena computes the partitions from the table's properties
+ * (https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html). customer_id and
+ * sub_account_id are `injected`: any id can be exported, so their values cannot be enumerated,
+ * and Athena takes them from each query's WHERE clause
+ * (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-dynamic-id-partitioning.html);
+ * export_date is a `date` projection over the retention window
+ * (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html).
+ * Partition columns are strings, as Athena recommends for performance
+ * (https://docs.aws.amazon.com/athena/latest/ug/data-types-timestamps.html).
+ */
+export class DataCatalog extends Construct {
+  readonly database: glue.CfnDatabase;
+  readonly rawTable: glue.CfnTable;
+  readonly sessionsTable: glue.CfnTable;
+  readonly workGroup: athena.CfnWorkGroup;
+  readonly namedQueries: athena.CfnNamedQuery[];
+  readonly databaseName: string;
+
+  constructor(scope: Construct, id: string, props: DataCatalogProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    // Glue and Athena names are per account and region: derived from the stack's, so a second
+    // deployment of the app gets its own.
+    const base = Token.isUnresolved(stack.stackName)
+      ? "wavy_sessions"
+      : stack.stackName.toLowerCase().replace(/[^a-z0-9]+/g, "_");
+    this.databaseName = base;
+
+    this.database = new glue.CfnDatabase(this, "Database", {
+      catalogId: stack.account,
+      databaseInput: {
+        name: this.databaseName,
+        description:
+          "wavy-sessions: every export of Wavy's open sessions (README, Querying with Athena)",
+      },
+    });
+
+    const bucketUrl = `s3://${props.bucket.bucketName}/`;
+    const table = (
+      tableId: string,
+      name: string,
+      prefix: string,
+      description: string,
+      format: Pick<
+        glue.CfnTable.StorageDescriptorProperty,
+        "inputFormat" | "outputFormat" | "serdeInfo"
+      >,
+      columns: readonly { name: string; type: string }[],
+      parameters: Record<string, string>,
+    ) =>
+      new glue.CfnTable(this, tableId, {
+        catalogId: stack.account,
+        databaseName: this.databaseName,
+        tableInput: {
+          name,
+          description,
+          tableType: "EXTERNAL_TABLE",
+          partitionKeys: PARTITIONS.map(({ column }) => ({ name: column, type: "string" })),
+          parameters: {
+            ...parameters,
+            ...projection(props.retentionDays),
+            "storage.location.template": `${bucketUrl}${prefix}${locationTemplate()}`,
+          },
+          storageDescriptor: {
+            location: `${bucketUrl}${prefix}`,
+            columns: columns.map(({ name: column, type }) => ({ name: column, type })),
+            ...format,
+          },
+        },
+      });
+
+    this.rawTable = table(
+      "RawExportsTable",
+      RAW_EXPORTS_TABLE,
+      S3_PREFIX.exports,
+      "The export CSVs exactly as Wavy served them; timestamps as written (Sao Paulo wall clock).",
+      {
+        inputFormat: SERDE.textInput,
+        outputFormat: SERDE.textOutput,
+        serdeInfo: {
+          serializationLibrary: SERDE.openCsv,
+          // Wavy's dialect: `;`, RFC 4180 quotes.
+          parameters: { separatorChar: ";", quoteChar: '"' },
+        },
+      },
+      RAW_EXPORT_COLUMNS,
+      { classification: "csv", "skip.header.line.count": "1" },
+    );
+    this.rawTable.node.addDependency(this.database);
+
+    this.sessionsTable = table(
+      "SessionsTable",
+      SESSIONS_TABLE,
+      S3_PREFIX.sessions,
+      "One record per data row of every export, typed; created_at and closes_at in UTC.",
+      {
+        inputFormat: SERDE.parquetInput,
+        outputFormat: SERDE.parquetOutput,
+        serdeInfo: { serializationLibrary: SERDE.parquet },
+      },
+      SESSION_COLUMNS,
+      { classification: "parquet" },
+    );
+    this.sessionsTable.node.addDependency(this.database);
+
+    this.workGroup = new athena.CfnWorkGroup(this, "WorkGroup", {
+      name: base.replace(/_/g, "-"),
+      description: "wavy-sessions: queries over the exports; results under athena-results/",
+      state: "ENABLED",
+      // The workgroup holds the named queries below; without this CloudFormation cannot delete it.
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        // Queries in this workgroup always write where the lifecycle rule expires them.
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        // A guardrail against an accidental full scan: 10 GiB is thousands of exports.
+        bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+        engineVersion: { selectedEngineVersion: "AUTO" },
+        resultConfiguration: {
+          outputLocation: `${bucketUrl}${S3_PREFIX.athenaResults}`,
+          // The bucket's own encryption (SSE-S3), stated so cdk-nag's AwsSolutions-ATH1 sees it.
+          encryptionConfiguration: { encryptionOption: "SSE_S3" },
+        },
+      },
+    });
+
+    this.namedQueries = NAMED_QUERIES.map((query) => {
+      const named = new athena.CfnNamedQuery(this, `Query-${query.name}`, {
+        // Prefixed like the workgroup, so two deployments' queries keep apart in the console.
+        name: `${this.databaseName}-${query.name}`,
+        description: `${query.description} Parameters: ${query.parameters.join(", ")}.`.slice(
+          0,
+          1024,
+        ),
+        database: this.databaseName,
+        workGroup: this.workGroup.ref,
+        queryString: query.sql,
+      });
+      named.node.addDependency(this.database);
+      return named;
+    });
+  }
+}
+
+/** `customerId=${customer_id}/subAccountId=${sub_account_id}/date=${export_date}/` */
+export function locationTemplate(): string {
+  return PARTITIONS.map(({ segment, column }) => `${segment}=\${${column}}/`).join("");
+}
+
+function projection(retentionDays: number): Record<string, string> {
+  const [customer, subAccount, date] = PARTITIONS;
+  return {
+    "projection.enabled": "true",
+    [`projection.${customer.column}.type`]: "injected",
+    [`projection.${subAccount.column}.type`]: "injected",
+    [`projection.${date.column}.type`]: "date",
+    [`projection.${date.column}.format`]: "yyyy-MM-dd",
+    // The UTC dates an export can still be stored under: the retention rule deletes older ones.
+    [`projection.${date.column}.range`]: `NOW-${retentionDays}DAYS,NOW`,
+    [`projection.${date.column}.interval`]: "1",
+    [`projection.${date.column}.interval.unit`]: "DAYS",
+  };
+}

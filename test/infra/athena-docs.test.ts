@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { NAMED_QUERIES, RAW_EXPORTS_TABLE, SESSIONS_TABLE } from "../../infra/athena-queries.js";
+import { PARTITIONS, RAW_EXPORT_COLUMNS, SESSION_COLUMNS } from "../../lambdas/lib/contract.js";
+
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
+
+/** The text of one `## ` section of a Markdown file. */
+function section(markdown: string, title: string): string {
+  const start = markdown.indexOf(`\n## ${title}\n`);
+  if (start < 0) throw new Error(`no section "${title}"`);
+  const end = markdown.indexOf("\n## ", start + 1);
+  return markdown.slice(start, end < 0 ? undefined : end);
+}
+
+describe.each([
+  ["README.md", "Querying with Athena"],
+  ["docs/contract.md", "Querying with Athena"],
+])("%s, %s", (file, title) => {
+  const text = section(read(file), title);
+
+  it("names both tables, every column and every partition column the stack defines", () => {
+    expect(text).toContain(`\`${RAW_EXPORTS_TABLE}\``);
+    expect(text).toContain(`\`${SESSIONS_TABLE}\``);
+    for (const { name } of [...RAW_EXPORT_COLUMNS, ...SESSION_COLUMNS]) {
+      expect(text).toContain(`\`${name}\``);
+    }
+    for (const { column } of PARTITIONS) expect(text).toContain(`\`${column}\``);
+  });
+});
+
+describe("README, Querying with Athena", () => {
+  const text = section(read("README.md"), "Querying with Athena");
+
+  it("shows each named query by its name, states the time-zone rule and what a query costs", () => {
+    for (const query of NAMED_QUERIES) expect(text).toContain(`(${query.name})`);
+    expect(text).toContain("America/Sao_Paulo");
+    expect(text).toContain("$5 per TB");
+    expect(text).toContain("10 MB minimum per query");
+    expect(text).toContain("https://aws.amazon.com/athena/pricing/");
+  });
+});
