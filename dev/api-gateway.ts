@@ -123,7 +123,10 @@ function flattenMulti(headers: APIGatewayProxyResult["multiValueHeaders"]): Reco
   return flat;
 }
 
-function localIdentity(sourceIp: string): APIGatewayProxyEvent["requestContext"]["identity"] {
+/** The identity API Gateway passes for a caller with none (no Cognito, no API key). */
+export function localIdentity(
+  sourceIp: string,
+): APIGatewayProxyEvent["requestContext"]["identity"] {
   return {
     accessKey: null,
     accountId: null,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import { localIdentity } from "../../dev/api-gateway.js";
 
 /**
  * The events the functions receive, built in one place so every test hands a handler the same
@@ -52,23 +53,7 @@ export function apiEvent(input: ApiEventInput): APIGatewayProxyEvent {
       authorizer: null,
       protocol: "HTTP/1.1",
       httpMethod: method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: "127.0.0.1",
-        user: null,
-        userAgent: "test",
-        userArn: null,
-      },
+      identity: { ...localIdentity("127.0.0.1"), userAgent: "test" },
       path: input.path,
       stage: "test",
       requestId: randomUUID(),
