@@ -9,7 +9,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
  * The house bundling of infra/constructs/bundled-node-function.ts (NodejsFunction's `bundling`):
  * ESM, minified, source maps, the SDK bundled, target node22, and the createRequire banner.
  */
-const HOUSE: BuildOptions = {
+export const HOUSE: BuildOptions = {
   bundle: true,
   platform: "node",
   format: "esm",

@@ -18,6 +18,7 @@ import { build } from "esbuild";
 import { DEFAULTS, WORKER } from "../lambdas/lib/contract.js";
 import type { RunningManifest } from "../lambdas/lib/exports/export-document.js";
 import { exportKey, manifestKey, newExportId } from "../lambdas/lib/exports/export-document.js";
+import { HOUSE } from "./build.js";
 import { csvOfSize } from "./data.js";
 import { BUCKET, certificateFiles, childEnv, log, runChild, startServers } from "./harness.js";
 import { describeMachine, fixed, MB } from "./stats.js";
@@ -39,17 +40,7 @@ const WIRE_MB_PER_S = 100;
 async function bundleWorker(): Promise<string> {
   const file = join(DATA, "bundles/export-worker-child/index.mjs");
   await build({
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node22",
-    minify: true,
-    sourcemap: true,
-    mainFields: ["module", "main"],
-    banner: {
-      js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: "warning",
+    ...HOUSE,
     entryPoints: [join(ROOT, "bench/children/worker.ts")],
     outfile: file,
   });
