@@ -1,8 +1,7 @@
-import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Context } from "aws-lambda";
 import { lambdaContext } from "./lambda-context.js";
+import { closeServer, listenOnLoopback } from "./loopback.js";
 
 /**
  * A stand-in for the Lambda service's Invoke API on loopback: the AWS SDK's LambdaClient
@@ -60,16 +59,12 @@ export class LambdaInvokeServer {
         if (!res.headersSent) sendError(res, 500, "ServiceException", "The stand-in failed");
       });
     });
-    this.server.listen(this.options.port ?? 0, "127.0.0.1");
-    await once(this.server, "listening");
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server, this.options.port ?? 0);
     return this;
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

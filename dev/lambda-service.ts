@@ -1,6 +1,5 @@
-import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, listenOnLoopback } from "./loopback.js";
 
 /** Runs one asynchronous invocation; what it returns or throws is the function's outcome. */
 export type LocalFunction = (payload: unknown) => Promise<unknown>;
@@ -33,9 +32,7 @@ export class LocalLambda {
 
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.listen(port, "127.0.0.1");
-    await once(this.server, "listening");
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = await listenOnLoopback(this.server, port);
     return this;
   }
 
@@ -46,9 +43,7 @@ export class LocalLambda {
 
   async stop(): Promise<void> {
     await this.idle();
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

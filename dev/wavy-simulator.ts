@@ -1,6 +1,6 @@
-import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
+import { closeServer, listenOnLoopback } from "./loopback.js";
 
 /**
  * A Wavy Messaging stand-in over real HTTP on loopback: GET /v1/session answers a file_url on
@@ -53,17 +53,12 @@ export class WavySimulator {
 
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => this.handle(req, res));
-    this.server.listen(port, "127.0.0.1");
-    await once(this.server, "listening");
-    const { port: bound } = this.server.address() as AddressInfo;
-    this.baseUrl = `http://127.0.0.1:${bound}`;
+    this.baseUrl = await listenOnLoopback(this.server, port);
     return this;
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   /** Scripts the next /v1/session answers, in order; afterwards the default behaviour resumes. */
