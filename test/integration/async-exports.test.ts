@@ -8,6 +8,7 @@ import {
   BUCKET,
   EVENT_BUS,
   type Harness,
+  linkToCsvThatDisconnectsOnceUploading,
   sha256,
   startHarness,
 } from "../support/export-harness.js";
@@ -139,17 +140,7 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
   });
 
   it("aborts the worker's multipart upload when the CSV host disconnects mid-body", async () => {
-    const chunk = ROW.repeat(Math.ceil((1024 * 1024) / ROW.length));
-    h.wavy.linkTo(
-      h.wavy.serveFile(async (_req, res) => {
-        res.writeHead(200, { "transfer-encoding": "chunked" });
-        res.write("source;session_created_at\n");
-        for (let sent = 0; h.s3.openUploads.size === 0 && sent < 28; sent++) {
-          if (!res.write(chunk)) await once(res, "drain");
-        }
-        res.destroy();
-      }),
-    );
+    linkToCsvThatDisconnectsOnceUploading(h, ROW);
     const abortedBefore = h.s3.abortedUploads.length;
 
     const accepted = await h.call("POST", "/exports", { customerId: "42" }, ASYNC);

@@ -1,9 +1,12 @@
-import { once } from "node:events";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createCredentialCache } from "../../lambdas/lib/wavy/credentials.js";
-import { type Harness, startHarness } from "../support/export-harness.js";
+import {
+  type Harness,
+  linkToCsvThatDisconnectsOnceUploading,
+  startHarness,
+} from "../support/export-harness.js";
 
 const CSV = "source;session_created_at\n5511987654321;2026-11-28 09:15:42\n";
 const ROW = "5511987654321;2026-11-28 09:15:42\n";
@@ -203,18 +206,7 @@ describe("export failures", () => {
   });
 
   it("aborts the multipart upload when the CSV host disconnects mid-body", async () => {
-    // Cut the connection only once a multipart upload is open (past the part size).
-    const chunk = ROW.repeat(Math.ceil((1024 * 1024) / ROW.length));
-    h.wavy.linkTo(
-      h.wavy.serveFile(async (_req, res) => {
-        res.writeHead(200, { "transfer-encoding": "chunked" });
-        res.write("source;session_created_at\n");
-        for (let sent = 0; h.s3.openUploads.size === 0 && sent < 28; sent++) {
-          if (!res.write(chunk)) await once(res, "drain");
-        }
-        res.destroy();
-      }),
-    );
+    linkToCsvThatDisconnectsOnceUploading(h, ROW);
     const abortedBefore = h.s3.abortedUploads.length;
 
     const { status, json } = await h.call("POST", "/exports", { customerId: "42" });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { once as eventOnce } from "node:events";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import {
@@ -173,4 +174,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
 export function sha256(bytes: Buffer | string): string {
   return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * Links Wavy to a CSV host that streams rows until a multipart upload is open (past the part
+ * size), then drops the connection mid-body: the export must abort that upload.
+ */
+export function linkToCsvThatDisconnectsOnceUploading(h: Harness, row: string): void {
+  const chunk = row.repeat(Math.ceil((1024 * 1024) / row.length));
+  h.wavy.linkTo(
+    h.wavy.serveFile(async (_req, res) => {
+      res.writeHead(200, { "transfer-encoding": "chunked" });
+      res.write("source;session_created_at\n");
+      for (let sent = 0; h.s3.openUploads.size === 0 && sent < 28; sent++) {
+        if (!res.write(chunk)) await eventOnce(res, "drain");
+      }
+      res.destroy();
+    }),
+  );
 }
