@@ -29,26 +29,16 @@ function serveS3rverDes(): void {
   marked.s3rverDes = true;
   const double = (bytes: crypto.BinaryLike) =>
     Buffer.concat([Buffer.from(bytes as Buffer), Buffer.from(bytes as Buffer)]);
-  const createCipheriv = cryptoModule.createCipheriv;
-  const createDecipheriv = cryptoModule.createDecipheriv;
-  cryptoModule.createCipheriv = ((
-    algorithm: string,
-    key: crypto.CipherKey,
-    iv: crypto.BinaryLike,
-    options?: never,
-  ) =>
-    algorithm === "des"
-      ? createCipheriv("aes-128-cbc", double(key as Buffer), double(iv))
-      : createCipheriv(algorithm, key, iv, options)) as typeof crypto.createCipheriv;
-  cryptoModule.createDecipheriv = ((
-    algorithm: string,
-    key: crypto.CipherKey,
-    iv: crypto.BinaryLike,
-    options?: never,
-  ) =>
-    algorithm === "des"
-      ? createDecipheriv("aes-128-cbc", double(key as Buffer), double(iv))
-      : createDecipheriv(algorithm, key, iv, options)) as typeof crypto.createDecipheriv;
+  // The cipher and the decipher are patched alike: "des" becomes AES-128 with doubled key/IV.
+  const desAsAes = <F extends typeof crypto.createCipheriv | typeof crypto.createDecipheriv>(
+    original: F,
+  ): F =>
+    ((algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike, options?: never) =>
+      algorithm === "des"
+        ? original("aes-128-cbc", double(key as Buffer), double(iv))
+        : original(algorithm, key, iv, options)) as F;
+  cryptoModule.createCipheriv = desAsAes(cryptoModule.createCipheriv);
+  cryptoModule.createDecipheriv = desAsAes(cryptoModule.createDecipheriv);
 }
 
 /**
