@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { S3_PREFIX } from "../../lambdas/lib/contract.js";
 import { type Harness, sha256, startHarness } from "../support/export-harness.js";
 
 /**
@@ -115,9 +116,15 @@ function failUploadParts(ctx: Context, status: number, options: { part: number; 
   });
 }
 
+/**
+ * The part number of an UploadPart of the CSV (under exports/), else undefined: the Parquet
+ * companion beside it is a multipart upload of its own once it passes one part.
+ */
 function partNumber(req: IncomingMessage): number | undefined {
   if (req.method !== "PUT") return undefined;
-  const value = new URL(req.url ?? "/", "http://s3").searchParams.get("partNumber");
+  const url = new URL(req.url ?? "/", "http://s3");
+  if (!url.pathname.includes(`/${S3_PREFIX.exports}`)) return undefined;
+  const value = url.searchParams.get("partNumber");
   return value === null ? undefined : Number(value);
 }
 

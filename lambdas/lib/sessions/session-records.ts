@@ -1,50 +1,47 @@
-import { gzipSync } from "node:zlib";
-import { ByteWriter, ParquetWriter, type SchemaElement, type Writer } from "hyparquet-writer";
 import { SESSION_COLUMNS, SESSION_LIFETIME_MS } from "../contract.js";
+import {
+  type Codec,
+  type ColumnChunk,
+  ENCODING,
+  ParquetFileWriter,
+  type PhysicalType,
+  type SchemaElement,
+} from "../parquet/parquet-file.js";
 import type { ObjectSink, SessionRowSink } from "./session-rows.js";
 
 /**
  * The normalised companion of an export: one Parquet record per data row, written while the CSV
- * is copied (docs/contract.md, "Querying with Athena").
- *
- * Why hyparquet-writer: pure JavaScript (no native or WASM binary to bundle), 54 KB minified,
- * and its ParquetWriter takes one row group at a time and hands the encoded bytes to the writer's
- * flush(), so memory holds one row group, never the file. @dsnp/parquetjs bundles to 408 KB
- * (thrift, bson, brotli-wasm) and wrote 5x the bytes by default; parquet-wasm is a 4.9 MB WASM
- * module; gzip JSON Lines cost more CPU per row than Parquet in the same trial
- * (`npm run bench:companion` measures the companion against the copy alone).
+ * is copied (docs/contract.md, "Querying with Athena"). Each row group's values are gathered
+ * straight into their pages' encoded bytes (PLAIN text with its length prefix, timestamps as
+ * int64 milliseconds), so nothing is allocated per row; the two columns that are the same on
+ * every row (export_id, exported_at) are a one-entry dictionary and a single RLE run.
+ * Why our own encoder rather than a Parquet library: see lambdas/lib/parquet/parquet-file.ts.
  */
 
 /**
- * Rows per row group: what memory holds between two flushes. Smaller groups cost less CPU here
- * (the writer's per-group arrays stay in V8's young generation): `npm run bench:companion` on
- * 1 M rows, 4 096 / 8 192 / 16 384 / 65 536 rows per group: 1.8 / 1.7 / 2.2 / 2.7 s of CPU,
- * 133 / 130 / 173 / 259 MB peak RSS. A group is some 200 KB of Parquet; Athena splits files
- * by row group, which at these file sizes costs it nothing measurable.
+ * Rows per row group: what memory holds between two flushes (~3.5 MB of encoded pages at
+ * 34-byte rows), and few enough groups that the footer stays small (one per 65 536 rows).
  */
-export const DEFAULT_ROW_GROUP_ROWS = 8_192;
+export const DEFAULT_ROW_GROUP_ROWS = 65_536;
 
-/**
- * GZIP through Node's native zlib at level 1 rather than the writer's built-in JavaScript
- * Snappy: 1.9 s against 3.3 s of CPU per million rows in the same trial, and smaller files.
- * Athena reads GZIP-compressed Parquet (https://docs.aws.amazon.com/athena/latest/ug/compression-support-hive.html).
- */
-const CODEC = "GZIP";
-const COMPRESSORS = { GZIP: (input: Uint8Array) => gzipSync(input, { level: 1 }) };
+/** Text pages are GZIP'd; the timestamps' pages too (the constant columns are a few bytes). */
+const TEXT_CODEC: Codec = "GZIP";
+const TIMESTAMP_CODEC: Codec = "UNCOMPRESSED";
 
 // Timestamps as INT64 milliseconds, UTC-adjusted: Athena and Glue read millisecond precision
 // (https://docs.aws.amazon.com/athena/latest/ug/data-types-timestamps.html: "a built-in time
 // type like those for Parquet"). Both the legacy converted type and the logical type are set,
 // as the Parquet format asks writers to do for readers that know only one of them.
-const TIMESTAMP: Omit<SchemaElement, "name" | "repetition_type"> = {
+const TIMESTAMP = {
   type: "INT64",
   converted_type: "TIMESTAMP_MILLIS",
   logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" },
-};
-const STRING: Omit<SchemaElement, "name" | "repetition_type"> = {
+} as const;
+const STRING = {
   type: "BYTE_ARRAY",
   converted_type: "UTF8",
-};
+  logical_type: { type: "STRING" },
+} as const;
 /** created_at and closes_at are null when Wavy's timestamp cannot be read; nothing else is. */
 const NULLABLE = new Set(["created_at", "closes_at"]);
 
@@ -66,110 +63,75 @@ export interface SessionRecordsOptions {
   rowGroupRows?: number;
 }
 
-/**
- * One row group's rows as they are gathered: the two text fields' bytes in one growing arena
- * with their offsets, the timestamps in a Float64Array (NaN: unreadable). Nothing is allocated
- * per row while gathering; the writer's per-value objects (views, BigInts) are made only while a
- * group is encoded and die young. Profiled (`npm run bench:companion`): one string and one
- * BigInt per field and row, kept until the group was written, spent a third of the CPU in GC.
- */
-class RowGroup {
-  rows = 0;
-  private arena: Buffer;
+/** A BYTE_ARRAY column's PLAIN page as it fills: each value's uint32 length, then its bytes. */
+class TextPage {
+  private bytes: Buffer;
   private used = 0;
-  private offsets: Uint32Array;
-  private created: Float64Array;
 
   constructor(capacity: number) {
-    this.arena = Buffer.allocUnsafe(capacity * 40);
-    this.offsets = new Uint32Array(capacity * 2 + 1);
-    this.created = new Float64Array(capacity);
+    this.bytes = Buffer.allocUnsafe(capacity);
   }
 
-  add(bytes: Uint8Array, fields: [number, number, number, number], createdAtMs: number): void {
-    if (this.rows === this.created.length) this.grow();
-    const [sourceStart, sourceEnd, createdStart, createdEnd] = fields;
-    const needed = sourceEnd - sourceStart + (createdEnd - createdStart);
-    if (this.used + needed > this.arena.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.used + needed));
-      this.arena.copy(bigger, 0, 0, this.used);
-      this.arena = bigger;
-    }
-    const at = this.rows * 2;
-    // A loop, not set(subarray()): fields are a few bytes, and a view per field is garbage.
-    const arena = this.arena;
-    let used = this.used;
-    for (let i = sourceStart; i < sourceEnd; i++) arena[used++] = bytes[i] as number;
-    this.offsets[at + 1] = used;
-    for (let i = createdStart; i < createdEnd; i++) arena[used++] = bytes[i] as number;
-    this.offsets[at + 2] = used;
-    this.used = used;
-    this.created[this.rows] = createdAtMs;
-    this.rows++;
+  add(source: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    if (this.used + 4 + length > this.bytes.length) this.grow(4 + length);
+    // Byte by byte, not set(subarray()): values are a few bytes, and a view per value is garbage.
+    const bytes = this.bytes;
+    let at = this.used;
+    bytes[at++] = length & 0xff;
+    bytes[at++] = (length >>> 8) & 0xff;
+    bytes[at++] = (length >>> 16) & 0xff;
+    bytes[at++] = length >>> 24;
+    for (let i = start; i < end; i++) bytes[at++] = source[i] as number;
+    this.used = at;
   }
 
-  /** Field `field` (0: source, 1: session_created_at) of every row, as views of the arena. */
-  texts(field: 0 | 1): Uint8Array[] {
-    const values = new Array<Uint8Array>(this.rows);
-    for (let row = 0; row < this.rows; row++) {
-      const at = row * 2 + field;
-      values[row] = this.arena.subarray(this.offsets[at], this.offsets[at + 1]);
-    }
-    return values;
-  }
-
-  /** created_at (shift 0) or closes_at (shift SESSION_LIFETIME_MS) in ms; null when unreadable. */
-  times(shift: number): (bigint | null)[] {
-    const values = new Array<bigint | null>(this.rows);
-    for (let row = 0; row < this.rows; row++) {
-      const ms = this.created[row] as number;
-      values[row] = Number.isNaN(ms) ? null : BigInt(ms + shift);
-    }
-    return values;
+  /** The page's body: valid until the next add() or clear(). */
+  body(): Buffer {
+    return this.bytes.subarray(0, this.used);
   }
 
   clear(): void {
-    this.rows = 0;
     this.used = 0;
   }
 
-  private grow(): void {
-    const created = new Float64Array(this.created.length * 2);
-    created.set(this.created);
-    this.created = created;
-    const offsets = new Uint32Array(this.offsets.length * 2);
-    offsets.set(this.offsets);
-    this.offsets = offsets;
+  private grow(more: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + more));
+    this.bytes.copy(bigger, 0, 0, this.used);
+    this.bytes = bigger;
   }
 }
 
 class SessionRecordWriter implements SessionRowSink {
-  private readonly bytes: Writer & { index: number } = new ByteWriter();
-  private readonly parquet: ParquetWriter;
+  private readonly file: ParquetFileWriter;
   private readonly rowGroupRows: number;
-  private readonly exportId: string;
-  private readonly exportedAt: bigint;
   private readonly sink: ObjectSink;
-  private readonly group: RowGroup;
-  private readonly fields: [number, number, number, number] = [0, 0, 0, 0];
+  private readonly source: TextPage;
+  private readonly createdText: TextPage;
+  /** Each row's created_at in epoch ms, NaN when unreadable (null in the file). */
+  private createdMs: Float64Array;
+  /** created_at's and closes_at's page bodies (definition levels, then the int64 values). */
+  private timestampBodies: [Buffer, Buffer];
+  private readonly exportId: Buffer;
+  private readonly exportedAt: Buffer;
+  private rows = 0;
   private total = 0;
 
   constructor(options: SessionRecordsOptions) {
     this.sink = options.sink;
     this.rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
-    this.group = new RowGroup(this.rowGroupRows);
-    this.exportId = options.exportId;
-    this.exportedAt = BigInt(options.exportedAt.getTime());
-    // The encoded row group goes to S3 as soon as it is complete, and the buffer is reused.
-    this.bytes.flush = () => this.flushBytes();
-    this.bytes.finish = () => this.flushBytes();
-    this.parquet = new ParquetWriter({
-      writer: this.bytes,
-      schema: SESSION_RECORD_SCHEMA,
-      codec: CODEC,
-      compressors: COMPRESSORS,
-      createdBy: "wavy-sessions",
-    });
+    const rows = this.rowGroupRows;
+    this.source = new TextPage(rows * 20);
+    this.createdText = new TextPage(rows * 24);
+    this.createdMs = new Float64Array(rows);
+    this.timestampBodies = [timestampScratch(rows), timestampScratch(rows)];
+    this.exportId = Buffer.from(options.exportId, "utf8");
+    this.exportedAt = int64(options.exportedAt.getTime());
+    this.file = new ParquetFileWriter(
+      SESSION_RECORD_SCHEMA,
+      (bytes) => this.sink.write(bytes),
+      "wavy-sessions",
+    );
   }
 
   add(
@@ -180,21 +142,20 @@ class SessionRecordWriter implements SessionRowSink {
     createdEnd: number,
     createdAtMs: number,
   ): void {
-    const fields = this.fields;
-    fields[0] = sourceStart;
-    fields[1] = sourceEnd;
-    fields[2] = createdStart;
-    fields[3] = createdEnd;
-    this.group.add(bytes, fields, createdAtMs);
+    // drain() runs between chunks, so a group may run a chunk's rows past rowGroupRows.
+    if (this.rows === this.createdMs.length) this.grow();
+    this.source.add(bytes, sourceStart, sourceEnd);
+    this.createdText.add(bytes, createdStart, createdEnd);
+    this.createdMs[this.rows++] = createdAtMs;
   }
 
   async drain(): Promise<void> {
-    if (this.group.rows >= this.rowGroupRows) await this.writeRowGroup();
+    if (this.rows >= this.rowGroupRows) await this.writeRowGroup();
   }
 
   async finish(): Promise<void> {
-    if (this.group.rows > 0) await this.writeRowGroup();
-    await this.parquet.finish();
+    if (this.rows > 0) await this.writeRowGroup();
+    await this.file.finish();
     await this.sink.finish();
   }
 
@@ -204,38 +165,147 @@ class SessionRecordWriter implements SessionRowSink {
 
   /** Data rows written so far. */
   records(): number {
-    return this.total + this.group.rows;
+    return this.total + this.rows;
   }
 
   private async writeRowGroup(): Promise<void> {
-    const group = this.group;
-    const rows = group.rows;
-    // Repeated values: the writer dictionary-encodes them, and nothing is allocated per row.
-    const exportId = new Array<string>(rows).fill(this.exportId);
-    const exportedAt = new Array<bigint>(rows).fill(this.exportedAt);
-    // Statistics (min/max) where queries filter, so Athena can skip row groups: the timestamps
-    // and export_id (one value per file, so a query for one export skips the others' files).
-    await this.parquet.write({
-      columnData: [
-        { name: "source", data: group.texts(0), statistics: false },
-        { name: "session_created_at", data: group.texts(1), statistics: false },
-        { name: "created_at", data: group.times(0) },
-        { name: "closes_at", data: group.times(SESSION_LIFETIME_MS) },
-        { name: "export_id", data: exportId },
-        { name: "exported_at", data: exportedAt },
-      ],
-      rowGroupSize: rows,
+    const rows = this.rows;
+    const text = (page: TextPage): ColumnChunk => ({
+      codec: TEXT_CODEC,
+      pages: [{ kind: "data", values: rows, encoding: ENCODING.PLAIN, body: page.body() }],
     });
+    const [created, closes] = this.timestampBodies;
+    await this.file.writeRowGroup(rows, [
+      text(this.source),
+      text(this.createdText),
+      timestampChunk(this.createdMs, rows, 0, created),
+      timestampChunk(this.createdMs, rows, SESSION_LIFETIME_MS, closes),
+      constantChunk(this.exportId, rows, "BYTE_ARRAY"),
+      constantChunk(this.exportedAt, rows, "INT64"),
+    ]);
     this.total += rows;
-    group.clear();
+    this.rows = 0;
+    this.source.clear();
+    this.createdText.clear();
   }
 
-  private async flushBytes(): Promise<void> {
-    const { buffer, index } = this.bytes;
-    if (index === 0) return;
-    await this.sink.write(Buffer.from(buffer, 0, index));
-    this.bytes.index = 0;
+  private grow(): void {
+    const createdMs = new Float64Array(this.createdMs.length * 2);
+    createdMs.set(this.createdMs);
+    this.createdMs = createdMs;
+    const rows = createdMs.length;
+    this.timestampBodies = [timestampScratch(rows), timestampScratch(rows)];
   }
+}
+
+/**
+ * The most a timestamp page's body takes for `rows` rows: the levels' length prefix, at worst a
+ * 2-byte run per row (nulls alternating), and 8 bytes per value.
+ */
+function timestampScratch(rows: number): Buffer {
+  return Buffer.allocUnsafeSlow(4 + rows * 2 + 8 + rows * 8);
+}
+
+/**
+ * created_at (shift 0) or closes_at (shift SESSION_LIFETIME_MS), OPTIONAL INT64: the page body is
+ * the definition levels (1: a value, 0: null; RLE runs, bit width 1, behind their uint32 length)
+ * then the non-null values as little-endian int64, with min, max and null count.
+ */
+function timestampChunk(
+  createdMs: Float64Array,
+  rows: number,
+  shift: number,
+  scratch: Buffer,
+): ColumnChunk {
+  const view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+  // Levels first, from byte 4; their length goes in front once known.
+  let at = 4;
+  let row = 0;
+  let nulls = 0;
+  while (row < rows) {
+    const present = !Number.isNaN(createdMs[row] as number);
+    let run = 1;
+    while (row + run < rows && !Number.isNaN(createdMs[row + run] as number) === present) run++;
+    if (!present) nulls += run;
+    at = writeVarint(scratch, at, run * 2); // an RLE run's header: its length, shifted left once
+    scratch[at++] = present ? 1 : 0;
+    row += run;
+  }
+  view.setUint32(0, at - 4, true);
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < rows; i++) {
+    const ms = createdMs[i] as number;
+    if (Number.isNaN(ms)) continue;
+    const value = ms + shift;
+    if (value < min) min = value;
+    if (value > max) max = value;
+    // An int64 from a double: every epoch-ms value is an integer well within 2^53.
+    const high = Math.floor(value / 0x1_0000_0000);
+    view.setUint32(at, value - high * 0x1_0000_0000, true);
+    view.setInt32(at + 4, high, true);
+    at += 8;
+  }
+  const present = rows - nulls;
+  return {
+    codec: TIMESTAMP_CODEC,
+    pages: [
+      { kind: "data", values: rows, encoding: ENCODING.PLAIN, body: scratch.subarray(0, at) },
+    ],
+    statistics: {
+      nullCount: nulls,
+      ...(present > 0 && { min: int64(min), max: int64(max) }),
+    },
+  };
+}
+
+/**
+ * A column with the same value on every row (export_id, exported_at): a one-entry dictionary
+ * page, and a data page of one RLE run of index 0 (bit width 1). `plain` is the value's bytes
+ * as statistics hold them; in the dictionary a BYTE_ARRAY value carries its uint32 length too.
+ */
+function constantChunk(plain: Buffer, rows: number, type: PhysicalType): ColumnChunk {
+  const entry = type === "BYTE_ARRAY" ? Buffer.concat([uint32(plain.length), plain]) : plain;
+  const indices = Buffer.allocUnsafe(1 + 10 + 1);
+  indices[0] = 1; // bit width
+  let at = writeVarint(indices, 1, rows * 2);
+  indices[at++] = 0;
+  return {
+    codec: "UNCOMPRESSED",
+    pages: [
+      { kind: "dictionary", values: 1, encoding: ENCODING.PLAIN, body: entry },
+      {
+        kind: "data",
+        values: rows,
+        encoding: ENCODING.RLE_DICTIONARY,
+        body: indices.subarray(0, at),
+      },
+    ],
+    statistics: { nullCount: 0, min: plain, max: plain },
+  };
+}
+
+function writeVarint(bytes: Buffer, offset: number, value: number): number {
+  let at = offset;
+  let rest = value;
+  while (rest >= 0x80) {
+    bytes[at++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  bytes[at++] = rest;
+  return at;
+}
+
+function int64(value: number): Buffer {
+  const bytes = Buffer.allocUnsafe(8);
+  bytes.writeBigInt64LE(BigInt(value));
+  return bytes;
+}
+
+function uint32(value: number): Buffer {
+  const bytes = Buffer.allocUnsafe(4);
+  bytes.writeUInt32LE(value);
+  return bytes;
 }
 
 export function createSessionRecordWriter(
