@@ -3,6 +3,7 @@ import {
   type Codec,
   type ColumnChunk,
   ENCODING,
+  FASTEST_CODEC,
   ParquetFileWriter,
   type PhysicalType,
   type SchemaElement,
@@ -24,8 +25,11 @@ import type { ObjectSink, SessionRowSink } from "./session-rows.js";
  */
 export const DEFAULT_ROW_GROUP_ROWS = 65_536;
 
-/** Text pages are GZIP'd; the timestamps' pages too (the constant columns are a few bytes). */
-const TEXT_CODEC: Codec = "GZIP";
+/**
+ * The timestamps' pages stay uncompressed: GZIP halved them at a cost of ~160 ms of CPU per
+ * million rows, more than storing and sending 8 more bytes a row costs (`npm run bench:companion`).
+ * The constant columns are a few bytes.
+ */
 const TIMESTAMP_CODEC: Codec = "UNCOMPRESSED";
 
 // Timestamps as INT64 milliseconds, UTC-adjusted: Athena and Glue read millisecond precision
@@ -61,6 +65,8 @@ export interface SessionRecordsOptions {
   exportedAt: Date;
   sink: ObjectSink;
   rowGroupRows?: number;
+  /** The text columns' codec: FASTEST_CODEC (ZSTD where Node has it) unless given. */
+  textCodec?: Codec;
 }
 
 /** A BYTE_ARRAY column's PLAIN page as it fills: each value's uint32 length, then its bytes. */
@@ -106,6 +112,7 @@ class SessionRecordWriter implements SessionRowSink {
   private readonly file: ParquetFileWriter;
   private readonly rowGroupRows: number;
   private readonly sink: ObjectSink;
+  private readonly textCodec: Codec;
   private readonly source: TextPage;
   private readonly createdText: TextPage;
   /** Each row's created_at in epoch ms, NaN when unreadable (null in the file). */
@@ -120,6 +127,7 @@ class SessionRecordWriter implements SessionRowSink {
   constructor(options: SessionRecordsOptions) {
     this.sink = options.sink;
     this.rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
+    this.textCodec = options.textCodec ?? FASTEST_CODEC;
     const rows = this.rowGroupRows;
     this.source = new TextPage(rows * 20);
     this.createdText = new TextPage(rows * 24);
@@ -171,7 +179,7 @@ class SessionRecordWriter implements SessionRowSink {
   private async writeRowGroup(): Promise<void> {
     const rows = this.rows;
     const text = (page: TextPage): ColumnChunk => ({
-      codec: TEXT_CODEC,
+      codec: this.textCodec,
       pages: [{ kind: "data", values: rows, encoding: ENCODING.PLAIN, body: page.body() }],
     });
     const [created, closes] = this.timestampBodies;
