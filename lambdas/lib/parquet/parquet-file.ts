@@ -35,7 +35,7 @@ const TYPES = { INT64: 2, BYTE_ARRAY: 6 } as const;
 const REPETITIONS = { REQUIRED: 0, OPTIONAL: 1 } as const;
 const CONVERTED_TYPES = { UTF8: 0, TIMESTAMP_MILLIS: 9 } as const;
 const CODECS = { UNCOMPRESSED: 0, GZIP: 2, ZSTD: 6 } as const;
-export const ENCODING = { PLAIN: 0, RLE: 3, RLE_DICTIONARY: 8 } as const;
+export const ENCODING = { PLAIN: 0, RLE: 3, DELTA_BINARY_PACKED: 5, RLE_DICTIONARY: 8 } as const;
 const PAGE_TYPES = { DATA_PAGE: 0, DICTIONARY_PAGE: 2 } as const;
 /** "PAR1", read as a little-endian uint32: the file's first and last four bytes. */
 const MAGIC = Buffer.from("PAR1", "latin1");

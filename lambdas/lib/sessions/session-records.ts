@@ -1,5 +1,10 @@
 import { SESSION_COLUMNS, SESSION_LIFETIME_MS } from "../contract.js";
 import {
+  deltaBinaryPackedBound,
+  encodeDeltaBlocks,
+  writeDeltaHeader,
+} from "../parquet/delta-binary-packed.js";
+import {
   type Codec,
   type ColumnChunk,
   ENCODING,
@@ -13,9 +18,10 @@ import type { ObjectSink, SessionRowSink } from "./session-rows.js";
 /**
  * The normalised companion of an export: one Parquet record per data row, written while the CSV
  * is copied (docs/contract.md, "Querying with Athena"). Each row group's values are gathered
- * straight into their pages' encoded bytes (PLAIN text with its length prefix, timestamps as
- * int64 milliseconds), so nothing is allocated per row; the two columns that are the same on
- * every row (export_id, exported_at) are a one-entry dictionary and a single RLE run.
+ * straight into their pages' encoded bytes (PLAIN text with its length prefix) or a typed array
+ * (timestamps in milliseconds, DELTA_BINARY_PACKED when the group is written), so nothing is
+ * allocated per row; the two columns that are the same on every row (export_id, exported_at)
+ * are a one-entry dictionary and a single RLE run.
  * Why our own encoder rather than a Parquet library: see lambdas/lib/parquet/parquet-file.ts.
  */
 
@@ -26,9 +32,9 @@ import type { ObjectSink, SessionRowSink } from "./session-rows.js";
 export const DEFAULT_ROW_GROUP_ROWS = 65_536;
 
 /**
- * The timestamps' pages stay uncompressed: GZIP halved them at a cost of ~160 ms of CPU per
- * million rows, more than storing and sending 8 more bytes a row costs (`npm run bench:companion`).
- * The constant columns are a few bytes.
+ * The timestamps' pages are not compressed: DELTA_BINARY_PACKED already stores a day of them in
+ * ~27 bits a value, and GZIP on PLAIN int64s cost ~160 ms of CPU per million rows to halve them
+ * (`npm run bench:companion`). The constant columns are a few bytes.
  */
 const TIMESTAMP_CODEC: Codec = "UNCOMPRESSED";
 
@@ -119,6 +125,8 @@ class SessionRecordWriter implements SessionRowSink {
   private createdMs: Float64Array;
   /** created_at's and closes_at's page bodies (definition levels, then the int64 values). */
   private timestampBodies: [Buffer, Buffer];
+  /** Scratch room for one timestamp column's non-null values. */
+  private present: Float64Array;
   private readonly exportId: Buffer;
   private readonly exportedAt: Buffer;
   private rows = 0;
@@ -133,6 +141,7 @@ class SessionRecordWriter implements SessionRowSink {
     this.createdText = new TextPage(rows * 24);
     this.createdMs = new Float64Array(rows);
     this.timestampBodies = [timestampScratch(rows), timestampScratch(rows)];
+    this.present = new Float64Array(rows);
     this.exportId = Buffer.from(options.exportId, "utf8");
     this.exportedAt = int64(options.exportedAt.getTime());
     this.file = new ParquetFileWriter(
@@ -182,12 +191,17 @@ class SessionRecordWriter implements SessionRowSink {
       codec: this.textCodec,
       pages: [{ kind: "data", values: rows, encoding: ENCODING.PLAIN, body: page.body() }],
     });
-    const [created, closes] = this.timestampBodies;
+    const [createdAt, closesAt] = timestampChunks(
+      this.createdMs,
+      rows,
+      this.timestampBodies,
+      this.present,
+    );
     await this.file.writeRowGroup(rows, [
       text(this.source),
       text(this.createdText),
-      timestampChunk(this.createdMs, rows, 0, created),
-      timestampChunk(this.createdMs, rows, SESSION_LIFETIME_MS, closes),
+      createdAt,
+      closesAt,
       constantChunk(this.exportId, rows, "BYTE_ARRAY"),
       constantChunk(this.exportedAt, rows, "INT64"),
     ]);
@@ -203,68 +217,72 @@ class SessionRecordWriter implements SessionRowSink {
     this.createdMs = createdMs;
     const rows = createdMs.length;
     this.timestampBodies = [timestampScratch(rows), timestampScratch(rows)];
+    this.present = new Float64Array(rows);
   }
 }
 
 /**
  * The most a timestamp page's body takes for `rows` rows: the levels' length prefix, at worst a
- * 2-byte run per row (nulls alternating), and 8 bytes per value.
+ * 2-byte run per row (nulls alternating), and the values' encoding at its largest.
  */
 function timestampScratch(rows: number): Buffer {
-  return Buffer.allocUnsafeSlow(4 + rows * 2 + 8 + rows * 8);
+  return Buffer.allocUnsafeSlow(4 + rows * 2 + 8 + deltaBinaryPackedBound(rows));
 }
 
 /**
- * created_at (shift 0) or closes_at (shift SESSION_LIFETIME_MS), OPTIONAL INT64: the page body is
- * the definition levels (1: a value, 0: null; RLE runs, bit width 1, behind their uint32 length)
- * then the non-null values as little-endian int64, with min, max and null count.
+ * created_at and closes_at (created_at + SESSION_LIFETIME_MS), OPTIONAL INT64. A page body is the
+ * definition levels (1: a value, 0: null; RLE runs, bit width 1, behind their uint32 length),
+ * then the non-null values DELTA_BINARY_PACKED. closes_at's differences are created_at's, so its
+ * body is created_at's with the encoding's header (its first value) rewritten. `present` is
+ * scratch room for the non-null values.
  */
-function timestampChunk(
+function timestampChunks(
   createdMs: Float64Array,
   rows: number,
-  shift: number,
-  scratch: Buffer,
-): ColumnChunk {
-  const view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+  [created, closes]: [Buffer, Buffer],
+  present: Float64Array,
+): [ColumnChunk, ColumnChunk] {
   // Levels first, from byte 4; their length goes in front once known.
   let at = 4;
   let row = 0;
-  let nulls = 0;
   while (row < rows) {
-    const present = !Number.isNaN(createdMs[row] as number);
+    const readable = !Number.isNaN(createdMs[row] as number);
     let run = 1;
-    while (row + run < rows && !Number.isNaN(createdMs[row + run] as number) === present) run++;
-    if (!present) nulls += run;
-    at = writeVarint(scratch, at, run * 2); // an RLE run's header: its length, shifted left once
-    scratch[at++] = present ? 1 : 0;
+    while (row + run < rows && !Number.isNaN(createdMs[row + run] as number) === readable) run++;
+    at = writeVarint(created, at, run * 2); // an RLE run's header: its length, shifted left once
+    created[at++] = readable ? 1 : 0;
     row += run;
   }
-  view.setUint32(0, at - 4, true);
+  created.writeUInt32LE(at - 4, 0);
+  const levelsEnd = at;
+  let count = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < rows; i++) {
     const ms = createdMs[i] as number;
     if (Number.isNaN(ms)) continue;
-    const value = ms + shift;
-    if (value < min) min = value;
-    if (value > max) max = value;
-    // An int64 from a double: every epoch-ms value is an integer well within 2^53.
-    const high = Math.floor(value / 0x1_0000_0000);
-    view.setUint32(at, value - high * 0x1_0000_0000, true);
-    view.setInt32(at + 4, high, true);
-    at += 8;
+    if (ms < min) min = ms;
+    if (ms > max) max = ms;
+    present[count++] = ms;
   }
-  const present = rows - nulls;
-  return {
+  const first = present[0] as number;
+  const blocksStart = writeDeltaHeader(created, levelsEnd, count, first);
+  const end = encodeDeltaBlocks(present, count, created, blocksStart);
+  created.copy(closes, 0, 0, levelsEnd);
+  const closesBlocksStart = writeDeltaHeader(closes, levelsEnd, count, first + SESSION_LIFETIME_MS);
+  const closesEnd = closesBlocksStart + created.copy(closes, closesBlocksStart, blocksStart, end);
+  const chunk = (body: Buffer, shift: number): ColumnChunk => ({
     codec: TIMESTAMP_CODEC,
-    pages: [
-      { kind: "data", values: rows, encoding: ENCODING.PLAIN, body: scratch.subarray(0, at) },
-    ],
+    pages: [{ kind: "data", values: rows, encoding: ENCODING.DELTA_BINARY_PACKED, body }],
     statistics: {
-      nullCount: nulls,
-      ...(present > 0 && { min: int64(min), max: int64(max) }),
+      nullCount: rows - count,
+      ...(count > 0 && { min: int64(min + shift), max: int64(max + shift) }),
     },
-  };
+  });
+  return [
+    chunk(created.subarray(0, end), 0),
+    chunk(closes.subarray(0, closesEnd), SESSION_LIFETIME_MS),
+  ];
 }
 
 /**
