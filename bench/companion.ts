@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createGzip } from "node:zlib";
 import { createCsvScanner, type RowVisitor } from "../lambdas/lib/csv/scanner.js";
 import { createClosingList } from "../lambdas/lib/sessions/closing-list.js";
@@ -128,22 +128,26 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] as number;
 };
 
-async function main(): Promise<void> {
-  if (process.argv[2] === "child") {
-    await child(process.argv[3] as Variant, process.argv[4] as string);
-    return;
-  }
+/**
+ * The companion's cost against the copy alone: a markdown table of the medians of `runs` fresh
+ * processes per variant, at each size. `npm run bench` runs it at 1 M rows and puts it in the report.
+ */
+export async function benchCompanion(
+  options: { sizes?: readonly number[]; runs?: number } = {},
+): Promise<string> {
+  const sizes = options.sizes ?? SIZES;
+  const runs = options.runs ?? RUNS;
   const lines = [
     "| rows | variant | CPU ms (median) | CPU vs copy | peak RSS MB | RSS vs copy |",
     "|---:|---|---:|---:|---:|---:|",
   ];
-  for (const size of SIZES) {
+  for (const size of sizes) {
     const path = await csvFile(size);
     const figures = new Map<Variant, { cpu: number; rss: number }>();
     for (const variant of VARIANTS) {
       const cpu: number[] = [];
       const rss: number[] = [];
-      for (let run = 0; run < RUNS; run++) {
+      for (let run = 0; run < runs; run++) {
         const output = execFileSync(
           process.execPath,
           ["--import", "tsx", fileURLToPath(import.meta.url), "child", variant, path],
@@ -164,8 +168,15 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log(`Node ${process.version}, ${RUNS} runs per variant, median\n`);
-  console.log(lines.join("\n"));
+  return lines.join("\n");
 }
 
-await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv[2] === "child") {
+    await child(process.argv[3] as Variant, process.argv[4] as string);
+  } else {
+    const table = await benchCompanion();
+    console.log(`Node ${process.version}, ${RUNS} runs per variant, median\n`);
+    console.log(table);
+  }
+}

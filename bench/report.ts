@@ -55,6 +55,8 @@ export interface BenchReport {
   bundles: Record<BundleName, Bundle>;
   init: { runs: number; medianMs: Record<string, number> };
   counter: BenchCounterResult;
+  /** `npm run bench:companion`'s table: the companion against the copy alone, in process. */
+  companion: string;
   /** TLS at every size (as deployed), plain HTTP at the paired sizes. */
   exports: RunsBySize;
   /** The bare pipe, at the paired sizes only. */
@@ -532,6 +534,17 @@ ${table(["package", ...(["export-sessions", "count-sessions"] as const)], bundle
 ![export time and peak RSS against CSV size](${chartName})
 
 ${table(["CSV", "rows", "export s", "MB/s", "CPU s", "peak RSS MB", "runs"], curveRows(report))}
+
+## What the normalised companion costs (\`npm run bench:companion\`)
+
+Every export writes its Parquet companion from the same scan as the copy (issue 13), so every
+export figure above includes it. Here it is alone, in process (no network, its bytes dropped),
+over a ${(report.plan.counterRows / 1e6).toFixed(0)} M-row Wavy-like CSV read in 64 KiB chunks, each variant in ${report.plan.counterRuns} fresh
+processes: *copy* is SHA-256 and the row count (the export before issue 13), *companion* adds
+the scan that hands rows over, the timestamp parser and the Parquet writer, *jsonl-gzip* the
+alternative issue 13 named instead, *closing* the companion plus a closing-soon list of every row.
+
+${report.companion ?? "(not measured in this run)"}
 
 ## Where the CPU goes
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { type Bundle, type BundleName, buildBundles, buildProfilingBundle } from "./build.js";
 import { renderScalingCurve } from "./chart.js";
 import type { ChildFigures } from "./children/measure.js";
+import { benchCompanion } from "./companion.js";
 import { type BenchCounterResult, benchCounter } from "./counter.js";
 import { type CsvFile, csvOfSize } from "./data.js";
 import {
@@ -123,6 +124,11 @@ async function main(): Promise<void> {
           log: (line) => log(`counter: ${line}`),
         });
   const init = PIPE_ONLY || PROFILE_ONLY ? undefined : await measureInit(bundles);
+  // Issue 13: what the normalised companion costs on top of the copy, in the export's one pass.
+  const companion =
+    PIPE_ONLY || PROFILE_ONLY
+      ? undefined
+      : await benchCompanion({ sizes: [PLAN.counterRows], runs: PLAN.counterRuns });
 
   const servers = await startServers(await certificateFiles(join(DATA, "tls")));
   try {
@@ -201,6 +207,7 @@ async function main(): Promise<void> {
       bundles,
       init: init as InitFigures,
       counter: counter as BenchCounterResult,
+      companion: companion as string,
       exports,
       baselines,
       withSourceMaps,
