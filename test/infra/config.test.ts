@@ -33,7 +33,7 @@ describe("configuration from CDK context", () => {
         scheduleFlexibleWindowMinutes: 5,
         secret: { kind: "create" },
         exportRetentionDays: 90,
-        exportMemoryMb: 256,
+        exportMemoryMb: 512,
         counterMemoryMb: 512,
         counterReservedConcurrency: 0,
         downloadOrigins: "https://chatclub-cdn.wavy.global,https://*.wavy.global",

@@ -232,7 +232,7 @@ describe("functions", () => {
   it("give the export function the contract's environment and a 29 s timeout", () => {
     const { properties } = functionByEnv("wavy-sessions-export");
     expect(properties.Timeout).toBe(29);
-    expect(properties.MemorySize).toBe(256);
+    expect(properties.MemorySize).toBe(512);
     expect((properties.Environment as { Variables: Json }).Variables).toEqual({
       WAVY_SECRET_ID: { Ref: expect.stringMatching(/^WavySecret/) },
       WAVY_API_URL: "https://api-messaging.wavy.global",

@@ -32,6 +32,13 @@ import type { ObjectSink, SessionRowSink } from "./session-rows.js";
 export const DEFAULT_ROW_GROUP_ROWS = 65_536;
 
 /**
+ * A row group is also cut once its text passes this many bytes, so long fields (a hostile CSV's
+ * rows may each be up to the scanner's line cap) cannot grow the pages past a few MB: drain()
+ * runs between chunks, and one chunk's rows add at most a chunk plus one capped line.
+ */
+export const MAX_ROW_GROUP_TEXT_BYTES = 8 * 1024 * 1024;
+
+/**
  * The timestamps' pages are not compressed: DELTA_BINARY_PACKED already stores a day of them in
  * ~27 bits a value, and GZIP on PLAIN int64s cost ~160 ms of CPU per million rows to halve them
  * (`npm run bench:companion`). The constant columns are a few bytes.
@@ -96,6 +103,11 @@ class TextPage {
     bytes[at++] = length >>> 24;
     for (let i = start; i < end; i++) bytes[at++] = source[i] as number;
     this.used = at;
+  }
+
+  /** Bytes in the page so far. */
+  size(): number {
+    return this.used;
   }
 
   /** The page's body: valid until the next add() or clear(). */
@@ -167,7 +179,10 @@ class SessionRecordWriter implements SessionRowSink {
   }
 
   async drain(): Promise<void> {
-    if (this.rows >= this.rowGroupRows) await this.writeRowGroup();
+    const text = this.source.size() + this.createdText.size();
+    if (this.rows >= this.rowGroupRows || text >= MAX_ROW_GROUP_TEXT_BYTES) {
+      await this.writeRowGroup();
+    }
   }
 
   async finish(): Promise<void> {

@@ -227,6 +227,19 @@ describe.each(["ZSTD", "GZIP"] as const)("the companion's Parquet, text in %s", 
     });
   });
 
+  it("cuts a row group by bytes too, so long fields keep memory bounded", async () => {
+    // 3 rows per drain of ~3 MiB each: 8 MiB of text is passed every third drain.
+    const long: Row[] = Array.from({ length: 12 }, (_, i) => ({
+      source: String(i).repeat(1024 * 1024),
+      sessionCreatedAt: "2026-11-28 09:15:42",
+      createdAtMs: 1_795_868_142_000 + i,
+    }));
+    const file = await write(long);
+    const groups = parquetMetadata(arrayBuffer(file)).row_groups.map((g) => Number(g.num_rows));
+    expect(groups).toEqual([9, 3]);
+    expect(await readWithHyparquet(file)).toEqual(expected(long));
+  });
+
   it("writes a readable file with no row group for a CSV without data rows", async () => {
     const file = await write([]);
     expect(parquetMetadata(arrayBuffer(file)).num_rows).toBe(0n);
