@@ -464,8 +464,9 @@ ${
   (timeOnly?.memoryMb ?? 0) < memory.memoryMb
     ? `Time alone would allow ${timeOnly?.memoryMb} MB; memory headroom over the measured peak RSS is the binding constraint.`
     : "The time budget is the binding constraint."
-} For the async worker (another issue), read its memory off the ${WORKER_BUDGET_S / 60}-minute
-column for the largest CSV it must take: its CPU per GB is the export's, the copy being the same.`;
+} The asynchronous worker's memory comes from its own runs
+([benchmarks-worker.md](benchmarks-worker.md), \`npm run bench:worker\`); the ${WORKER_BUDGET_S / 60}-minute column above is
+the same model at this page's CPU per GB, the copy and the companion being the same code.`;
 }
 
 export function writeReport(
@@ -539,8 +540,8 @@ ${table(["CSV", "rows", "export s", "MB/s", "CPU s", "peak RSS MB", "runs"], cur
 
 Every export writes its Parquet companion from the same scan as the copy (issue 13), so every
 export figure above includes it. Here it is alone, in process (no network, its bytes dropped),
-over a ${(report.plan.counterRows / 1e6).toFixed(0)} M-row Wavy-like CSV read in 64 KiB chunks, each variant in ${report.plan.counterRuns} fresh
-processes: *copy* is SHA-256 and the row count (the export before issue 13), *companion* adds
+over a Wavy-like CSV read in 64 KiB chunks, each variant in fresh processes (the table gives
+the rows; medians of the runs): *copy* is SHA-256 and the row count (the export before issue 13), *companion* adds
 the scan that hands rows over, the timestamp parser and the Parquet writer, *jsonl-gzip* the
 alternative issue 13 named instead, *closing* the companion plus a closing-soon list of every row.
 

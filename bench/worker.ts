@@ -29,7 +29,7 @@ const SIZES_MB = (process.env.BENCH_WORKER_SIZES_MB ?? "1000,5000").split(",").m
 /** The worker's memory in the stack (infra/config.ts, exportWorkerMemoryMb). */
 const WORKER_MEMORY_MB = 512;
 /** The export function's memory (infra/config.ts, exportMemoryMb), for the synchronous path. */
-const EXPORT_MEMORY_MB = 256;
+const EXPORT_MEMORY_MB = 512;
 /** Lambda gives a full vCPU at 1,769 MB and CPU in proportion below it. */
 const FULL_VCPU_MB = 1769;
 /** As docs/benchmarks.md: Graviton against this CPU, S3 latency per part, noisy neighbours. */
@@ -199,9 +199,12 @@ ${sizes}
 | synchronous (\`POST /exports\`) | ${EXPORT_MEMORY_MB} MB | ${DEFAULTS.requestBudgetMs / 1000} s request budget | ${fixed(largestCsv(EXPORT_MEMORY_MB, DEFAULTS.requestBudgetMs / 1000, cpuPerGb) / 1e9, 2)} GB (past it: 504, retry with \`Prefer: respond-async\`) |
 | asynchronous (the worker) | ${WORKER_MEMORY_MB} MB | ${budgetS} s | ${fixed(Math.min(largestCsv(WORKER_MEMORY_MB, budgetS, cpuPerGb), DEFAULTS.maxCsvBytes) / 1e9, 2)} GB (MAX_CSV_BYTES caps it; the model allows ${fixed(largestCsv(WORKER_MEMORY_MB, budgetS, cpuPerGb) / 1e9, 1)} GB) |
 
-Peak RSS does not grow with the CSV (the part pool is fixed), so memory is chosen for CPU, not
-for room: **${WORKER_MEMORY_MB} MB** takes MAX_CSV_BYTES with room to spare at the same cost per GB as any
-larger size (the work is CPU-bound, so doubling memory halves the time and keeps GB-seconds).
+Peak RSS was ${runs.map((run) => `${fixed(run.peakRssMb)} MB at ${fixed(run.bytes / 1e9, 0)} GB`).join(", ")}: the part pools are fixed,
+and what grows is V8's heap without the export function's small young generation (the worker
+runs with Node's defaults) and the footer's row-group list. ${WORKER_MEMORY_MB} MB holds the largest 1.5 times
+(${fixed(Math.max(...runs.map((run) => run.peakRssMb)) * 1.5, 0)} MB), so memory is chosen for CPU:
+**${WORKER_MEMORY_MB} MB** takes MAX_CSV_BYTES within the budget at the same cost per GB as any larger
+size (the work is CPU-bound, so doubling memory halves the time and keeps GB-seconds).
 `;
 }
 
