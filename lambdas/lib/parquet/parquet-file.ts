@@ -82,8 +82,6 @@ export interface ColumnChunk {
   statistics?: { min?: Uint8Array; max?: Uint8Array; nullCount?: number };
 }
 
-interface ChunkMetadata extends ThriftStruct {}
-
 export class ParquetFileWriter {
   private readonly leaves: SchemaElement[];
   private readonly rowGroups: ThriftStruct[] = [];
@@ -126,7 +124,7 @@ export class ParquetFileWriter {
         uncompressed += header.length + page.body.length;
       }
       uncompressedTotal += uncompressed;
-      const metadata: ChunkMetadata = {
+      const metadata: ThriftStruct = {
         1: TYPES[leaf.type as PhysicalType],
         2: [...encodings],
         3: [leaf.name],
