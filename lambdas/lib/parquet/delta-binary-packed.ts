@@ -1,3 +1,5 @@
+import { writeVarint, zigzag } from "./varint.js";
+
 /**
  * Parquet's DELTA_BINARY_PACKED encoding of integers
  * (https://parquet.apache.org/docs/file-format/data-pages/encodings/#delta-encoding-delta_binary_packed--5):
@@ -97,14 +99,8 @@ class BitWriter {
     this.out[this.offset++] = value;
   }
 
-  /** Unsigned LEB128 of a non-negative integer below 2^53. */
   varint(value: number): void {
-    let rest = value;
-    while (rest >= 0x80) {
-      this.out[this.offset++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
-    }
-    this.out[this.offset++] = rest;
+    this.offset = writeVarint(this.out, this.offset, value);
   }
 
   /**
@@ -146,8 +142,4 @@ class BitWriter {
 function bitWidth(max: number): number {
   if (max < 0x8000_0000) return 32 - Math.clz32(max);
   return 64 - Math.clz32(Math.floor(max / 0x1_0000_0000));
-}
-
-function zigzag(value: number): number {
-  return value >= 0 ? value * 2 : -value * 2 - 1;
 }

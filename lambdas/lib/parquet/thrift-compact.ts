@@ -1,3 +1,5 @@
+import { writeVarint, zigzag } from "./varint.js";
+
 /**
  * Parquet's metadata (page headers, the file footer) is Thrift in the compact protocol
  * (https://github.com/apache/thrift/blob/master/doc/specs/thrift-compact-protocol.md). Only what
@@ -100,15 +102,9 @@ export class CompactWriter {
     this.bytes[this.length++] = value;
   }
 
-  /** Unsigned LEB128; numbers, not bigints: every Parquet offset and count is below 2^53. */
   private varint(value: number): void {
     this.ensure(10);
-    let rest = value;
-    while (rest >= 0x80) {
-      this.bytes[this.length++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
-    }
-    this.bytes[this.length++] = rest;
+    this.length = writeVarint(this.bytes, this.length, value);
   }
 
   private ensure(more: number): void {
@@ -133,11 +129,6 @@ function typeOf(value: ThriftValue): number {
       if (value instanceof Uint8Array) return BINARY;
       return Array.isArray(value) ? LIST : STRUCT;
   }
-}
-
-/** Zigzag keeps small negative numbers short: 0, -1, 1, -2 … → 0, 1, 2, 3 … */
-function zigzag(value: number): number {
-  return value >= 0 ? value * 2 : -value * 2 - 1;
 }
 
 /** Serialises one struct: a page header, or the file's footer. */

@@ -13,6 +13,7 @@ import {
   type PhysicalType,
   type SchemaElement,
 } from "../parquet/parquet-file.js";
+import { writeVarint } from "../parquet/varint.js";
 import type { ObjectSink, SessionRowSink } from "./session-rows.js";
 
 /**
@@ -324,17 +325,6 @@ function constantChunk(plain: Buffer, rows: number, type: PhysicalType): ColumnC
     ],
     statistics: { nullCount: 0, min: plain, max: plain },
   };
-}
-
-function writeVarint(bytes: Buffer, offset: number, value: number): number {
-  let at = offset;
-  let rest = value;
-  while (rest >= 0x80) {
-    bytes[at++] = (rest & 0x7f) | 0x80;
-    rest >>>= 7;
-  }
-  bytes[at++] = rest;
-  return at;
 }
 
 function int64(value: number): Buffer {
