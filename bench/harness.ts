@@ -7,9 +7,11 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { DeleteObjectsCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { loopbackCertificate } from "../dev/tls-front.js";
+import { readConfig } from "../infra/config.js";
 import { EXPORT_NODE_OPTIONS } from "../lambdas/lib/contract.js";
 import { type ChildFigures, RESULT_PREFIX } from "./children/measure.js";
 import type { CsvFile } from "./data.js";
+import { lambdaNodeArgs } from "./lambda-runtime.js";
 import { fixed, MB } from "./stats.js";
 
 /** The servers in their own processes, and one child process per measured run. */
@@ -26,6 +28,12 @@ export const LAMBDA_ENV = {
   AWS_LAMBDA_FUNCTION_NAME: "bench",
   POWERTOOLS_LOG_LEVEL: "WARN",
 };
+
+/** The stack's default memory sizes: what Lambda's runtime sizes V8's heap from (lambda-runtime.ts). */
+export const FUNCTION_MEMORY_MB = (() => {
+  const { exportMemoryMb, exportWorkerMemoryMb } = readConfig(() => undefined);
+  return { export: exportMemoryMb, worker: exportWorkerMemoryMb };
+})();
 
 /**
  * How the export reaches Wavy and S3. `tls`, as deployed: HTTPS on both sides (the certificate
@@ -156,12 +164,18 @@ export function childEnv(servers: Servers, transport: Transport): NodeJS.Process
   };
 }
 
+/**
+ * One measured run in a fresh Node started as Lambda's runtime starts a function of
+ * `memoryMb` (its flags first, then the bench's own `execArgv`, such as --cpu-prof).
+ */
 export async function runChild(
   script: string,
   env: NodeJS.ProcessEnv,
   execArgv: string[] = [],
+  memoryMb = FUNCTION_MEMORY_MB.export,
 ): Promise<ChildFigures> {
-  const child = spawn(process.execPath, [...execArgv, script], {
+  const runtimeArgs = lambdaNodeArgs(memoryMb, env.NODE_OPTIONS);
+  const child = spawn(process.execPath, [...runtimeArgs, ...execArgv, script], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -231,8 +245,9 @@ export async function runBaseline(
     script,
     {
       ...childEnv(servers, transport),
-      // Node's defaults: the export function's tuning is no part of the bare pipe's definition
-      // (node:https → lib-storage, same TLS, part size and queue), so it cannot flatter the ratio.
+      // No NODE_OPTIONS: the export function's tuning is no part of the bare pipe's definition
+      // (node:https → lib-storage, same TLS, part size and queue), so it cannot flatter the
+      // ratio. It runs as Lambda runs a function without any: on the runtime's own heap flags.
       NODE_OPTIONS: "",
       ...extraEnv,
       BENCH_FILE_URL: url,

@@ -4,7 +4,7 @@ import type { Bundle, BundleName } from "./build.js";
 import type { ChildFigures } from "./children/measure.js";
 import type { BenchCounterResult } from "./counter.js";
 import type { CsvFile } from "./data.js";
-import { LAMBDA_ENV, type Transport } from "./harness.js";
+import { FUNCTION_MEMORY_MB, LAMBDA_ENV, type Transport } from "./harness.js";
 import {
   chooseMemory as chooseMemoryFor,
   MAX_CSV_MB,
@@ -515,12 +515,15 @@ CSVs are generated (rows ∝ size, 34 bytes a row like \`5511987654321;2026-11-2
 ${table(["figure", "value", "goal", ""], goalRows(report))}
 
 Runs: exports and bare pipes interleaved on each transport, ${report.plan.pairedRuns} of each at ${report.plan.pairedSizes.filter((mb) => mb < 1000).join(", ")} MB and ${report.plan.curveRuns} of each from 1000 MB on; ${report.plan.curveRuns} per other size, ${report.plan.initRuns} fresh processes per bundle for init, ${report.plan.counterRuns} counter runs.
+Every child Node starts as Lambda's runtime starts a function (\`bench/lambda-runtime.ts\`):
+\`--expose-gc --max-http-header-size 81920\`, and V8 heap flags sized from the function's
+${FUNCTION_MEMORY_MB.export} MB unless NODE_OPTIONS sets its own.
 The bare pipe is a node:http(s) response body handed to lib-storage's Upload (the export's part size
-and queue), on the same transport and with the same S3 client settings, nothing else, under
-Node's defaults (the export runs with the function's NODE_OPTIONS, \`${LAMBDA_NODE_OPTIONS}\`). Init time
-is \`import()\` of the bundle's index.mjs in a fresh Node, measured inside it: "as deployed" with
-the function's NODE_OPTIONS (the export function's only), "with source maps" with
-\`--enable-source-maps\` alone.
+and queue), on the same transport and with the same S3 client settings, nothing else, without
+NODE_OPTIONS (so on the runtime's heap flags; the export runs with the function's NODE_OPTIONS,
+\`${LAMBDA_NODE_OPTIONS}\`). Init time is \`import()\` of the bundle's index.mjs in such a fresh
+Node, measured inside it: "as deployed" with the function's NODE_OPTIONS (the export function's
+only), "with source maps" with \`--enable-source-maps\` alone.
 
 ## Export against the bare pipe
 

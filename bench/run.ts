@@ -12,6 +12,7 @@ import { type BenchCounterResult, benchCounter } from "./counter.js";
 import { type CsvFile, csvOfSize } from "./data.js";
 import {
   certificateFiles,
+  FUNCTION_MEMORY_MB,
   LAMBDA_ENV,
   log,
   runBaseline,
@@ -21,6 +22,7 @@ import {
   TRANSPORTS,
   type Transport,
 } from "./harness.js";
+import { lambdaNodeArgs } from "./lambda-runtime.js";
 import { summarizeProfile } from "./profile.js";
 import {
   type BenchReport,
@@ -255,7 +257,10 @@ export interface InitFigures {
   medianMs: Record<string, number>;
 }
 
-/** import() of each bundle in a fresh Node, round-robin so drift hits every bundle alike. */
+/**
+ * import() of each bundle in a fresh Node started as Lambda starts it (the runtime's flags,
+ * lambda-runtime.ts), round-robin so drift hits every bundle alike.
+ */
 async function measureInit(bundles: Record<BundleName, Bundle>): Promise<InitFigures> {
   const names: BundleName[] = ["s3-client-only", "export-sessions", "count-sessions"];
   const variants = names.flatMap((name) => [
@@ -267,7 +272,8 @@ async function measureInit(bundles: Record<BundleName, Bundle>): Promise<InitFig
   const probe = bundles["init-probe"].file;
   for (let run = 0; run < PLAN.initRuns; run++) {
     for (const { key, name, nodeOptions } of variants) {
-      const child = spawn(process.execPath, [probe, bundles[name].file], {
+      const runtimeArgs = lambdaNodeArgs(FUNCTION_MEMORY_MB.export, nodeOptions);
+      const child = spawn(process.execPath, [...runtimeArgs, probe, bundles[name].file], {
         env: { PATH: process.env.PATH, ...LAMBDA_ENV, NODE_OPTIONS: nodeOptions },
         stdio: ["ignore", "pipe", "inherit"],
       });

@@ -218,8 +218,10 @@ export const STACK_OUTPUT = {
  * Node options of the export function: a 1 MB young generation instead of V8's 16 MB default
  * (64-bit), so the download's 16 KiB TLS chunks, dead as soon as they are copied into a part,
  * are collected every megabyte instead of piling up: the 1 GB export over TLS peaked at 142 MB
- * with it and 178 MB without, at the same CPU. The price: ~30 ms more CPU per cold start (any
- * V8 heap flag does that). docs/benchmarks.md has both. No --enable-source-maps
- * (infra/constructs/bundled-node-function.ts says why).
+ * with it and 178 MB without, at the same CPU. It costs no cold start: Lambda's runtime starts
+ * every function with V8 flags of its own (bench/lambda-runtime.ts), which already cost the
+ * ~30 ms of init that any such flag costs, and it leaves its heap flags out when NODE_OPTIONS
+ * names one (the handler logs a warning if a runtime ever overrides it). docs/benchmarks.md has
+ * the figures. No --enable-source-maps (infra/constructs/bundled-node-function.ts says why).
  */
 export const EXPORT_NODE_OPTIONS = "--max-semi-space-size=1";
