@@ -34,10 +34,9 @@ import { describeMachine, fixed, MB } from "./stats.js";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DATA = join(ROOT, "bench/.data");
 const SIZES_MB = (process.env.BENCH_WORKER_SIZES_MB ?? "1000,5000").split(",").map(Number);
-/** The worker's memory in the stack (infra/config.ts, exportWorkerMemoryMb). */
-const WORKER_MEMORY_MB = 512;
-/** The export function's memory (infra/config.ts, exportMemoryMb), for the synchronous path. */
-const EXPORT_MEMORY_MB = 512;
+/** The worker's and the export function's memory in the stack (infra/config.ts's defaults). */
+const WORKER_MEMORY_MB = FUNCTION_MEMORY_MB.worker;
+const EXPORT_MEMORY_MB = FUNCTION_MEMORY_MB.export;
 /** Lambda gives a full vCPU at 1,769 MB and CPU in proportion below it. */
 const FULL_VCPU_MB = 1769;
 /** As docs/benchmarks.md: Graviton against this CPU, S3 latency per part, noisy neighbours. */
@@ -211,7 +210,8 @@ ${sizes}
 
 Peak RSS was ${runs.map((run) => `${fixed(run.peakRssMb)} MB at ${fixed(run.bytes / 1e9, 0)} GB`).join(", ")}: the part pools are fixed,
 and what grows is V8's heap without the export function's small young generation (the worker
-runs with Node's defaults) and the footer's row-group list. ${WORKER_MEMORY_MB} MB holds the largest 1.5 times
+has no NODE_OPTIONS, so it runs on the heap flags Lambda's runtime gives a function of its
+memory: 25 MB semi-spaces at 512 MB) and the footer's row-group list. ${WORKER_MEMORY_MB} MB holds the largest 1.5 times
 (${fixed(Math.max(...runs.map((run) => run.peakRssMb)) * 1.5, 0)} MB), so memory is chosen for CPU:
 **${WORKER_MEMORY_MB} MB** takes MAX_CSV_BYTES within the budget at the same cost per GB as any larger
 size (the work is CPU-bound, so doubling memory halves the time and keeps GB-seconds).

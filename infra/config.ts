@@ -309,8 +309,8 @@ const contextSchema = z
     exportRetentionDays: intSetting(90, 1, 36_500),
     // docs/benchmarks.md: the smallest size whose CPU share copies a 5 M-row (170 MB) CSV and
     // writes its Parquet companion inside the 25 s budget with a 1.5x margin (measured over TLS
-    // as deployed, ~25 CPU s/GB: up to ~187 MB in 25 s), and holds the peak RSS (~150 MB whatever
-    // the size) 1.5 times. 256 MB took ~375 MB before the companion; with it, ~89 MB.
+    // as deployed, ~21-25 CPU s/GB: up to ~190-220 MB in 25 s), and holds the peak RSS (~150-160
+    // MB whatever the size) 1.5 times. 256 MB took ~375 MB before the companion; with it, ~90-110.
     exportMemoryMb: memoryMb(512),
     // docs/benchmarks.md, "The worker": the size whose CPU share copies MAX_CSV_BYTES (5 GiB)
     // well inside the worker's 15 minutes; peak RSS stays ~150 MB whatever the CSV's size.
