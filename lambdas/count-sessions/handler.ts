@@ -3,14 +3,13 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import * as z from "zod/mini";
 import { Deadline, systemClock } from "../lib/clock.js";
 import { loadExportConfig, loadWavyConfig, once, type WavyConfig } from "../lib/config.js";
 import { METRICS_NAMESPACE } from "../lib/contract.js";
 import { ConfigurationError, InvalidRequestError } from "../lib/errors.js";
 import { eventDetail } from "../lib/exports/events.js";
 import { buildExportService, type ExportService } from "../lib/exports/export-service.js";
-import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
+import { CounterEventSchema, describeIssues } from "../lib/ids.js";
 import { logger } from "../lib/logger.js";
 import {
   countOpenSessions,
@@ -47,12 +46,6 @@ const wiring = once((): CounterWiring => {
     credentials: createCredentialCache(config.credentials),
     exports: once(() => buildExportService(loadExportConfig())),
   };
-});
-
-/** The schedule's input: the target, and `"snapshot": true` to store the CSV as well. */
-const CounterEventSchema = z.object({
-  ...SessionTargetSchema.shape,
-  snapshot: z.optional(z.boolean("snapshot must be true or false")),
 });
 
 /**

@@ -52,11 +52,11 @@ const notAnObject = "must be a JSON object with customerId (and optionally subAc
 export const SessionTargetSchema = z.object(targetShape, notAnObject);
 
 /** Unknown fields are named, each cut short and quoted, so a huge or hostile key stays readable. */
-function unknownFieldsMessage(keys: readonly string[]): string {
+function unknownFieldsMessage(keys: readonly string[], takes: string): string {
   const shown = keys.slice(0, 3).map((key) => JSON.stringify(key.slice(0, 40)));
   const more = keys.length > 3 ? ` and ${keys.length - 3} more` : "";
   const fields = keys.length === 1 ? "field" : "fields";
-  return `unknown ${fields} ${shown.join(", ")}${more}: the body takes customerId and, optionally, subAccountId`;
+  return `unknown ${fields} ${shown.join(", ")}${more}: ${takes}`;
 }
 
 /**
@@ -65,8 +65,28 @@ function unknownFieldsMessage(keys: readonly string[]): string {
  */
 export const SessionTargetBodySchema = z.strictObject(targetShape, {
   error: (issue) =>
-    issue.code === "unrecognized_keys" ? unknownFieldsMessage(issue.keys) : notAnObject,
+    issue.code === "unrecognized_keys"
+      ? unknownFieldsMessage(issue.keys, "the body takes customerId and, optionally, subAccountId")
+      : notAnObject,
 });
+
+/**
+ * The counter's event, as EventBridge Scheduler delivers a schedule's input: a target, and
+ * `snapshot: true` to store the CSV it counts. Strict for the body's reason: a hand-written
+ * `"snapshots": true` would otherwise count, store nothing, and say nothing.
+ */
+export const CounterEventSchema = z.strictObject(
+  { ...targetShape, snapshot: z.optional(z.boolean("snapshot must be true or false")) },
+  {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? unknownFieldsMessage(
+            issue.keys,
+            "the event takes customerId and, optionally, subAccountId and snapshot",
+          )
+        : notAnObject,
+  },
+);
 
 export type SessionTarget = z.output<typeof SessionTargetSchema>;
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { readConfig } from "../../infra/config.js";
+import { CounterEventSchema } from "../../lambdas/lib/ids.js";
 import { NAG_RULES, SYNTH_TIMEOUT_MS, type Synthesised, synth } from "./synth.js";
 import {
   type Json,
@@ -137,6 +138,10 @@ describe("scheduled snapshots", () => {
         { customerId: "42", subAccountId: "7", snapshot: true },
       ]),
     );
+    // The counter's own (strict) schema takes them, snapshot flag included.
+    for (const input of scheduleInputs()) {
+      expect(CounterEventSchema.safeParse(input).error).toBeUndefined();
+    }
   });
 
   it("give the counter the bucket and write access to exports/, sessions/, manifests/ and history/ only", () => {

@@ -1,6 +1,7 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STACK_OUTPUT } from "../../lambdas/lib/contract.js";
+import { CounterEventSchema } from "../../lambdas/lib/ids.js";
 import { NAG_RULES, SYNTH_TIMEOUT_MS, type Synthesised, synth, TEST_TARGETS } from "./synth.js";
 
 type Json = Record<string, unknown>;
@@ -479,6 +480,8 @@ describe("schedules", () => {
     expect(inputs).toEqual(expect.arrayContaining(TEST_TARGETS));
     expect(inputs).toContainEqual({ customerId: "42" });
     for (const input of inputs) expect(Object.keys(input).sort()).not.toContain("undefined");
+    // The counter's own (strict) schema takes every input the stack writes.
+    for (const input of inputs) expect(CounterEventSchema.safeParse(input).error).toBeUndefined();
   });
 
   it("spread runs over a flexible window, retry and dead-letter to an encrypted queue", () => {

@@ -85,16 +85,24 @@ describe("the count-sessions handler", () => {
     expect(emfDocuments(log)[0]).toMatchObject({ SubAccountId: "all", OpenSessions: 0 });
   });
 
-  it.each([[{ customerId: "0" }], [{ customerId: "42", subAccountId: "" }], [{}]])(
-    "rejects the invalid event %j without asking Wavy",
-    async (event) => {
-      const calls = wavy.sessionCalls().length;
-      const log = spyOnConsoleLog();
-      await expect(handler(event, context)).rejects.toBeInstanceOf(InvalidRequestError);
-      expect(wavy.sessionCalls()).toHaveLength(calls);
-      expect(metricValues(emfDocuments(log)).has("WavyRequestFailed")).toBe(false);
-    },
-  );
+  it.each([
+    [{ customerId: "0" }],
+    [{ customerId: "42", subAccountId: "" }],
+    [{}],
+    [{ customerId: "42", snapshots: true }],
+    [{ customerId: "42", snapshot: "yes" }],
+  ])("rejects the invalid event %j without asking Wavy", async (event) => {
+    const calls = wavy.sessionCalls().length;
+    const log = spyOnConsoleLog();
+    await expect(handler(event, context)).rejects.toBeInstanceOf(InvalidRequestError);
+    expect(wavy.sessionCalls()).toHaveLength(calls);
+    expect(metricValues(emfDocuments(log)).has("WavyRequestFailed")).toBe(false);
+  });
+
+  it("names the unknown field of an event, so a typo does not count and quietly store nothing", async () => {
+    const typo = handler({ customerId: "42", snapshots: true }, context);
+    await expect(typo).rejects.toThrow(/unknown field "snapshots".*snapshot/);
+  });
 
   it("emits WavyRequestFailed, no OpenSessions, and fails when Wavy refuses", async () => {
     // Prepare
