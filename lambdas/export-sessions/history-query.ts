@@ -2,16 +2,15 @@ import { HISTORY_PAGE } from "../lib/contract.js";
 import { InvalidRequestError } from "../lib/errors.js";
 import type { HistoryQuery } from "../lib/exports/history.js";
 import { describeIssues, SessionTargetSchema } from "../lib/ids.js";
+import { refuseUnknownParameters } from "./query.js";
 
-const KNOWN = new Set(["customerId", "subAccountId", "from", "to", "limit", "cursor"]);
+const KNOWN = ["customerId", "subAccountId", "from", "to", "limit", "cursor"];
 // ISO-8601 with a zone, as the documents write them; a bare date or a zone-less time is ambiguous.
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** GET /exports' query (docs/contract.md, "Run history"); anything off is a 400 naming it. */
 export function parseHistoryQuery(query: Record<string, string>): HistoryQuery {
-  for (const name of Object.keys(query)) {
-    if (!KNOWN.has(name)) throw new InvalidRequestError(`Unknown query parameter ${name}`);
-  }
+  refuseUnknownParameters(query, KNOWN);
   const target = SessionTargetSchema.safeParse({
     customerId: query.customerId,
     ...(query.subAccountId !== undefined && { subAccountId: query.subAccountId }),

@@ -16,6 +16,7 @@ import {
 import { parseHistoryQuery } from "./history-query.js";
 import { exportCreatedResponse, jsonResponse, parseJsonBody } from "./http.js";
 import { prefersRespondAsync } from "./prefer.js";
+import { refuseMiscasedIds, refuseUnknownParameters, singleQueryValues } from "./query.js";
 
 type Route = {
   pattern: RegExp;
@@ -69,7 +70,9 @@ const ROUTES: Route[] = [
     pattern: /^\/v1\/session$/,
     methods: {
       GET: async (event, _match, api) => {
-        const target = parseTarget(singleQueryValues(event), "query", SessionTargetSchema);
+        const query = singleQueryValues(event);
+        refuseMiscasedIds(query);
+        const target = parseTarget(query, "query", SessionTargetSchema);
         const document = await api().createExport(target);
         const fileUrl = document.status === EXPORT_STATUS.succeeded ? document.downloadUrl : null;
         return jsonResponse(200, { file_url: fileUrl, ...document });
@@ -80,7 +83,9 @@ const ROUTES: Route[] = [
     pattern: /^\/sessions\/closing$/,
     methods: {
       GET: async (event, _match, api) => {
-        const { withinMinutes, ...ids } = singleQueryValues(event);
+        const query = singleQueryValues(event);
+        refuseUnknownParameters(query, ["customerId", "subAccountId", "withinMinutes"]);
+        const { withinMinutes, ...ids } = query;
         const window = parseWithinMinutes(withinMinutes);
         const target = parseTarget(ids, "query", SessionTargetSchema);
         return jsonResponse(200, await api().closingSessions(target, window));
@@ -127,18 +132,6 @@ function parseWithinMinutes(value: string | undefined): number {
     );
   }
   return minutes;
-}
-
-/** Query parameters as single values; a repeated id is ambiguous and refused. */
-function singleQueryValues(event: APIGatewayProxyEvent): Record<string, string> {
-  const values: Record<string, string> = {};
-  const multi = event.multiValueQueryStringParameters ?? {};
-  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    if ((multi[name]?.length ?? 1) > 1)
-      throw new InvalidRequestError(`${name} is given more than once`);
-    if (value !== undefined) values[name] = value;
-  }
-  return values;
 }
 
 /** The Idempotency-Key header (any case), checked before anything is called; absent is fine. */

@@ -166,6 +166,16 @@ describe("the route table", () => {
     ["a window of 0", { withinMinutes: "0" }, "withinMinutes: must be a whole number"],
     ["a window past a day", { withinMinutes: "1441" }, "withinMinutes: must be a whole number"],
     ["a signed window", { withinMinutes: "+60" }, "withinMinutes: must be a whole number"],
+    [
+      "a misspelt sub-account, which would widen the list to the whole customer",
+      { withinMinutes: "60", subaccountId: "7" },
+      'Unknown query parameter "subaccountId": the query takes customerId, subAccountId and withinMinutes',
+    ],
+    [
+      "an unknown parameter, named cut short",
+      { withinMinutes: "60", ["x".repeat(500)]: "1" },
+      `Unknown query parameter "${"x".repeat(40)}":`,
+    ],
   ])("refuses GET /sessions/closing with %s before building the service", async (_n, q, m) => {
     const { error, builds } = await refusal({
       path: "/sessions/closing",
@@ -356,6 +366,28 @@ describe("the target", () => {
   ])("refuses a query with %s", async (_name, query, message) => {
     const { error, builds } = await refusal({ path: "/v1/session", query });
     expect(error).toMatchObject({ status: 400, code: "INVALID_REQUEST", message });
+    expect(builds).toBe(0);
+  });
+
+  it("ignores parameters GET /v1/session does not know, as Wavy's endpoint would", async () => {
+    const { calls } = await route({
+      path: "/v1/session",
+      query: { customerId: "42", subAccountId: "7", format: "csv" },
+    });
+    expect(calls).toMatchObject([{ target: { customerId: "42", subAccountId: "7" } }]);
+  });
+
+  it.each([
+    ["subaccountId", { customerId: "42", subaccountId: "7" }, "subAccountId"],
+    ["SubAccountId", { customerId: "42", SubAccountId: "7" }, "subAccountId"],
+    ["customerid", { customerid: "42" }, "customerId"],
+  ])("refuses GET /v1/session with the miscased id %s", async (name, query, meant) => {
+    const { error, builds } = await refusal({ path: "/v1/session", query });
+    expect(error).toMatchObject({
+      status: 400,
+      code: "INVALID_REQUEST",
+      message: `Unknown query parameter "${name}": did you mean ${meant}?`,
+    });
     expect(builds).toBe(0);
   });
 
