@@ -1,25 +1,21 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EXPORT_NODE_OPTIONS } from "../lambdas/lib/contract.js";
 import { buildBundles } from "./build.js";
 import type { ChildFigures } from "./children/measure.js";
 import { csvOfSize } from "./data.js";
-import {
-  certificateFiles,
-  LAMBDA_ENV,
-  log,
-  runBaseline,
-  runExport,
-  startServers,
-} from "./harness.js";
+import { certificateFiles, log, runBaseline, runExport, startServers } from "./harness.js";
 import { fixed, median } from "./stats.js";
 
 /**
  * `npm run bench:compare -- --size 1000 --runs 2 [--pipe] VARIANT...`: export variants side by
  * side in one invocation, interleaved run by run, over TLS as deployed, for trying one lever.
- * A VARIANT is `label=NODE_OPTIONS@bundle`, every part optional: `base=`, `ss1=--max-semi-space-size=1`,
- * `q1=@/tmp/q1/export-child/index.mjs` (an export-child bundle built from another tree, e.g.
- * with bench/build.ts). NODE_OPTIONS defaults to the export function's (`-`: none). `--pipe` adds
- * the bare pipe. Prints CPU per GB, wall time and peak RSS, medians of the interleaved runs.
+ * A VARIANT is `label=NODE_OPTIONS@bundle+NAME=value...`, every part optional: `base=`,
+ * `ss1=--max-semi-space-size=1`, `q1=@/tmp/q1/export-child/index.mjs` (an export-child bundle
+ * built from another tree, e.g. with bench/build.ts), `arenas8=+MALLOC_ARENA_MAX=8` (an
+ * environment variable over the function's). NODE_OPTIONS defaults to the export function's
+ * (`-`: none). `--pipe` adds the bare pipe. Prints CPU per GB, wall time and peak RSS, medians
+ * of the interleaved runs.
  */
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DATA = join(ROOT, "bench", ".data");
@@ -39,10 +35,15 @@ const specs = process.argv
 const bundles = await buildBundles(join(DATA, "bundles"));
 const variants = (specs.length > 0 ? specs : ["current="]).map((spec) => {
   const [label = spec, rest = ""] = spec.split(/=(.*)/s);
-  const [nodeOptions = "", bundle = ""] = rest.split("@");
+  const [head = "", ...assignments] = rest.split("+");
+  const [nodeOptions = "", bundle = ""] = head.split("@");
+  const env = Object.fromEntries(assignments.map((a) => a.split(/=(.*)/s).slice(0, 2)));
   return {
     label,
-    nodeOptions: nodeOptions === "-" ? "" : nodeOptions || LAMBDA_ENV.NODE_OPTIONS,
+    env: {
+      NODE_OPTIONS: nodeOptions === "-" ? "" : nodeOptions || EXPORT_NODE_OPTIONS,
+      ...env,
+    } as Record<string, string>,
     bundle: bundle || bundles["export-child"].file,
   };
 });
@@ -55,7 +56,7 @@ const record = (label: string, run: ChildFigures) =>
 try {
   for (let run = 0; run < runs; run++) {
     for (const v of variants) {
-      const options = { transport: "tls" as const, extraEnv: { NODE_OPTIONS: v.nodeOptions } };
+      const options = { transport: "tls" as const, extraEnv: v.env };
       record(v.label, await runExport(servers, v.bundle, file, run, options));
     }
     if (withPipe) {

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { DeleteObjectsCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { loopbackCertificate } from "../dev/tls-front.js";
 import { readConfig } from "../infra/config.js";
-import { EXPORT_NODE_OPTIONS } from "../lambdas/lib/contract.js";
+import { EXPORT_PROCESS_ENVIRONMENT } from "../lambdas/lib/contract.js";
 import { type ChildFigures, RESULT_PREFIX } from "./children/measure.js";
 import type { CsvFile } from "./data.js";
 import { lambdaNodeArgs } from "./lambda-runtime.js";
@@ -20,10 +20,10 @@ export const BUCKET = "wavy-bench";
 
 export const log = (line: string) => console.error(`[bench] ${line}`);
 
-// Lambda runs the export function with these: its NODE_OPTIONS, so no --enable-source-maps
-// (infra/constructs/bundled-node-function.ts explains why). The bare pipe runs with Node's defaults.
+// What every child gets, as a Lambda function would. The export's own process settings
+// (EXPORT_PROCESS_ENVIRONMENT: its NODE_OPTIONS, so no --enable-source-maps, and its malloc
+// arena) go to the export alone; the bare pipe and the worker have none.
 export const LAMBDA_ENV = {
-  NODE_OPTIONS: EXPORT_NODE_OPTIONS,
   AWS_REGION: "us-east-1",
   AWS_LAMBDA_FUNCTION_NAME: "bench",
   POWERTOOLS_LOG_LEVEL: "WARN",
@@ -211,7 +211,7 @@ export async function runExport(
   await servers.serve(file.path, true, transport);
   const figures = await runChild(
     script,
-    { ...childEnv(servers, transport), ...extraEnv },
+    { ...childEnv(servers, transport), ...EXPORT_PROCESS_ENVIRONMENT, ...extraEnv },
     execArgv,
   );
   const { key, exportId, rows, bytes, sha256 } = figures.detail as {
@@ -244,11 +244,11 @@ export async function runBaseline(
   const figures = await runChild(
     script,
     {
+      // None of the export function's process settings: they are no part of the bare pipe's
+      // definition (node:https → lib-storage, same TLS, part size and queue), so they cannot
+      // flatter the ratio. It runs as Lambda runs a function without any: on the runtime's own
+      // heap flags.
       ...childEnv(servers, transport),
-      // No NODE_OPTIONS: the export function's tuning is no part of the bare pipe's definition
-      // (node:https → lib-storage, same TLS, part size and queue), so it cannot flatter the
-      // ratio. It runs as Lambda runs a function without any: on the runtime's own heap flags.
-      NODE_OPTIONS: "",
       ...extraEnv,
       BENCH_FILE_URL: url,
       BENCH_KEY: key,

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { EXPORT_PROCESS_ENVIRONMENT } from "../lambdas/lib/contract.js";
 import type { Bundle, BundleName } from "./build.js";
 import type { ChildFigures } from "./children/measure.js";
 import type { BenchCounterResult } from "./counter.js";
 import type { CsvFile } from "./data.js";
-import { FUNCTION_MEMORY_MB, LAMBDA_ENV, type Transport } from "./harness.js";
+import { FUNCTION_MEMORY_MB, type Transport } from "./harness.js";
 import {
   chooseMemory as chooseMemoryFor,
   MAX_CSV_MB,
@@ -166,7 +167,7 @@ export function chooseMemory(report: BenchReport): MemoryChoice {
   });
 }
 
-const LAMBDA_NODE_OPTIONS = LAMBDA_ENV.NODE_OPTIONS;
+const LAMBDA_NODE_OPTIONS = EXPORT_PROCESS_ENVIRONMENT.NODE_OPTIONS;
 const verdict = (met: boolean) => (met ? "met" : "**missed**");
 const TRANSPORT_LABEL: Record<Transport, string> = {
   tls: "TLS, as deployed",
@@ -520,10 +521,11 @@ Every child Node starts as Lambda's runtime starts a function (\`bench/lambda-ru
 ${FUNCTION_MEMORY_MB.export} MB unless NODE_OPTIONS sets its own.
 The bare pipe is a node:http(s) response body handed to lib-storage's Upload (the export's part size
 and queue), on the same transport and with the same S3 client settings, nothing else, without
-NODE_OPTIONS (so on the runtime's heap flags; the export runs with the function's NODE_OPTIONS,
-\`${LAMBDA_NODE_OPTIONS}\`). Init time is \`import()\` of the bundle's index.mjs in such a fresh
-Node, measured inside it: "as deployed" with the function's NODE_OPTIONS (the export function's
-only), "with source maps" with \`--enable-source-maps\` alone.
+NODE_OPTIONS (so on the runtime's heap flags; the export runs with the function's
+\`NODE_OPTIONS=${LAMBDA_NODE_OPTIONS}\` and \`MALLOC_ARENA_MAX=${EXPORT_PROCESS_ENVIRONMENT.MALLOC_ARENA_MAX}\`). Init time is \`import()\` of
+the bundle's index.mjs in such a fresh Node, measured inside it: "as deployed" with the
+function's settings (the export function's only), "with source maps" with
+\`--enable-source-maps\` alone.
 
 ## Export against the bare pipe
 

@@ -4,6 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EXPORT_NODE_OPTIONS, EXPORT_PROCESS_ENVIRONMENT } from "../lambdas/lib/contract.js";
 import { type Bundle, type BundleName, buildBundles, buildProfilingBundle } from "./build.js";
 import { renderScalingCurve } from "./chart.js";
 import type { ChildFigures } from "./children/measure.js";
@@ -190,7 +191,7 @@ async function main(): Promise<void> {
           run,
           {
             transport: "tls",
-            extraEnv: { NODE_OPTIONS: `${LAMBDA_ENV.NODE_OPTIONS} --enable-source-maps` },
+            extraEnv: { NODE_OPTIONS: `${EXPORT_NODE_OPTIONS} --enable-source-maps` },
           },
         ),
       );
@@ -264,17 +265,17 @@ export interface InitFigures {
 async function measureInit(bundles: Record<BundleName, Bundle>): Promise<InitFigures> {
   const names: BundleName[] = ["s3-client-only", "export-sessions", "count-sessions"];
   const variants = names.flatMap((name) => [
-    // As deployed: only the export function carries NODE_OPTIONS.
-    { key: name, name, nodeOptions: name === "export-sessions" ? LAMBDA_ENV.NODE_OPTIONS : "" },
-    { key: `${name} (with source maps)`, name, nodeOptions: "--enable-source-maps" },
+    // As deployed: only the export function carries process settings of its own.
+    { key: name, name, env: name === "export-sessions" ? EXPORT_PROCESS_ENVIRONMENT : {} },
+    { key: `${name} (with source maps)`, name, env: { NODE_OPTIONS: "--enable-source-maps" } },
   ]);
   const times: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.key, []]));
   const probe = bundles["init-probe"].file;
   for (let run = 0; run < PLAN.initRuns; run++) {
-    for (const { key, name, nodeOptions } of variants) {
-      const runtimeArgs = lambdaNodeArgs(FUNCTION_MEMORY_MB.export, nodeOptions);
+    for (const { key, name, env } of variants) {
+      const runtimeArgs = lambdaNodeArgs(FUNCTION_MEMORY_MB.export, env.NODE_OPTIONS);
       const child = spawn(process.execPath, [...runtimeArgs, probe, bundles[name].file], {
-        env: { PATH: process.env.PATH, ...LAMBDA_ENV, NODE_OPTIONS: nodeOptions },
+        env: { PATH: process.env.PATH, ...LAMBDA_ENV, ...env },
         stdio: ["ignore", "pipe", "inherit"],
       });
       let out = "";

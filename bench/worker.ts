@@ -93,11 +93,11 @@ async function main(): Promise<void> {
         }),
       );
       log(`worker ${megabytes} MB: starting`);
-      // Plain HTTP, as this bench was measured, and no NODE_OPTIONS (the worker function has
-      // none): the runtime's own heap flags for the worker's memory.
+      // Plain HTTP, as this bench was measured, and no process settings of the export
+      // function's (the worker has none): the runtime's own heap flags for the worker's memory.
       const figures = await runChild(
         script,
-        { ...childEnv(servers, "http"), NODE_OPTIONS: "", BENCH_EXPORT_ID: exportId },
+        { ...childEnv(servers, "http"), BENCH_EXPORT_ID: exportId },
         [],
         FUNCTION_MEMORY_MB.worker,
       );

@@ -8,7 +8,7 @@ import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import {
   DEFAULTS,
-  EXPORT_NODE_OPTIONS,
+  EXPORT_PROCESS_ENVIRONMENT,
   ID_PATTERN,
   S3_PREFIX,
   SERVICE_NAME,
@@ -79,7 +79,7 @@ export class ExportApi extends Construct {
         REQUEST_BUDGET_MS: String(DEFAULTS.requestBudgetMs),
         MAX_CSV_BYTES: String(DEFAULTS.maxCsvBytes),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME.export,
-        NODE_OPTIONS: EXPORT_NODE_OPTIONS,
+        ...EXPORT_PROCESS_ENVIRONMENT,
         EVENT_BUS_NAME: props.bus.eventBusName,
         EXPORT_WORKER_FUNCTION_NAME: props.worker.functionName,
         EXPORT_WORKER_TIMEOUT_SECONDS: String(WORKER.maxTimeoutSeconds),

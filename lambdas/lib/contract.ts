@@ -225,3 +225,17 @@ export const STACK_OUTPUT = {
  * the figures. No --enable-source-maps (infra/constructs/bundled-node-function.ts says why).
  */
 export const EXPORT_NODE_OPTIONS = "--max-semi-space-size=1";
+
+/**
+ * The export function's process settings, as the stack sets them and the bench runs them. With
+ * MALLOC_ARENA_MAX=1 glibc keeps one malloc arena instead of up to 8 per core
+ * (https://sourceware.org/glibc/manual/latest/html_node/Memory-Allocation-Tunables.html,
+ * glibc.malloc.arena_max, which the variable sets): what V8's and libuv's threads free (TLS
+ * records, compressor contexts) is reused instead of held in arenas of their own. The 1 GB
+ * export over TLS peaked 7-10 MB lower at the same CPU (docs/benchmarks.md, step 10). Lambda
+ * reserves no MALLOC_* name (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+ */
+export const EXPORT_PROCESS_ENVIRONMENT = {
+  NODE_OPTIONS: EXPORT_NODE_OPTIONS,
+  MALLOC_ARENA_MAX: "1",
+} as const;
