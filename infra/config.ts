@@ -309,11 +309,11 @@ const contextSchema = z
     exportRetentionDays: intSetting(90, 1, 36_500),
     // docs/benchmarks.md: the smallest size whose CPU share copies a 5 M-row (170 MB) CSV and
     // writes its Parquet companion inside the 25 s budget with a 1.5x margin (measured over TLS
-    // as deployed, ~21-25 CPU s/GB: up to ~190-220 MB in 25 s), and holds the peak RSS (~150-160
+    // as deployed, ~21-25 CPU s/GB: up to ~190-220 MB in 25 s), and holds the peak RSS (~145-160
     // MB whatever the size) 1.5 times. 256 MB took ~375 MB before the companion; with it, ~90-110.
     exportMemoryMb: memoryMb(512),
     // docs/benchmarks.md, "The worker": the size whose CPU share copies MAX_CSV_BYTES (5 GiB)
-    // well inside the worker's 15 minutes; peak RSS stays ~150 MB whatever the CSV's size.
+    // well inside the worker's 15 minutes; its peak RSS (~200-260 MB, growing with the CSV) fits 1.5 times.
     exportWorkerMemoryMb: memoryMb(512),
     counterMemoryMb: memoryMb(512),
     // EventBridge bus names: 1-256 of A-Z a-z 0-9 . _ - (and / for partner buses, not ours).
