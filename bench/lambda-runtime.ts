@@ -1,8 +1,8 @@
 /**
  * The Node.js command line Lambda starts a function with, so the bench's children run as
  * deployed. Lambda's managed Node.js runtime starts the function's process from its bootstrap
- * script (`/var/runtime/bootstrap` in the `public.ecr.aws/lambda/nodejs` images, the same files
- * as the managed runtime), which runs
+ * script (`/var/runtime/bootstrap`, as quoted from the `public.ecr.aws/lambda/nodejs` base images
+ * and from extractions of the managed runtime: AWS documents no such file), which runs
  *
  *   node --expose-gc --max-http-header-size 81920 [memory args] /var/runtime/index.mjs
  *
@@ -12,8 +12,8 @@
  * ("Do not override customers' semi and old space size options"); the nodejs18.x one added them
  * regardless, and an option on the command line overrides the same option in NODE_OPTIONS
  * (https://nodejs.org/api/cli.html#node_optionsoptions), so on such a runtime the export's
- * `--max-semi-space-size=1` would be lost. This models the current rule; docs/deploying.md says
- * how to see which one a deployed function got (its cold-start log line).
+ * `--max-semi-space-size=1` would be lost. This models the current rule; a deployed export
+ * function logs a warning at a cold start where the other one applied (docs/deploying.md).
  *
  * Why it matters to the figures: any of these V8 flags, `--expose-gc` alone included, costs
  * ~25-30 ms of CPU at module init (Node's built-in code cache was made under V8's default
