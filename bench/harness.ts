@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { DeleteObjectsCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { localS3ClientConfig } from "../dev/local-s3.js";
 import { loopbackCertificate } from "../dev/tls-front.js";
 import { readConfig } from "../infra/config.js";
 import { EXPORT_PROCESS_ENVIRONMENT } from "../lambdas/lib/contract.js";
@@ -107,10 +108,7 @@ export async function startServers(tls: CertificateFiles): Promise<Servers> {
     credentials: wavyReady.credentials,
     caFile: tls.certFile,
     s3: new S3Client({
-      endpoint: s3Ready.endpoint,
-      forcePathStyle: true,
-      region: "us-east-1",
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      ...localS3ClientConfig(s3Ready.endpoint),
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
     }),

@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { S3Client } from "@aws-sdk/client-s3";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import { delimitedListing, delimitedListingBucket } from "./delimited-listing.js";
 
@@ -60,6 +60,16 @@ export interface LocalS3Options {
 /** A status to answer with, "destroy" to drop the connection, "hang" to never answer. */
 export type FaultRule = (req: IncomingMessage) => number | "destroy" | "hang" | undefined;
 
+/** How a client reaches a local S3 (this front or s3rver behind it): path-style, s3rver's fixed credentials. */
+export function localS3ClientConfig(endpoint: string): S3ClientConfig {
+  return {
+    endpoint,
+    forcePathStyle: true,
+    region: "us-east-1",
+    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+  };
+}
+
 /** One request as the front saw it: enough to count what an operation costs in S3 requests. */
 export interface S3Request {
   method: string;
@@ -101,13 +111,7 @@ export class LocalS3 {
     });
     const info = (await this.s3rver.run()) as AddressInfo | [string, number];
     this.backendPort = Array.isArray(info) ? info[1] : info.port;
-    this.backend = new S3Client({
-      endpoint: `http://127.0.0.1:${this.backendPort}`,
-      forcePathStyle: true,
-      region: "us-east-1",
-      // s3rver's own fixed credentials.
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-    });
+    this.backend = new S3Client(localS3ClientConfig(`http://127.0.0.1:${this.backendPort}`));
 
     this.front = createServer((req, res) => this.forward(req, res));
     this.front.listen(this.options.port ?? 0, "127.0.0.1");

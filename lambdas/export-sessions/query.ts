@@ -1,11 +1,9 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { InvalidRequestError } from "../lib/errors.js";
+import { quotedName } from "../lib/ids.js";
 
 /** The target's names in a query. */
 const ID_PARAMETERS = ["customerId", "subAccountId"] as const;
-
-/** A parameter's name as an error quotes it: cut short, so a huge or hostile one stays readable. */
-const quoted = (name: string) => JSON.stringify(name.slice(0, 40));
 
 /** Query parameters as single values; a repeated one is ambiguous and refused. */
 export function singleQueryValues(event: APIGatewayProxyEvent): Record<string, string> {
@@ -32,7 +30,7 @@ export function refuseUnknownParameters(
   if (unknown === undefined) return;
   const takes = `${known.slice(0, -1).join(", ")} and ${known.at(-1)}`;
   throw new InvalidRequestError(
-    `Unknown query parameter ${quoted(unknown)}: the query takes ${takes}`,
+    `Unknown query parameter ${quotedName(unknown)}: the query takes ${takes}`,
   );
 }
 
@@ -45,7 +43,7 @@ export function refuseMiscasedIds(query: Record<string, string>): void {
     const meant = ID_PARAMETERS.find((id) => id.toLowerCase() === name.toLowerCase());
     if (meant !== undefined && meant !== name) {
       throw new InvalidRequestError(
-        `Unknown query parameter ${quoted(name)}: did you mean ${meant}?`,
+        `Unknown query parameter ${quotedName(name)}: did you mean ${meant}?`,
       );
     }
   }

@@ -51,9 +51,12 @@ const notAnObject = "must be a JSON object with customerId (and optionally subAc
 /** Who to read sessions for. `subAccountId: null` means the customer as a whole. */
 export const SessionTargetSchema = z.object(targetShape, notAnObject);
 
-/** Unknown fields are named, each cut short and quoted, so a huge or hostile key stays readable. */
+/** A field's or parameter's name as an error quotes it: cut short, so a huge or hostile one stays readable. */
+export const quotedName = (name: string) => JSON.stringify(name.slice(0, 40));
+
+/** Unknown fields are named, each cut short and quoted. */
 function unknownFieldsMessage(keys: readonly string[], takes: string): string {
-  const shown = keys.slice(0, 3).map((key) => JSON.stringify(key.slice(0, 40)));
+  const shown = keys.slice(0, 3).map(quotedName);
   const more = keys.length > 3 ? ` and ${keys.length - 3} more` : "";
   const fields = keys.length === 1 ? "field" : "fields";
   return `unknown ${fields} ${shown.join(", ")}${more}: ${takes}`;

@@ -1,17 +1,7 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { NAMED_QUERIES, RAW_EXPORTS_TABLE, SESSIONS_TABLE } from "../../infra/athena-queries.js";
 import { PARTITIONS, RAW_EXPORT_COLUMNS, SESSION_COLUMNS } from "../../lambdas/lib/contract.js";
-
-const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
-
-/** The text of one `## ` section of a Markdown file. */
-function section(markdown: string, title: string): string {
-  const start = markdown.indexOf(`\n## ${title}\n`);
-  if (start < 0) throw new Error(`no section "${title}"`);
-  const end = markdown.indexOf("\n## ", start + 1);
-  return markdown.slice(start, end < 0 ? undefined : end);
-}
+import { readRepoFile as read, section } from "../support/markdown.js";
 
 describe.each([
   ["README.md", "Querying with Athena"],

@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runNode } from "../support/run-node.js";
 
 /**
  * `npm run call` (scripts/call.ts) against a loopback stand-in for the deployed API: what it
@@ -17,24 +17,12 @@ interface Seen {
 }
 
 async function runCall(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/call.ts", ...args], {
-    env: {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-      AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-      AWS_PROFILE: "",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  return runNode(["--import", "tsx", "scripts/call.ts", ...args], {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    AWS_PROFILE: "",
   });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code, output };
 }
 
 describe("npm run call", () => {

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { localS3ClientConfig } from "../../dev/local-s3.js";
 import { S3_PREFIX } from "../../lambdas/lib/contract.js";
 import { type Harness, sha256, startHarness } from "../support/export-harness.js";
 
@@ -409,12 +410,7 @@ describe("fault matrix with S3 down from the start", () => {
 
   beforeAll(async () => {
     ctx.front = await startWavyFront();
-    deadS3 = new S3Client({
-      endpoint: `http://127.0.0.1:${await closedPort()}`,
-      forcePathStyle: true,
-      region: "us-east-1",
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-    });
+    deadS3 = new S3Client(localS3ClientConfig(`http://127.0.0.1:${await closedPort()}`));
     ctx.h = await startHarness({
       wavy: { csvByTarget: { "42": HEADER + ROW } },
       env: { WAVY_API_URL: ctx.front.url, REQUEST_BUDGET_MS: "10000" },

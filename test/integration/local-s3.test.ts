@@ -5,7 +5,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalS3 } from "../../dev/local-s3.js";
+import { LocalS3, localS3ClientConfig } from "../../dev/local-s3.js";
 
 /**
  * Issue 11, item 11: browsing the local S3 by folder, as `aws s3 ls` and the console do
@@ -28,12 +28,7 @@ describe("the local S3's listing with a delimiter", () => {
 
   beforeAll(async () => {
     s3 = await new LocalS3({ buckets: [BUCKET] }).start();
-    client = new S3Client({
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      region: "us-east-1",
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-    });
+    client = new S3Client(localS3ClientConfig(s3.endpoint));
     for (const key of KEYS) {
       await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }));
     }

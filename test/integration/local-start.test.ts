@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runNode } from "../support/run-node.js";
 
 /** The README's quick start: `npm start` serves the API on loopback with its embedded parts. */
 describe("npm start", () => {
@@ -141,22 +142,13 @@ async function runStart(
   timeoutMs = 15_000,
 ): Promise<{ code: number | null; output: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), "wavy-start-"));
-  const child = spawn(process.execPath, ["--import", "tsx", "local/start.ts"], {
-    env: { ...process.env, PORT: "0", LOCAL_S3_PORT: "0", LOCAL_DATA_DIR: dataDir, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const [code] = (await once(child, "exit")) as [number | null];
-  clearTimeout(timer);
+  const result = await runNode(
+    ["--import", "tsx", "local/start.ts"],
+    { ...process.env, PORT: "0", LOCAL_S3_PORT: "0", LOCAL_DATA_DIR: dataDir, ...env },
+    timeoutMs,
+  );
   await rm(dataDir, { recursive: true, force: true });
-  return { code, output };
+  return result;
 }
 
 /** A stack trace's frame lines: what a user must not get for a setting they can fix. */

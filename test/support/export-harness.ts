@@ -12,7 +12,7 @@ import { startApiServer } from "../../dev/api-gateway.js";
 import { LocalEventBridge } from "../../dev/eventbridge.js";
 import { lambdaContext } from "../../dev/lambda-context.js";
 import { type LocalFunction, LocalLambda } from "../../dev/lambda-service.js";
-import { LocalS3 } from "../../dev/local-s3.js";
+import { LocalS3, localS3ClientConfig } from "../../dev/local-s3.js";
 import { WavySimulator, type WavySimulatorOptions } from "../../dev/wavy-simulator.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { handleWorkerEvent } from "../../lambdas/export-worker/handler.js";
@@ -64,12 +64,7 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const wavy = await new WavySimulator(options.wavy).start();
   const s3 = await new LocalS3({ buckets: [BUCKET] }).start();
-  const s3Options = {
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: "us-east-1",
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  };
+  const s3Options = localS3ClientConfig(s3.endpoint);
   const s3Client = new S3Client(s3Options);
   const eventBridge = await new LocalEventBridge().start();
   const lambda = await new LocalLambda().start();

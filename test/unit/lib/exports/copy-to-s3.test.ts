@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type FaultRule, LocalS3 } from "../../../../dev/local-s3.js";
+import { type FaultRule, LocalS3, localS3ClientConfig } from "../../../../dev/local-s3.js";
 import {
   InternalError,
   UpstreamError,
@@ -45,12 +45,7 @@ let seen: SeenRequest[];
 
 beforeAll(async () => {
   s3 = await new LocalS3({ buckets: [BUCKET] }).start();
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: "us-east-1",
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  });
+  client = new S3Client(localS3ClientConfig(s3.endpoint));
 });
 
 afterEach(() => s3.clearFaults());

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { LocalS3 } from "../../../../dev/local-s3.js";
+import { LocalS3, localS3ClientConfig } from "../../../../dev/local-s3.js";
 import { loopbackCertificate, TlsFront } from "../../../../dev/tls-front.js";
 import { copyToS3 } from "../../../../lambdas/lib/exports/copy-to-s3.js";
 import { UNSIGNED_PAYLOAD } from "../../../../lambdas/lib/exports/unsigned-payload.js";
@@ -54,10 +54,7 @@ function client(
   requestChecksumCalculation: "WHEN_SUPPORTED" | "WHEN_REQUIRED",
 ): S3Client {
   return new S3Client({
-    endpoint,
-    forcePathStyle: true,
-    region: "us-east-1",
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    ...localS3ClientConfig(endpoint),
     requestChecksumCalculation,
     responseChecksumValidation: "WHEN_REQUIRED",
     requestHandler: { httpsAgent: new https.Agent({ ca }) },
