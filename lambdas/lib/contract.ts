@@ -239,3 +239,26 @@ export const EXPORT_PROCESS_ENVIRONMENT = {
   NODE_OPTIONS: EXPORT_NODE_OPTIONS,
   MALLOC_ARENA_MAX: "1",
 } as const;
+
+/**
+ * Live session windows from Wavy's webhooks (docs/contract.md, "Live windows"). The table's key
+ * schema, its index and TTL attribute are shared by the functions that read and write it and the
+ * construct that creates it.
+ */
+export const WINDOWS_TABLE = {
+  /** The user's number (Wavy's `source` in an MO, `destination` in a status callback). */
+  partitionKey: "destination",
+  /** The business number that received the MO (Wavy's `origin`). */
+  sortKey: "origin",
+  /** Open windows of one business number by closing time: partition `origin`, sort `closesAt`. */
+  closingIndex: "byOriginClosesAt",
+  closingIndexSortKey: "closesAt",
+  /** Epoch seconds after which DynamoDB's TTL may delete the item. */
+  ttlAttribute: "expiresAt",
+} as const;
+
+/** What a webhook route carries; the queue message's `kind` attribute says which. */
+export const WEBHOOK_KIND = { mo: "mo", status: "status" } as const;
+
+/** Days a closed window is kept before TTL removes it (`windowRetentionDays`). */
+export const WINDOW_RETENTION_DAYS = { default: 7, min: 1, max: 365 } as const;
