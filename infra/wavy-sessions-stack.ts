@@ -48,6 +48,7 @@ export class WavySessionsStack extends Stack {
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
       accessLogRetentionDays: Math.max(config.logRetentionDays, 90),
+      retain: config.retain,
     });
     this.catalog = new DataCatalog(this, "Catalog", {
       bucket: this.storage.bucket,
