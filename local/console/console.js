@@ -363,6 +363,7 @@ async function loadClosing() {
     `${document.closing.count} of ${document.rows} destinations of ${targetName(target)} close within ${within} min (measured ${time(document.createdAt)})` +
     (entries.length > SHOWN_ENTRIES ? `; the first ${SHOWN_ENTRIES} shown` : "");
   $("closing-list").dataset.exportId = document.exportId;
+  $("closing-list").dataset.target = targetName(target);
   $("closing-list").replaceChildren(
     ...entries
       .slice(0, SHOWN_ENTRIES)
@@ -404,9 +405,19 @@ async function search(destination) {
     );
     return;
   }
-  // Without live windows, Wavy's list is the truth: every open window closes within 1440 min.
+  // Without live windows, Wavy's list is the truth: first the list shown, then one of 1440
+  // minutes, which holds every open window (a window lasts 24 h).
   const target = currentTarget();
   const name = targetName(target);
+  const shown = $("closing-list").querySelector(`[data-destination="${CSS.escape(destination)}"]`);
+  if (shown && $("closing-list").dataset.target === name) {
+    const closesAt = shown.dataset.closesAt;
+    answer.dataset.open = "true";
+    answer.replaceChildren(
+      `Open for ${name}: until ${time(closesAt)} (${countdown(closesAt)} left).`,
+    );
+    return;
+  }
   if (
     !state.searchList ||
     state.searchList.target !== name ||
