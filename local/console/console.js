@@ -58,6 +58,7 @@ function bytes(n) {
 
 const time = (iso) =>
   new Date(iso).toLocaleString(undefined, {
+    hourCycle: "h23",
     month: "short",
     day: "numeric",
     hour: "2-digit",
