@@ -113,6 +113,7 @@ function currentView() {
 function show() {
   const view = currentView();
   for (const name of views) $(`view-${name}`).hidden = name !== view;
+  document.body.dataset.view = view;
   for (const link of document.querySelectorAll("nav a")) {
     link.toggleAttribute("aria-current", link.dataset.view === view);
   }
@@ -160,6 +161,8 @@ function makeChart(name, title, series) {
     {
       width: chartWidth(holder),
       height: 200,
+      // Room on the right for the last time label, centred on the plot's edge.
+      padding: [12, 32, 0, 0],
       scales: { x: { time: true } },
       series: [{}, ...series.map((s) => ({ ...s, spanGaps: false, points: { size: 5 } }))],
       axes: [{ incrs: TIME_STEPS, values: tickLabels, space: 70 }, { size: 48 }],
@@ -305,7 +308,10 @@ async function refreshExports() {
 }
 
 function progress(text, kind = "") {
-  const item = element("li", { class: kind, text: `${new Date().toLocaleTimeString()} ${text}` });
+  const item = element("li", {
+    class: kind,
+    text: `${new Date().toLocaleTimeString([], { hourCycle: "h23" })} ${text}`,
+  });
   $("export-progress").append(item);
   return item;
 }
