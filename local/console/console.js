@@ -245,6 +245,14 @@ async function sampleAll() {
 }
 
 async function startTargets() {
+  if (state.targets.length === 0) {
+    $("charts").append(
+      element("p", {
+        class: "muted",
+        text: "No target is counted locally (the sandbox's are, with the real Wavy none): the other views take any target.",
+      }),
+    );
+  }
   for (const target of state.targets) {
     const name = targetName(target);
     const title = target.subAccountId
