@@ -358,12 +358,12 @@ async function runExport(background) {
 
 // ---------- Closing soon
 
-function closingItem(destination, closesAt, extra = "") {
+function closingItem(destination, closesAt) {
   return element(
     "li",
     { "data-destination": destination, "data-closes-at": closesAt },
     element("span", { class: "destination", text: shownNumber(destination) }),
-    element("span", { class: "closes", text: `${time(closesAt)}${extra}` }),
+    element("span", { class: "closes", text: time(closesAt) }),
     element("span", { class: "countdown", text: countdown(closesAt) }),
   );
 }
@@ -415,7 +415,12 @@ async function search(destination) {
       open.length
         ? `Open: ${open.map((w) => `origin ${w.origin} until ${time(w.closesAt)} (${countdown(w.closesAt)} left)`).join("; ")}`
         : windows.length
-          ? `Closed since ${time(windows[0].closesAt)}.`
+          ? `Closed since ${time(
+              windows
+                .map((w) => w.closesAt)
+                .sort()
+                .at(-1),
+            )}.`
           : "Not open: never heard from it.",
     );
     return;
