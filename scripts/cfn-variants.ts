@@ -3,8 +3,9 @@ import { MAX_TARGETS } from "../infra/config.js";
 /**
  * The deployments whose synthesised templates `npm run lint:cfn` lints and the infra tests put
  * through cdk-nag: each switches on a different part of the stack (issue 9's list: default,
- * targets with alarmEmail, an imported secret with its KMS key, 200 targets), plus a cron
- * schedule on a named secret under another stack name.
+ * targets with alarmEmail, an imported secret with its KMS key, the most targets), plus a cron
+ * schedule on a named secret under another stack name, and the live windows' origins and a
+ * webhook token rotation.
  */
 const TARGETS = [
   { customerId: "42" },
@@ -31,6 +32,18 @@ export const CFN_VARIANTS: Record<string, Record<string, unknown>> = {
     scheduleExpression: "cron(0/30 8-20 ? * MON-FRI *)",
     alarmPeriodMinutes: 720,
     counterReservedConcurrency: 2,
+  },
+  // Live windows (issue 20): origins in the schedules' input, a kept window retention, and a
+  // webhook token mid-rotation (both versions' routes, the previous one resolved by version stage).
+  "origins-and-token-rotation": {
+    targets: [
+      { customerId: "42", origins: ["5511999990000", "551133334444"] },
+      { customerId: "42", subAccountId: "7", origins: ["5521988887777"] },
+    ],
+    windowRetentionDays: 30,
+    webhookTokenVersion: 2,
+    webhookAcceptPreviousToken: true,
+    alarmEmail: "ops@example.com",
   },
   [`${MAX_TARGETS}-targets`]: {
     targets: Array.from({ length: MAX_TARGETS }, (_, i) => ({ customerId: String(i + 1) })),

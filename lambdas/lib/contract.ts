@@ -212,6 +212,14 @@ export const STACK_OUTPUT = {
   exportWorkerFunctionName: "ExportWorkerFunctionName",
   /** The bus completion events go to (docs/contract.md, "Events"). */
   eventBusName: "EventBusName",
+  /** Live windows (docs/contract.md, "Webhooks (deployed)"): `{token}` stands for the token. */
+  moWebhookUrl: "MoWebhookUrl",
+  statusWebhookUrl: "StatusWebhookUrl",
+  /** The secret holding the webhook token, `{"token": "..."}`. */
+  webhookTokenSecretId: "WebhookTokenSecretId",
+  windowsTableName: "WindowsTableName",
+  webhookQueueUrl: "WebhookQueueUrl",
+  webhookDeadLetterQueueUrl: "WebhookDeadLetterQueueUrl",
 } as const;
 
 /**

@@ -334,7 +334,11 @@ describe("configuration in the synthesised stack", () => {
         },
         { cfnValidation: false },
       );
-      expect(template.findResources("AWS::SecretsManager::Secret")).toEqual({});
+      // No Wavy secret of our own: the one secret left is the webhook token's, generated at deploy.
+      const secrets = Object.values(template.findResources("AWS::SecretsManager::Secret"));
+      expect(
+        secrets.map((secret) => secret.Properties.GenerateSecretString?.GenerateStringKey),
+      ).toEqual(["token"]);
       const statements = Object.values(template.findResources("AWS::IAM::Policy")).flatMap(
         (policy) =>
           policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
