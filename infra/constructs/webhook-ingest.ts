@@ -279,6 +279,9 @@ export class WebhookIngest extends Construct {
           {
             // SQS answers 400 for a message over MaximumMessageSize ("Message must be shorter
             // than N bytes") and for characters it does not accept: the caller's body, either way.
+            // The template tells them apart and overrides the status
+            // (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-override-request-response-parameters.html);
+            // test/aws checks SQS's wording (moto's) against the text it looks for.
             selectionPattern: "400",
             statusCode: "400",
             responseTemplates: {
