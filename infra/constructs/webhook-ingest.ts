@@ -192,12 +192,15 @@ export class WebhookIngest extends Construct {
       },
     ]);
 
+    // Each token's subtree is named after the version that brought it, and keeps its name when
+    // the next rotation turns it from AWSCURRENT into AWSPREVIOUS (same value, an in-place
+    // update): CloudFormation creates new resources before it deletes old ones, so a new
+    // resource holding the old token beside the old one would be two resources with one path,
+    // which API Gateway refuses.
     const wavy = this.api.root.addResource("hooks").addResource("wavy");
-    const stages = props.acceptPreviousToken ? ["AWSCURRENT", "AWSPREVIOUS"] : ["AWSCURRENT"];
-    for (const versionStage of stages) {
-      const label = versionStage === "AWSCURRENT" ? "Current" : "Previous";
-      this.addTokenRoutes(wavy, versionStage, `${label}TokenV${props.tokenVersion}`);
-    }
+    this.addTokenRoutes(wavy, "AWSCURRENT", `TokenV${props.tokenVersion}`);
+    if (props.acceptPreviousToken)
+      this.addTokenRoutes(wavy, "AWSPREVIOUS", `TokenV${props.tokenVersion - 1}`);
   }
 
   /**

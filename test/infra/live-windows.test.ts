@@ -334,9 +334,28 @@ describe("the webhook routes", () => {
       );
     const [first] = tokenIds(template);
     const [second] = tokenIds(rotated);
-    expect(first).toMatch(/CurrentTokenV1/);
-    expect(second).toMatch(/CurrentTokenV2/);
+    expect(first).toMatch(/^WebhooksTokenV1/);
+    expect(second).toMatch(/^WebhooksTokenV2/);
     expect(deploymentIds(rotated)).not.toEqual(deploymentIds(template));
+  });
+
+  it("keep the previous token's resources under the name they had, so no two share a path", () => {
+    // CloudFormation creates before it deletes: the old token must stay in the resource that
+    // already holds it (now read as AWSPREVIOUS), never arrive in a new one beside it.
+    const byId = (t: Template) =>
+      Object.fromEntries(
+        Object.entries(resourcesOf(t, "AWS::ApiGateway::Resource"))
+          .filter(([, r]) => typeof r.Properties.PathPart !== "string")
+          .map(([id, r]) => [id, JSON.stringify(r.Properties.PathPart)]),
+      );
+    const [v1Id] = Object.keys(byId(template));
+    const overlap = byId(overlapping);
+    // The very same logical id as before the rotation, beside a new one for version 2.
+    expect(Object.keys(overlap)).toHaveLength(2);
+    expect(overlap[String(v1Id)]).toContain(":token:AWSPREVIOUS:");
+    const [v2Id] = Object.keys(overlap).filter((id) => id !== v1Id);
+    expect(v2Id).toMatch(/^WebhooksTokenV2/);
+    expect(overlap[String(v2Id)]).toContain(":token:AWSCURRENT:");
   });
 
   it("serve the previous token too while Wavy switches over", () => {
