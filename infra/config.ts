@@ -78,7 +78,7 @@ export interface WavySessionsConfig {
   readonly windowRetentionDays: number;
   /** Raised after every put-secret-value of the webhook token (docs/contract.md, "Webhooks (deployed)"). */
   readonly webhookTokenVersion: number;
-  /** Also serve the token's previous version (AWSPREVIOUS) while Wavy switches to the new one. */
+  /** Keep serving the previous version's token while Wavy switches to the new one. */
   readonly webhookAcceptPreviousToken: boolean;
   readonly webhookThrottleRateLimit: number;
   readonly webhookThrottleBurstLimit: number;
@@ -489,8 +489,7 @@ const contextSchema = z
         path: ["scheduleFlexibleWindowMinutes"],
         message: `must not exceed alarmPeriodMinutes (${alarmMinutes})`,
       });
-    // Secrets Manager has no AWSPREVIOUS version before the first put-secret-value, and
-    // resolving a dynamic reference to a missing version fails the deploy.
+    // Version 1 has no previous version whose routes could be kept.
     if (value.webhookAcceptPreviousToken && value.webhookTokenVersion < 2)
       ctx.addIssue({
         code: "custom",

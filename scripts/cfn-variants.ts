@@ -33,8 +33,8 @@ export const CFN_VARIANTS: Record<string, Record<string, unknown>> = {
     alarmPeriodMinutes: 720,
     counterReservedConcurrency: 2,
   },
-  // Live windows (issue 20): origins in the schedules' input, a kept window retention, and a
-  // webhook token mid-rotation (both versions' routes, the previous one resolved by version stage).
+  // Live windows (issue 20): origins in the schedules' input, a longer window retention, and a
+  // webhook token mid-rotation (both versions' routes).
   "origins-and-token-rotation": {
     targets: [
       { customerId: "42", origins: ["5511999990000", "551133334444"] },

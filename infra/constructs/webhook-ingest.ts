@@ -37,7 +37,7 @@ export interface WebhookIngestProps {
   readonly throttleBurstLimit: number;
   /** Raised after every put-secret-value of the token: the token's resources are named after it. */
   readonly tokenVersion: number;
-  /** Also serve the token's AWSPREVIOUS version (a second subtree) while Wavy switches over. */
+  /** Keep the previous version's subtree, untouched, while Wavy switches to the new token. */
   readonly acceptPreviousToken: boolean;
   readonly logRetention: logs.RetentionDays;
   /**
@@ -192,29 +192,30 @@ export class WebhookIngest extends Construct {
       },
     ]);
 
-    // Each token's subtree is named after the version that brought it, and keeps its name when
-    // the next rotation turns it from AWSCURRENT into AWSPREVIOUS (same value, an in-place
-    // update): CloudFormation creates new resources before it deletes old ones, so a new
-    // resource holding the old token beside the old one would be two resources with one path,
-    // which API Gateway refuses.
+    // Each token's subtree is named after the version that brought it. CloudFormation resolves
+    // a dynamic reference when it creates or updates the resource holding it, and never again
+    // by itself: the previous version's subtree, left exactly as it was, keeps serving the token
+    // it was created with. Nothing in it may change: PathPart is create-only, and CloudFormation
+    // creates a replacement before it deletes the original, so a re-read would put two
+    // resources on one path, which API Gateway refuses.
     const wavy = this.api.root.addResource("hooks").addResource("wavy");
-    this.addTokenRoutes(wavy, "AWSCURRENT", `TokenV${props.tokenVersion}`);
-    if (props.acceptPreviousToken)
-      this.addTokenRoutes(wavy, "AWSPREVIOUS", `TokenV${props.tokenVersion - 1}`);
+    this.addTokenRoutes(wavy, `TokenV${props.tokenVersion}`);
+    if (props.acceptPreviousToken) this.addTokenRoutes(wavy, `TokenV${props.tokenVersion - 1}`);
   }
 
   /**
    * `/hooks/wavy/<token>/{mo,status}` for one version of the token. The segment is a CloudFormation
-   * dynamic reference to the secret, which may stand in any resource property and which
-   * CloudFormation does not log
-   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html);
-   * it is resolved again only when the resource changes, hence the version in its logical id.
-   * The L1 resource because the L2 checks a path part's characters before it is resolved.
+   * dynamic reference to the secret's current value, which may stand in any resource property
+   * and which CloudFormation does not log; it is resolved when the resource is created and
+   * not again unless the resource is updated
+   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html),
+   * hence the version in its logical id. The L1 resource because the L2 checks a path part's
+   * characters before it is resolved.
    */
-  private addTokenRoutes(parent: apigateway.IResource, versionStage: string, id: string): void {
+  private addTokenRoutes(parent: apigateway.IResource, id: string): void {
     const token = SecretValue.secretsManager(this.tokenSecret.secretArn, {
       jsonField: WEBHOOK_TOKEN_FIELD,
-      versionStage,
+      versionStage: "AWSCURRENT",
     }).unsafeUnwrap();
     const segment = new apigateway.CfnResource(this, id, {
       restApiId: this.api.restApiId,
