@@ -282,6 +282,10 @@ describe("the webhook routes", () => {
     const stageId = logicalId(synthesised.stack.webhooks.api.deploymentStage);
     const stage = resourcesOf(template, "AWS::ApiGateway::Stage")[stageId] as Resource;
     expect(stage.Properties.TracingEnabled).toBe(false);
+    // Access logging needs the account's CloudWatch role, which the export API's stack sets.
+    const account = Object.keys(resourcesOf(template, "AWS::ApiGateway::Account"));
+    expect(account).toHaveLength(1);
+    expect(listOf(stage.DependsOn)).toContain(account[0]);
     const format = String((stage.Properties.AccessLogSetting as Json).Format);
     expect(format).not.toMatch(/\$context\.(path|resourcePath)/);
     expect(stage.Properties.MethodSettings).toEqual([
