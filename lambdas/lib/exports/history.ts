@@ -1,22 +1,15 @@
-import {
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-} from "@aws-sdk/client-s3";
 import { S3_PREFIX } from "../contract.js";
 import { InvalidRequestError } from "../errors.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 import type { ExportManifest } from "./export-document.js";
-import type { ExportBucket } from "./exports.js";
-import { deleteQuietly } from "./manifest-store.js";
-import { storageFailure } from "./storage-failure.js";
+import type { ExportStore } from "./store.js";
 
 /**
  * The run history (docs/contract.md, "Run history"): one empty object per export, named so that
  * ListObjectsV2, which returns keys in ascending UTF-8 order, returns a target's exports newest
  * first: `history/customerId=42/subAccountId=all/<9999999999999 - createdAt ms>-<exportId>.json`.
- * A page is then one ListObjectsV2 (StartAfter seeks `to` or the cursor) and one GetObject per
- * export returned, however long the history: it reads only what it returns.
+ * A page is then one listing (StartAfter seeks `to` or the cursor) and one read per export
+ * returned, however long the history: it reads only what it returns.
  */
 
 /** 13 digits hold every millisecond timestamp up to the year 2286. */
@@ -50,30 +43,6 @@ export function historyEntryKey(manifest: ExportManifest): string {
   return `${historyPrefix(target)}${invertedStamp(new Date(manifest.createdAt))}-${manifest.exportId}.json`;
 }
 
-export async function writeHistoryEntry(
-  manifest: ExportManifest,
-  store: ExportBucket,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  try {
-    await store.s3.send(
-      new PutObjectCommand({
-        Bucket: store.bucket,
-        Key: historyEntryKey(manifest),
-        Body: "",
-        ContentType: "application/json",
-      }),
-      { abortSignal: signal },
-    );
-  } catch (error) {
-    throw storageFailure("Writing a history entry failed", error, signal);
-  }
-}
-
-export function deleteHistoryEntry(manifest: ExportManifest, store: ExportBucket): Promise<void> {
-  return deleteQuietly(historyEntryKey(manifest), store);
-}
-
 /** The cursor is the last entry returned, opaque to the caller. */
 function encodeCursor(entryName: string): string {
   return Buffer.from(entryName, "utf-8").toString("base64url");
@@ -92,7 +61,7 @@ function decodeCursor(cursor: string): string {
 /** The export ids of one page, newest first, and the cursor of the next page if there is one. */
 export async function listHistory(
   query: HistoryQuery,
-  store: ExportBucket,
+  store: ExportStore,
   signal: AbortSignal,
 ): Promise<HistoryPage> {
   const prefix = historyPrefix(query.target);
@@ -105,25 +74,12 @@ export async function listHistory(
         ? `${prefix}${invertedStamp(query.to)}`
         : undefined;
   const lastStamp = query.from ? invertedStamp(query.from) : undefined;
-  let listing: ListObjectsV2CommandOutput;
-  try {
-    // One more than the page: whether there is a next page is known without a second request.
-    listing = await store.s3.send(
-      new ListObjectsV2Command({
-        Bucket: store.bucket,
-        Prefix: prefix,
-        MaxKeys: query.limit + 1,
-        ...(startAfter !== undefined && { StartAfter: startAfter }),
-      }),
-      { abortSignal: signal },
-    );
-  } catch (error) {
-    throw storageFailure("Listing the run history failed", error, signal);
-  }
+  // One more than the page: whether there is a next page is known without a second request.
+  const keys = await store.list(prefix, { startAfter, maxKeys: query.limit + 1 }, signal);
   const names: string[] = [];
   let more = false;
-  for (const object of listing.Contents ?? []) {
-    const name = (object.Key ?? "").slice(prefix.length);
+  for (const key of keys) {
+    const name = key.slice(prefix.length);
     const match = ENTRY_NAME.exec(name);
     if (!match) continue;
     if (lastStamp !== undefined && (match[1] ?? "") > lastStamp) break;
