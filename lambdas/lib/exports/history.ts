@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { S3_PREFIX } from "../contract.js";
 import { InvalidRequestError } from "../errors.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
@@ -34,8 +35,10 @@ export function historyPrefix(target: SessionTarget): string {
   return `${S3_PREFIX.history}customerId=${target.customerId}/subAccountId=${subAccountLabel(target)}/`;
 }
 
+/** Any time the query accepts, clamped to what 13 digits hold: 1970 to the year 2286. */
 function invertedStamp(time: Date): string {
-  return String(INVERTED_BASE - time.getTime()).padStart(13, "0");
+  const ms = Math.min(Math.max(time.getTime(), 0), INVERTED_BASE);
+  return String(INVERTED_BASE - ms).padStart(13, "0");
 }
 
 export function historyEntryKey(manifest: ExportManifest): string {
@@ -43,17 +46,31 @@ export function historyEntryKey(manifest: ExportManifest): string {
   return `${historyPrefix(target)}${invertedStamp(new Date(manifest.createdAt))}-${manifest.exportId}.json`;
 }
 
-/** The cursor is the last entry returned, opaque to the caller. */
-function encodeCursor(entryName: string): string {
-  return Buffer.from(entryName, "utf-8").toString("base64url");
+/**
+ * The cursor is the last entry returned and the query it belongs to (target and bounds), opaque
+ * to the caller: a cursor given with another query could seek past that query's `to`.
+ */
+function queryTag(query: HistoryQuery): string {
+  const bounds = [historyPrefix(query.target), query.from?.getTime(), query.to?.getTime()];
+  return createHash("sha256").update(JSON.stringify(bounds)).digest("base64url").slice(0, 16);
 }
 
-function decodeCursor(cursor: string): string {
-  const name = /^[A-Za-z0-9_-]{1,400}$/.test(cursor)
+function encodeCursor(entryName: string, query: HistoryQuery): string {
+  return Buffer.from(`${entryName}/${queryTag(query)}`, "utf-8").toString("base64url");
+}
+
+function decodeCursor(cursor: string, query: HistoryQuery): string {
+  const text = /^[A-Za-z0-9_-]{1,400}$/.test(cursor)
     ? Buffer.from(cursor, "base64url").toString("utf-8")
     : "";
-  if (!ENTRY_NAME.test(name)) {
+  const [name = "", tag] = text.split("/");
+  if (!ENTRY_NAME.test(name) || tag === undefined) {
     throw new InvalidRequestError("cursor is not a nextCursor this API answered");
+  }
+  if (tag !== queryTag(query)) {
+    throw new InvalidRequestError(
+      "cursor belongs to another query: pass it with the same customerId, subAccountId, from and to",
+    );
   }
   return name;
 }
@@ -67,13 +84,18 @@ export async function listHistory(
   const prefix = historyPrefix(query.target);
   // Keys sort oldest-last, so `to` is a starting point and `from` an end: a key `<stamp>-…` is
   // longer than `<stamp>`, so StartAfter `<stamp of to>` keeps the exports made exactly at `to`.
-  const startAfter =
-    query.cursor !== undefined
-      ? `${prefix}${decodeCursor(query.cursor)}`
-      : query.to
-        ? `${prefix}${invertedStamp(query.to)}`
-        : undefined;
+  // The later of the cursor and `to`: a page never starts before its query's `to`.
+  const seeks = [
+    query.to && `${prefix}${invertedStamp(query.to)}`,
+    query.cursor !== undefined && `${prefix}${decodeCursor(query.cursor, query)}`,
+  ].filter((key) => typeof key === "string");
+  const startAfter = seeks.sort().at(-1);
   const lastStamp = query.from ? invertedStamp(query.from) : undefined;
+  // Before 1970 (or past 2286) nothing is stored: a `to` there, or a `from` past it, is empty.
+  const outside =
+    (query.to !== undefined && query.to.getTime() < 0) ||
+    (query.from !== undefined && query.from.getTime() > INVERTED_BASE);
+  if (outside) return { exportIds: [], nextCursor: null };
   // One more than the page: whether there is a next page is known without a second request.
   const keys = await store.list(prefix, { startAfter, maxKeys: query.limit + 1 }, signal);
   const names: string[] = [];
@@ -92,6 +114,6 @@ export async function listHistory(
   const last = names.at(-1);
   return {
     exportIds: names.map((name) => ENTRY_NAME.exec(name)?.[2] ?? ""),
-    nextCursor: more && last !== undefined ? encodeCursor(last) : null,
+    nextCursor: more && last !== undefined ? encodeCursor(last, query) : null,
   };
 }

@@ -46,3 +46,43 @@ describe("the run history", () => {
     });
   });
 });
+
+describe("the run history's bounds", () => {
+  const TIMES = ["1969-07-20T20:17:00Z", "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"];
+  // 1969 is not stored (13 digits start at 1970), so only the two others can be listed.
+  const STORED = ["2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"];
+
+  it("keeps its order with a from before 1970", async () => {
+    const store = await historyOf(STORED);
+    const page = await list(store, { from: new Date("1900-01-01T00:00:00Z") });
+    expect(page.exportIds).toEqual(["e1", "e0"]);
+  });
+
+  it("lists nothing with a to before 1970", async () => {
+    const store = await historyOf(STORED);
+    const page = await list(store, { to: new Date(TIMES[0] ?? "") });
+    expect(page).toEqual({ exportIds: [], nextCursor: null });
+  });
+
+  it("pages within to with its own cursor (control)", async () => {
+    const store = await historyOf([...STORED, "2026-12-03T00:00:00Z", "2026-12-04T00:00:00Z"]);
+    const to = new Date("2026-12-03T00:00:00Z");
+    const first = await list(store, { to, limit: 1 });
+    const second = await list(store, { to, limit: 1, cursor: first.nextCursor });
+
+    expect(first.exportIds).toEqual(["e2"]);
+    expect(second.exportIds).toEqual(["e1"]);
+  });
+
+  it("refuses a cursor from another query with a clear 400", async () => {
+    const store = await historyOf([...STORED, "2026-12-03T00:00:00Z"]);
+    const first = await list(store, { limit: 1 });
+
+    await expect(
+      list(store, { limit: 1, to: new Date(STORED[0] ?? ""), cursor: first.nextCursor }),
+    ).rejects.toMatchObject({
+      code: "INVALID_REQUEST",
+      message: expect.stringContaining("another query"),
+    });
+  });
+});
