@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Harness, startHarness } from "../support/export-harness.js";
 
 /**
@@ -95,5 +95,17 @@ describe("a failed export leaves no CSV under exports/", () => {
     expect((await h.call("GET", `/exports/${json.exportId}`)).status).toBe(200);
     expect(h.s3.requests.map((r) => r.method)).toEqual(["GET"]);
     expect(await h.objectKeys("manifests/running/")).toEqual([]);
+  });
+
+  it("gives every PutObject its length: no SDK warning of a stream of unknown length", async () => {
+    h.wavy.csvByTarget.set("42", SMALL_CSV);
+    // The setup silences console.warn with a spy; the SDK's check writes there (issue 19).
+    const warn = vi.mocked(console.warn);
+    warn.mockClear();
+
+    expect((await h.call("POST", "/exports", { customerId: "42" })).status).toBe(201);
+
+    const warnings = warn.mock.calls.map((call) => String(call[0]));
+    expect(warnings.filter((text) => text.includes("Stream of unknown length"))).toEqual([]);
   });
 });

@@ -61,7 +61,8 @@ export function s3ExportStore(s3: S3Client, bucket: string): ExportStore {
             Bucket: bucket,
             Key: key,
             Body: text,
-            // A string body has a known length: the SDK sends it without the unknown-length warning.
+            // Said outright: for an empty body (the history and running-index entries) the SDK
+            // sends no content-length and warns "Stream of unknown length" on every export.
             ContentLength: Buffer.byteLength(text),
             ContentType: "application/json",
             ...(condition && "ifMatch" in condition
