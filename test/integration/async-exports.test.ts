@@ -2,13 +2,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { lambdaContext } from "../../dev/lambda-context.js";
+import { localS3ClientConfig } from "../../dev/local-s3.js";
 import { handleWorkerEvent } from "../../lambdas/export-worker/handler.js";
 import { loadExportConfig } from "../../lambdas/lib/config.js";
 import { manifestKey } from "../../lambdas/lib/exports/export-document.js";
 import { buildExportService } from "../../lambdas/lib/exports/export-service.js";
+import { recordAwsCalls } from "../support/aws-call-recorder.js";
 import {
   BUCKET,
   EVENT_BUS,
@@ -404,10 +406,14 @@ describe("a worker killed mid-copy, with nobody reading", () => {
     await h.lambda.idle();
     const sweep = () =>
       handleWorkerEvent(() =>
+        // The worker's own recorded clients: test/iam evaluates the sweep's calls too.
         buildExportService(loadExportConfig(h.env), {
-          s3: h.s3Client,
+          s3: recordAwsCalls(new S3Client(localS3ClientConfig(h.s3.endpoint)), "worker"),
           clock: () => new Date(Date.now() + offsetMs),
-          eventBridge: new EventBridgeClient({ endpoint: h.eventBridge.endpoint }),
+          eventBridge: recordAwsCalls(
+            new EventBridgeClient({ endpoint: h.eventBridge.endpoint }),
+            "worker",
+          ),
         }),
       )({ sweep: true }, lambdaContext("export-worker", 60_000));
 
