@@ -41,6 +41,8 @@ export function handleWorkerEvent(exports: () => ExportService) {
       throw new InvalidRequestError('The worker\'s event must be {exportId} or {"sweep": true}');
     }
     if ("sweep" in parsed.data) {
+      // Stops 5 s before the invocation's timeout, to log and return what it did: the next sweep
+      // goes on from there.
       const result = await exports().sweep(context.getRemainingTimeInMillis() - 5_000);
       logger.info("Swept the running exports", { ...result });
       return result;
