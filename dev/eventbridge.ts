@@ -42,6 +42,7 @@ export class LocalEventBridge {
   endpoint = "";
   private server: Server | undefined;
   private refuseNext = 0;
+  private hanging = false;
   private readonly listeners = new Set<(event: DeliveredEvent) => void>();
 
   async start(port = 0): Promise<this> {
@@ -64,6 +65,11 @@ export class LocalEventBridge {
     this.refuseNext = count;
   }
 
+  /** Every PutEvents from now on is read and never answered (an endpoint that hangs). */
+  hangPuts(hang: boolean): void {
+    this.hanging = hang;
+  }
+
   /** Resolves once `count` events have arrived, or rejects after `timeoutMs`. */
   async waitFor(count: number, timeoutMs = 5_000): Promise<DeliveredEvent[]> {
     const until = Date.now() + timeoutMs;
@@ -79,6 +85,7 @@ export class LocalEventBridge {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    if (this.hanging) return;
     const target = req.headers["x-amz-target"];
     if (req.method !== "POST" || target !== "AWSEvents.PutEvents") {
       return this.fail(res, 400, "UnknownOperationException", `Unsupported ${String(target)}`);

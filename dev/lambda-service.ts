@@ -19,6 +19,7 @@ export class LocalLambda {
   private readonly functions = new Map<string, LocalFunction>();
   private readonly running = new Set<Promise<void>>();
   private refuseStatus: number | undefined;
+  private hanging = false;
 
   register(functionName: string, run: LocalFunction): this {
     this.functions.set(functionName, run);
@@ -28,6 +29,11 @@ export class LocalLambda {
   /** Every invoke from now on is refused with this status (a throttled or failing Lambda). */
   refuseInvokes(status: number | undefined): void {
     this.refuseStatus = status;
+  }
+
+  /** Every invoke from now on is read and never answered (a Lambda endpoint that hangs). */
+  hangInvokes(hang: boolean): void {
+    this.hanging = hang;
   }
 
   async start(port = 0): Promise<this> {
@@ -49,6 +55,7 @@ export class LocalLambda {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    if (this.hanging) return;
     const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(
       new URL(req.url ?? "/", "http://local").pathname,
     );

@@ -45,8 +45,8 @@ function serveS3rverDes(): void {
  * s3rver (a real S3-protocol server, objects on disk) behind a thin front on loopback that
  * (1) answers AbortMultipartUpload, which s3rver lacks, (2) keeps a ledger of multipart
  * uploads so tests can prove none stays open, (3) lets a test inject faults, and (4) honours
- * conditional PUTs (`If-None-Match: *`, `If-Match: <etag>`), which S3 supports and s3rver
- * ignores (it reads those headers on GET only): the Idempotency-Key records rely on them, and
+ * conditional PUTs and DELETEs (`If-None-Match: *`, `If-Match: <etag>`), which S3 supports and
+ * s3rver ignores (it reads those headers on GET only): the export lifecycle relies on them, and
  * (5) lists with a delimiter correctly (delimited-listing.ts), which s3rver does one level deep
  * only, so `aws s3 ls` shows the exports.
  */
@@ -193,8 +193,9 @@ export class LocalS3 {
     if (req.method === "GET" && url.searchParams.has("uploads")) {
       return void this.listUploads(req, res, url);
     }
+    // Conditional deletes (If-Match) too: S3 has them on general purpose buckets, s3rver not.
     const conditional =
-      req.method === "PUT" &&
+      (req.method === "PUT" || req.method === "DELETE") &&
       uploadId === null &&
       (req.headers["if-none-match"] !== undefined || req.headers["if-match"] !== undefined);
     const listedBucket = delimitedListingBucket(req.method, url);
@@ -229,8 +230,8 @@ export class LocalS3 {
   }
 
   /**
-   * S3's conditional writes: 412 PreconditionFailed when the condition fails, 404 NoSuchKey for
-   * If-Match on a missing object, and 409 ConditionalRequestConflict while another conditional
+   * S3's conditional writes and deletes: 412 PreconditionFailed when the condition fails, 404
+   * NoSuchKey for If-Match on a missing object, and 409 ConditionalRequestConflict while another conditional
    * write to the same key is in flight (S3 answers concurrent ones the same way).
    */
   private async conditionalPut(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

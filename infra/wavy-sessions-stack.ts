@@ -8,6 +8,7 @@ import type { WavySessionsConfig } from "./config.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
+import { ExportSweeper } from "./constructs/export-sweeper.js";
 import { ExportWorker } from "./constructs/export-worker.js";
 import { Observability } from "./constructs/observability.js";
 import { SessionCounter } from "./constructs/session-counter.js";
@@ -35,6 +36,7 @@ export class WavySessionsStack extends Stack {
   readonly secret: WavySecret;
   readonly exportApi: ExportApi;
   readonly worker: ExportWorker;
+  readonly sweeper: ExportSweeper;
   readonly counter: SessionCounter;
   readonly observability: Observability;
   // Live windows (issue 20).
@@ -105,6 +107,15 @@ export class WavySessionsStack extends Stack {
       memoryMb: config.exportWorkerMemoryMb,
       downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       logRetention,
+      deadLetterQueue: this.counter.deadLetterQueue,
+    });
+
+    // Issue 19: the running exports past their deadlineAt are settled every 5 minutes by the
+    // worker (docs/contract.md, "The export lifecycle"), so Export Failed needs no reader.
+    this.sweeper = new ExportSweeper(this, "ExportSweeper", {
+      worker: this.worker.function,
+      storage: this.storage,
+      scheduleGroupName: `${stackName}-sweeper`,
       deadLetterQueue: this.counter.deadLetterQueue,
     });
 

@@ -11,7 +11,7 @@ await measure(async () => {
     { exportId: process.env.BENCH_EXPORT_ID },
     lambdaContext("export-worker", 900_000),
   );
-  if (ended?.status !== "succeeded") {
+  if (!ended || !("status" in ended) || ended.status !== "succeeded") {
     throw new Error(`the worker ended ${JSON.stringify(ended)}`);
   }
   return { key: ended.key, rows: ended.rows, bytes: ended.bytes, sha256: ended.sha256 };

@@ -177,6 +177,10 @@ export class SessionCounter extends Construct {
       ["s3:DeleteObject"],
       [S3_PREFIX.exports, S3_PREFIX.sessions, S3_PREFIX.manifests, S3_PREFIX.history],
     );
+    // Issue 19: a failed snapshot takes its manifest back with If-Match on the running version,
+    // and a conditional delete needs s3:GetObject as well
+    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html).
+    props.storage.grantObjects(this.function, ["s3:GetObject"], [S3_PREFIX.manifests]);
     props.bus.grantPutEventsTo(this.function);
     NagSuppressions.addResourceSuppressions(
       this.function.role ?? this.function,

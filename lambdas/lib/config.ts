@@ -16,18 +16,20 @@ import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
  * Plain decimal digits only: coercing with Number() also took `1e3`, `0x384` and ` 900 `, a
  * value that reads as one number to a person and as another to the code.
  */
-const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) => {
-  const message =
-    max === Number.MAX_SAFE_INTEGER
-      ? "must be a positive integer in plain digits"
-      : `must be a positive integer in plain digits, at most ${max}`;
+const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER, min = 1) => {
+  const range = [min > 1 && `at least ${min}`, max < Number.MAX_SAFE_INTEGER && `at most ${max}`]
+    .filter(Boolean)
+    .join(" and ");
+  const message = `must be a positive integer in plain digits${range ? `, ${range}` : ""}`;
   return z._default(
     z.pipe(
       z.pipe(
         z.string(message).check(z.regex(/^[1-9][0-9]*$/, message)),
         z.transform((digits: string) => Number(digits)),
       ),
-      z.number().check(z.refine((n: number) => Number.isSafeInteger(n) && n <= max, message)),
+      z
+        .number()
+        .check(z.refine((n: number) => Number.isSafeInteger(n) && n >= min && n <= max, message)),
     ),
     fallback,
   );
@@ -97,7 +99,13 @@ const exportEnvSchema = z.object({
 const workerEnvSchema = z.object({
   // Unset: Prefer: respond-async is answered 500 with a log line naming it.
   EXPORT_WORKER_FUNCTION_NAME: optionalText,
-  EXPORT_WORKER_TIMEOUT_SECONDS: positiveInt(WORKER.maxTimeoutSeconds, WORKER.maxTimeoutSeconds),
+  // A timeout within the worker's safety margin leaves it no time to copy: every asynchronous
+  // export would fail, so such a value is refused here (docs/contract.md, "Configuration").
+  EXPORT_WORKER_TIMEOUT_SECONDS: positiveInt(
+    WORKER.maxTimeoutSeconds,
+    WORKER.maxTimeoutSeconds,
+    WORKER.minTimeoutSeconds,
+  ),
 });
 
 export interface WavyConfig {

@@ -54,6 +54,11 @@ export const WORKER = {
   maxTimeoutSeconds: 900,
   /** Time kept back from the worker's deadline to abort the upload and record the failure. */
   safetyMarginMs: 30_000,
+  /**
+   * The shortest worker timeout that can copy anything: the safety margin plus 30 s of copy.
+   * A shorter EXPORT_WORKER_TIMEOUT_SECONDS made every asynchronous export fail (issue 19).
+   */
+  minTimeoutSeconds: 60,
 } as const;
 
 /**

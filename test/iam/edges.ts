@@ -72,10 +72,10 @@ function schedulerEdges(model: StackModel): IamRequest[] {
         action: "sts:AssumeRole",
         resource: role.arn,
         resourcePolicy: role.trustPolicy,
-        context: { "aws:SourceArn": model.scheduleGroupArn, "aws:SourceAccount": TEST_ACCOUNT },
+        context: { "aws:SourceArn": schedule.groupArn, "aws:SourceAccount": TEST_ACCOUNT },
       },
       {
-        label: `Scheduler invokes the counter for ${schedule.logicalId}`,
+        label: `Scheduler invokes its target (the counter, or the worker's sweep) for ${schedule.logicalId}`,
         principal: session,
         action: "lambda:InvokeFunction",
         resource: schedule.targetArn,

@@ -70,7 +70,14 @@ export interface StackModel {
   /** Where each asynchronously invoked function's failed invocations go. */
   onFailureDestinations: { counter: string[]; worker: string[] };
   scheduleGroupArn: string;
-  schedules: { logicalId: string; roleArn: string; targetArn: string; deadLetterArn?: string }[];
+  schedules: {
+    logicalId: string;
+    roleArn: string;
+    targetArn: string;
+    deadLetterArn?: string;
+    /** The ARN of the schedule's group: what Scheduler presents as aws:SourceArn. */
+    groupArn: string;
+  }[];
   /** Absent when alarms go nowhere or to an imported topic (whose policy is not ours). */
   topic: { arn: string; policy: PolicyDocument | undefined } | undefined;
   alarms: { logicalId: string; arn: string; actions: string[] }[];
@@ -267,11 +274,16 @@ export function buildStackModel(
         RoleArn: string;
         DeadLetterConfig?: { Arn: string };
       };
+      // The counter's group, or the export sweeper's (issue 19): each schedule's own.
+      const groupId = ofType("AWS::Scheduler::ScheduleGroup").find(
+        ([, group]) => group.Properties?.Name === schedule.Properties?.GroupName,
+      )?.[0];
       return {
         logicalId,
         roleArn: target.RoleArn,
         targetArn: target.Arn,
         deadLetterArn: target.DeadLetterConfig?.Arn,
+        groupArn: groupId ? resolver.arn(groupId) : resolver.arn(id(stack.counter.scheduleGroup)),
       };
     }),
     topic: topicId

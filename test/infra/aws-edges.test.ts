@@ -47,11 +47,17 @@ describe("EventBridge Scheduler -> counter and dead-letter queue", () => {
   // Scheduler assumes the execution role with aws:SourceArn = the schedule GROUP's ARN:
   // https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html
   it("can assume the schedules' role: trusted for the group's ARN and the account", () => {
-    const [groupId, group] = onlyOne(resourcesOf(template, "AWS::Scheduler::ScheduleGroup"));
-    const groupArn = `arn:aws:scheduler:${ENV.region}:${ENV.account}:schedule-group/${String(group.Properties.Name)}`;
+    // The counter's group, and the export sweeper's (issue 19): each schedule trusted for its own.
+    const groups = Object.entries(resourcesOf(template, "AWS::Scheduler::ScheduleGroup"));
     const schedules = Object.values(resourcesOf(template, "AWS::Scheduler::Schedule"));
-    expect(schedules).toHaveLength(TEST_TARGETS.length);
+    expect(schedules).toHaveLength(TEST_TARGETS.length + 1);
     for (const schedule of schedules) {
+      const [groupId, group] =
+        groups.find(([, g]) => g.Properties.Name === schedule.Properties.GroupName) ?? [];
+      if (!group || !groupId) {
+        throw new Error(`no group named ${String(schedule.Properties.GroupName)}`);
+      }
+      const groupArn = `arn:aws:scheduler:${ENV.region}:${ENV.account}:schedule-group/${String(group.Properties.Name)}`;
       const target = schedule.Properties.Target as Json;
       const roleId = logicalIdOf(target.RoleArn);
       const role = resourcesOf(template, "AWS::IAM::Role")[roleId ?? ""];
@@ -205,8 +211,8 @@ describe("two stacks in one account and region", () => {
       "WavySessionsStaging",
       "WavySessionsStaging-webhooks",
     ]);
-    const [, group] = onlyOne(resourcesOf(secondStack, "AWS::Scheduler::ScheduleGroup"));
-    expect(String(group.Properties.Name)).toMatch(/^WavySessionsStaging-/);
+    for (const group of Object.values(resourcesOf(secondStack, "AWS::Scheduler::ScheduleGroup")))
+      expect(String(group.Properties.Name)).toMatch(/^WavySessionsStaging-/);
     for (const alarm of Object.values(resourcesOf(secondStack, "AWS::CloudWatch::Alarm")))
       expect(String(alarm.Properties.AlarmName)).toMatch(/^WavySessionsStaging\//);
   });

@@ -490,8 +490,14 @@ describe("storage", () => {
 });
 
 describe("schedules", () => {
+  // The counter's group only: the export sweeper's schedule has its own (test/infra/export-sweeper.test.ts).
+  const counterSchedules = () =>
+    Object.values(resources("AWS::Scheduler::Schedule")).filter(
+      (schedule) => schedule.Properties.GroupName === "WavySessions-counter",
+    );
+
   it("count every configured target once, with the contract's event as input", () => {
-    const schedules = Object.values(resources("AWS::Scheduler::Schedule"));
+    const schedules = counterSchedules();
     expect(schedules).toHaveLength(TEST_TARGETS.length);
     const inputs = schedules.map((s) =>
       JSON.parse((s.Properties.Target as { Input: string }).Input),
@@ -504,7 +510,7 @@ describe("schedules", () => {
   });
 
   it("spread runs over a flexible window, retry and dead-letter to an encrypted queue", () => {
-    for (const schedule of Object.values(resources("AWS::Scheduler::Schedule"))) {
+    for (const schedule of counterSchedules()) {
       expect(schedule.Properties).toEqual(
         expect.objectContaining({
           ScheduleExpression: "rate(15 minutes)",

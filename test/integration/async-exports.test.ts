@@ -1,9 +1,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { lambdaContext } from "../../dev/lambda-context.js";
+import { localS3ClientConfig } from "../../dev/local-s3.js";
+import { handleWorkerEvent } from "../../lambdas/export-worker/handler.js";
+import { loadExportConfig } from "../../lambdas/lib/config.js";
 import { manifestKey } from "../../lambdas/lib/exports/export-document.js";
+import { buildExportService } from "../../lambdas/lib/exports/export-service.js";
+import { recordAwsCalls } from "../support/aws-call-recorder.js";
 import {
   BUCKET,
   EVENT_BUS,
@@ -349,6 +356,83 @@ describe("a worker killed mid-copy", () => {
     const again = await h.call("GET", location);
     expect(again.json).toEqual(read.json);
     expect(h.eventBridge.events).toHaveLength(1);
+  });
+});
+
+describe("a worker killed mid-copy, with nobody reading", () => {
+  let h: Harness;
+  let offsetMs = 0;
+  let child: ChildProcess | undefined;
+  const workerScript = fileURLToPath(new URL("../support/worker-process.ts", import.meta.url));
+
+  beforeAll(async () => {
+    h = await startHarness({
+      deps: { clock: () => new Date(Date.now() + offsetMs) },
+      worker:
+        ({ env }) =>
+        async (payload) => {
+          child = spawn(
+            process.execPath,
+            ["--import", "tsx", workerScript, JSON.stringify(payload), "600000"],
+            { env: { ...process.env, ...env, POWERTOOLS_LOG_LEVEL: "ERROR" }, stdio: "ignore" },
+          );
+          await once(child, "exit");
+        },
+    });
+  });
+  afterAll(async () => {
+    child?.kill("SIGKILL");
+    await h.close();
+  });
+
+  it("is settled by the scheduled sweep: Export Failed put, upload aborted, nothing left", async () => {
+    const chunk = ROW.repeat(Math.ceil((1024 * 1024) / ROW.length));
+    h.wavy.linkTo(
+      h.wavy.serveFile(async (_req, res) => {
+        res.writeHead(200, { "transfer-encoding": "chunked" });
+        res.write("source;session_created_at\n");
+        for (let sent = 0; sent < 12; sent++) {
+          if (!res.write(chunk)) await once(res, "drain");
+        }
+      }),
+    );
+    const accepted = await h.call("POST", "/exports", { customerId: "42" }, ASYNC);
+    const until = Date.now() + 20_000;
+    while (!h.s3.requests.some((r) => r.method === "PUT" && r.query.has("partNumber"))) {
+      if (Date.now() > until) throw new Error("the worker never uploaded a part");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child?.kill("SIGKILL");
+    await h.lambda.idle();
+    const sweep = () =>
+      handleWorkerEvent(() =>
+        // The worker's own recorded clients: test/iam evaluates the sweep's calls too.
+        buildExportService(loadExportConfig(h.env), {
+          s3: recordAwsCalls(new S3Client(localS3ClientConfig(h.s3.endpoint)), "worker"),
+          clock: () => new Date(Date.now() + offsetMs),
+          eventBridge: recordAwsCalls(
+            new EventBridgeClient({ endpoint: h.eventBridge.endpoint }),
+            "worker",
+          ),
+        }),
+      )({ sweep: true }, lambdaContext("export-worker", 60_000));
+
+    // In time: the sweep leaves it running.
+    expect(await sweep()).toEqual({ settled: 0, remaining: false });
+    offsetMs = Date.parse(String(accepted.json.deadlineAt)) - Date.now() + 1_000;
+    expect(await sweep()).toEqual({ settled: 1, remaining: false });
+
+    const events = await h.eventBridge.waitFor(1);
+    expect(events.map((event) => event["detail-type"])).toEqual(["Export Failed"]);
+    expect(events[0]?.detail).toMatchObject({
+      exportId: accepted.json.exportId,
+      error: { code: "UPSTREAM_TIMEOUT" },
+    });
+    expect([...h.s3.openUploads.keys()]).toEqual([]);
+    expect(await h.objectKeys("exports/")).toEqual([]);
+    expect(await h.objectKeys("manifests/running/")).toEqual([]);
+    const read = await h.call("GET", `/exports/${accepted.json.exportId}`);
+    expect(read.json).toEqual(events[0]?.detail);
   });
 });
 

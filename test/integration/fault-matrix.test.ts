@@ -424,7 +424,9 @@ describe("fault matrix with S3 down from the start", () => {
     deadS3.destroy();
   });
 
-  it("S3's endpoint refuses connections: 500 INTERNAL, bounded, the CSV connection released", async () => {
+  // The one lifecycle records the export before calling Wavy (issue 19): with S3 down nothing is
+  // downloaded at all, so no CSV connection can be left open.
+  it("S3's endpoint refuses connections: 500 INTERNAL, bounded, the CSV never fetched", async () => {
     await runRow(
       {
         name: "s3 down",
@@ -437,11 +439,11 @@ describe("fault matrix with S3 down from the start", () => {
         code: "INTERNAL",
         message: /^Internal error$/,
         maxMs: 5000,
-        assess: () => expect(ctx.front.calls).toBe(1),
+        assess: () => expect(ctx.front.calls).toBe(0),
       },
       ctx,
     );
-    await expect.poll(() => ctx.csvClosedAt, { timeout: 2000 }).toBeDefined();
+    expect(ctx.h.wavy.requests).toHaveLength(0);
   });
 });
 

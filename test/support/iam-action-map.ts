@@ -57,6 +57,17 @@ export function describeAwsCall(
     case "S3Client": {
       const bucket = `arn:aws:s3:::${text("Bucket")}`;
       const objectAction = objectActions[commandName];
+      // A conditional delete (If-Match on an ETag) needs s3:GetObject too: "you must have the
+      // s3:DeleteObject and s3:GetObject permissions"
+      // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html).
+      if (commandName === "DeleteObjectCommand" && input.IfMatch !== undefined) {
+        const resource = `${bucket}/${text("Key")}`;
+        return ["s3:DeleteObject", "s3:GetObject"].map((action) => ({
+          action,
+          resource,
+          operation,
+        }));
+      }
       if (objectAction) {
         return [{ action: objectAction, resource: `${bucket}/${text("Key")}`, operation }];
       }

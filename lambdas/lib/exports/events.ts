@@ -6,7 +6,8 @@ import type { ExportDocument, ExportManifest } from "./export-document.js";
 
 /** Announces how an export ended (docs/contract.md, "Events"). */
 export interface CompletionEvents {
-  put(ended: ExportManifest | ExportDocument): Promise<void>;
+  /** `signal`: the caller's deadline (or its clean-up grace); the put never outlives it. */
+  put(ended: ExportManifest | ExportDocument, signal: AbortSignal): Promise<void>;
 }
 
 /** Local runs without a bus (EVENT_BUS_NAME unset): nothing is announced. */
@@ -43,7 +44,7 @@ export function eventBridgeCompletionEvents(
   eventBusName: string,
 ): CompletionEvents {
   return {
-    put: async (ended) => {
+    put: async (ended, signal) => {
       const detail = eventDetail(ended);
       const detailType = detail.status === EXPORT_STATUS.succeeded ? EVENT.succeeded : EVENT.failed;
       try {
@@ -59,7 +60,7 @@ export function eventBridgeCompletionEvents(
               },
             ],
           }),
-          { abortSignal: AbortSignal.timeout(PUT_TIMEOUT_MS) },
+          { abortSignal: AbortSignal.any([signal, AbortSignal.timeout(PUT_TIMEOUT_MS)]) },
         );
         if ((answer.FailedEntryCount ?? 0) > 0) {
           const [entry] = answer.Entries ?? [];

@@ -1,28 +1,38 @@
+import type { Readable } from "node:stream";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { type Clock, Deadline, systemClock } from "../clock.js";
 import type { ExportConfig } from "../config.js";
-import { EXPORT_TRIGGER } from "../contract.js";
+import { EXPORT_TRIGGER, LIMITS } from "../contract.js";
 import type { FieldVisitor } from "../csv/scanner.js";
 import { ConfigurationError, NotFoundError, UpstreamTimeoutError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { type CredentialCache, createCredentialCache } from "../wavy/credentials.js";
 import type { BackoffPolicy } from "../wavy/retry.js";
 import { openSessionCsv } from "../wavy/session-csv.js";
-import { acceptExport, runAcceptedExport, type WorkerLauncher } from "./async-export.js";
+import { acceptExport, runAcceptedExport } from "./async-export.js";
+import { copyToS3 } from "./copy-to-s3.js";
+import { eventBridgeCompletionEvents, noCompletionEvents } from "./events.js";
 import {
-  type CompletionEvents,
-  eventBridgeCompletionEvents,
-  noCompletionEvents,
-} from "./events.js";
-import type { ExportDocument, ExportManifest, SucceededDocument } from "./export-document.js";
-import { createExport, type ExportBucket, readExport } from "./exports.js";
+  type ExportDocument,
+  type ExportManifest,
+  newExportId,
+  type RunningManifest,
+  type SucceededDocument,
+  targetOf,
+} from "./export-document.js";
+import { exportSinks, type PendingClosing } from "./export-sinks.js";
+import { presign, readExport, runInline, toDocument } from "./exports.js";
 import { type HistoryQuery, listHistory } from "./history.js";
 import { idempotentExport } from "./idempotency.js";
-import { lambdaWorkerLauncher } from "./worker-launcher.js";
+import type { Copied, RunSteps } from "./lifecycle.js";
+import { s3ExportStore } from "./s3-store.js";
+import { type SweepResult, sweep } from "./settle.js";
+import type { ExportContext } from "./store.js";
+import { lambdaWorkerLauncher, type WorkerLauncher } from "./worker-launcher.js";
 
-/** What the API routes and the worker ask of the export domain; each handler builds one, lazily. */
+/** What the API routes, the worker and the sweeper ask of the export domain. */
 export interface ExportService {
   createExport(target: SessionTarget, options?: CreateExportOptions): Promise<ExportDocument>;
   readExport(exportId: string): Promise<ExportDocument>;
@@ -32,8 +42,8 @@ export interface ExportService {
     query: HistoryQuery,
   ): Promise<{ exports: ExportDocument[]; nextCursor: string | null }>;
   /**
-   * A scheduled snapshot (docs/contract.md, "Scheduled snapshots"): a synchronous export made by
-   * the counter, whose scan also hands each row's timestamp to the counter's tally.
+   * A scheduled snapshot (docs/contract.md, "Scheduled snapshots"): the lifecycle started by the
+   * counter, whose scan also hands each row's timestamp to the counter's tally.
    */
   snapshotExport(
     target: SessionTarget,
@@ -41,6 +51,8 @@ export interface ExportService {
   ): Promise<SucceededDocument>;
   /** The worker's job: run an accepted export within what its invocation has left. */
   runAcceptedExport(exportId: string, remainingMs: number): Promise<ExportManifest | undefined>;
+  /** The sweeper's job: settle the running exports past their deadlineAt, within remainingMs. */
+  sweep(remainingMs: number): Promise<SweepResult>;
 }
 
 export interface CreateExportOptions {
@@ -68,25 +80,85 @@ export function buildExportService(
   deps: ExportServiceDeps = {},
 ): ExportService {
   const s3 = deps.s3 ?? new S3Client({ forcePathStyle: config.s3ForcePathStyle });
-  const credentials = deps.credentials ?? createCredentialCache(config.credentials);
-  const events: CompletionEvents =
-    config.eventBusName === undefined
-      ? noCompletionEvents
-      : eventBridgeCompletionEvents(
-          deps.eventBridge ?? new EventBridgeClient({}),
-          config.eventBusName,
-        );
-  const store: ExportBucket = {
-    s3,
-    bucket: config.bucket,
-    downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+  const ctx: ExportContext = {
+    store: s3ExportStore(s3, config.bucket),
     clock: deps.clock ?? systemClock,
-    events,
+    events:
+      config.eventBusName === undefined
+        ? noCompletionEvents
+        : eventBridgeCompletionEvents(
+            deps.eventBridge ?? new EventBridgeClient({}),
+            config.eventBusName,
+          ),
+    downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
   };
+  const credentials = deps.credentials ?? createCredentialCache(config.credentials);
   const openCsv = (target: SessionTarget, deadline: Deadline) =>
     openSessionCsv(target, { config, credentials, deadline, backoff: deps.backoff });
-  // Wavy's offset-less timestamps, read in this zone for the companion's UTC columns.
-  const timeZone = config.timeZone;
+  /** Steps 2–3 on S3: the CSV and what is written beside it, in one pass. */
+  const steps = (
+    beside: { onTimestamp?: FieldVisitor; closingWithinMinutes?: number } = {},
+    out: { closing?: PendingClosing } = {},
+  ): RunSteps => ({
+    openCsv,
+    copy: async (csv: Readable, manifest: RunningManifest, deadline: Deadline): Promise<Copied> => {
+      const sinks = exportSinks(
+        targetOf(manifest),
+        manifest.exportId,
+        new Date(manifest.createdAt),
+        {
+          s3,
+          bucket: config.bucket,
+          signal: deadline.signal,
+          closingWithinMinutes: beside.closingWithinMinutes,
+        },
+      );
+      const figures = await copyToS3(csv, {
+        s3,
+        bucket: config.bucket,
+        key: manifest.key,
+        signal: deadline.signal,
+        onTimestamp: beside.onTimestamp,
+        rowSinks: sinks.sinks,
+        timeZone: config.timeZone,
+      });
+      out.closing = sinks.closing;
+      const committed = [manifest.key, sinks.sessionsKey];
+      if (sinks.closing) committed.push(sinks.closing.key);
+      return { figures: { ...figures, sessionsKey: sinks.sessionsKey }, committed };
+    },
+  });
+  /** The synchronous path and the snapshot: the lifecycle inline, then the document. */
+  const inline = async (
+    target: SessionTarget,
+    run: { exportId?: string; budgetMs: number; trigger?: "request" | "schedule" },
+    beside: { onTimestamp?: FieldVisitor; closingWithinMinutes?: number } = {},
+  ): Promise<SucceededDocument> => {
+    const out: { closing?: PendingClosing } = {};
+    const manifest = await runInline(
+      target,
+      {
+        exportId: run.exportId ?? newExportId(ctx.clock()),
+        trigger: run.trigger ?? EXPORT_TRIGGER.request,
+        runMs: run.budgetMs + LIMITS.cleanupGraceMs,
+        deadline: new Deadline(run.budgetMs),
+        steps: steps(beside, out),
+      },
+      ctx,
+    );
+    const document = (await toDocument(manifest, ctx)) as SucceededDocument;
+    const closing = out.closing;
+    if (!closing) return document;
+    return {
+      ...document,
+      closing: {
+        withinMinutes: closing.withinMinutes,
+        count: closing.list.count(),
+        key: closing.key,
+        ...(await presign(closing.key, ctx)),
+      },
+    };
+  };
   let launcher: WorkerLauncher | undefined;
   // Checked before anything is stored: without a worker there is no asynchronous export.
   const workerLauncher = (): WorkerLauncher => {
@@ -106,48 +178,41 @@ export function buildExportService(
     createExport: async (target, options = {}) => {
       const deadline = new Deadline(config.requestBudgetMs);
       const launchWorker = options.respondAsync ? workerLauncher() : undefined;
-      const run = (exportId?: string) => {
-        const newId = exportId !== undefined ? { newExportId: () => exportId } : {};
+      const run = (exportId = newExportId(ctx.clock())): Promise<ExportDocument> => {
         if (launchWorker) {
-          return acceptExport(target, {
-            ...store,
-            ...newId,
-            launchWorker,
-            workerTimeoutMs: config.workerTimeoutSeconds * 1000,
-            signal: deadline.signal,
-          });
+          const workerTimeoutMs = config.workerTimeoutSeconds * 1000;
+          return acceptExport(target, { exportId, launchWorker, workerTimeoutMs, deadline }, ctx);
         }
-        return createExport(target, { ...store, ...newId, deadline, openCsv, timeZone }).catch(
+        return inline(target, { exportId, budgetMs: config.requestBudgetMs }).catch(
           (error: unknown) => {
             throw withAsyncHint(error);
           },
         );
       };
-      return options.idempotencyKey === undefined
-        ? run()
-        : idempotentExport(options.idempotencyKey, target, { ...store, deadline }, run);
+      if (options.idempotencyKey === undefined) return run();
+      const respondAsync = launchWorker !== undefined;
+      return idempotentExport(
+        options.idempotencyKey,
+        target,
+        respondAsync,
+        { ...ctx, deadline },
+        run,
+      );
     },
     closingSessions: (target, withinMinutes) =>
-      createExport(target, {
-        ...store,
-        deadline: new Deadline(config.requestBudgetMs),
-        openCsv,
-        timeZone,
-        closingWithinMinutes: withinMinutes,
-      }),
+      inline(target, { budgetMs: config.requestBudgetMs }, { closingWithinMinutes: withinMinutes }),
     readExport: (exportId) =>
-      readExport(exportId, store, new Deadline(config.requestBudgetMs).signal),
+      readExport(exportId, ctx, new Deadline(config.requestBudgetMs).signal),
     listExports: async (query) => {
       const { signal } = new Deadline(config.requestBudgetMs);
-      const page = await listHistory(query, store, signal);
+      const page = await listHistory(query, ctx.store, signal);
       const documents: (ExportDocument | undefined)[] = new Array(page.exportIds.length);
       let next = 0;
       const readNext = async () => {
         for (let index = next++; index < page.exportIds.length; index = next++) {
-          // An entry without a manifest (a crash between the two writes), or a succeeded one
-          // whose CSV is not committed yet (a synchronous export still finishing): not an
-          // export (yet), so not listed.
-          documents[index] = await readExport(page.exportIds[index] ?? "", store, signal).catch(
+          // An entry without a manifest (a crash between the writes, or a failed synchronous
+          // export being taken back) is not an export, so not listed.
+          documents[index] = await readExport(page.exportIds[index] ?? "", ctx, signal).catch(
             (error: unknown) => {
               if (error instanceof NotFoundError) return undefined;
               throw error;
@@ -162,16 +227,10 @@ export function buildExportService(
       };
     },
     snapshotExport: (target, { onTimestamp, budgetMs }) =>
-      createExport(target, {
-        ...store,
-        deadline: new Deadline(budgetMs),
-        openCsv,
-        timeZone,
-        trigger: EXPORT_TRIGGER.schedule,
-        onTimestamp,
-      }),
+      inline(target, { budgetMs, trigger: EXPORT_TRIGGER.schedule }, { onTimestamp }),
     runAcceptedExport: (exportId, remainingMs) =>
-      runAcceptedExport(exportId, { ...store, openCsv, timeZone, remainingMs }),
+      runAcceptedExport(exportId, { remainingMs, steps: steps() }, ctx),
+    sweep: (remainingMs) => sweep(ctx, AbortSignal.timeout(Math.max(1, remainingMs))),
   };
 }
 

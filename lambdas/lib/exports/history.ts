@@ -1,22 +1,16 @@
-import {
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-} from "@aws-sdk/client-s3";
+import { createHash } from "node:crypto";
 import { S3_PREFIX } from "../contract.js";
 import { InvalidRequestError } from "../errors.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 import type { ExportManifest } from "./export-document.js";
-import type { ExportBucket } from "./exports.js";
-import { deleteQuietly } from "./manifest-store.js";
-import { storageFailure } from "./storage-failure.js";
+import type { ExportStore } from "./store.js";
 
 /**
  * The run history (docs/contract.md, "Run history"): one empty object per export, named so that
  * ListObjectsV2, which returns keys in ascending UTF-8 order, returns a target's exports newest
  * first: `history/customerId=42/subAccountId=all/<9999999999999 - createdAt ms>-<exportId>.json`.
- * A page is then one ListObjectsV2 (StartAfter seeks `to` or the cursor) and one GetObject per
- * export returned, however long the history: it reads only what it returns.
+ * A page is then one listing (StartAfter seeks `to` or the cursor) and one read per export
+ * returned, however long the history: it reads only what it returns.
  */
 
 /** 13 digits hold every millisecond timestamp up to the year 2286. */
@@ -41,8 +35,10 @@ export function historyPrefix(target: SessionTarget): string {
   return `${S3_PREFIX.history}customerId=${target.customerId}/subAccountId=${subAccountLabel(target)}/`;
 }
 
+/** Any time the query accepts, clamped to what 13 digits hold: 1970 to the year 2286. */
 function invertedStamp(time: Date): string {
-  return String(INVERTED_BASE - time.getTime()).padStart(13, "0");
+  const ms = Math.min(Math.max(time.getTime(), 0), INVERTED_BASE);
+  return String(INVERTED_BASE - ms).padStart(13, "0");
 }
 
 export function historyEntryKey(manifest: ExportManifest): string {
@@ -50,41 +46,31 @@ export function historyEntryKey(manifest: ExportManifest): string {
   return `${historyPrefix(target)}${invertedStamp(new Date(manifest.createdAt))}-${manifest.exportId}.json`;
 }
 
-export async function writeHistoryEntry(
-  manifest: ExportManifest,
-  store: ExportBucket,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  try {
-    await store.s3.send(
-      new PutObjectCommand({
-        Bucket: store.bucket,
-        Key: historyEntryKey(manifest),
-        Body: "",
-        ContentType: "application/json",
-      }),
-      { abortSignal: signal },
-    );
-  } catch (error) {
-    throw storageFailure("Writing a history entry failed", error, signal);
-  }
+/**
+ * The cursor is the last entry returned and the query it belongs to (target and bounds), opaque
+ * to the caller: a cursor given with another query could seek past that query's `to`.
+ */
+function queryTag(query: HistoryQuery): string {
+  const bounds = [historyPrefix(query.target), query.from?.getTime(), query.to?.getTime()];
+  return createHash("sha256").update(JSON.stringify(bounds)).digest("base64url").slice(0, 16);
 }
 
-export function deleteHistoryEntry(manifest: ExportManifest, store: ExportBucket): Promise<void> {
-  return deleteQuietly(historyEntryKey(manifest), store);
+function encodeCursor(entryName: string, query: HistoryQuery): string {
+  return Buffer.from(`${entryName}/${queryTag(query)}`, "utf-8").toString("base64url");
 }
 
-/** The cursor is the last entry returned, opaque to the caller. */
-function encodeCursor(entryName: string): string {
-  return Buffer.from(entryName, "utf-8").toString("base64url");
-}
-
-function decodeCursor(cursor: string): string {
-  const name = /^[A-Za-z0-9_-]{1,400}$/.test(cursor)
+function decodeCursor(cursor: string, query: HistoryQuery): string {
+  const text = /^[A-Za-z0-9_-]{1,400}$/.test(cursor)
     ? Buffer.from(cursor, "base64url").toString("utf-8")
     : "";
-  if (!ENTRY_NAME.test(name)) {
+  const [name = "", tag] = text.split("/");
+  if (!ENTRY_NAME.test(name) || tag === undefined) {
     throw new InvalidRequestError("cursor is not a nextCursor this API answered");
+  }
+  if (tag !== queryTag(query)) {
+    throw new InvalidRequestError(
+      "cursor belongs to another query: pass it with the same customerId, subAccountId, from and to",
+    );
   }
   return name;
 }
@@ -92,38 +78,30 @@ function decodeCursor(cursor: string): string {
 /** The export ids of one page, newest first, and the cursor of the next page if there is one. */
 export async function listHistory(
   query: HistoryQuery,
-  store: ExportBucket,
+  store: ExportStore,
   signal: AbortSignal,
 ): Promise<HistoryPage> {
   const prefix = historyPrefix(query.target);
   // Keys sort oldest-last, so `to` is a starting point and `from` an end: a key `<stamp>-…` is
   // longer than `<stamp>`, so StartAfter `<stamp of to>` keeps the exports made exactly at `to`.
-  const startAfter =
-    query.cursor !== undefined
-      ? `${prefix}${decodeCursor(query.cursor)}`
-      : query.to
-        ? `${prefix}${invertedStamp(query.to)}`
-        : undefined;
+  // The later of the cursor and `to`: a page never starts before its query's `to`.
+  const seeks = [
+    query.to && `${prefix}${invertedStamp(query.to)}`,
+    query.cursor !== undefined && `${prefix}${decodeCursor(query.cursor, query)}`,
+  ].filter((key) => typeof key === "string");
+  const startAfter = seeks.sort().at(-1);
   const lastStamp = query.from ? invertedStamp(query.from) : undefined;
-  let listing: ListObjectsV2CommandOutput;
-  try {
-    // One more than the page: whether there is a next page is known without a second request.
-    listing = await store.s3.send(
-      new ListObjectsV2Command({
-        Bucket: store.bucket,
-        Prefix: prefix,
-        MaxKeys: query.limit + 1,
-        ...(startAfter !== undefined && { StartAfter: startAfter }),
-      }),
-      { abortSignal: signal },
-    );
-  } catch (error) {
-    throw storageFailure("Listing the run history failed", error, signal);
-  }
+  // Before 1970 (or past 2286) nothing is stored: a `to` there, or a `from` past it, is empty.
+  const outside =
+    (query.to !== undefined && query.to.getTime() < 0) ||
+    (query.from !== undefined && query.from.getTime() > INVERTED_BASE);
+  if (outside) return { exportIds: [], nextCursor: null };
+  // One more than the page: whether there is a next page is known without a second request.
+  const keys = await store.list(prefix, { startAfter, maxKeys: query.limit + 1 }, signal);
   const names: string[] = [];
   let more = false;
-  for (const object of listing.Contents ?? []) {
-    const name = (object.Key ?? "").slice(prefix.length);
+  for (const key of keys) {
+    const name = key.slice(prefix.length);
     const match = ENTRY_NAME.exec(name);
     if (!match) continue;
     if (lastStamp !== undefined && (match[1] ?? "") > lastStamp) break;
@@ -136,6 +114,6 @@ export async function listHistory(
   const last = names.at(-1);
   return {
     exportIds: names.map((name) => ENTRY_NAME.exec(name)?.[2] ?? ""),
-    nextCursor: more && last !== undefined ? encodeCursor(last) : null,
+    nextCursor: more && last !== undefined ? encodeCursor(last, query) : null,
   };
 }

@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import * as z from "zod/mini";
 import { cleanupSignal, type Deadline } from "../clock.js";
-import { S3_PREFIX } from "../contract.js";
+import { EXPORT_STATUS, S3_PREFIX } from "../contract.js";
 import {
   errorName,
   InternalError,
@@ -14,19 +13,17 @@ import {
 import type { SessionTarget } from "../ids.js";
 import { logger } from "../logger.js";
 import { type ExportDocument, newExportId } from "./export-document.js";
-import { type ExportBucket, isNoSuchKey, readExport, safeJson } from "./exports.js";
-import { storageFailure } from "./storage-failure.js";
+import { readExport } from "./exports.js";
+import { type ExportContext, IF_ABSENT, safeJson } from "./store.js";
 
 /**
- * Idempotency-Key for POST /exports, without a database: the key's record is an S3 object
- * written with a conditional PUT (`If-None-Match: *`), so exactly one request claims a key.
- * The record names the exportId the claimant is making; a retry with the same key and the same
- * target gets that export back (its manifest, with a fresh download URL) instead of a second
- * Wavy call. A claim whose export failed is deleted, so the caller can retry with the same key.
- *
- * Keys are kept for IDEMPOTENCY_TTL_MS; an older record is replaced (`If-Match` on its ETag, so
- * two requests racing to replace it still elect one). The record's object key is the key's
- * SHA-256, so whatever alphabet keys use, they never shape an S3 key.
+ * Idempotency-Key for POST /exports (docs/contract.md, "Idempotency"), without a database: the
+ * key's record is an object written with `If-None-Match: *`, so exactly one request claims a
+ * key. The record names the exportId the claimant is making; a retry with the same key and
+ * target gets that export back instead of a second Wavy call. Replacing an expired or abandoned
+ * record, and releasing one, name the ETag of the record judged (`If-Match`), so of several
+ * requests one wins and none frees a key another took meanwhile. The record's object key is the
+ * key's SHA-256, so whatever alphabet keys use, they never shape an S3 key.
  */
 
 /** How long a key holds its export: a day, as the payment APIs that popularised the header do. */
@@ -37,7 +34,6 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
  * was killed); a request's budget is below API Gateway's 29 s, so a minute is generous.
  */
 const ABANDONED_CLAIM_MS = 60_000;
-
 const POLL_MS = 200;
 
 export function idempotencyRecordKey(idempotencyKey: string): string {
@@ -55,55 +51,26 @@ const RecordSchema = z.object({
   exportId: z.string(),
   fingerprint: z.string(),
   claimedAt: z.string(),
+  // false: a synchronous export, whose replays wait while it runs. Absent on older records.
+  respondAsync: z.optional(z.boolean()),
 });
-
 type IdempotencyRecord = z.infer<typeof RecordSchema>;
-
-export interface IdempotencyDeps extends ExportBucket {
-  deadline: Deadline;
-}
 
 /**
  * Runs `run(exportId)` at most once per key and target within the TTL; every other request with
- * the key gets that export. Same key, different target → 400 INVALID_REQUEST (the contract has
- * no 409). A duplicate that arrives while the first is still running waits for it, within its
- * own budget, and answers 504 if the first has not finished by then.
+ * the key gets that export. Same key, different target → 400 INVALID_REQUEST. A duplicate that
+ * arrives while a synchronous first is still running waits for it, within its own budget (504).
  */
 export async function idempotentExport(
   idempotencyKey: string,
   target: SessionTarget,
-  deps: IdempotencyDeps,
+  respondAsync: boolean,
+  ctx: ExportContext & { deadline: Deadline },
   run: (exportId: string) => Promise<ExportDocument>,
 ): Promise<ExportDocument> {
+  const { store, deadline } = ctx;
   const recordKey = idempotencyRecordKey(idempotencyKey);
   const fingerprint = fingerprintOf(target);
-  const runClaimed = async (exportId: string): Promise<ExportDocument> => {
-    try {
-      return await run(exportId);
-    } catch (error) {
-      // Free the key: the export failed, so a retry with it must be able to try again.
-      await deps.s3
-        .send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: recordKey }), {
-          abortSignal: cleanupSignal(),
-        })
-        .catch((failure: unknown) =>
-          logger.error("Could not release an Idempotency-Key after a failed export", {
-            recordKey,
-            errorName: errorName(failure),
-          }),
-        );
-      throw error;
-    }
-  };
-  const newRecord = (): IdempotencyRecord => {
-    const claimedAt = deps.clock();
-    return {
-      exportId: newExportId(claimedAt),
-      fingerprint,
-      claimedAt: claimedAt.toISOString(),
-    };
-  };
-
   const stillRunning = () =>
     new UpstreamTimeoutError(
       "The first request with this Idempotency-Key is still running; retry it later",
@@ -114,21 +81,56 @@ export async function idempotentExport(
     try {
       return await call();
     } catch (error) {
-      throw waited && deps.deadline.signal.aborted ? stillRunning() : error;
+      throw waited && deadline.signal.aborted ? stillRunning() : error;
+    }
+  };
+  const readRecord = async () => {
+    const stored = await store.get(recordKey, deadline.signal);
+    if (!stored) return undefined;
+    const parsed = RecordSchema.safeParse(safeJson(stored.text));
+    if (!parsed.success || stored.etag === "") {
+      logger.error("An Idempotency-Key record is unreadable", { recordKey });
+      throw new InternalError("Internal error");
+    }
+    return { record: parsed.data, etag: stored.etag };
+  };
+  /** Claims the key (replacing `etag` when given) and runs; undefined when another request won. */
+  const claimAndRun = async (etag: string | undefined) => {
+    const claimedAt = ctx.clock();
+    const record: IdempotencyRecord = {
+      exportId: newExportId(claimedAt),
+      fingerprint,
+      claimedAt: claimedAt.toISOString(),
+      respondAsync,
+    };
+    const condition = etag === undefined ? IF_ABSENT : { ifMatch: etag };
+    const claimed = await store.put(recordKey, JSON.stringify(record), condition, deadline.signal);
+    if (claimed === undefined) return undefined;
+    try {
+      return await run(record.exportId);
+    } catch (error) {
+      // Free the key: the caller is answered an error, so a retry with it must run anew.
+      await store.delete(recordKey, claimed, cleanupSignal()).catch((failure: unknown) =>
+        logger.error("Could not release an Idempotency-Key after a failed export", {
+          recordKey,
+          errorName: errorName(failure),
+        }),
+      );
+      throw error;
     }
   };
 
   // Read before writing: a retry of a finished export, or a key reused for another target,
   // is answered without any write to S3.
-  let held = await readRecord(recordKey, deps);
+  let held = await readRecord();
   for (;;) {
     if (!held) {
-      const record = newRecord();
-      if (await claim(recordKey, record, undefined, deps)) return runClaimed(record.exportId);
-      held = await readRecord(recordKey, deps);
+      const answered = await claimAndRun(undefined);
+      if (answered) return answered;
+      held = await readRecord();
       continue;
     }
-    const age = deps.clock().getTime() - Date.parse(held.record.claimedAt);
+    const age = ctx.clock().getTime() - Date.parse(held.record.claimedAt);
     const expired = !(age < IDEMPOTENCY_TTL_MS);
     // An expired key is free, whatever body it was first used with.
     if (!expired && held.record.fingerprint !== fingerprint) {
@@ -136,87 +138,37 @@ export async function idempotentExport(
         "This Idempotency-Key was already used with a different request body; use a new key",
       );
     }
-    const exportId = held.record.exportId;
-    const document = expired
-      ? undefined
-      : await read(() => readIfFinished(exportId, deps, deps.deadline.signal));
-    if (document) return document;
-    if (expired || age >= ABANDONED_CLAIM_MS) {
+    const { exportId, respondAsync: async } = held.record;
+    const found = expired ? undefined : await read(() => readIfStored(exportId, ctx, deadline));
+    const synchronous = async === false;
+    // A synchronous export answers its caller only once it has ended; one that ended failed (its
+    // run died and was settled) was never answered, so the key is free.
+    const failedSync = synchronous && found?.status === EXPORT_STATUS.failed;
+    if (found && !failedSync && !(synchronous && found.status === EXPORT_STATUS.running)) {
+      return found;
+    }
+    if (expired || failedSync || (!found && age >= ABANDONED_CLAIM_MS)) {
       if (!expired) logger.warn("Taking over an abandoned Idempotency-Key claim", { recordKey });
-      // If-Match on the record we judged: of several requests replacing it, one wins.
-      const record = newRecord();
-      if (await claim(recordKey, record, held.etag, deps)) return runClaimed(record.exportId);
-      held = await readRecord(recordKey, deps);
+      const answered = await claimAndRun(held.etag);
+      if (answered) return answered;
+      held = await readRecord();
       continue;
     }
     // Another request holds the key and is still at work: wait for its manifest.
-    if (deps.deadline.remainingMs() <= POLL_MS) throw stillRunning();
+    if (deadline.remainingMs() <= POLL_MS) throw stillRunning();
     waited = true;
-    await sleep(POLL_MS, undefined, { signal: deps.deadline.signal }).catch(() => {});
-    held = await read(() => readRecord(recordKey, deps));
+    await sleep(POLL_MS, undefined, { signal: deadline.signal }).catch(() => {});
+    held = await read(readRecord);
   }
 }
 
-/** true when this request now holds the key; false when another request does. */
-async function claim(
-  recordKey: string,
-  record: IdempotencyRecord,
-  replacingEtag: string | undefined,
-  deps: IdempotencyDeps,
-): Promise<boolean> {
-  try {
-    await deps.s3.send(
-      new PutObjectCommand({
-        Bucket: deps.bucket,
-        Key: recordKey,
-        Body: JSON.stringify(record),
-        ContentType: "application/json",
-        ...(replacingEtag === undefined ? { IfNoneMatch: "*" } : { IfMatch: replacingEtag }),
-      }),
-      { abortSignal: deps.deadline.signal },
-    );
-    return true;
-  } catch (error) {
-    // 412: the condition failed (the key is held, or was replaced first); 409: S3 saw a
-    // concurrent conditional write to the same key; 404: the record we meant to replace is gone.
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 412 || status === 409 || status === 404) return false;
-    throw storageFailure("Claiming an Idempotency-Key failed", error, deps.deadline.signal);
-  }
-}
-
-async function readRecord(
-  recordKey: string,
-  deps: IdempotencyDeps,
-): Promise<{ record: IdempotencyRecord; etag: string } | undefined> {
-  let text: string;
-  let etag: string;
-  try {
-    const object = await deps.s3.send(
-      new GetObjectCommand({ Bucket: deps.bucket, Key: recordKey }),
-      { abortSignal: deps.deadline.signal },
-    );
-    text = (await object.Body?.transformToString("utf-8")) ?? "";
-    etag = object.ETag ?? "";
-  } catch (error) {
-    if (isNoSuchKey(error)) return undefined;
-    throw storageFailure("Reading an Idempotency-Key failed", error, deps.deadline.signal);
-  }
-  const parsed = RecordSchema.safeParse(safeJson(text));
-  if (!parsed.success || etag === "") {
-    logger.error("An Idempotency-Key record is unreadable", { recordKey });
-    throw new InternalError("Internal error");
-  }
-  return { record: parsed.data, etag };
-}
-
-async function readIfFinished(
+async function readIfStored(
   exportId: string,
-  store: ExportBucket,
-  signal: AbortSignal,
+  ctx: ExportContext,
+  deadline: Deadline,
 ): Promise<ExportDocument | undefined> {
   try {
-    return await readExport(exportId, store, signal);
+    return await readExport(exportId, ctx, deadline.signal);
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
     throw error;

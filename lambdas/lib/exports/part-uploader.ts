@@ -101,7 +101,12 @@ export class PartUploader {
     this.throwIfFailed();
   }
 
-  /** Makes the object visible: the one PutObject, or CompleteMultipartUpload after flush(). */
+  /**
+   * Makes the object visible: the one PutObject, or CompleteMultipartUpload after flush(). Both
+   * write-once (`If-None-Match: *`, S3 takes it on either,
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html): an export's
+   * keys are fresh, so an object already there is never overwritten, only refused (412).
+   */
   async commit(): Promise<void> {
     if (this.uploadId === undefined) {
       // The whole CSV fits in one part: a single PutObject, as lib-storage does.
@@ -112,6 +117,7 @@ export class PartUploader {
             Key: this.key,
             Body: this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0),
             ContentType: this.contentType,
+            IfNoneMatch: "*",
           }),
         ),
         this.sendOptions,
@@ -126,6 +132,7 @@ export class PartUploader {
         Key: this.key,
         UploadId: this.uploadId,
         MultipartUpload: { Parts: this.parts },
+        IfNoneMatch: "*",
       }),
       this.sendOptions,
     );

@@ -1,96 +1,91 @@
-import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { EXPORT_STATUS } from "../contract.js";
-import { errorName, UpstreamTimeoutError } from "../errors.js";
+import { UpstreamTimeoutError } from "../errors.js";
 import { logger } from "../logger.js";
-import type { ExportManifest, FailedManifest, RunningManifest } from "./export-document.js";
-import type { ExportBucket } from "./exports.js";
+import type { ExportManifest } from "./export-document.js";
+import { manifestKey } from "./export-document.js";
 import {
   deleteQuietly,
+  failedOf,
+  live,
+  objectKeysOf,
+  RUNNING_PREFIX,
   readManifest,
+  runningEntryKey,
   type StoredManifest,
-  writeManifest,
-} from "./manifest-store.js";
+} from "./lifecycle.js";
+import type { ExportContext } from "./store.js";
 
 /**
- * A running export read past its deadlineAt has a dead worker: the worker stops itself before
- * then (docs/contract.md, "Asynchronous exports"). Whoever reads it records it as failed, then
- * takes back whatever the dead worker left: its open multipart uploads and any object at its key.
+ * The one settle step (docs/contract.md, "The export lifecycle"), called by readers and by the
+ * sweeper: a running export past its deadlineAt has a dead run. It is recorded failed (If-Match
+ * on the version judged overdue: of several settlers and a late run, one records the end), then
+ * what the dead run left is taken back and `Export Failed` put. Returns the manifest as it now
+ * stands.
  */
-export function isOverdue(manifest: ExportManifest, now: Date): manifest is RunningManifest {
-  return (
-    manifest.status === EXPORT_STATUS.running && now.getTime() >= Date.parse(manifest.deadlineAt)
-  );
-}
-
-/** The manifest as it now stands: unchanged, or failed when it was an overdue running one. */
-export async function settleIfOverdue(
+export async function settle(
   stored: StoredManifest,
-  store: ExportBucket,
+  ctx: ExportContext,
   signal: AbortSignal,
 ): Promise<ExportManifest> {
-  if (!isOverdue(stored.manifest, store.clock())) return stored.manifest;
   const running = stored.manifest;
-  const failed: FailedManifest = {
-    exportId: running.exportId,
-    trigger: running.trigger,
-    customerId: running.customerId,
-    subAccountId: running.subAccountId,
-    bucket: running.bucket,
-    key: running.key,
-    createdAt: running.createdAt,
-    status: EXPORT_STATUS.failed,
-    error: {
+  if (running.status !== EXPORT_STATUS.running) return running;
+  if (ctx.clock().getTime() < Date.parse(running.deadlineAt)) return running;
+  const failed = failedOf(
+    running,
+    {
       code: new UpstreamTimeoutError("").code,
-      message: `The export's worker did not finish by its deadline (${running.deadlineAt})`,
+      message: `The export's run did not finish by its deadline (${running.deadlineAt})`,
     },
-    completedAt: store.clock().toISOString(),
-  };
-  // If-Match on the version judged overdue: of the observers (and a late worker), one records
-  // the end; the others read what it recorded.
-  const won = await writeManifest(failed, { kind: "replace", etag: stored.etag }, store, signal);
-  if (won === undefined) {
-    const now = await readManifest(running.exportId, store, signal);
-    return now?.manifest ?? failed;
+    ctx,
+  );
+  const key = manifestKey(running.exportId);
+  if (
+    (await ctx.store.put(key, JSON.stringify(failed), { ifMatch: stored.etag }, signal)) ===
+    undefined
+  ) {
+    return (await readManifest(running.exportId, ctx, signal))?.manifest ?? failed;
   }
-  logger.warn("Settled an export whose worker died", { exportId: running.exportId });
-  // After the record, not before: a worker that recorded first keeps its object.
-  await abortOpenUploads(running.key, store, signal);
-  await deleteQuietly(running.key, store);
-  await store.events.put(failed);
+  logger.warn("Settled an export whose run died", { exportId: running.exportId });
+  // After the record, not before: a run that recorded first keeps its objects.
+  const objects = objectKeysOf(running);
+  for (const object of objects) await ctx.store.abortUploads(object, signal);
+  await deleteQuietly([...objects, runningEntryKey(running)], ctx);
+  await ctx.events.put(failed, live(signal));
   return failed;
 }
 
+/** At most this many entries per sweep: a run stays well inside its timeout, the next continues. */
+export const SWEEP_LIMIT = 50;
+const RUNNING_ENTRY = /^(\d{13})-([A-Za-z0-9_-]{1,128})\.json$/;
+
+export interface SweepResult {
+  settled: number;
+  /** Overdue entries this run left for the next (the limit, or its time ran out). */
+  remaining: boolean;
+}
+
 /**
- * Aborts every multipart upload still open on the key. A dead worker's upload id died with it;
- * ListMultipartUploads with the key as prefix finds it
- * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html). Failures are
- * logged, not thrown: the bucket's AbortIncompleteMultipartUpload rule (1 day) is the backstop.
+ * The scheduled sweep (docs/contract.md, "The export lifecycle"): the running index lists exports
+ * by deadlineAt, so the overdue ones come first; each is settled (or its entry removed when the
+ * manifest is gone or already ended). Stops at the first entry still in time.
  */
-export async function abortOpenUploads(
-  key: string,
-  store: ExportBucket,
-  signal: AbortSignal,
-): Promise<void> {
-  try {
-    const listing = await store.s3.send(
-      new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: key }),
-      { abortSignal: signal },
-    );
-    for (const upload of listing.Uploads ?? []) {
-      if (upload.Key !== key || !upload.UploadId) continue;
-      await store.s3.send(
-        new AbortMultipartUploadCommand({
-          Bucket: store.bucket,
-          Key: key,
-          UploadId: upload.UploadId,
-        }),
-        { abortSignal: signal },
-      );
+export async function sweep(ctx: ExportContext, signal: AbortSignal): Promise<SweepResult> {
+  const keys = await ctx.store.list(RUNNING_PREFIX, { maxKeys: SWEEP_LIMIT + 1 }, signal);
+  let settled = 0;
+  for (const [index, key] of keys.entries()) {
+    const match = RUNNING_ENTRY.exec(key.slice(RUNNING_PREFIX.length));
+    if (!match) continue;
+    if (Number(match[1]) > ctx.clock().getTime()) return { settled, remaining: false };
+    if (index === SWEEP_LIMIT || signal.aborted) return { settled, remaining: true };
+    const stored = await readManifest(match[2] ?? "", ctx, signal);
+    if (stored?.manifest.status === EXPORT_STATUS.running) {
+      const ended = await settle(stored, ctx, signal);
+      if (ended.status === EXPORT_STATUS.failed) settled++;
+      // Settled by another meanwhile, or ended: its entry goes either way.
+      if (ended.status !== EXPORT_STATUS.running) await deleteQuietly([key], ctx);
+    } else {
+      await deleteQuietly([key], ctx);
     }
-  } catch (error) {
-    logger.error("Could not abort a dead worker's multipart upload", {
-      key,
-      errorName: errorName(error),
-    });
   }
+  return { settled, remaining: false };
 }

@@ -1,5 +1,7 @@
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
-import type { WorkerLauncher } from "./async-export.js";
+
+/** Starts the worker for an accepted export, under the request's deadline. */
+export type WorkerLauncher = (exportId: string, signal: AbortSignal) => Promise<void>;
 
 /** The worker's event (docs/contract.md, "Handlers"). */
 export interface WorkerEvent {
@@ -9,11 +11,13 @@ export interface WorkerEvent {
 /**
  * Invokes the worker asynchronously: Lambda queues the event and answers 202 at once
  * (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html, InvocationType `Event`), so the
- * API answers 202 without waiting for the copy. The stack sets the function's async retries to 0
- * and an on-failure destination (infra/constructs/export-worker.ts).
+ * API answers 202 without waiting for the copy. The call runs under the request's deadline
+ * (the SDK's per-call abortSignal): a Lambda endpoint that does not answer cannot hold the
+ * answer past the budget. The stack sets the function's async retries to 0 and an on-failure
+ * destination (infra/constructs/export-worker.ts).
  */
 export function lambdaWorkerLauncher(client: LambdaClient, functionName: string): WorkerLauncher {
-  return async (exportId) => {
+  return async (exportId, signal) => {
     const event: WorkerEvent = { exportId };
     const answer = await client.send(
       new InvokeCommand({
@@ -21,6 +25,7 @@ export function lambdaWorkerLauncher(client: LambdaClient, functionName: string)
         InvocationType: "Event",
         Payload: Buffer.from(JSON.stringify(event)),
       }),
+      { abortSignal: signal },
     );
     if (answer.StatusCode !== 202) {
       throw new Error(`Lambda answered ${answer.StatusCode} to an asynchronous invoke`);

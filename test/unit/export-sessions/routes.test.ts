@@ -55,6 +55,7 @@ function recordingService() {
     },
     listExports: async () => ({ exports: [DOCUMENT], nextCursor: null }),
     runAcceptedExport: async () => undefined,
+    sweep: async () => ({ settled: 0, remaining: false }),
     snapshotExport: async () => DOCUMENT,
   };
   return {

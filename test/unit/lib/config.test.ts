@@ -115,3 +115,22 @@ describe("configuration", () => {
     }
   });
 });
+
+describe("values that parse but cannot work", () => {
+  const EXPORT = { ...SECRET, EXPORT_BUCKET: "exports" };
+
+  it.each([
+    ["30", "within the worker's 30 s safety margin: no time left to copy"],
+    ["59", "a second short of the smallest that can copy"],
+    ["901", "past Lambda's 15 minutes"],
+  ])("refuses EXPORT_WORKER_TIMEOUT_SECONDS=%s (%s), naming it", (value) => {
+    expect(() => loadExportConfig({ ...EXPORT, EXPORT_WORKER_TIMEOUT_SECONDS: value })).toThrow(
+      /EXPORT_WORKER_TIMEOUT_SECONDS must be a positive integer in plain digits, at least 60 and at most 900/,
+    );
+  });
+
+  it.each(["60", "900"])("accepts EXPORT_WORKER_TIMEOUT_SECONDS=%s", (value) => {
+    const config = loadExportConfig({ ...EXPORT, EXPORT_WORKER_TIMEOUT_SECONDS: value });
+    expect(config.workerTimeoutSeconds).toBe(Number(value));
+  });
+});
