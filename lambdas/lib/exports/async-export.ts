@@ -7,10 +7,10 @@ import { logger } from "../logger.js";
 import { copyToS3 } from "./copy-to-s3.js";
 import {
   type ExportManifest,
-  exportKey,
   type FailedManifest,
   manifestKey,
   newExportId,
+  newExportKeys,
   type RunningManifest,
   type SucceededManifest,
   targetOf,
@@ -54,7 +54,7 @@ export async function acceptExport(
     customerId: target.customerId,
     subAccountId: target.subAccountId,
     bucket: deps.bucket,
-    key: exportKey(target, exportId, createdAt),
+    ...newExportKeys(target, exportId, createdAt),
     createdAt: createdAt.toISOString(),
     status: EXPORT_STATUS.running,
     deadlineAt: new Date(createdAt.getTime() + deps.workerTimeoutMs).toISOString(),

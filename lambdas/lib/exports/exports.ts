@@ -13,11 +13,11 @@ import {
   type ClosingDocument,
   type ExportDocument,
   type ExportManifest,
-  exportKey,
   type FailedManifest,
   manifestKey,
   namesOwnCsv,
   newExportId,
+  newExportKeys,
   type SucceededDocument,
   type SucceededManifest,
 } from "./export-document.js";
@@ -73,7 +73,7 @@ export async function createExport(
     customerId: target.customerId,
     subAccountId: target.subAccountId,
     bucket: deps.bucket,
-    key: exportKey(target, exportId, createdAt),
+    ...newExportKeys(target, exportId, createdAt),
     createdAt: createdAt.toISOString(),
   };
   const beside = exportSinks(target, exportId, createdAt, {

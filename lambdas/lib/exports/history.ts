@@ -3,9 +3,14 @@ import {
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
-import { S3_PREFIX } from "../contract.js";
 import { InvalidRequestError } from "../errors.js";
-import { type SessionTarget, subAccountLabel } from "../ids.js";
+import type { SessionTarget } from "../ids.js";
+import {
+  historyEntryName,
+  invertedStamp,
+  historyPrefix as layoutHistoryPrefix,
+  parseHistoryEntryName,
+} from "../layout.js";
 import type { ExportManifest } from "./export-document.js";
 import type { ExportBucket } from "./exports.js";
 import { deleteQuietly } from "./manifest-store.js";
@@ -18,10 +23,6 @@ import { storageFailure } from "./storage-failure.js";
  * A page is then one ListObjectsV2 (StartAfter seeks `to` or the cursor) and one GetObject per
  * export returned, however long the history: it reads only what it returns.
  */
-
-/** 13 digits hold every millisecond timestamp up to the year 2286. */
-const INVERTED_BASE = 9_999_999_999_999;
-const ENTRY_NAME = /^(\d{13})-([A-Za-z0-9_-]{1,128})\.json$/;
 
 export interface HistoryQuery {
   target: SessionTarget;
@@ -37,17 +38,14 @@ export interface HistoryPage {
   nextCursor: string | null;
 }
 
+/** The entries' keys are index keys, the same under every layout (lambdas/lib/layout.ts). */
 export function historyPrefix(target: SessionTarget): string {
-  return `${S3_PREFIX.history}customerId=${target.customerId}/subAccountId=${subAccountLabel(target)}/`;
-}
-
-function invertedStamp(time: Date): string {
-  return String(INVERTED_BASE - time.getTime()).padStart(13, "0");
+  return layoutHistoryPrefix(target);
 }
 
 export function historyEntryKey(manifest: ExportManifest): string {
   const target = { customerId: manifest.customerId, subAccountId: manifest.subAccountId };
-  return `${historyPrefix(target)}${invertedStamp(new Date(manifest.createdAt))}-${manifest.exportId}.json`;
+  return `${historyPrefix(target)}${historyEntryName(new Date(manifest.createdAt), manifest.exportId)}`;
 }
 
 export async function writeHistoryEntry(
@@ -83,7 +81,7 @@ function decodeCursor(cursor: string): string {
   const name = /^[A-Za-z0-9_-]{1,400}$/.test(cursor)
     ? Buffer.from(cursor, "base64url").toString("utf-8")
     : "";
-  if (!ENTRY_NAME.test(name)) {
+  if (parseHistoryEntryName(name) === undefined) {
     throw new InvalidRequestError("cursor is not a nextCursor this API answered");
   }
   return name;
@@ -121,21 +119,23 @@ export async function listHistory(
     throw storageFailure("Listing the run history failed", error, signal);
   }
   const names: string[] = [];
+  const exportIds: string[] = [];
   let more = false;
   for (const object of listing.Contents ?? []) {
     const name = (object.Key ?? "").slice(prefix.length);
-    const match = ENTRY_NAME.exec(name);
-    if (!match) continue;
-    if (lastStamp !== undefined && (match[1] ?? "") > lastStamp) break;
+    const entry = parseHistoryEntryName(name);
+    if (entry === undefined) continue;
+    if (lastStamp !== undefined && entry.stamp > lastStamp) break;
     if (names.length === query.limit) {
       more = true;
       break;
     }
     names.push(name);
+    exportIds.push(entry.exportId);
   }
   const last = names.at(-1);
   return {
-    exportIds: names.map((name) => ENTRY_NAME.exec(name)?.[2] ?? ""),
+    exportIds,
     nextCursor: more && last !== undefined ? encodeCursor(last) : null,
   };
 }

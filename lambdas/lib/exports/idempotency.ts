@@ -3,7 +3,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import * as z from "zod/mini";
 import { cleanupSignal, type Deadline } from "../clock.js";
-import { S3_PREFIX } from "../contract.js";
 import {
   errorName,
   InternalError,
@@ -12,6 +11,7 @@ import {
   UpstreamTimeoutError,
 } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
+import { idempotencyRecordKeyOf } from "../layout.js";
 import { logger } from "../logger.js";
 import { type ExportDocument, newExportId } from "./export-document.js";
 import { type ExportBucket, isNoSuchKey, readExport, safeJson } from "./exports.js";
@@ -41,7 +41,7 @@ const ABANDONED_CLAIM_MS = 60_000;
 const POLL_MS = 200;
 
 export function idempotencyRecordKey(idempotencyKey: string): string {
-  return `${S3_PREFIX.idempotency}${createHash("sha256").update(idempotencyKey).digest("hex")}.json`;
+  return idempotencyRecordKeyOf(createHash("sha256").update(idempotencyKey).digest("hex"));
 }
 
 /** What makes two requests "the same": the target as parsed, so `42` and `"42"` are one. */
