@@ -6,6 +6,7 @@ import type { Construct } from "constructs";
 import { STACK_OUTPUT } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
+import { DeadLetterQueue } from "./constructs/dead-letter-queue.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
 import { ExportWorker } from "./constructs/export-worker.js";
@@ -28,6 +29,7 @@ export class WavySessionsStack extends Stack {
   readonly storage: ExportStorage;
   readonly catalog: DataCatalog;
   readonly secret: WavySecret;
+  readonly deadLetters: DeadLetterQueue;
   readonly exportApi: ExportApi;
   readonly worker: ExportWorker;
   readonly counter: SessionCounter;
@@ -48,6 +50,7 @@ export class WavySessionsStack extends Stack {
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
       accessLogRetentionDays: Math.max(config.logRetentionDays, 90),
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
     });
     this.catalog = new DataCatalog(this, "Catalog", {
       bucket: this.storage.bucket,
@@ -68,6 +71,13 @@ export class WavySessionsStack extends Stack {
     // unless -c eventBusName names another; the functions may put events on it only.
     const bus = events.EventBus.fromEventBusName(this, "CompletionEvents", config.eventBusName);
 
+    this.deadLetters = new DeadLetterQueue(this, "DeadLetters", {
+      receives:
+        "the counter's schedules and async invocations and the export worker's async invocations",
+      // The id it had when the counter owned it, so a deployed stack keeps its queue.
+      logicalId: "CounterDeadLettersF09C4BAD",
+    });
+
     this.counter = new SessionCounter(this, "Counter", {
       entry: handlerPath("count-sessions"),
       scheduleGroupName: `${stackName}-counter`,
@@ -81,7 +91,7 @@ export class WavySessionsStack extends Stack {
       logRetention,
       storage: this.storage,
       bus,
-      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      deadLetterQueue: this.deadLetters.queue,
     });
 
     this.worker = new ExportWorker(this, "ExportWorker", {
@@ -91,9 +101,8 @@ export class WavySessionsStack extends Stack {
       wavyEnvironment,
       bus,
       memoryMb: config.exportWorkerMemoryMb,
-      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       logRetention,
-      deadLetterQueue: this.counter.deadLetterQueue,
+      deadLetterQueue: this.deadLetters.queue,
     });
 
     this.exportApi = new ExportApi(this, "Export", {
@@ -103,7 +112,6 @@ export class WavySessionsStack extends Stack {
       secret: this.secret,
       wavyEnvironment,
       memoryMb: config.exportMemoryMb,
-      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       logRetention,
       throttleRateLimit: config.apiThrottleRateLimit,
       throttleBurstLimit: config.apiThrottleBurstLimit,
@@ -121,7 +129,7 @@ export class WavySessionsStack extends Stack {
       exportFunction: this.exportApi.function,
       counterFunction: this.counter.function,
       api: this.exportApi.api,
-      deadLetterQueue: this.counter.deadLetterQueue,
+      deadLetterQueue: this.deadLetters.queue,
     });
 
     // What an operator, `npm run call` and `npm run smoke` need to find everything
@@ -147,7 +155,7 @@ export class WavySessionsStack extends Stack {
       [STACK_OUTPUT.counterFunctionName, this.counter.function.functionName, "Counter function"],
       [
         STACK_OUTPUT.deadLetterQueueUrl,
-        this.counter.deadLetterQueue.queueUrl,
+        this.deadLetters.queue.queueUrl,
         "Counter events that kept failing or could not be delivered, and the export worker's failed or expired invocations",
       ],
       [
