@@ -5,7 +5,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { S3_PREFIX } from "../../lambdas/lib/contract.js";
-import { CURRENT_LAYOUT, locationTemplate } from "../../lambdas/lib/layout.js";
+import { CURRENT_LAYOUT } from "../../lambdas/lib/layout.js";
 
 /** Closing-soon lists outlive their download URL by a day or so; they are stale by then anyway. */
 const CLOSING_LIST_DAYS = 2;
@@ -58,8 +58,8 @@ export interface ExportStoreAccess {
 }
 
 /** How each prefix's keys are minted, for the reasons of the suppressions below. */
-const data = (prefix: string, name: string) =>
-  `${prefix}${locationTemplate(CURRENT_LAYOUT)}<exportId>${name}`;
+const folders = CURRENT_LAYOUT.partitions.map((p) => `${p.segment}=<${p.column}>/`).join("");
+const data = (prefix: string, name: string) => `${prefix}${folders}<exportId>${name}`;
 const KEY_SHAPE: Record<StorePrefix, string> = {
   exports: data(S3_PREFIX.exports, ".csv"),
   sessions: data(S3_PREFIX.sessions, ".parquet"),
