@@ -145,15 +145,6 @@ export function newExportKeys(
   return { key: exportKey(target, exportId, createdAt), layoutVersion: CURRENT_LAYOUT.version };
 }
 
-/** The partition folders of a data key in `layout` (the current one unless said). */
-export function partitionPath(
-  target: SessionTarget,
-  createdAt: Date,
-  layout: KeyLayout = CURRENT_LAYOUT,
-): string {
-  return layouts.partitionPath(layout, target, createdAt);
-}
-
 /** `exports/<partition folders><exportId>.csv`; layout 1: `exports/customerId=…/subAccountId=…/date=…/<exportId>.csv` */
 export function exportKey(
   target: SessionTarget,
