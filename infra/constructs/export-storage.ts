@@ -210,7 +210,9 @@ export class ExportStorage extends Construct {
   }
 
   /**
-   * Object actions on some of the contract's prefixes only (docs/contract.md, "S3 layout"). S3's
+   * The grant bind() makes; a function construct calls bind(), which also sets the environment
+   * and the suppression. Object actions on some of the contract's prefixes only
+   * (docs/contract.md, "S3 layout"). S3's
    * s3:PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload
    * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html) and the
    * conditional writes (If-Match, If-None-Match) the manifests and idempotency records use.
@@ -224,7 +226,7 @@ export class ExportStorage extends Construct {
   }
 
   /**
-   * Bucket-level actions: s3:ListBucket, without which S3 answers a missing key with 403 instead
+   * The bucket-level grant bind() makes: s3:ListBucket, without which S3 answers a missing key with 403 instead
    * of NoSuchKey and which ListObjectsV2 needs, and s3:ListBucketMultipartUploads, which
    * ListMultipartUploads needs (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html).
    */
