@@ -1,21 +1,40 @@
-import { App, type AppProps, Aspects } from "aws-cdk-lib";
+import { Annotations, App, type AppProps, Aspects, RemovalPolicies } from "aws-cdk-lib";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
-import { readConfig } from "./config.js";
+import { type ContextKey, readConfig } from "./config.js";
+import { resolveDeploymentContext } from "./deployment-context.js";
 import { WavySessionsStack } from "./wavy-sessions-stack.js";
 
 /**
  * The app as `cdk synth` builds it, shared with the tests so they check the very same thing:
- * the configuration from context, the stack, and both cdk-nag packs (their findings become
- * errors and warnings on the stack, which fail the tests and show in `cdk synth`).
+ * the configuration from the stage file and context, the stack, and both cdk-nag packs (their
+ * findings become errors and warnings on the stack, which fail the tests and show in `cdk synth`).
  */
-export function buildApp(props: AppProps = {}): { app: App; stack: WavySessionsStack } {
+export function buildApp(
+  props: AppProps = {},
+  projectDir: string = process.cwd(),
+): { app: App; stack: WavySessionsStack } {
   const app = new App(props);
-  const config = readConfig((key) => app.node.tryGetContext(key));
+  const deployment = resolveDeploymentContext(app.node.getAllContext(), projectDir);
+  const config = readConfig((key: ContextKey) => deployment.settings[key]);
   // Environment-agnostic: no account or region lookups, so synth works offline.
   const stack = new WavySessionsStack(app, config.stackName, {
     description: "wavy-sessions: Wavy open sessions as S3 copies and CloudWatch metrics",
     config,
   });
+  const source = deployment.stageFile ?? "no stage file";
+  if (config.targets.length === 0)
+    Annotations.of(stack).addWarningV2(
+      "wavy-sessions:no-targets",
+      `No targets (${source}): nothing is counted on a schedule and no NoCount alarm exists. Add "targets" to stages/${deployment.stage}.json.`,
+    );
+  if (deployment.notKept.length > 0)
+    Annotations.of(stack).addWarningV2(
+      "wavy-sessions:not-kept",
+      `${deployment.notKept.join(", ")} given with -c: the next plain deploy reads stages/${deployment.stage}.json and will not keep ${deployment.notKept.length === 1 ? "it" : "them"}.`,
+    );
+  // Throwaway deployments (docs/deploying.md, "Tear-down"): every resource, data included, goes
+  // with `cdk destroy`; the buckets empty themselves first (autoDeleteObjects).
+  if (!config.retain) RemovalPolicies.of(stack).destroy();
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   Aspects.of(app).add(new ServerlessChecks({ verbose: true }));
   return { app, stack };

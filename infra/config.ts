@@ -68,6 +68,11 @@ export interface WavySessionsConfig {
   readonly apiThrottleRateLimit: number;
   readonly apiThrottleBurstLimit: number;
   readonly alarms: AlarmDestination;
+  /**
+   * false for a throwaway deployment: every resource, the buckets' objects included, is deleted
+   * with the stack (docs/deploying.md, "Tear-down"). true keeps data and logs past `cdk destroy`.
+   */
+  readonly retain: boolean;
 }
 
 /** Every context key this app reads, with its default where it has one. */
@@ -95,6 +100,7 @@ export const CONTEXT_KEYS = [
   "apiThrottleBurstLimit",
   "alarmEmail",
   "alarmTopicArn",
+  "retain",
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -371,6 +377,11 @@ const contextSchema = z
       (arn) => arn === undefined || TOPIC_ARN.test(arn),
       "is not an SNS topic ARN",
     ),
+    // `-c retain=false` arrives as the string "false".
+    retain: z.preprocess(
+      (value) => (value === "true" ? true : value === "false" ? false : value),
+      z.boolean({ error: "must be true or false" }).default(true),
+    ),
   })
   .superRefine((value, ctx) => {
     if (value.wavySecretName && value.wavySecretArn)
@@ -494,5 +505,6 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
       : value.alarmEmail
         ? { kind: "email", email: value.alarmEmail }
         : { kind: "none" },
+    retain: value.retain,
   };
 }

@@ -51,6 +51,7 @@ export class WavySessionsStack extends Stack {
       retentionDays: config.exportRetentionDays,
       accessLogRetentionDays: Math.max(config.logRetentionDays, 90),
       downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      retain: config.retain,
     });
     this.catalog = new DataCatalog(this, "Catalog", {
       bucket: this.storage.bucket,

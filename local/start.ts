@@ -5,6 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { startApiServer } from "../dev/api-gateway.js";
+import { allowConsoleReads, withConsole } from "../dev/console-assets.js";
 import { type DeliveredEvent, LocalEventBridge } from "../dev/eventbridge.js";
 import { lambdaContext } from "../dev/lambda-context.js";
 import { LocalLambda } from "../dev/lambda-service.js";
@@ -60,16 +61,22 @@ async function main(): Promise<void> {
     worker.handler(event, lambdaContext(WORKER_FUNCTION, 900_000)),
   );
   const api = await startApiServer(
-    (event) => handler(event, lambdaContext("export-sessions")),
+    // The console (docs/contract.md, "Local console") is served beside the handler, locally only.
+    withConsole((event) => handler(event, lambdaContext("export-sessions")), {
+      targets: sandbox ? SANDBOX_TARGETS : [],
+      s3Endpoint: s3.endpoint,
+    }),
     settings.port,
   ).catch((error: unknown) => {
     throw explainListenFailure(error, "PORT", settings.port);
   });
+  await allowConsoleReads(s3.endpoint, settings.bucket, api.url);
 
   const base = api.url.replace("127.0.0.1", "localhost");
   console.log(`
 wavy-sessions is running locally
   API        ${api.url}
+  Console    ${base}/ (open it in a browser)
   Wavy       ${sandbox ? `sandbox at ${sandbox.baseUrl} (customers 42, 42/7, 1001)` : "the real Wavy (WAVY_USER_NAME set)"}
   S3         ${s3.endpoint}, bucket ${settings.bucket}, data in ${settings.dataDir}
 

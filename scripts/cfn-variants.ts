@@ -4,7 +4,7 @@ import { MAX_TARGETS } from "../infra/config.js";
  * The deployments whose synthesised templates `npm run lint:cfn` lints and the infra tests put
  * through cdk-nag: each switches on a different part of the stack (issue 9's list: default,
  * targets with alarmEmail, an imported secret with its KMS key, 200 targets), plus a cron
- * schedule on a named secret under another stack name.
+ * schedule on a named secret under another stack name, and a throwaway deployment (issue 22).
  */
 const TARGETS = [
   { customerId: "42" },
@@ -32,6 +32,8 @@ export const CFN_VARIANTS: Record<string, Record<string, unknown>> = {
     alarmPeriodMinutes: 720,
     counterReservedConcurrency: 2,
   },
+  // A throwaway deployment: every DeletionPolicy Delete, the buckets' auto-delete custom resource.
+  "throwaway-retain-false": { targets: TARGETS, retain: "false" },
   [`${MAX_TARGETS}-targets`]: {
     targets: Array.from({ length: MAX_TARGETS }, (_, i) => ({ customerId: String(i + 1) })),
     alarmEmail: "ops@example.com",

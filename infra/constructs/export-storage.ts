@@ -19,6 +19,11 @@ export interface ExportStorageProps {
   readonly accessLogRetentionDays: number;
   /** How long the presigned URLs a bound function mints stay valid (DOWNLOAD_URL_TTL_SECONDS). */
   readonly downloadUrlTtlSeconds: number;
+  /**
+   * false for a throwaway deployment: both buckets are emptied and deleted with the stack.
+   * @default true
+   */
+  readonly retain?: boolean;
 }
 
 /** A prefix of the contract's layout a function may be bound to (docs/contract.md, "S3 layout"). */
@@ -71,7 +76,8 @@ const KEY_SHAPE: Record<StorePrefix, string> = {
 
 /**
  * The bucket the export copies and their manifests live in, and a second bucket for its server
- * access logs. Both outlive `cdk destroy`: they hold the user's data and its audit trail.
+ * access logs. Both outlive `cdk destroy` (they hold the user's data and its audit trail) unless
+ * the deployment is a throwaway one (`retain: false`).
  *
  * Versioning is off on purpose: every object is written once under a fresh exportId and never
  * overwritten (the export function may delete only a CSV whose manifest failed to save), and
@@ -86,6 +92,13 @@ export class ExportStorage extends Construct {
   constructor(scope: Construct, id: string, props: ExportStorageProps) {
     super(scope, id);
     this.downloadUrlTtlSeconds = props.downloadUrlTtlSeconds;
+    // autoDeleteObjects adds a custom resource that empties the bucket before CloudFormation
+    // deletes it (a non-empty bucket cannot be deleted); it requires RemovalPolicy.DESTROY.
+    // https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_s3.Bucket.html (autoDeleteObjects)
+    const retain = props.retain ?? true;
+    const lifetime = retain
+      ? { removalPolicy: RemovalPolicy.RETAIN }
+      : { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true };
 
     this.accessLogsBucket = new s3.Bucket(this, "AccessLogs", {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -93,7 +106,7 @@ export class ExportStorage extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...lifetime,
       lifecycleRules: [{ expiration: Duration.days(props.accessLogRetentionDays) }],
     });
     NagSuppressions.addResourceSuppressions(this.accessLogsBucket, [
@@ -110,7 +123,7 @@ export class ExportStorage extends Construct {
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: false,
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...lifetime,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: "exports-bucket/",
       lifecycleRules: [
