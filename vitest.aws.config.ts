@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * `npm run test:aws`: the export and counter suites against moto (a second, independent AWS
+ * `npm run test:aws`: the export, counter and live-window suites against moto (a second, independent AWS
  * implementation) with IAM enforcement on and each function holding credentials restricted to
  * exactly its synthesised policy. Needs Python with moto, so it is not part of `npm test`.
  */

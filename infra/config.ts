@@ -5,6 +5,7 @@ import {
   EVENT,
   LIMITS,
   METRICS_NAMESPACE,
+  WINDOW_RETENTION_DAYS,
 } from "../lambdas/lib/contract.js";
 import { IdSchema } from "../lambdas/lib/ids.js";
 import { parseAllowedOrigins } from "../lambdas/lib/wavy/origins.js";
@@ -21,6 +22,11 @@ export interface CountTarget {
   readonly subAccountId?: string;
   /** Each run also stores the CSV it counts (docs/contract.md, "Scheduled snapshots"). */
   readonly snapshot?: true;
+  /**
+   * The business numbers (Wavy's `origin`) whose live windows belong to this target; the
+   * counter's schedule input carries them (docs/contract.md, "Deployment settings").
+   */
+  readonly origins?: readonly string[];
 }
 
 /**
@@ -73,6 +79,14 @@ export interface WavySessionsConfig {
    * with the stack (docs/deploying.md, "Tear-down"). true keeps data and logs past `cdk destroy`.
    */
   readonly retain: boolean;
+  /** Days a closed window's item is kept before DynamoDB's TTL may delete it. */
+  readonly windowRetentionDays: number;
+  /** Raised after every put-secret-value of the webhook token (docs/contract.md, "Webhooks (deployed)"). */
+  readonly webhookTokenVersion: number;
+  /** Keep serving the previous version's token while Wavy switches to the new one. */
+  readonly webhookAcceptPreviousToken: boolean;
+  readonly webhookThrottleRateLimit: number;
+  readonly webhookThrottleBurstLimit: number;
 }
 
 /** Every context key this app reads, with its default where it has one. */
@@ -101,15 +115,21 @@ export const CONTEXT_KEYS = [
   "alarmEmail",
   "alarmTopicArn",
   "retain",
+  "windowRetentionDays",
+  "webhookTokenVersion",
+  "webhookAcceptPreviousToken",
+  "webhookThrottleRateLimit",
+  "webhookThrottleBurstLimit",
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
 /**
  * One stack holds at most 500 CloudFormation resources; each target costs a schedule and an
- * alarm, and the rest of the stack about 70. docs/scaling.md explains how to go further.
+ * alarm (2.1 with its share of a WavyRequestFailed alarm), and the rest of the stack about 110,
+ * the live windows' 38 included. docs/scaling.md explains how to go further.
  */
-export const MAX_TARGETS = 200;
+export const MAX_TARGETS = 180;
 
 /** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
 const LOG_RETENTION_DAYS = [
@@ -227,14 +247,28 @@ const scheduleExpression = z
     });
   });
 
+/**
+ * A business number as Wavy's webhooks carry it in `origin`: digits only (country code and all),
+ * 8-15 of them (E.164 allows at most 15).
+ */
+const ORIGIN = /^[0-9]{8,15}$/;
+
 const targetSchema = z
   .object(
     {
       customerId: IdSchema,
       subAccountId: z.optional(IdSchema),
       snapshot: z.optional(z.boolean({ error: "must be true or false" })),
+      origins: z.optional(
+        z.array(
+          z
+            .string({ error: "must be a string of 8-15 digits" })
+            .regex(ORIGIN, 'must be a business number of 8-15 digits, e.g. "5511999990000"'),
+          { error: 'must be a JSON array of business numbers such as ["5511999990000"]' },
+        ),
+      ),
     },
-    { error: "must be an object {customerId, subAccountId?, snapshot?}" },
+    { error: "must be an object {customerId, subAccountId?, snapshot?, origins?}" },
   )
   .strict();
 
@@ -246,13 +280,32 @@ const targets = z.preprocess(
     .default([])
     .superRefine((list, ctx) => {
       const seen = new Set<string>();
+      // An origin's windows count for one target only: the same number under two targets
+      // would be counted twice.
+      const originOwner = new Map<string, string>();
       list.forEach((target, index) => {
         const key = `${target.customerId}/${target.subAccountId ?? ALL_SUB_ACCOUNTS}`;
         if (seen.has(key))
           ctx.addIssue({ code: "custom", path: [index], message: `repeats target ${key}` });
         seen.add(key);
+        target.origins?.forEach((origin, position) => {
+          const owner = originOwner.get(origin);
+          if (owner !== undefined)
+            ctx.addIssue({
+              code: "custom",
+              path: [index, "origins", position],
+              message: `repeats origin ${origin}, already listed for target ${owner}`,
+            });
+          else originOwner.set(origin, key);
+        });
       });
     }),
+);
+
+// `-c flag=true` arrives as the string "true"; cdk.json gives a boolean. Accept both, nothing else.
+const booleanSetting = z.preprocess(
+  (value) => (value === "true" ? true : value === "false" ? false : value),
+  z.boolean({ error: "must be true or false" }).default(false),
 );
 
 const optionalText = z.preprocess(
@@ -369,6 +422,17 @@ const contextSchema = z
     ),
     apiThrottleRateLimit: intSetting(10, 1, 10_000),
     apiThrottleBurstLimit: intSetting(20, 1, 5_000),
+    windowRetentionDays: intSetting(
+      WINDOW_RETENTION_DAYS.default,
+      WINDOW_RETENTION_DAYS.min,
+      WINDOW_RETENTION_DAYS.max,
+    ),
+    webhookTokenVersion: intSetting(1, 1, 1_000),
+    webhookAcceptPreviousToken: booleanSetting,
+    // Wavy delivers callbacks in bulk (docs/contract.md, "Webhooks (deployed)"): well above the
+    // IAM API's 10 a second, far below API Gateway's account default of 10,000.
+    webhookThrottleRateLimit: intSetting(200, 1, 10_000),
+    webhookThrottleBurstLimit: intSetting(400, 1, 5_000),
     alarmEmail: optionalText.refine(
       (email) => email === undefined || EMAIL.test(email),
       "is not an e-mail address",
@@ -436,6 +500,20 @@ const contextSchema = z
         path: ["scheduleFlexibleWindowMinutes"],
         message: `must not exceed alarmPeriodMinutes (${alarmMinutes})`,
       });
+    // Version 1 has no previous version whose routes could be kept.
+    if (value.webhookAcceptPreviousToken && value.webhookTokenVersion < 2)
+      ctx.addIssue({
+        code: "custom",
+        path: ["webhookAcceptPreviousToken"],
+        message:
+          "needs webhookTokenVersion 2 or more: there is no previous token before the first rotation (docs/deploying.md, Webhooks)",
+      });
+    if (value.webhookThrottleBurstLimit < value.webhookThrottleRateLimit)
+      ctx.addIssue({
+        code: "custom",
+        path: ["webhookThrottleBurstLimit"],
+        message: "must be at least webhookThrottleRateLimit",
+      });
     if (value.apiThrottleBurstLimit < value.apiThrottleRateLimit)
       ctx.addIssue({
         code: "custom",
@@ -477,6 +555,7 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
       customerId: target.customerId,
       ...(target.subAccountId !== undefined && { subAccountId: target.subAccountId }),
       ...(target.snapshot === true && { snapshot: true as const }),
+      ...(target.origins !== undefined && target.origins.length > 0 && { origins: target.origins }),
     })),
     scheduleExpression: value.scheduleExpression,
     // readConfig's schema made sure one of the two is there.
@@ -506,5 +585,10 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
         ? { kind: "email", email: value.alarmEmail }
         : { kind: "none" },
     retain: value.retain,
+    windowRetentionDays: value.windowRetentionDays,
+    webhookTokenVersion: value.webhookTokenVersion,
+    webhookAcceptPreviousToken: value.webhookAcceptPreviousToken,
+    webhookThrottleRateLimit: value.webhookThrottleRateLimit,
+    webhookThrottleBurstLimit: value.webhookThrottleBurstLimit,
   };
 }

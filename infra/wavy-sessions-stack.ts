@@ -3,7 +3,7 @@ import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { STACK_OUTPUT } from "../lambdas/lib/contract.js";
+import { STACK_OUTPUT, WEBHOOK_KIND } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.js";
@@ -13,6 +13,11 @@ import { ExportWorker } from "./constructs/export-worker.js";
 import { Observability } from "./constructs/observability.js";
 import { SessionCounter } from "./constructs/session-counter.js";
 import { WavySecret } from "./constructs/wavy-secret.js";
+import { TOKEN_PLACEHOLDER, WebhookIngest } from "./constructs/webhook-ingest.js";
+import { WINDOW_PROCESSOR_TIMEOUT, WindowProcessor } from "./constructs/window-processor.js";
+import { WindowsLookup } from "./constructs/windows-lookup.js";
+import { WindowsMonitoring } from "./constructs/windows-monitoring.js";
+import { WindowsTable } from "./constructs/windows-table.js";
 
 const handlerPath = (name: string) =>
   fileURLToPath(new URL(`../lambdas/${name}/handler.ts`, import.meta.url));
@@ -34,6 +39,12 @@ export class WavySessionsStack extends Stack {
   readonly worker: ExportWorker;
   readonly counter: SessionCounter;
   readonly observability: Observability;
+  // Live windows (issue 20).
+  readonly windowsTable: WindowsTable;
+  readonly webhooks: WebhookIngest;
+  readonly windowProcessor: WindowProcessor;
+  readonly windowsLookup: WindowsLookup;
+  readonly windowsMonitoring: WindowsMonitoring;
 
   constructor(scope: Construct, id: string, props: WavySessionsStackProps) {
     super(scope, id, props);
@@ -133,6 +144,52 @@ export class WavySessionsStack extends Stack {
       deadLetterQueue: this.deadLetters.queue,
     });
 
+    // ---- Live windows (issue 20; docs/contract.md, "Live windows", "Webhooks (deployed)") ----
+    this.windowsTable = new WindowsTable(this, "Windows");
+    this.webhooks = new WebhookIngest(this, "Webhooks", {
+      restApiName: `${stackName}-webhooks`,
+      consumerTimeout: WINDOW_PROCESSOR_TIMEOUT,
+      throttleRateLimit: config.webhookThrottleRateLimit,
+      throttleBurstLimit: config.webhookThrottleBurstLimit,
+      tokenVersion: config.webhookTokenVersion,
+      acceptPreviousToken: config.webhookAcceptPreviousToken,
+      logRetention,
+      // The account's CloudWatch Logs role, which the export API's RestApi sets.
+      accountSettings: this.exportApi.api.node.tryFindChild("Account"),
+    });
+    this.windowProcessor = new WindowProcessor(this, "WindowEvents", {
+      entry: handlerPath("window-events"),
+      queue: this.webhooks.queue,
+      table: this.windowsTable,
+      storage: this.storage,
+      metricsNamespace,
+      windowRetentionDays: config.windowRetentionDays,
+      memoryMb: 256,
+      logRetention,
+    });
+    this.windowsLookup = new WindowsLookup(this, "WindowsApi", {
+      entry: handlerPath("windows-api"),
+      api: this.exportApi.api,
+      table: this.windowsTable,
+      metricsNamespace,
+      memoryMb: 256,
+      logRetention,
+    });
+    // The counter counts OpenWindows of its target's origins (the schedule input carries them).
+    this.counter.function.addEnvironment("WINDOWS_TABLE_NAME", this.windowsTable.table.tableName);
+    this.windowsTable.grantQueryClosingIndex(this.counter.function);
+    this.windowsMonitoring = new WindowsMonitoring(this, "WindowsMonitoring", {
+      dashboard: this.observability.dashboard,
+      topic: this.observability.topic,
+      alarmNamePrefix,
+      metricsNamespace,
+      webhookApi: this.webhooks.api,
+      queue: this.webhooks.queue,
+      deadLetterQueue: this.webhooks.deadLetterQueue,
+      processor: this.windowProcessor.function,
+      periodSeconds: config.alarmPeriodSeconds,
+    });
+
     // What an operator, `npm run call` and `npm run smoke` need to find everything
     // (docs/deploying.md, "Stack outputs"); `cdk deploy --outputs-file` writes them under the
     // stack's name.
@@ -184,6 +241,42 @@ export class WavySessionsStack extends Stack {
       ],
       [STACK_OUTPUT.eventBusName, bus.eventBusName, "The bus completion events go to"],
     ];
+    // The webhook URLs with the literal {token}: CloudFormation does not redact outputs, so the
+    // token stays in its secret (docs/contract.md, "Webhooks (deployed)").
+    const webhookUrl = (kind: string) =>
+      `${this.webhooks.api.url}hooks/wavy/${TOKEN_PLACEHOLDER}/${kind}`;
+    outputs.push(
+      [
+        STACK_OUTPUT.moWebhookUrl,
+        webhookUrl(WEBHOOK_KIND.mo),
+        "Wavy's inbound-message webhook; put the token from WebhookTokenSecretId in place of {token}",
+      ],
+      [
+        STACK_OUTPUT.statusWebhookUrl,
+        webhookUrl(WEBHOOK_KIND.status),
+        "Wavy's status webhook; put the token from WebhookTokenSecretId in place of {token}",
+      ],
+      [
+        STACK_OUTPUT.webhookTokenSecretId,
+        this.webhooks.tokenSecret.secretArn,
+        'The webhook token, {"token": "..."} (docs/deploying.md, Webhooks)',
+      ],
+      [
+        STACK_OUTPUT.windowsTableName,
+        this.windowsTable.table.tableName,
+        "The live windows' DynamoDB table",
+      ],
+      [
+        STACK_OUTPUT.webhookQueueUrl,
+        this.webhooks.queue.queueUrl,
+        "The queue both webhook routes write to",
+      ],
+      [
+        STACK_OUTPUT.webhookDeadLetterQueueUrl,
+        this.webhooks.deadLetterQueue.queueUrl,
+        "Webhook messages that failed 5 receives",
+      ],
+    );
     const [firstTarget] = config.targets;
     if (firstTarget)
       outputs.push([

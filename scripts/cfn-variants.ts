@@ -3,8 +3,9 @@ import { MAX_TARGETS } from "../infra/config.js";
 /**
  * The deployments whose synthesised templates `npm run lint:cfn` lints and the infra tests put
  * through cdk-nag: each switches on a different part of the stack (issue 9's list: default,
- * targets with alarmEmail, an imported secret with its KMS key, 200 targets), plus a cron
- * schedule on a named secret under another stack name, and a throwaway deployment (issue 22).
+ * targets with alarmEmail, an imported secret with its KMS key, the most targets), plus a cron
+ * schedule on a named secret under another stack name, the live windows' origins and a webhook
+ * token rotation, and a throwaway deployment (issue 22).
  */
 const TARGETS = [
   { customerId: "42" },
@@ -34,6 +35,18 @@ export const CFN_VARIANTS: Record<string, Record<string, unknown>> = {
   },
   // A throwaway deployment: every DeletionPolicy Delete, the buckets' auto-delete custom resource.
   "throwaway-retain-false": { targets: TARGETS, retain: "false" },
+  // Live windows (issue 20): origins in the schedules' input, a longer window retention, and a
+  // webhook token mid-rotation (both versions' routes).
+  "origins-and-token-rotation": {
+    targets: [
+      { customerId: "42", origins: ["5511999990000", "551133334444"] },
+      { customerId: "42", subAccountId: "7", origins: ["5521988887777"] },
+    ],
+    windowRetentionDays: 30,
+    webhookTokenVersion: 2,
+    webhookAcceptPreviousToken: true,
+    alarmEmail: "ops@example.com",
+  },
   [`${MAX_TARGETS}-targets`]: {
     targets: Array.from({ length: MAX_TARGETS }, (_, i) => ({ customerId: String(i + 1) })),
     alarmEmail: "ops@example.com",

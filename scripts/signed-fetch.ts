@@ -45,6 +45,8 @@ class Sha256 {
 
 export interface SigningOptions {
   region: string;
+  /** The signing name of the service called: `execute-api` unless told (test/aws signs SQS's). */
+  service?: string;
   credentials: ConstructorParameters<typeof SignatureV4>[0]["credentials"];
 }
 
@@ -76,7 +78,7 @@ export async function signedFetch(
   signing: SigningOptions,
 ): Promise<Response> {
   const signer = new SignatureV4({
-    service: "execute-api",
+    service: signing.service ?? "execute-api",
     region: signing.region,
     credentials: signing.credentials,
     sha256: Sha256,

@@ -2,6 +2,13 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  DynamoDBClient,
+  type GlobalSecondaryIndex,
+  type KeySchemaElement,
+} from "@aws-sdk/client-dynamodb";
+import {
   CreateAccessKeyCommand,
   CreateRoleCommand,
   CreateUserCommand,
@@ -11,7 +18,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import type { TestProject } from "vitest/node";
 import { buildStackModel } from "../iam/stack-model.js";
@@ -152,6 +159,8 @@ async function buildWorld(endpoint: string): Promise<MotoWorld> {
   const schedulerRole = model.roles.find((role) => role.arn === model.schedules[0]?.roleArn);
   if (!schedulerRole) throw new Error("The template has no schedule role");
   const world: MotoWorld = {
+    // Filled in below, once the roles above exist.
+    windows: undefined as unknown as MotoWorld["windows"],
     endpoint,
     admin,
     secretArn,
@@ -169,8 +178,98 @@ async function buildWorld(endpoint: string): Promise<MotoWorld> {
       scheduler: await credentialsOf(schedulerRole.name, schedulerRole.identityPolicies),
     },
   };
+  world.windows = await buildWindows(options, model, template, credentialsOf);
   for (const client of [s3, secrets, sqs, iam, sts]) client.destroy();
   return world;
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * The live windows' table and queues as the template declares them (key schema, index,
+ * message size, redrive), and the credentials of the processor, the lookups and API Gateway's
+ * webhook role, each restricted to its synthesised policy.
+ */
+async function buildWindows(
+  options: {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  },
+  model: ReturnType<typeof buildStackModel>,
+  template: ReturnType<typeof synth>["template"],
+  credentialsOf: (
+    roleName: string,
+    policies: (typeof model.roles)[number]["identityPolicies"],
+  ) => Promise<MotoWorld["roles"]["export"]>,
+): Promise<MotoWorld["windows"]> {
+  const w = model.windows;
+  const nameOf = (arn: string) => arn.split(/[:/]/).at(-1) ?? "";
+  const [table] = Object.values(template.findResources("AWS::DynamoDB::GlobalTable")) as {
+    Properties: Json;
+  }[];
+  if (!table) throw new Error("The template has no windows table");
+  const tableName = nameOf(w.tableArn);
+  const dynamodb = new DynamoDBClient(options);
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: table.Properties.KeySchema as KeySchemaElement[],
+      AttributeDefinitions: table.Properties.AttributeDefinitions as AttributeDefinition[],
+      GlobalSecondaryIndexes: table.Properties.GlobalSecondaryIndexes as GlobalSecondaryIndex[],
+    }),
+  );
+  dynamodb.destroy();
+
+  const queues = template.findResources("AWS::SQS::Queue") as Record<string, { Properties: Json }>;
+  const sqs = new SQSClient(options);
+  const createQueue = async (arn: string, redrive?: string) => {
+    const declared = Object.entries(queues).find(([id]) => arn.endsWith(id.toLowerCase()));
+    const size = declared?.[1].Properties.MaximumMessageSize;
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: nameOf(arn),
+        Attributes: {
+          ...(size ? { MaximumMessageSize: String(size) } : {}),
+          ...(redrive ? { RedrivePolicy: redrive } : {}),
+        },
+      }),
+    );
+    return String((await sqs.send(new GetQueueUrlCommand({ QueueName: nameOf(arn) }))).QueueUrl);
+  };
+  const deadLetterQueueUrl = await createQueue(w.deadLetterQueue.arn);
+  const queueUrl = await createQueue(
+    w.queue.arn,
+    JSON.stringify({ deadLetterTargetArn: w.deadLetterQueue.arn, maxReceiveCount: 5 }),
+  );
+  sqs.destroy();
+
+  const methods = Object.values(template.findResources("AWS::ApiGateway::Method")) as {
+    Properties: { Integration?: Json };
+  }[];
+  const templates = methods
+    .map((method) => method.Properties.Integration)
+    .filter((integration) => JSON.stringify(integration?.Uri ?? "").includes(":sqs:path/"));
+  const mo = templates.find((integration) =>
+    String(((integration?.RequestTemplates ?? {}) as Json)["application/json"]).endsWith("=mo"),
+  );
+  if (!mo) throw new Error("The template has no webhook integration for mo");
+  const badRequest = (mo.IntegrationResponses as Json[]).find((r) => r.StatusCode === "400");
+  return {
+    tableName,
+    queueUrl,
+    deadLetterQueueUrl,
+    moRequestTemplate: String((mo.RequestTemplates as Json)["application/json"]),
+    badRequestResponseTemplate: String(
+      ((badRequest?.ResponseTemplates ?? {}) as Json)["application/json"],
+    ),
+    roles: {
+      processor: await credentialsOf(w.processorRole.name, w.processorRole.identityPolicies),
+      lookup: await credentialsOf(w.lookupRole.name, w.lookupRole.identityPolicies),
+      send: await credentialsOf(w.sendRole.name, w.sendRole.identityPolicies),
+    },
+  };
 }
 
 function freePort(): Promise<number> {

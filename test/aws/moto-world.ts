@@ -21,4 +21,15 @@ export interface MotoWorld {
   otherQueueUrl: string;
   /** Temporary credentials of each role, restricted to exactly its synthesised policies. */
   roles: { export: Credentials; counter: Credentials; scheduler: Credentials };
+  /** The live windows (issue 20): built from the template as the rest is. */
+  windows: {
+    tableName: string;
+    queueUrl: string;
+    deadLetterQueueUrl: string;
+    /** The webhook integration's request template for `mo`, as synthesised. */
+    moRequestTemplate: string;
+    /** The 400 integration response's template, which tells 413 from 400. */
+    badRequestResponseTemplate: string;
+    roles: { processor: Credentials; lookup: Credentials; send: Credentials };
+  };
 }

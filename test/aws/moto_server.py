@@ -4,7 +4,8 @@ moto 5 checks IAM policies against the request's resource for S3, SQS, IAM and S
 every other service it authorises the action on "*", so a policy naming one secret (as ours
 does) would be refused where AWS allows it. Teaching moto the secret's ARN, as AWS authorises
 GetSecretValue (Service Authorization Reference, Secrets Manager: resource type "Secret"),
-keeps the check as strict as AWS's instead of switching it off.
+keeps the check as strict as AWS's instead of switching it off. The same for DynamoDB: the
+table's ARN, or the index's for a Query that names one.
 
 It also signs S3 requests the way the SDK does when a key holds characters SigV4 escapes: the
 contract's keys carry `=` (`exports/customerId=42/...`), which the SDK signs escaped (`%3D`, SigV4's
@@ -18,6 +19,7 @@ import json
 import sys
 from urllib.parse import quote, unquote
 
+from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import S3IAMRequest
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.server import main
@@ -33,6 +35,22 @@ def _determine_resource(self):
 
 
 SecretsManagerResponse._determine_resource = _determine_resource
+
+
+def _determine_table_resource(self):
+    """DynamoDB authorises item actions on the table's ARN and a Query of an index on the
+    index's, `<table>/index/<name>` (Service Authorization Reference, Amazon DynamoDB: resource
+    types "table" and "index"); moto would check "*" instead."""
+    body = self.body if isinstance(self.body, dict) else {}
+    name = body.get("TableName")
+    table = self.dynamodb_backend.tables.get(name) if name else None
+    if table is None:
+        return "*"
+    index = body.get("IndexName")
+    return f"{table.table_arn}/index/{index}" if index else table.table_arn
+
+
+DynamoHandler._determine_resource = _determine_table_resource
 
 _create_aws_request = S3IAMRequest._create_aws_request
 

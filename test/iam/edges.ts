@@ -1,3 +1,4 @@
+import { WEBHOOK_REJECTED_PREFIX } from "../../lambdas/lib/contract.js";
 import { TEST_ACCOUNT, TEST_REGION } from "../support/aws-names.js";
 import { type IamRequest, sessionArn } from "./evaluate.js";
 import type { RoleModel, StackModel } from "./stack-model.js";
@@ -154,7 +155,9 @@ const VERBS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 
 function apiEdges(model: StackModel): IamRequest[] {
   const { restApiId, stage, methods } = model.api;
-  return methods.flatMap(({ verb, path }) =>
+  // The lookups' methods reach their own function (windowsEdges).
+  const exportMethods = methods.filter(({ uri }) => uri.includes(model.functionArn.export));
+  return exportMethods.flatMap(({ verb, path }) =>
     (verb === "ANY" ? VERBS : [verb]).map((requestVerb) => ({
       label: `API Gateway invokes the export function for ${verb === "ANY" ? `ANY (${requestVerb})` : verb} ${path}`,
       principal: "apigateway.amazonaws.com",
@@ -169,6 +172,209 @@ function apiEdges(model: StackModel): IamRequest[] {
   );
 }
 
+/**
+ * The live windows (issue 20): API Gateway → SQS for the webhooks, SQS → the processor through
+ * its event source mapping, API Gateway → the lookup function, and the DynamoDB and S3 calls the
+ * interface names for the processor, the lookups and the counter (docs/contract.md, "Live
+ * windows"), as the raw SDK requests they are.
+ */
+function windowsEdges(model: StackModel): IamRequest[] {
+  const w = model.windows;
+  const session = (role: RoleModel, name: string) => sessionArn(role, name);
+  const functions = [
+    { fn: "window-events", role: w.processorRole, logGroupArn: w.processorLogGroupArn },
+    { fn: "windows-api", role: w.lookupRole, logGroupArn: w.lookupLogGroupArn },
+  ];
+  const lambdaBasics = functions.flatMap(({ fn, role, logGroupArn }) => {
+    const stream = `${logGroupArn.replace(/:\*$/, "")}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
+    return [
+      {
+        label: `Lambda assumes the ${fn} function's execution role`,
+        principal: "lambda.amazonaws.com",
+        action: "sts:AssumeRole",
+        resource: role.arn,
+        resourcePolicy: role.trustPolicy,
+      },
+      ...["logs:CreateLogStream", "logs:PutLogEvents"].map((action) => ({
+        label: `Lambda writes the ${fn} function's logs (${action})`,
+        principal: session(role, fn),
+        action,
+        resource: stream,
+        role,
+      })),
+      ...["xray:PutTraceSegments", "xray:PutTelemetryRecords"].map((action) => ({
+        label: `Lambda sends the ${fn} function's traces (${action})`,
+        principal: session(role, fn),
+        action,
+        resource: "*",
+        role,
+      })),
+    ];
+  });
+
+  // API Gateway calls an AWS service with the integration's credentials role: it assumes the role
+  // as apigateway.amazonaws.com, then signs the service request with it
+  // (https://docs.aws.amazon.com/apigateway/latest/developerguide/integrating-api-with-aws-services-sqs.html;
+  // SendMessage is sqs:SendMessage on the queue's ARN,
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html).
+  const webhookMethods = w.webhookApi.methods.filter(({ uri }) => uri.includes(":sqs:path/"));
+  const webhook = [
+    {
+      label: "API Gateway assumes the webhook integration's role",
+      principal: "apigateway.amazonaws.com",
+      action: "sts:AssumeRole",
+      resource: w.sendRole.arn,
+      resourcePolicy: w.sendRole.trustPolicy,
+    },
+    ...webhookMethods.map(({ verb, path }) => ({
+      label: `API Gateway sends ${verb} ${path}'s body to the webhook queue`,
+      principal: session(w.sendRole, "apigateway"),
+      action: "sqs:SendMessage",
+      resource: w.queue.arn,
+      role: w.sendRole,
+      resourcePolicy: w.queue.policy,
+      context: tls,
+    })),
+  ];
+
+  // Lambda polls an SQS event source with the function's execution role: ReceiveMessage,
+  // DeleteMessage and GetQueueAttributes on the queue
+  // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-permissions).
+  const polling = w.eventSources.flatMap(({ functionArn, queueArn }) => {
+    if (functionArn !== w.processorFunctionArn)
+      throw new Error(`An event source mapping of an unexpected function: ${functionArn}`);
+    const role = w.processorRole;
+    return ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"].map((action) => ({
+      label: `Lambda polls the webhook queue for the window-events function (${action})`,
+      principal: session(role, "window-events"),
+      action,
+      resource: queueArn,
+      role,
+      resourcePolicy: queueArn === w.queue.arn ? w.queue.policy : undefined,
+      context: tls,
+    }));
+  });
+
+  // The lookup routes reach their own function: its resource-based policy must let API Gateway
+  // invoke it for both routes of the deployed stage (as apiEdges for the export function).
+  const lookupMethods = model.api.methods.filter(({ uri }) => uri.includes(w.lookupFunctionArn));
+  const lookups = lookupMethods.map(({ verb, path }) => ({
+    label: `API Gateway invokes the windows-api function for ${verb} ${path}`,
+    principal: "apigateway.amazonaws.com",
+    action: "lambda:InvokeFunction",
+    resource: w.lookupFunctionArn,
+    resourcePolicy: w.lookupFunctionPolicy,
+    context: {
+      "aws:SourceArn": `arn:aws:execute-api:${TEST_REGION}:${TEST_ACCOUNT}:${model.api.restApiId}/${model.api.stage}/${verb}${path.replace("{destination}", "5511999990000")}`,
+      "aws:SourceAccount": TEST_ACCOUNT,
+    },
+  }));
+
+  // The calls the interface names (docs/contract.md, "Applying an MO", "Lookups", "Open windows"):
+  // item actions on the table's ARN, a Query of the index on the index's ARN
+  // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
+  const processor = session(w.processorRole, "window-events");
+  const lookup = session(w.lookupRole, "windows-api");
+  const counterRole = model.functionRole.counter;
+  const data = [
+    ...["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem"].map((action) => ({
+      label: `the window-events function's ${action} on the windows table`,
+      principal: processor,
+      action,
+      resource: w.tableArn,
+      role: w.processorRole,
+      context: tls,
+    })),
+    {
+      label: "the window-events function keeps a rejected item under webhooks/rejected/",
+      principal: processor,
+      action: "s3:PutObject",
+      resource: `arn:aws:s3:::${model.bucketName}/${WEBHOOK_REJECTED_PREFIX}mo/2026-12-06/0123-0.json`,
+      role: w.processorRole,
+      resourcePolicy: model.bucketPolicy,
+      context: tls,
+    },
+    ...["dynamodb:GetItem", "dynamodb:Query"].map((action) => ({
+      label: `the windows-api function's ${action} on the windows table`,
+      principal: lookup,
+      action,
+      resource: w.tableArn,
+      role: w.lookupRole,
+      context: tls,
+    })),
+    {
+      label: "the windows-api function queries the closing index",
+      principal: lookup,
+      action: "dynamodb:Query",
+      resource: w.closingIndexArn,
+      role: w.lookupRole,
+      context: tls,
+    },
+    {
+      label: "the counter queries the closing index for OpenWindows",
+      principal: sessionArn(counterRole, "wavy-sessions-counter"),
+      action: "dynamodb:Query",
+      resource: w.closingIndexArn,
+      role: counterRole,
+      context: tls,
+    },
+  ];
+  return [...lambdaBasics, ...webhook, ...polling, ...lookups, ...data];
+}
+
+/**
+ * Requests that must be refused: what the live windows' roles were not given. The evaluator
+ * must answer "ImplicitlyDenied" (or explicitly) for each.
+ */
+export function refusedWindowsEdges(model: StackModel): IamRequest[] {
+  const w = model.windows;
+  return [
+    {
+      label: "the webhook role cannot send to the webhook dead-letter queue",
+      principal: sessionArn(w.sendRole, "apigateway"),
+      action: "sqs:SendMessage",
+      resource: w.deadLetterQueue.arn,
+      role: w.sendRole,
+      resourcePolicy: w.deadLetterQueue.policy,
+      context: tls,
+    },
+    {
+      label: "the windows-api function cannot write a window",
+      principal: sessionArn(w.lookupRole, "windows-api"),
+      action: "dynamodb:UpdateItem",
+      resource: w.tableArn,
+      role: w.lookupRole,
+      context: tls,
+    },
+    {
+      label: "the window-events function cannot write outside webhooks/rejected/",
+      principal: sessionArn(w.processorRole, "window-events"),
+      action: "s3:PutObject",
+      resource: `arn:aws:s3:::${model.bucketName}/exports/x.csv`,
+      role: w.processorRole,
+      resourcePolicy: model.bucketPolicy,
+      context: tls,
+    },
+    {
+      label: "the counter cannot write a window",
+      principal: sessionArn(model.functionRole.counter, "wavy-sessions-counter"),
+      action: "dynamodb:UpdateItem",
+      resource: w.tableArn,
+      role: model.functionRole.counter,
+      context: tls,
+    },
+    {
+      label: "a webhook send over plain HTTP is refused by the queue's policy",
+      principal: sessionArn(w.sendRole, "apigateway"),
+      action: "sqs:SendMessage",
+      resource: w.queue.arn,
+      role: w.sendRole,
+      resourcePolicy: w.queue.policy,
+      context: { "aws:SecureTransport": "false" },
+    },
+  ];
+}
+
 export function serviceEdges(model: StackModel): IamRequest[] {
   return [
     ...functionEdges(model),
@@ -176,6 +382,7 @@ export function serviceEdges(model: StackModel): IamRequest[] {
     ...destinationEdges(model),
     ...alarmEdges(model),
     ...apiEdges(model),
+    ...windowsEdges(model),
   ];
 }
 

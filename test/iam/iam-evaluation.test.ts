@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { synth } from "../infra/synth.js";
 import { type FunctionRole, readRecordedCalls } from "../support/aws-call-recorder.js";
-import { serviceEdges } from "./edges.js";
+import { refusedWindowsEdges, serviceEdges } from "./edges.js";
 import { evaluate, type IamOutcome, type IamRequest, sessionArn } from "./evaluate.js";
 import { formatReport, leastPrivilege } from "./least-privilege.js";
 import { buildStackModel } from "./stack-model.js";
@@ -25,9 +25,16 @@ const { stack, template } = synth(
 const model = buildStackModel(stack, template);
 const calls = readRecordedCalls();
 const edges = serviceEdges(model);
+const refusals = refusedWindowsEdges(model);
 
 /** Roles whose CDK-made grants go beyond what AWS documents as needed, and why we keep them. */
 const ACCEPTED_UNUSED: Record<string, string[]> = {
+  // CDK's grantSendMessages adds these beside sqs:SendMessage, which is all API Gateway's
+  // SendMessage integration calls.
+  [model.windows.sendRole.logicalId]: ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+  // The L2 SqsEventSource grants these beside the three Lambda's docs list for polling
+  // (ReceiveMessage, DeleteMessage, GetQueueAttributes).
+  [model.windows.processorRole.logicalId]: ["sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"],
   // CDK's SqsDestination grants these beside sqs:SendMessage; Lambda's docs ask only for
   // SendMessage. The L2 construct's role is preferred over a hand-written one (STYLE.md).
   [model.functionRole.counter.logicalId]: ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
@@ -89,6 +96,14 @@ describe("the service-to-service edges, with the request context AWS documents",
     const outcome = await evaluate(edge);
     outcomes.push(outcome);
     expect(outcome.decision, outcome.detail).toBe("Allowed");
+  });
+});
+
+describe("what the live windows' roles must not do", () => {
+  it.each(refusals.map((edge) => [edge.label, edge] as const))("%s", async (_label, edge) => {
+    const outcome = await evaluate(edge);
+    expect(outcome.decision, outcome.detail).not.toBe("Allowed");
+    expect(outcome.decision).toMatch(/Denied$/);
   });
 });
 

@@ -2,6 +2,7 @@ import type { CfnElement, Stack } from "aws-cdk-lib";
 import type { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import type { WavySessionsStack } from "../../infra/wavy-sessions-stack.js";
+import { WINDOWS_TABLE } from "../../lambdas/lib/contract.js";
 import type { FunctionRole } from "../support/aws-call-recorder.js";
 import { TEST_SECRET_ARN, TEST_WORKER_FUNCTION } from "../support/aws-names.js";
 import { BUCKET } from "../support/export-harness.js";
@@ -30,6 +31,29 @@ export interface ApiMethod {
   verb: string;
   /** The resource path as API Gateway names it, e.g. `/exports/{exportId}`. */
   path: string;
+  /** The integration's URI, resolved: which function (or service) the method reaches. */
+  uri: string;
+}
+
+/** What the live windows' edges touch (issue 20), resolved like the rest. */
+export interface WindowsModel {
+  tableArn: string;
+  closingIndexArn: string;
+  queue: { arn: string; policy: PolicyDocument | undefined };
+  deadLetterQueue: { arn: string; policy: PolicyDocument | undefined };
+  /** The role API Gateway assumes to send to the queue. */
+  sendRole: RoleModel;
+  processorRole: RoleModel;
+  processorFunctionArn: string;
+  processorLogGroupArn: string;
+  lookupRole: RoleModel;
+  lookupLogGroupArn: string;
+  lookupFunctionArn: string;
+  /** Lambda's resource-based policy of the lookup function. */
+  lookupFunctionPolicy: PolicyDocument;
+  /** The event source mappings: which function polls which queue. */
+  eventSources: { functionArn: string; queueArn: string }[];
+  webhookApi: { restApiId: string; stage: string; methods: ApiMethod[] };
 }
 
 export interface StackModel {
@@ -40,6 +64,8 @@ export interface StackModel {
   /** Lambda's resource-based policy of the export function, from its AWS::Lambda::Permission. */
   exportFunctionPolicy: PolicyDocument;
   bucketPolicy: PolicyDocument | undefined;
+  /** The export bucket's name (the tests' own). */
+  bucketName: string;
   deadLetterQueue: { arn: string; policy: PolicyDocument | undefined };
   /** Where each asynchronously invoked function's failed invocations go. */
   onFailureDestinations: { counter: string[]; worker: string[] };
@@ -49,6 +75,7 @@ export interface StackModel {
   topic: { arn: string; policy: PolicyDocument | undefined } | undefined;
   alarms: { logicalId: string; arn: string; actions: string[] }[];
   api: { restApiId: string; stage: string; methods: ApiMethod[] };
+  windows: WindowsModel;
 }
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
@@ -120,26 +147,28 @@ export function buildStackModel(
   } satisfies Record<FunctionRole, string>;
   const functionRole = (role: FunctionRole) =>
     roleByArn(String(resources[functionIds[role]]?.Properties?.Role));
-  const logGroupArn = (role: FunctionRole) => {
-    const config = resources[functionIds[role]]?.Properties?.LoggingConfig as
+  const logGroupOf = (functionId: string) => {
+    const config = resources[functionId]?.Properties?.LoggingConfig as
       | { LogGroup?: string }
       | undefined;
     const logGroupId = ofType("AWS::Logs::LogGroup").find(
       ([logicalId]) => resolver.name(logicalId) === config?.LogGroup,
     )?.[0];
-    if (!logGroupId) throw new Error(`The ${role} function names no log group of the template`);
+    if (!logGroupId) throw new Error(`${functionId} names no log group of the template`);
     return resolver.arn(logGroupId);
   };
+  const logGroupArn = (role: FunctionRole) => logGroupOf(functionIds[role]);
 
   const exportArn = resolver.arn(functionIds.export);
-  const exportFunctionPolicy: PolicyDocument = {
+  const functionPolicy = (functionArn: string): PolicyDocument => ({
     Version: "2012-10-17",
     Statement: ofType("AWS::Lambda::Permission")
-      .filter(([, permission]) => permission.Properties?.FunctionName === exportArn)
+      .filter(([, permission]) => permission.Properties?.FunctionName === functionArn)
       .map(([logicalId, permission]) =>
         lambdaPermissionStatement(logicalId, permission.Properties ?? {}),
       ),
-  };
+  });
+  const exportFunctionPolicy = functionPolicy(exportArn);
 
   const policyOf = (type: string, listKey: string, target: string) =>
     ofType(type).find(([, policy]) =>
@@ -163,6 +192,45 @@ export function buildStackModel(
 
   const restApiId = id(stack.exportApi.api);
   const stageId = id(stack.exportApi.api.deploymentStage);
+
+  const queueModel = (queueId: string) => ({
+    arn: resolver.arn(queueId),
+    policy: policyOf("AWS::SQS::QueuePolicy", "Queues", resolver.ref(queueId)),
+  });
+  const tableArn = resolver.arn(id(stack.windowsTable.table));
+  const processorId = id(stack.windowProcessor.function);
+  const lookupId = id(stack.windowsLookup.function);
+  const roleOfFunction = (functionId: string) =>
+    roleByArn(String(resources[functionId]?.Properties?.Role));
+  const lookupFunctionArn = resolver.arn(lookupId);
+  const webhookApiId = id(stack.webhooks.api);
+  const windows: WindowsModel = {
+    tableArn,
+    closingIndexArn: `${tableArn}/index/${WINDOWS_TABLE.closingIndex}`,
+    queue: queueModel(id(stack.webhooks.queue)),
+    deadLetterQueue: queueModel(id(stack.webhooks.deadLetterQueue)),
+    sendRole: roleByArn(resolver.arn(id(stack.webhooks.sendRole))),
+    processorRole: roleOfFunction(processorId),
+    processorFunctionArn: resolver.arn(processorId),
+    processorLogGroupArn: logGroupOf(processorId),
+    lookupRole: roleOfFunction(lookupId),
+    lookupLogGroupArn: logGroupOf(lookupId),
+    lookupFunctionArn,
+    lookupFunctionPolicy: functionPolicy(lookupFunctionArn),
+    eventSources: ofType("AWS::Lambda::EventSourceMapping").map(([, mapping]) => ({
+      functionArn: resolver.arn(
+        ofType("AWS::Lambda::Function").find(
+          ([logicalId]) => resolver.name(logicalId) === mapping.Properties?.FunctionName,
+        )?.[0] ?? "",
+      ),
+      queueArn: String(mapping.Properties?.EventSourceArn),
+    })),
+    webhookApi: {
+      restApiId: resolver.ref(webhookApiId),
+      stage: resolver.ref(id(stack.webhooks.api.deploymentStage)),
+      methods: apiMethods(resources, raw.Resources, webhookApiId),
+    },
+  };
   return {
     roles,
     functionRole: {
@@ -181,6 +249,7 @@ export function buildStackModel(
       worker: logGroupArn("worker"),
     },
     exportFunctionPolicy,
+    bucketName,
     bucketPolicy: ofType("AWS::S3::BucketPolicy").find(
       ([, policy]) => policy.Properties?.Bucket === bucketName,
     )?.[1].Properties?.PolicyDocument as PolicyDocument | undefined,
@@ -223,8 +292,9 @@ export function buildStackModel(
     api: {
       restApiId: resolver.ref(restApiId),
       stage: resolver.ref(stageId),
-      methods: apiMethods(raw.Resources, restApiId),
+      methods: apiMethods(resources, raw.Resources, restApiId),
     },
+    windows,
   };
 }
 
@@ -251,20 +321,32 @@ function lambdaPermissionStatement(sid: string, properties: Record<string, unkno
   };
 }
 
-/** Every method of the REST API with its resource path, walked up from each method's resource. */
-function apiMethods(resources: Resources, restApiId: string): ApiMethod[] {
+/**
+ * Every method of one REST API with its resource path, walked up from each method's resource in
+ * the raw template, and its integration's URI from the resolved one. A path part that is not a
+ * plain string (the webhook token, a dynamic reference) reads `{token}`.
+ */
+function apiMethods(resolved: Resources, resources: Resources, restApiId: string): ApiMethod[] {
   const pathOf = (resourceRef: unknown): string => {
     const ref = resourceRef as { Ref?: string; "Fn::GetAtt"?: [string, string] };
     if (ref["Fn::GetAtt"]?.[0] === restApiId) return "";
     const resource = resources[String(ref.Ref)];
     if (!resource) throw new Error(`Unknown API resource ${JSON.stringify(resourceRef)}`);
     const properties = resource.Properties ?? {};
-    return `${pathOf(properties.ParentId)}/${String(properties.PathPart)}`;
+    const part = properties.PathPart;
+    return `${pathOf(properties.ParentId)}/${typeof part === "string" ? part : "{token}"}`;
   };
-  return Object.values(resources)
-    .filter((resource) => resource.Type === "AWS::ApiGateway::Method")
-    .map((method) => ({
+  return Object.entries(resources)
+    .filter(
+      ([, resource]) =>
+        resource.Type === "AWS::ApiGateway::Method" &&
+        (resource.Properties?.RestApiId as { Ref?: string } | undefined)?.Ref === restApiId,
+    )
+    .map(([logicalId, method]) => ({
       verb: String(method.Properties?.HttpMethod),
       path: pathOf(method.Properties?.ResourceId) || "/",
+      uri: String(
+        (resolved[logicalId]?.Properties?.Integration as { Uri?: unknown } | undefined)?.Uri,
+      ),
     }));
 }

@@ -160,6 +160,10 @@ export class TemplateResolver {
         return `arn:${partition}:cloudwatch:${region}:${account}:alarm:${name}`;
       case "AWS::Scheduler::ScheduleGroup":
         return `arn:${partition}:scheduler:${region}:${account}:schedule-group/${name}`;
+      // DynamoDB authorises on the table's ARN, and an index's as `<table>/index/<name>`.
+      case "AWS::DynamoDB::Table":
+      case "AWS::DynamoDB::GlobalTable":
+        return `arn:${partition}:dynamodb:${region}:${account}:table/${name}`;
       case "AWS::Scheduler::Schedule":
         return `arn:${partition}:scheduler:${region}:${account}:schedule/default/${name}`;
     }

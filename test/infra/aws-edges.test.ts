@@ -199,8 +199,12 @@ describe("two stacks in one account and region", () => {
         staging.some((name) => name.startsWith(`${kind}=`)),
         kind,
       ).toBe(true);
-    const [, api] = onlyOne(resourcesOf(secondStack, "AWS::ApiGateway::RestApi"));
-    expect(api.Properties.Name).toBe("WavySessionsStaging");
+    // The export API and the webhooks' API (docs/contract.md, "Webhooks (deployed)").
+    const apis = Object.values(resourcesOf(secondStack, "AWS::ApiGateway::RestApi"));
+    expect(apis.map((api) => api.Properties.Name).sort()).toEqual([
+      "WavySessionsStaging",
+      "WavySessionsStaging-webhooks",
+    ]);
     const [, group] = onlyOne(resourcesOf(secondStack, "AWS::Scheduler::ScheduleGroup"));
     expect(String(group.Properties.Name)).toMatch(/^WavySessionsStaging-/);
     for (const alarm of Object.values(resourcesOf(secondStack, "AWS::CloudWatch::Alarm")))
@@ -213,12 +217,16 @@ describe("two stacks in one account and region", () => {
     expect(names(secondStack).filter((name) => first.has(name))).toEqual([]);
   });
 
-  it("gives the 5xx alarm the dimension of its own API", () => {
-    const [, api] = onlyOne(resourcesOf(secondStack, "AWS::ApiGateway::RestApi"));
-    const alarm = Object.values(resourcesOf(secondStack, "AWS::CloudWatch::Alarm")).find(
+  it("gives each 5xx alarm the dimension of its own API", () => {
+    const alarms = Object.values(resourcesOf(secondStack, "AWS::CloudWatch::Alarm")).filter(
       (a) => a.Properties.MetricName === "5XXError",
     );
-    expect(alarm?.Properties.Dimensions).toEqual([{ Name: "ApiName", Value: api.Properties.Name }]);
+    const dimension = (suffix: string) =>
+      alarms.find((a) => String(a.Properties.AlarmName).endsWith(suffix))?.Properties.Dimensions;
+    expect(dimension("/Api5xx")).toEqual([{ Name: "ApiName", Value: "WavySessionsStaging" }]);
+    expect(dimension("/WebhookApi5xx")).toEqual([
+      { Name: "ApiName", Value: "WavySessionsStaging-webhooks" },
+    ]);
   });
 });
 
@@ -260,12 +268,19 @@ describe("imported secret encrypted with a customer-managed key", () => {
   // https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html#security-encryption-authz
   const kmsStatements = (t: Template, roleId: string) =>
     statementsOfRole(t, roleId).filter((s) => listOf(s.Action).some((a) => a.startsWith("kms:")));
+  /** The roles of the functions that read the Wavy secret (WAVY_SECRET_ID). */
   const functionRoles = (t: Template) =>
+    Object.values(resourcesOf(t, "AWS::Lambda::Function"))
+      .filter(
+        (fn) => "WAVY_SECRET_ID" in (fn.Properties.Environment as { Variables: Json }).Variables,
+      )
+      .map((fn) => logicalIdOf(fn.Properties.Role) ?? "");
+  const allFunctionRoles = (t: Template) =>
     Object.values(resourcesOf(t, "AWS::Lambda::Function")).map(
       (fn) => logicalIdOf(fn.Properties.Role) ?? "",
     );
 
-  it("lets every function decrypt with that key, only through Secrets Manager", () => {
+  it("lets every function that reads the secret decrypt with that key, only through Secrets Manager", () => {
     const roles = functionRoles(importedSecret);
     // The export function, its worker and the counter.
     expect(roles).toHaveLength(3);
@@ -282,6 +297,13 @@ describe("imported secret encrypted with a customer-managed key", () => {
     }
   });
 
+  it("grants the live windows' functions no KMS access: they never read the Wavy secret", () => {
+    const readers = new Set(functionRoles(importedSecret));
+    const others = allFunctionRoles(importedSecret).filter((role) => !readers.has(role));
+    expect(others).toHaveLength(2);
+    for (const roleId of others) expect(kmsStatements(importedSecret, roleId)).toEqual([]);
+  });
+
   it("grants no KMS access when the secret uses Secrets Manager's own key", () => {
     for (const roleId of functionRoles(template))
       expect(kmsStatements(template, roleId)).toEqual([]);
@@ -292,7 +314,14 @@ describe("API Gateway access log", () => {
   // $context.error.messageString is the quoted form of $context.error.message, which may hold
   // quotes and newlines: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-variables-for-access-logging.html
   it("writes the error message through $context.error.messageString, one valid JSON line", () => {
-    const [, stage] = onlyOne(resourcesOf(template, "AWS::ApiGateway::Stage"));
+    // The export API's stage; the webhooks' stage logs no error message (live-windows.test.ts).
+    const [, stage] = onlyOne(
+      Object.fromEntries(
+        Object.entries(resourcesOf(template, "AWS::ApiGateway::Stage")).filter(([id]) =>
+          id.startsWith("ExportApi"),
+        ),
+      ),
+    );
     const format = (stage.Properties.AccessLogSetting as { Format: string }).Format;
     expect(format).toContain('"errorMessage":$context.error.messageString');
     expect(format).not.toMatch(/\$context\.error\.message(?!String)/);
@@ -307,7 +336,14 @@ describe("API Gateway access log", () => {
 
 describe("first deploy", () => {
   it("creates the secret holding the contract's placeholder", () => {
-    const [, secret] = onlyOne(resourcesOf(template, "AWS::SecretsManager::Secret"));
+    // The Wavy secret; the webhook token's is generated (live-windows.test.ts).
+    const [, secret] = onlyOne(
+      Object.fromEntries(
+        Object.entries(resourcesOf(template, "AWS::SecretsManager::Secret")).filter(
+          ([, secret]) => secret.Properties.SecretString !== undefined,
+        ),
+      ),
+    );
     const value = JSON.parse(String(secret.Properties.SecretString));
     expect(value).toEqual(SECRET_PLACEHOLDER);
   });

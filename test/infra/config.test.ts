@@ -237,6 +237,91 @@ describe("configuration from CDK context", () => {
   });
 });
 
+describe("live-window settings (issue 20)", () => {
+  it("keeps a target's origins as strings and leaves them out when none are listed", () => {
+    const config = read({
+      targets: [
+        { customerId: "42", origins: ["5511999990000", "551133334444"] },
+        { customerId: "43", origins: [] },
+        { customerId: "44" },
+      ],
+    });
+    expect(config.targets).toEqual([
+      { customerId: "42", origins: ["5511999990000", "551133334444"] },
+      { customerId: "43" },
+      { customerId: "44" },
+    ]);
+  });
+
+  it("refuses an origin that is not 8-15 digits, naming the target and the position", () => {
+    for (const origin of [
+      "1234567",
+      "1234567890123456",
+      "+5511999990000",
+      "55 11 99999",
+      5511999990000,
+    ])
+      expect(
+        rejection({ targets: [{ customerId: "42", origins: [origin] }] }),
+        String(origin),
+      ).toMatch(/context "targets\[0\]\.origins\[0\]" must be/);
+    expect(rejection({ targets: [{ customerId: "42", origins: "5511999990000" }] })).toContain(
+      'context "targets[0].origins" must be a JSON array',
+    );
+  });
+
+  it("refuses an origin listed twice, within a target or across two", () => {
+    expect(
+      rejection({
+        targets: [
+          { customerId: "42", origins: ["5511999990000"] },
+          { customerId: "42", subAccountId: "7", origins: ["551133334444", "5511999990000"] },
+        ],
+      }),
+    ).toContain(
+      'context "targets[1].origins[1]" repeats origin 5511999990000, already listed for target 42/all',
+    );
+    expect(
+      rejection({ targets: [{ customerId: "42", origins: ["5511999990000", "5511999990000"] }] }),
+    ).toContain('context "targets[0].origins[1]" repeats origin');
+  });
+
+  it("keeps closed windows 7 days unless told, within WINDOW_RETENTION_DAYS's bounds", () => {
+    expect(read({}).windowRetentionDays).toBe(7);
+    expect(read({ windowRetentionDays: "30" }).windowRetentionDays).toBe(30);
+    expect(rejection({ windowRetentionDays: 0 })).toContain(
+      'context "windowRetentionDays" must be at least 1',
+    );
+    expect(rejection({ windowRetentionDays: 366 })).toContain(
+      'context "windowRetentionDays" must be at most 365',
+    );
+  });
+
+  it("accepts the previous webhook token only once there has been a rotation", () => {
+    expect(read({})).toMatchObject({ webhookTokenVersion: 1, webhookAcceptPreviousToken: false });
+    expect(read({ webhookTokenVersion: "2", webhookAcceptPreviousToken: "true" })).toMatchObject({
+      webhookTokenVersion: 2,
+      webhookAcceptPreviousToken: true,
+    });
+    expect(rejection({ webhookAcceptPreviousToken: true })).toContain(
+      'context "webhookAcceptPreviousToken" needs webhookTokenVersion 2 or more',
+    );
+    expect(rejection({ webhookAcceptPreviousToken: "yes" })).toContain(
+      'context "webhookAcceptPreviousToken" must be true or false',
+    );
+  });
+
+  it("throttles the webhook API at 200/400 a second unless told, burst at least the rate", () => {
+    expect(read({})).toMatchObject({
+      webhookThrottleRateLimit: 200,
+      webhookThrottleBurstLimit: 400,
+    });
+    expect(rejection({ webhookThrottleRateLimit: 500 })).toContain(
+      'context "webhookThrottleBurstLimit" must be at least webhookThrottleRateLimit',
+    );
+  });
+});
+
 describe("configuration in the synthesised stack", () => {
   it(
     "grants GetSecretValue on the named secret's ARN pattern and passes its name",
@@ -249,7 +334,11 @@ describe("configuration in the synthesised stack", () => {
         },
         { cfnValidation: false },
       );
-      expect(template.findResources("AWS::SecretsManager::Secret")).toEqual({});
+      // No Wavy secret of our own: the one secret left is the webhook token's, generated at deploy.
+      const secrets = Object.values(template.findResources("AWS::SecretsManager::Secret"));
+      expect(
+        secrets.map((secret) => secret.Properties.GenerateSecretString?.GenerateStringKey),
+      ).toEqual(["token"]);
       const statements = Object.values(template.findResources("AWS::IAM::Policy")).flatMap(
         (policy) =>
           policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],

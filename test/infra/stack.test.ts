@@ -51,9 +51,19 @@ const resourcesOf = (statement: Statement) =>
   Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
 
 describe("export API", () => {
+  /**
+   * The resources of this type that belong to the export API: the webhooks have a REST API of
+   * their own (test/infra/live-windows.test.ts).
+   */
+  const ofExportApi = (type: string) =>
+    Object.fromEntries(
+      Object.entries(resources(type)).filter(([, resource]) =>
+        String((resource.Properties.RestApiId as { Ref?: string })?.Ref).startsWith("ExportApi"),
+      ),
+    );
   /** "METHOD /full/path" of every method, and the method resources by that key. */
   const methodsByRoute = () => {
-    const parts = resources("AWS::ApiGateway::Resource");
+    const parts = ofExportApi("AWS::ApiGateway::Resource");
     const pathOf = (ref: unknown): string => {
       const id = (ref as { Ref?: string }).Ref;
       const resource = id ? parts[id] : undefined;
@@ -62,7 +72,7 @@ describe("export API", () => {
       return `${pathOf(resource.Properties.ParentId)}/${String(resource.Properties.PathPart)}`;
     };
     return Object.fromEntries(
-      Object.values(resources("AWS::ApiGateway::Method")).map((method) => [
+      Object.values(ofExportApi("AWS::ApiGateway::Method")).map((method) => [
         `${String(method.Properties.HttpMethod)} ${pathOf(method.Properties.ResourceId) || "/"}`,
         method.Properties,
       ]),
@@ -82,10 +92,14 @@ describe("export API", () => {
     "ANY /v1/{proxy+}",
     "ANY /v1/session",
     "ANY /v1/session/{proxy+}",
+    // The live windows' lookups, served by their own function (docs/contract.md, "Lookups").
+    "GET /windows",
+    "GET /windows/{destination}",
   ];
+  const LOOKUPS = new Set(["GET /windows", "GET /windows/{destination}"]);
 
   it("requires SigV4 (AWS_IAM) on every method, the catch-alls included", () => {
-    const methods = Object.values(resources("AWS::ApiGateway::Method"));
+    const methods = Object.values(ofExportApi("AWS::ApiGateway::Method"));
     expect(methods).toHaveLength(ROUTES.length);
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe("AWS_IAM");
   });
@@ -94,11 +108,13 @@ describe("export API", () => {
     const routes = methodsByRoute();
     expect(Object.keys(routes).sort()).toEqual([...ROUTES].sort());
     const { logicalId: exportFunction } = functionByEnv("wavy-sessions-export");
+    const { logicalId: lookupFunction } = functionByEnv("wavy-sessions-windows-api");
     for (const [route, method] of Object.entries(routes)) {
       const integration = method.Integration as Json;
       expect(integration.Type, route).toBe("AWS_PROXY");
       expect(integration.IntegrationHttpMethod, route).toBe("POST");
-      expect(JSON.stringify(integration.Uri), route).toContain(`"${exportFunction}","Arn"`);
+      const target = LOOKUPS.has(route) ? lookupFunction : exportFunction;
+      expect(JSON.stringify(integration.Uri), route).toContain(`"${target}","Arn"`);
     }
   });
 
@@ -125,7 +141,8 @@ describe("export API", () => {
 
   it("validates only the explicit routes, never the catch-alls", () => {
     for (const [route, method] of Object.entries(methodsByRoute())) {
-      if (route.startsWith("ANY ")) {
+      // The lookups' function validates their queries (docs/contract.md, "Lookups").
+      if (route.startsWith("ANY ") || LOOKUPS.has(route)) {
         expect(method.RequestValidatorId, route).toBeUndefined();
         expect(method.RequestModels, route).toBeUndefined();
       } else {
@@ -138,7 +155,7 @@ describe("export API", () => {
     template.hasResourceProperties("AWS::ApiGateway::RestApi", {
       EndpointConfiguration: { Types: ["REGIONAL"] },
     });
-    const stages = Object.values(resources("AWS::ApiGateway::Stage"));
+    const stages = Object.values(ofExportApi("AWS::ApiGateway::Stage"));
     expect(stages).toHaveLength(1);
     const stage = stages[0]?.Properties ?? {};
     expect(stage.TracingEnabled).toBe(true);
@@ -185,7 +202,7 @@ describe("export API", () => {
 
   it("answers its own errors in the contract's envelope, with the contract's codes", () => {
     const responses = Object.fromEntries(
-      Object.values(resources("AWS::ApiGateway::GatewayResponse")).map((r) => [
+      Object.values(ofExportApi("AWS::ApiGateway::GatewayResponse")).map((r) => [
         r.Properties.ResponseType,
         r.Properties,
       ]),
@@ -215,8 +232,8 @@ describe("export API", () => {
 describe("functions", () => {
   it("run on nodejs22.x or newer, on arm64, traced, without paying for source maps at start-up", () => {
     const functions = Object.values(resources("AWS::Lambda::Function"));
-    // The export function, its worker and the counter.
-    expect(functions).toHaveLength(3);
+    // The export function, its worker, the counter, and the live windows' processor and lookups.
+    expect(functions).toHaveLength(5);
     for (const { Properties: fn } of functions) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1]);
       expect(major).toBeGreaterThanOrEqual(22);
@@ -612,8 +629,11 @@ describe("cdk-nag", () => {
 describe("outputs", () => {
   it("name everything an operator and npm run smoke look for", () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    // RestApi adds its own endpoint output (ExportApiEndpoint...), the same URL as ApiUrl.
-    const ours = Object.keys(outputs).filter((key) => !key.startsWith("ExportApiEndpoint"));
+    // Each RestApi adds its own endpoint output (ExportApiEndpoint..., WebhooksApiEndpoint...):
+    // the first is ApiUrl, the second the webhook URLs' base (which holds no token).
+    const ours = Object.keys(outputs).filter(
+      (key) => !key.startsWith("ExportApiEndpoint") && !key.startsWith("WebhooksApiEndpoint"),
+    );
     expect(ours.sort()).toEqual(Object.values(STACK_OUTPUT).sort());
     expect(outputs[STACK_OUTPUT.alarmNamePrefix]?.Value).toBe("WavySessions/");
     expect(outputs[STACK_OUTPUT.metricsNamespace]?.Value).toBe("WavySessions");
