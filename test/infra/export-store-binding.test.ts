@@ -84,10 +84,11 @@ describe("functions bound to the export store", () => {
 });
 
 describe("the dead-letter queue", () => {
-  it("is one queue, kept under the logical id it had when the counter owned it", () => {
-    expect(Object.keys(resourcesOf(template, "AWS::SQS::Queue"))).toEqual([
+  it("keeps the logical id it had when the counter owned it", () => {
+    // The webhook ingest's queues (issue 20) are the others.
+    expect(Object.keys(resourcesOf(template, "AWS::SQS::Queue"))).toContain(
       "CounterDeadLettersF09C4BAD",
-    ]);
+    );
   });
 
   it("receives the counter's and the worker's failed invocations and the schedules' dead letters", () => {
