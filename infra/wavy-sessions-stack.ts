@@ -182,7 +182,7 @@ export class WavySessionsStack extends Stack {
       dashboard: this.observability.dashboard,
       topic: this.observability.topic,
       alarmNamePrefix,
-      metricsNamespace,
+      metrics: this.observability.metrics,
       webhookApi: this.webhooks.api,
       queue: this.webhooks.queue,
       deadLetterQueue: this.webhooks.deadLetterQueue,

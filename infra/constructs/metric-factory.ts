@@ -100,6 +100,20 @@ export class MetricFactory {
     });
   }
 
+  /**
+   * Every series of one metric by name alone, whatever its dimensions: for the live windows'
+   * metrics, each with a dimension set of its own (docs/contract.md, "Live windows"); SEARCH keeps
+   * a removed origin's history on view.
+   */
+  byName(metricName: string, statistic: string, seconds: number): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: `SEARCH('{${this.props.metricsNamespace}} MetricName="${metricName}"', '${statistic}', ${seconds})`,
+      usingMetrics: {},
+      label: "",
+      period: Duration.seconds(seconds),
+    });
+  }
+
   functionErrors(fn: lambda.IFunction, statistic?: string): cloudwatch.Metric {
     return fn.metricErrors({ period: FIVE_MINUTES, ...(statistic && { statistic }) });
   }
@@ -130,6 +144,18 @@ export class MetricFactory {
 
   apiCount(api: apigateway.RestApi): cloudwatch.Metric {
     return api.metricCount({ period: FIVE_MINUTES });
+  }
+
+  apiIntegrationLatency(api: apigateway.RestApi, statistic: string): cloudwatch.Metric {
+    return api.metricIntegrationLatency({ statistic, period: FIVE_MINUTES });
+  }
+
+  /** The age of a queue's oldest message: the most seen in five minutes. */
+  oldestMessageAge(queue: sqs.IQueue): cloudwatch.Metric {
+    return queue.metricApproximateAgeOfOldestMessage({
+      period: FIVE_MINUTES,
+      statistic: "Maximum",
+    });
   }
 
   /** Messages waiting in a dead-letter queue: the most seen in five minutes. */
