@@ -6,6 +6,7 @@ import type { Construct } from "constructs";
 import { STACK_OUTPUT, WEBHOOK_KIND } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
+import { DeadLetterQueue } from "./constructs/dead-letter-queue.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
 import { ExportSweeper } from "./constructs/export-sweeper.js";
@@ -34,6 +35,7 @@ export class WavySessionsStack extends Stack {
   readonly storage: ExportStorage;
   readonly catalog: DataCatalog;
   readonly secret: WavySecret;
+  readonly deadLetters: DeadLetterQueue;
   readonly exportApi: ExportApi;
   readonly worker: ExportWorker;
   readonly sweeper: ExportSweeper;
@@ -61,6 +63,7 @@ export class WavySessionsStack extends Stack {
     this.storage = new ExportStorage(this, "Storage", {
       retentionDays: config.exportRetentionDays,
       accessLogRetentionDays: Math.max(config.logRetentionDays, 90),
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       retain: config.retain,
     });
     this.catalog = new DataCatalog(this, "Catalog", {
@@ -82,6 +85,13 @@ export class WavySessionsStack extends Stack {
     // unless -c eventBusName names another; the functions may put events on it only.
     const bus = events.EventBus.fromEventBusName(this, "CompletionEvents", config.eventBusName);
 
+    this.deadLetters = new DeadLetterQueue(this, "DeadLetters", {
+      receives:
+        "the counter's schedules and async invocations and the export worker's async invocations",
+      // The id it had when the counter owned it, so a deployed stack keeps its queue.
+      logicalId: "CounterDeadLettersF09C4BAD",
+    });
+
     this.counter = new SessionCounter(this, "Counter", {
       entry: handlerPath("count-sessions"),
       scheduleGroupName: `${stackName}-counter`,
@@ -95,7 +105,7 @@ export class WavySessionsStack extends Stack {
       logRetention,
       storage: this.storage,
       bus,
-      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      deadLetterQueue: this.deadLetters.queue,
     });
 
     this.worker = new ExportWorker(this, "ExportWorker", {
@@ -105,9 +115,8 @@ export class WavySessionsStack extends Stack {
       wavyEnvironment,
       bus,
       memoryMb: config.exportWorkerMemoryMb,
-      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       logRetention,
-      deadLetterQueue: this.counter.deadLetterQueue,
+      deadLetterQueue: this.deadLetters.queue,
     });
 
     // Issue 19: the running exports past their deadlineAt are settled every 5 minutes by the
@@ -126,7 +135,6 @@ export class WavySessionsStack extends Stack {
       secret: this.secret,
       wavyEnvironment,
       memoryMb: config.exportMemoryMb,
-      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       logRetention,
       throttleRateLimit: config.apiThrottleRateLimit,
       throttleBurstLimit: config.apiThrottleBurstLimit,
@@ -144,7 +152,7 @@ export class WavySessionsStack extends Stack {
       exportFunction: this.exportApi.function,
       counterFunction: this.counter.function,
       api: this.exportApi.api,
-      deadLetterQueue: this.counter.deadLetterQueue,
+      deadLetterQueue: this.deadLetters.queue,
     });
 
     // ---- Live windows (issue 20; docs/contract.md, "Live windows", "Webhooks (deployed)") ----
@@ -185,7 +193,7 @@ export class WavySessionsStack extends Stack {
       dashboard: this.observability.dashboard,
       topic: this.observability.topic,
       alarmNamePrefix,
-      metricsNamespace,
+      metrics: this.observability.metrics,
       webhookApi: this.webhooks.api,
       queue: this.webhooks.queue,
       deadLetterQueue: this.webhooks.deadLetterQueue,
@@ -216,7 +224,7 @@ export class WavySessionsStack extends Stack {
       [STACK_OUTPUT.counterFunctionName, this.counter.function.functionName, "Counter function"],
       [
         STACK_OUTPUT.deadLetterQueueUrl,
-        this.counter.deadLetterQueue.queueUrl,
+        this.deadLetters.queue.queueUrl,
         "Counter events that kept failing or could not be delivered, and the export worker's failed or expired invocations",
       ],
       [

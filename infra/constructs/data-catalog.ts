@@ -3,18 +3,25 @@ import * as athena from "aws-cdk-lib/aws-athena";
 import * as glue from "aws-cdk-lib/aws-glue";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { RAW_EXPORT_COLUMNS, S3_PREFIX, SESSION_COLUMNS } from "../../lambdas/lib/contract.js";
 import {
-  PARTITIONS,
-  RAW_EXPORT_COLUMNS,
-  S3_PREFIX,
-  SESSION_COLUMNS,
-} from "../../lambdas/lib/contract.js";
+  CURRENT_LAYOUT,
+  type KeyLayout,
+  locationTemplate,
+  projectionParameters,
+} from "../../lambdas/lib/layout.js";
 import { NAMED_QUERIES, RAW_EXPORTS_TABLE, SESSIONS_TABLE } from "../athena-queries.js";
 
 export interface DataCatalogProps {
   readonly bucket: s3.IBucket;
   /** Days exports are kept: the date projection looks no further back. */
   readonly retentionDays: number;
+  /**
+   * The key layout the tables read (docs/contract.md, "Key layout versions"): partition columns,
+   * location template and projections all come from it.
+   * @default CURRENT_LAYOUT, the one the functions write
+   */
+  readonly layout?: KeyLayout;
 }
 
 /** Hive class names Athena documents for its CSV and Parquet SerDes. */
@@ -36,12 +43,9 @@ export const SERDE = {
  *
  * L1 resources: the Glue L2 is an -alpha package (STYLE.md). Partition projection instead of a
  * crawler or MSCK REPAIR: Athena computes the partitions from the table's properties
- * (https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html). customer_id and
- * sub_account_id are `injected`: any id can be exported, so their values cannot be enumerated,
- * and Athena takes them from each query's WHERE clause
- * (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-dynamic-id-partitioning.html);
- * export_date is a `date` projection over the retention window
- * (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html).
+ * (https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html). Each column's
+ * projection (ids `injected`, the date over the retention window) is defined beside its key
+ * segment in the key layout (lambdas/lib/layout.ts), which the functions write by.
  * Partition columns are strings, as Athena recommends for performance
  * (https://docs.aws.amazon.com/athena/latest/ug/data-types-timestamps.html).
  */
@@ -73,6 +77,7 @@ export class DataCatalog extends Construct {
     });
 
     const bucketUrl = `s3://${props.bucket.bucketName}/`;
+    const layout = props.layout ?? CURRENT_LAYOUT;
     const table = (
       tableId: string,
       name: string,
@@ -92,11 +97,11 @@ export class DataCatalog extends Construct {
           name,
           description,
           tableType: "EXTERNAL_TABLE",
-          partitionKeys: PARTITIONS.map(({ column }) => ({ name: column, type: "string" })),
+          partitionKeys: layout.partitions.map(({ column }) => ({ name: column, type: "string" })),
           parameters: {
             ...parameters,
-            ...projection(props.retentionDays),
-            "storage.location.template": `${bucketUrl}${prefix}${locationTemplate()}`,
+            ...projectionParameters(layout, props.retentionDays),
+            "storage.location.template": `${bucketUrl}${prefix}${locationTemplate(layout)}`,
           },
           storageDescriptor: {
             location: `${bucketUrl}${prefix}`,
@@ -177,24 +182,4 @@ export class DataCatalog extends Construct {
       return named;
     });
   }
-}
-
-/** `customerId=${customer_id}/subAccountId=${sub_account_id}/date=${export_date}/` */
-export function locationTemplate(): string {
-  return PARTITIONS.map(({ segment, column }) => `${segment}=\${${column}}/`).join("");
-}
-
-function projection(retentionDays: number): Record<string, string> {
-  const [customer, subAccount, date] = PARTITIONS;
-  return {
-    "projection.enabled": "true",
-    [`projection.${customer.column}.type`]: "injected",
-    [`projection.${subAccount.column}.type`]: "injected",
-    [`projection.${date.column}.type`]: "date",
-    [`projection.${date.column}.format`]: "yyyy-MM-dd",
-    // The UTC dates an export can still be stored under: the retention rule deletes older ones.
-    [`projection.${date.column}.range`]: `NOW-${retentionDays}DAYS,NOW`,
-    [`projection.${date.column}.interval`]: "1",
-    [`projection.${date.column}.interval.unit`]: "DAYS",
-  };
 }

@@ -10,7 +10,6 @@ import {
   DEFAULTS,
   EXPORT_PROCESS_ENVIRONMENT,
   ID_PATTERN,
-  S3_PREFIX,
   SERVICE_NAME,
   WORKER,
 } from "../../lambdas/lib/contract.js";
@@ -27,7 +26,6 @@ export interface ExportApiProps {
   /** The environment both handlers share (Wavy settings, metrics namespace). */
   readonly wavyEnvironment: Record<string, string>;
   readonly memoryMb: number;
-  readonly downloadUrlTtlSeconds: number;
   readonly logRetention: logs.RetentionDays;
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
@@ -74,8 +72,6 @@ export class ExportApi extends Construct {
       logRetention: props.logRetention,
       environment: {
         ...props.wavyEnvironment,
-        EXPORT_BUCKET: storage.bucket.bucketName,
-        DOWNLOAD_URL_TTL_SECONDS: String(props.downloadUrlTtlSeconds),
         REQUEST_BUDGET_MS: String(DEFAULTS.requestBudgetMs),
         MAX_CSV_BYTES: String(DEFAULTS.maxCsvBytes),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME.export,
@@ -86,7 +82,26 @@ export class ExportApi extends Construct {
       },
     });
     props.secret.grantRead(this.function);
-    this.grantStorage(storage);
+    // Every export's keys (docs/contract.md, "S3 layout"): it writes the CSV, its companion, the
+    // closing-soon list, the manifest, the history entry and the Idempotency-Key record; reads
+    // back the CSV (HEAD and the presigned URL), the manifest, the record and the list (only its
+    // presigned URL); deletes what a failed export wrote (a CSV without its manifest, the
+    // manifest and entry of an export whose worker could not be started, a dead worker's object)
+    // and releases a failed export's Idempotency-Key; aborts the uploads of a failed export and
+    // finds a dead worker's (ListBucketMultipartUploads). ListBucket: the run history's
+    // ListObjectsV2, and NoSuchKey rather than 403 for a missing manifest.
+    storage.bind(this.function, {
+      objects: {
+        exports: ["write", "read", "delete", "abort"],
+        manifests: ["write", "read", "delete"],
+        history: ["write", "delete"],
+        idempotency: ["write", "read", "delete"],
+        sessions: ["write", "abort", "delete"],
+        closing: ["write", "read", "abort", "delete"],
+      },
+      list: true,
+      listUploads: true,
+    });
     // lambda:InvokeFunction on the worker (and its qualified ARNs) only: an asynchronous Invoke
     // needs nothing more (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
     props.worker.grantInvoke(this.function);
@@ -235,40 +250,6 @@ export class ExportApi extends Construct {
   }
 
   /**
-   * Under exports/, manifests/, history/ and idempotency/ only (docs/contract.md, "S3 layout").
-   * GetObject also covers HeadObject and the presigned download URLs this role signs. DeleteObject takes back
-   * what a failed export wrote (a CSV without its manifest, the manifest and history entry of an
-   * export whose worker could not be started, a dead worker's object) and releases the
-   * Idempotency-Key of a failed export. ListBucketMultipartUploads finds a dead worker's upload.
-   * The normalised companion (sessions/) and the closing-soon list (closing/) are written as the
-   * CSV is, aborted or deleted when the export fails; closing/ is read only through the presigned
-   * URL of the list this role signs.
-   */
-  private grantStorage(storage: ExportStorage): void {
-    const prefixes = [
-      S3_PREFIX.exports,
-      S3_PREFIX.manifests,
-      S3_PREFIX.history,
-      S3_PREFIX.idempotency,
-    ];
-    storage.grantObjects(this.function, ["s3:PutObject", "s3:DeleteObject"], prefixes);
-    storage.grantObjects(
-      this.function,
-      ["s3:GetObject"],
-      [S3_PREFIX.exports, S3_PREFIX.manifests, S3_PREFIX.idempotency, S3_PREFIX.closing],
-    );
-    // PutObject covers the multipart calls the companion's and the list's uploads make
-    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html).
-    storage.grantObjects(
-      this.function,
-      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-      [S3_PREFIX.sessions, S3_PREFIX.closing],
-    );
-    storage.grantObjects(this.function, ["s3:AbortMultipartUpload"], [S3_PREFIX.exports]);
-    storage.grantBucket(this.function, ["s3:ListBucket", "s3:ListBucketMultipartUploads"]);
-  }
-
-  /**
    * API Gateway's own answers (auth, validation, throttling, timeouts) in the contract's error
    * envelope. Codes the contract names are reused; the others keep API Gateway's response type
    * (e.g. INVALID_SIGNATURE, EXPIRED_TOKEN, REQUEST_TOO_LARGE) through DEFAULT_4XX.
@@ -325,17 +306,6 @@ export class ExportApi extends Construct {
     NagSuppressions.addResourceSuppressions(
       this.function.role ?? this.function,
       [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "Export keys are minted per request (exports/customerId=.../<exportId>.csv, sessions/customerId=.../<exportId>.parquet, closing/customerId=.../<exportId>-within-<n>m.csv, manifests/<exportId>.json, history/customerId=.../<stamp>-<exportId>.json, idempotency/<sha256>.json), so access is granted on exactly those prefixes and nothing else in the bucket.",
-          appliesTo: [
-            {
-              regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|history|idempotency|sessions|closing)\\/\\*$/g",
-            },
-          ],
-        },
         {
           id: "AwsSolutions-IAM5",
           reason:

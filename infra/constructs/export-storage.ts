@@ -1,9 +1,11 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { S3_PREFIX } from "../../lambdas/lib/contract.js";
+import { CURRENT_LAYOUT } from "../../lambdas/lib/layout.js";
 
 /** Closing-soon lists outlive their download URL by a day or so; they are stale by then anyway. */
 const CLOSING_LIST_DAYS = 2;
@@ -15,12 +17,62 @@ export interface ExportStorageProps {
   readonly retentionDays: number;
   /** Days server access logs are kept. */
   readonly accessLogRetentionDays: number;
+  /** How long the presigned URLs a bound function mints stay valid (DOWNLOAD_URL_TTL_SECONDS). */
+  readonly downloadUrlTtlSeconds: number;
   /**
    * false for a throwaway deployment: both buckets are emptied and deleted with the stack.
    * @default true
    */
   readonly retain?: boolean;
 }
+
+/** A prefix of the contract's layout a function may be bound to (docs/contract.md, "S3 layout"). */
+export type StorePrefix = Exclude<keyof typeof S3_PREFIX, "athenaResults">;
+
+/**
+ * What a function does with the objects under one prefix. `write` is s3:PutObject, which also
+ * covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html) and the
+ * conditional writes (If-Match, If-None-Match) manifests and idempotency records use; `read` is
+ * s3:GetObject, which also covers HeadObject and the presigned GETs the function's role signs.
+ */
+export type ObjectAccess = "read" | "write" | "delete" | "abort";
+
+const OBJECT_ACTIONS: Record<ObjectAccess, string> = {
+  read: "s3:GetObject",
+  write: "s3:PutObject",
+  delete: "s3:DeleteObject",
+  abort: "s3:AbortMultipartUpload",
+};
+
+/** What one function may do in the store: per prefix, and on the bucket itself. */
+export interface ExportStoreAccess {
+  readonly objects: { readonly [prefix in StorePrefix]?: readonly ObjectAccess[] };
+  /**
+   * s3:ListBucket: without it S3 answers a missing key with 403 instead of NoSuchKey, and
+   * ListObjectsV2 (the run history) needs it.
+   * @default false
+   */
+  readonly list?: boolean;
+  /**
+   * s3:ListBucketMultipartUploads, which ListMultipartUploads needs to find a dead worker's upload
+   * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html).
+   * @default false
+   */
+  readonly listUploads?: boolean;
+}
+
+/** How each prefix's keys are minted, for the reasons of the suppressions below. */
+const folders = CURRENT_LAYOUT.partitions.map((p) => `${p.segment}=<${p.column}>/`).join("");
+const data = (prefix: string, name: string) => `${prefix}${folders}<exportId>${name}`;
+const KEY_SHAPE: Record<StorePrefix, string> = {
+  exports: data(S3_PREFIX.exports, ".csv"),
+  sessions: data(S3_PREFIX.sessions, ".parquet"),
+  closing: data(S3_PREFIX.closing, "-within-<n>m.csv"),
+  manifests: `${S3_PREFIX.manifests}<exportId>.json`,
+  history: `${S3_PREFIX.history}customerId=<id>/subAccountId=<id|all>/<stamp>-<exportId>.json`,
+  idempotency: `${S3_PREFIX.idempotency}<sha256>.json`,
+};
 
 /**
  * The bucket the export copies and their manifests live in, and a second bucket for its server
@@ -35,9 +87,11 @@ export interface ExportStorageProps {
 export class ExportStorage extends Construct {
   readonly bucket: s3.Bucket;
   readonly accessLogsBucket: s3.Bucket;
+  readonly downloadUrlTtlSeconds: number;
 
   constructor(scope: Construct, id: string, props: ExportStorageProps) {
     super(scope, id);
+    this.downloadUrlTtlSeconds = props.downloadUrlTtlSeconds;
     // autoDeleteObjects adds a custom resource that empties the bucket before CloudFormation
     // deletes it (a non-empty bucket cannot be deleted); it requires RemovalPolicy.DESTROY.
     // https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_s3.Bucket.html (autoDeleteObjects)
@@ -122,7 +176,56 @@ export class ExportStorage extends Construct {
   }
 
   /**
-   * Object actions on some of the contract's prefixes only (docs/contract.md, "S3 layout"). S3's
+   * Binds a function to the store, as Powertools' `bindTable()` binds one to a table: the
+   * environment it reads the store from (EXPORT_BUCKET, DOWNLOAD_URL_TTL_SECONDS; docs/contract.md,
+   * "Configuration"), exactly the object actions it needs on each prefix, and cdk-nag's
+   * AwsSolutions-IAM5 suppressed for those prefixes' wildcards and nothing else, with the reason:
+   * an export's keys are minted per export, so access can only be granted per prefix.
+   */
+  bind(fn: lambda.Function, access: ExportStoreAccess): void {
+    fn.addEnvironment("EXPORT_BUCKET", this.bucket.bucketName);
+    fn.addEnvironment("DOWNLOAD_URL_TTL_SECONDS", String(this.downloadUrlTtlSeconds));
+
+    // One statement per set of actions, over every prefix that needs exactly that set.
+    const byActions = new Map<string, { actions: string[]; prefixes: string[] }>();
+    const bound: StorePrefix[] = [];
+    for (const [name, uses] of Object.entries(access.objects) as [StorePrefix, ObjectAccess[]][]) {
+      if (uses.length === 0) continue;
+      bound.push(name);
+      const actions = [...new Set(uses.map((use) => OBJECT_ACTIONS[use]))].sort();
+      const group = byActions.get(actions.join()) ?? { actions, prefixes: [] };
+      group.prefixes.push(S3_PREFIX[name]);
+      byActions.set(actions.join(), group);
+    }
+    for (const { actions, prefixes } of byActions.values()) {
+      this.grantObjects(fn, actions, prefixes);
+    }
+    const bucketActions = [
+      ...(access.list ? ["s3:ListBucket"] : []),
+      ...(access.listUploads ? ["s3:ListBucketMultipartUploads"] : []),
+    ];
+    if (bucketActions.length > 0) this.grantBucket(fn, bucketActions);
+
+    if (bound.length === 0) return;
+    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement);
+    const names = bound.map((name) => S3_PREFIX[name].slice(0, -1));
+    NagSuppressions.addResourceSuppressions(
+      fn.role ?? fn,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason: `Keys are minted per export (${bound.map((name) => KEY_SHAPE[name]).join(", ")}), so access is granted on exactly those prefixes and nothing else in the bucket.`,
+          appliesTo: [{ regex: `/^Resource::<${bucketId}\\.Arn>\\/(${names.join("|")})\\/\\*$/g` }],
+        },
+      ],
+      true,
+    );
+  }
+
+  /**
+   * The grant bind() makes; a function construct calls bind(), which also sets the environment
+   * and the suppression. Object actions on some of the contract's prefixes only
+   * (docs/contract.md, "S3 layout"). S3's
    * s3:PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload
    * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html) and the
    * conditional writes (If-Match, If-None-Match) the manifests and idempotency records use.
@@ -136,7 +239,7 @@ export class ExportStorage extends Construct {
   }
 
   /**
-   * Bucket-level actions: s3:ListBucket, without which S3 answers a missing key with 403 instead
+   * The bucket-level grant bind() makes: s3:ListBucket, without which S3 answers a missing key with 403 instead
    * of NoSuchKey and which ListObjectsV2 needs, and s3:ListBucketMultipartUploads, which
    * ListMultipartUploads needs (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html).
    */

@@ -4,7 +4,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { DEFAULTS, S3_PREFIX, SERVICE_NAME, WORKER } from "../../lambdas/lib/contract.js";
+import { DEFAULTS, SERVICE_NAME, WORKER } from "../../lambdas/lib/contract.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 import type { WavySecret } from "./wavy-secret.js";
@@ -16,7 +16,6 @@ export interface ExportWorkerProps {
   readonly wavyEnvironment: Record<string, string>;
   readonly bus: events.IEventBus;
   readonly memoryMb: number;
-  readonly downloadUrlTtlSeconds: number;
   readonly logRetention: logs.RetentionDays;
   /**
    * Where failed or expired invocations go: the stack's dead-letter queue, whose alarm the
@@ -47,8 +46,6 @@ export class ExportWorker extends Construct {
       logRetention: props.logRetention,
       environment: {
         ...props.wavyEnvironment,
-        EXPORT_BUCKET: storage.bucket.bucketName,
-        DOWNLOAD_URL_TTL_SECONDS: String(props.downloadUrlTtlSeconds),
         MAX_CSV_BYTES: String(DEFAULTS.maxCsvBytes),
         EVENT_BUS_NAME: props.bus.eventBusName,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME.worker,
@@ -61,24 +58,17 @@ export class ExportWorker extends Construct {
       onFailure: props.deadLetterQueue,
     });
     props.secret.grantRead(this.function);
-    // Reads and rewrites the manifest it was given, writes the CSV; deletes only a CSV whose end
-    // an observer recorded first. s3:ListBucket: a missing manifest is NoSuchKey, not 403.
-    storage.grantObjects(this.function, ["s3:PutObject"], [S3_PREFIX.exports, S3_PREFIX.manifests]);
-    storage.grantObjects(this.function, ["s3:GetObject"], [S3_PREFIX.manifests]);
-    storage.grantObjects(
-      this.function,
-      ["s3:AbortMultipartUpload", "s3:DeleteObject"],
-      [S3_PREFIX.exports],
-    );
-    // The normalised companion is written in the same pass (PutObject covers its multipart
-    // calls: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html), and
-    // aborted or deleted with the CSV.
-    storage.grantObjects(
-      this.function,
-      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-      [S3_PREFIX.sessions],
-    );
-    storage.grantBucket(this.function, ["s3:ListBucket"]);
+    // Reads and rewrites the manifest it was given, writes the CSV and its companion (in the
+    // same pass); aborts or deletes them when it fails, or when an observer recorded the end
+    // first. ListBucket: a missing manifest is NoSuchKey, not 403.
+    storage.bind(this.function, {
+      objects: {
+        exports: ["write", "abort", "delete"],
+        manifests: ["write", "read"],
+        sessions: ["write", "abort", "delete"],
+      },
+      list: true,
+    });
     // events:PutEvents on this bus only (the L2 grant names its ARN,
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
     props.bus.grantPutEventsTo(this.function);
@@ -90,22 +80,5 @@ export class ExportWorker extends Construct {
           "Failed asynchronous invocations go to the stack's dead-letter queue through an on-failure destination, whose record also carries the error.",
       },
     ]);
-    NagSuppressions.addResourceSuppressions(
-      this.function.role ?? this.function,
-      [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "An export's keys are minted per export (exports/customerId=.../<exportId>.csv, sessions/customerId=.../<exportId>.parquet, manifests/<exportId>.json), so access is granted on exactly those three prefixes.",
-          appliesTo: [
-            {
-              regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|sessions)\\/\\*$/g",
-            },
-          ],
-        },
-      ],
-      true,
-    );
   }
 }

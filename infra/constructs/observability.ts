@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
+import { ArnFormat, Stack } from "aws-cdk-lib";
 import type * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
@@ -8,12 +8,11 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { ALL_SUB_ACCOUNTS, DIMENSION, METRIC, SERVICE_NAME } from "../../lambdas/lib/contract.js";
+import { ALL_SUB_ACCOUNTS, METRIC } from "../../lambdas/lib/contract.js";
 import type { AlarmDestination, CountTarget } from "../config.js";
+import { buildDashboard } from "./dashboard.js";
+import { METRICS_PER_ALARM, MetricFactory } from "./metric-factory.js";
 import { targetLabel } from "./session-counter.js";
-
-/** CloudWatch alarm metric math takes at most 10 metrics per alarm. */
-const METRICS_PER_ALARM = 10;
 
 export interface ObservabilityProps {
   /** Every alarm's name starts with it, so the topic policy can name them all. */
@@ -31,50 +30,60 @@ export interface ObservabilityProps {
   readonly deadLetterQueue: sqs.IQueue;
 }
 
-/** Alarms (sent to an SNS topic when one is configured) and one dashboard. */
+/**
+ * Alarms (sent to an SNS topic when one is configured) and one dashboard (dashboard.ts), both
+ * built from the metric definitions of metric-factory.ts.
+ */
 export class Observability extends Construct {
   readonly topic?: sns.ITopic;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
+  readonly metrics: MetricFactory;
   private readonly props: ObservabilityProps;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     this.props = props;
     this.topic = this.alarmTopic(props.alarms);
+    const metrics = new MetricFactory(props);
+    this.metrics = metrics;
 
-    const fiveMinutes = Duration.minutes(5);
     const serviceAlarms = [
       this.alarm("ExportErrors", {
         alarmDescription: "The export function failed (an unhandled error, not a 4xx/5xx answer).",
-        metric: props.exportFunction.metricErrors({ period: fiveMinutes, statistic: "Sum" }),
+        metric: metrics.functionErrors(props.exportFunction, "Sum"),
         threshold: 1,
       }),
       this.alarm("Api5xx", {
         alarmDescription:
           "The API answered 5xx: Wavy failing or throttling (502/503/504), or an internal error.",
-        metric: props.api.metricServerError({ period: fiveMinutes, statistic: "Sum" }),
+        metric: metrics.apiServerErrors(props.api, "Sum"),
         threshold: 1,
       }),
       this.alarm("CounterErrors", {
         alarmDescription: "The counter function failed (Wavy failure, invalid event or a bug).",
-        metric: props.counterFunction.metricErrors({ period: fiveMinutes, statistic: "Sum" }),
+        metric: metrics.functionErrors(props.counterFunction, "Sum"),
         threshold: 1,
       }),
       this.alarm("DeadLetters", {
         alarmDescription:
           "Counter events were dead-lettered: undeliverable, or still failing after retries.",
-        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: fiveMinutes,
-          statistic: "Maximum",
-        }),
+        metric: metrics.deadLetters(props.deadLetterQueue),
         threshold: 1,
       }),
       ...this.wavyFailureAlarms(),
     ];
     for (const target of props.targets) this.missingCountAlarm(target);
 
-    this.dashboard = this.buildDashboard(serviceAlarms);
+    this.dashboard = buildDashboard(this, "Dashboard", {
+      dashboardName: props.dashboardName,
+      metrics,
+      alarms: serviceAlarms,
+      exportFunction: props.exportFunction,
+      counterFunction: props.counterFunction,
+      api: props.api,
+      deadLetterQueue: props.deadLetterQueue,
+    });
   }
 
   private alarmTopic(destination: AlarmDestination): sns.ITopic | undefined {
@@ -170,46 +179,17 @@ export class Observability extends Construct {
     return alarm;
   }
 
-  /**
-   * One target's metric with the exact dimension set the counter emits (docs/contract.md,
-   * "Metrics"): CloudWatch matches a metric only by its full set, and Powertools adds `service`.
-   */
-  private targetMetric(metricName: string, target: CountTarget, statistic: string) {
-    return new cloudwatch.Metric({
-      namespace: this.props.metricsNamespace,
-      metricName,
-      dimensionsMap: {
-        [DIMENSION.customerId]: target.customerId,
-        [DIMENSION.subAccountId]: target.subAccountId ?? ALL_SUB_ACCOUNTS,
-        [DIMENSION.service]: SERVICE_NAME.counter,
-      },
-      statistic,
-      period: Duration.seconds(this.props.alarmPeriodSeconds),
-    });
-  }
-
   /** `WavyRequestFailed` summed across targets, ten per alarm (metric math's limit). */
   private wavyFailureAlarms(): cloudwatch.Alarm[] {
     const alarms: cloudwatch.Alarm[] = [];
     const { targets } = this.props;
     for (let start = 0; start < targets.length; start += METRICS_PER_ALARM) {
       const chunk = targets.slice(start, start + METRICS_PER_ALARM);
-      const usingMetrics = Object.fromEntries(
-        chunk.map((target, index) => [
-          `f${index}`,
-          this.targetMetric(METRIC.wavyRequestFailed, target, "Sum"),
-        ]),
-      );
       const group = start / METRICS_PER_ALARM + 1;
       alarms.push(
         this.alarm(`WavyRequestFailed${group}`, {
           alarmDescription: `Wavy requests failed while counting: ${chunk.map(targetLabel).join(", ")}.`,
-          metric: new cloudwatch.MathExpression({
-            expression: `SUM([${Object.keys(usingMetrics).join(",")}])`,
-            usingMetrics,
-            label: METRIC.wavyRequestFailed,
-            period: Duration.seconds(this.props.alarmPeriodSeconds),
-          }),
+          metric: this.metrics.wavyRequestFailed(chunk),
           threshold: 1,
         }),
       );
@@ -232,111 +212,11 @@ export class Observability extends Construct {
   private missingCountAlarm(target: CountTarget): void {
     this.alarm(`NoCount-${targetLabel(target)}`, {
       alarmDescription: `No counter run for customer ${target.customerId}, sub-account ${target.subAccountId ?? ALL_SUB_ACCOUNTS}: neither ${METRIC.openSessions} nor ${METRIC.notConfigured}.`,
-      metric: new cloudwatch.MathExpression({
-        expression: "FILL(counted, 0) + FILL(notConfigured, 0)",
-        usingMetrics: {
-          counted: this.targetMetric(METRIC.openSessions, target, "SampleCount"),
-          notConfigured: this.targetMetric(METRIC.notConfigured, target, "SampleCount"),
-        },
-        label: "Counter runs",
-        period: Duration.seconds(this.props.alarmPeriodSeconds),
-      }),
+      metric: this.metrics.counterRuns(target),
       threshold: 1,
       evaluationPeriods: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
-  }
-
-  private buildDashboard(serviceAlarms: cloudwatch.Alarm[]): cloudwatch.Dashboard {
-    const { exportFunction, counterFunction, api, deadLetterQueue } = this.props;
-    const period = Duration.seconds(this.props.alarmPeriodSeconds);
-    // SEARCH rather than one line per target: it scales past the per-graph metric limit and
-    // keeps showing a target's history after it is removed from the configuration.
-    const perTarget = (metricName: string, statistic: string, label: string) =>
-      new cloudwatch.MathExpression({
-        expression: `SEARCH('{${this.props.metricsNamespace},${DIMENSION.customerId},${DIMENSION.subAccountId},${DIMENSION.service}} MetricName="${metricName}"', '${statistic}', ${period.toSeconds()})`,
-        usingMetrics: {},
-        label,
-        period,
-      });
-    const fiveMinutes = Duration.minutes(5);
-
-    const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
-      dashboardName: this.props.dashboardName,
-      defaultInterval: Duration.days(1),
-    });
-    dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({
-        title: "Alarms",
-        alarms: serviceAlarms,
-        width: 24,
-        height: 3,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: "Open sessions per target",
-        left: [perTarget(METRIC.openSessions, "Maximum", "")],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: "Sessions closing within 1 h / 4 h",
-        left: [perTarget(METRIC.expiringWithin1h, "Maximum", "")],
-        right: [perTarget(METRIC.expiringWithin4h, "Maximum", "")],
-        width: 12,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: "Export latency",
-        left: [
-          exportFunction.metricDuration({ statistic: "p50", period: fiveMinutes }),
-          exportFunction.metricDuration({ statistic: "p99", period: fiveMinutes }),
-        ],
-        right: [
-          api.metricLatency({ statistic: "p50", period: fiveMinutes }),
-          api.metricLatency({ statistic: "p99", period: fiveMinutes }),
-        ],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: "Export errors",
-        left: [
-          exportFunction.metricErrors({ period: fiveMinutes }),
-          api.metricClientError({ period: fiveMinutes }),
-          api.metricServerError({ period: fiveMinutes }),
-        ],
-        right: [api.metricCount({ period: fiveMinutes })],
-        width: 12,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: "Counter failures",
-        left: [
-          perTarget(METRIC.wavyRequestFailed, "Sum", ""),
-          perTarget(METRIC.unparseableTimestamps, "Sum", ""),
-          perTarget(METRIC.notConfigured, "Sum", ""),
-        ],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: "Counter runs",
-        left: [
-          counterFunction.metricInvocations({ period: fiveMinutes }),
-          counterFunction.metricErrors({ period: fiveMinutes }),
-          counterFunction.metricThrottles({ period: fiveMinutes }),
-        ],
-        right: [
-          deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-            period: fiveMinutes,
-            statistic: "Maximum",
-          }),
-        ],
-        width: 12,
-      }),
-    );
-    return dashboard;
   }
 }

@@ -4,10 +4,10 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
-import * as sqs from "aws-cdk-lib/aws-sqs";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { ALL_SUB_ACCOUNTS, S3_PREFIX, SERVICE_NAME } from "../../lambdas/lib/contract.js";
+import { ALL_SUB_ACCOUNTS, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import type { CountTarget } from "../config.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
@@ -27,7 +27,11 @@ export interface SessionCounterProps {
   /** Where a snapshot target's CSV is stored, and its events go. */
   readonly storage: ExportStorage;
   readonly bus: events.IEventBus;
-  readonly downloadUrlTtlSeconds: number;
+  /**
+   * Where events that could not be delivered, or kept failing, go: the stack's dead-letter queue
+   * (infra/constructs/dead-letter-queue.ts), for both the schedules and the function.
+   */
+  readonly deadLetterQueue: sqs.IQueue;
 }
 
 /** `42-all`, `42-7`: stable construct ids, so editing one target replaces only its schedule. */
@@ -37,36 +41,19 @@ export function targetLabel(target: CountTarget): string {
 
 /**
  * The counter function and one EventBridge Scheduler schedule per target, in a group of their
- * own, with a dead-letter queue for events that could not be delivered or kept failing.
+ * own; events that could not be delivered or kept failing go to the stack's dead-letter queue.
  */
 export class SessionCounter extends Construct {
   readonly function: BundledNodeFunction;
-  readonly deadLetterQueue: sqs.Queue;
+  /** The queue it was given (props.deadLetterQueue). */
+  readonly deadLetterQueue: sqs.IQueue;
   readonly scheduleGroup: scheduler.ScheduleGroup;
   readonly schedules: scheduler.Schedule[] = [];
 
   constructor(scope: Construct, id: string, props: SessionCounterProps) {
     super(scope, id);
 
-    this.deadLetterQueue = new sqs.Queue(this, "DeadLetters", {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // SQS's maximum: time to look at a failure before it is gone.
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    NagSuppressions.addResourceSuppressions(this.deadLetterQueue, [
-      {
-        id: "AwsSolutions-SQS3",
-        reason:
-          "This queue is itself the dead-letter queue of the schedules and of the counter's and the export worker's async invocations.",
-      },
-      {
-        id: "Serverless-SQSRedrivePolicy",
-        reason:
-          "This queue is itself the dead-letter queue of the schedules and of the counter's and the export worker's async invocations.",
-      },
-    ]);
+    this.deadLetterQueue = props.deadLetterQueue;
 
     // docs/contract.md, "Scheduled snapshots": only then does the counter write to S3 and put events.
     const snapshots = props.targets.some((target) => target.snapshot === true);
@@ -84,11 +71,7 @@ export class SessionCounter extends Construct {
       environment: {
         ...props.wavyEnvironment,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME.counter,
-        ...(snapshots && {
-          EXPORT_BUCKET: props.storage.bucket.bucketName,
-          DOWNLOAD_URL_TTL_SECONDS: String(props.downloadUrlTtlSeconds),
-          EVENT_BUS_NAME: props.bus.eventBusName,
-        }),
+        ...(snapshots && { EVENT_BUS_NAME: props.bus.eventBusName }),
       },
       // Scheduler invokes asynchronously: its retry policy covers delivery (throttling, access),
       // these cover the function failing (a Wavy error makes the handler throw).
@@ -161,43 +144,24 @@ export class SessionCounter extends Construct {
 
   /**
    * A snapshot is a synchronous export made by the counter: it writes the CSV, its normalised
-   * companion (sessions/), the history entry and the manifest (s3:PutObject, which covers the multipart upload and If-None-Match), aborts
-   * its upload and takes back the CSV, entry and manifest when a later write fails, and puts events on the
-   * bus only (the L2 grant names its ARN,
+   * companion (sessions/), the history entry and the manifest, aborts its upload and takes back
+   * the CSV, companion, entry and manifest when a later write fails, and puts events on the bus
+   * only (the L2 grant names its ARN,
    * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
    */
   private grantSnapshots(props: SessionCounterProps): void {
-    props.storage.grantObjects(
-      this.function,
-      ["s3:PutObject", "s3:AbortMultipartUpload"],
-      [S3_PREFIX.exports, S3_PREFIX.sessions, S3_PREFIX.manifests, S3_PREFIX.history],
-    );
-    props.storage.grantObjects(
-      this.function,
-      ["s3:DeleteObject"],
-      [S3_PREFIX.exports, S3_PREFIX.sessions, S3_PREFIX.manifests, S3_PREFIX.history],
-    );
-    // Issue 19: a failed snapshot takes its manifest back with If-Match on the running version,
-    // and a conditional delete needs s3:GetObject as well
-    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html).
-    props.storage.grantObjects(this.function, ["s3:GetObject"], [S3_PREFIX.manifests]);
+    const snapshot = ["write", "abort", "delete"] as const;
+    props.storage.bind(this.function, {
+      objects: {
+        exports: snapshot,
+        sessions: snapshot,
+        // Issue 19: a failed snapshot takes its manifest back with If-Match on the running
+        // version, and a conditional delete needs s3:GetObject as well
+        // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html).
+        manifests: [...snapshot, "read"],
+        history: snapshot,
+      },
+    });
     props.bus.grantPutEventsTo(this.function);
-    NagSuppressions.addResourceSuppressions(
-      this.function.role ?? this.function,
-      [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "A snapshot's keys are minted per export (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json, history/customerId=.../<stamp>-<exportId>.json, sessions/customerId=.../<exportId>.parquet), so access is granted on exactly those four prefixes.",
-          appliesTo: [
-            {
-              regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|history|sessions)\\/\\*$/g",
-            },
-          ],
-        },
-      ],
-      true,
-    );
   }
 }

@@ -7,6 +7,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { WINDOW_METRIC } from "../../lambdas/lib/contract.js";
+import type { MetricFactory } from "./metric-factory.js";
 
 export interface WindowsMonitoringProps {
   /** The stack's dashboard (infra/constructs/observability.ts), which gains a row. */
@@ -15,7 +16,8 @@ export interface WindowsMonitoringProps {
   readonly topic?: sns.ITopic;
   /** Every alarm's name starts with it (the topic policy names them all so). */
   readonly alarmNamePrefix: string;
-  readonly metricsNamespace: string;
+  /** The stack's metric definitions (infra/constructs/metric-factory.ts). */
+  readonly metrics: MetricFactory;
   readonly webhookApi: apigateway.RestApi;
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
@@ -35,46 +37,32 @@ export class WindowsMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: WindowsMonitoringProps) {
     super(scope, id);
-    const fiveMinutes = Duration.minutes(5);
-    const { webhookApi, queue, deadLetterQueue, processor } = props;
+    const fiveMinutes = Duration.minutes(5).toSeconds();
+    const { metrics, webhookApi, queue, deadLetterQueue, processor } = props;
 
     this.alarms = [
       this.alarm(props, "WebhookDeadLetters", {
         alarmDescription:
           "Webhook messages were dead-lettered after 5 failed receives: inspect and redrive them (docs/deploying.md, Webhooks).",
-        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: fiveMinutes,
-          statistic: "Maximum",
-        }),
+        metric: metrics.deadLetters(deadLetterQueue),
       }),
       this.alarm(props, "WebhookApi5xx", {
         alarmDescription:
           "The webhook API answered 5xx: SQS refused or failed, so Wavy's callbacks are not being stored (Wavy retries).",
-        metric: webhookApi.metricServerError({ period: fiveMinutes, statistic: "Sum" }),
+        metric: metrics.apiServerErrors(webhookApi, "Sum"),
       }),
     ];
-
-    const period = Duration.seconds(props.periodSeconds);
-    // SEARCH on the metric name alone: each of these metrics has its own dimension set
-    // (docs/contract.md, "Live windows"), and SEARCH keeps a removed origin's history on view.
-    const search = (metricName: string, statistic: string, seconds: number) =>
-      new cloudwatch.MathExpression({
-        expression: `SEARCH('{${props.metricsNamespace}} MetricName="${metricName}"', '${statistic}', ${seconds})`,
-        usingMetrics: {},
-        label: "",
-        period: Duration.seconds(seconds),
-      });
 
     props.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: "Open windows (webhooks), per origin and per target",
-        left: [search(WINDOW_METRIC.openWindows, "Maximum", period.toSeconds())],
+        left: [metrics.byName(WINDOW_METRIC.openWindows, "Maximum", props.periodSeconds)],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: "Webhook items applied / rejected",
-        left: [search(WINDOW_METRIC.itemsApplied, "Sum", fiveMinutes.toSeconds())],
-        right: [search(WINDOW_METRIC.itemsRejected, "Sum", fiveMinutes.toSeconds())],
+        left: [metrics.byName(WINDOW_METRIC.itemsApplied, "Sum", fiveMinutes)],
+        right: [metrics.byName(WINDOW_METRIC.itemsRejected, "Sum", fiveMinutes)],
         width: 12,
       }),
     );
@@ -82,29 +70,20 @@ export class WindowsMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: "Webhook API (Wavy's callbacks)",
         left: [
-          webhookApi.metricCount({ period: fiveMinutes }),
-          webhookApi.metricClientError({ period: fiveMinutes }),
-          webhookApi.metricServerError({ period: fiveMinutes }),
+          metrics.apiCount(webhookApi),
+          metrics.apiClientErrors(webhookApi),
+          metrics.apiServerErrors(webhookApi),
         ],
         right: [
-          webhookApi.metricLatency({ statistic: "p99", period: fiveMinutes }),
-          webhookApi.metricIntegrationLatency({ statistic: "p99", period: fiveMinutes }),
+          metrics.apiLatency(webhookApi, "p99"),
+          metrics.apiIntegrationLatency(webhookApi, "p99"),
         ],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: "Webhook queue and processor",
-        left: [
-          queue.metricApproximateAgeOfOldestMessage({ period: fiveMinutes, statistic: "Maximum" }),
-          deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-            period: fiveMinutes,
-            statistic: "Maximum",
-          }),
-        ],
-        right: [
-          processor.metricErrors({ period: fiveMinutes }),
-          processor.metricThrottles({ period: fiveMinutes }),
-        ],
+        left: [metrics.oldestMessageAge(queue), metrics.deadLetters(deadLetterQueue)],
+        right: [metrics.functionErrors(processor), metrics.functionThrottles(processor)],
         width: 12,
       }),
       new cloudwatch.AlarmStatusWidget({

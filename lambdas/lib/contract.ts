@@ -64,7 +64,8 @@ export const WORKER = {
 /**
  * The partition segments of `exports/` and `sessions/` keys, in order:
  * `customerId=<id>/subAccountId=<id|all>/date=<YYYY-MM-DD>/`, and the Glue partition column each
- * one is projected into (docs/contract.md, "Querying with Athena").
+ * one is projected into (docs/contract.md, "Querying with Athena"): key layout 1's, which
+ * lambdas/lib/layout.ts builds every key, location template and projection from.
  */
 export const PARTITIONS = [
   { segment: "customerId", column: "customer_id" },

@@ -99,8 +99,9 @@ export function buildStackModel(
   own: TestResources = { bucket: BUCKET, secretArn: TEST_SECRET_ARN },
 ): StackModel {
   const raw = template.toJSON() as { Resources: Resources };
-  const id = (construct: IConstruct) =>
-    (stack as Stack).getLogicalId(construct.node.defaultChild as CfnElement);
+  // Resolved, so that an overridden logical id (the dead-letter queue's) is the one read.
+  const id = (construct: IConstruct): string =>
+    (stack as Stack).resolve((construct.node.defaultChild as CfnElement).logicalId);
   const names: Record<string, string> = {
     [id(stack.storage.bucket)]: own.bucket,
     // The harness's Lambda stand-in serves the worker under this name.

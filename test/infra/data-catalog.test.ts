@@ -4,8 +4,10 @@ import { NAMED_QUERIES, RAW_EXPORTS_TABLE, SESSIONS_TABLE } from "../../infra/at
 import { SERDE } from "../../infra/constructs/data-catalog.js";
 import { PARTITIONS, SESSION_COLUMNS } from "../../lambdas/lib/contract.js";
 import { exportKey, sessionsKey } from "../../lambdas/lib/exports/export-document.js";
+import * as layoutModule from "../../lambdas/lib/layout.js";
 import { SESSION_RECORD_SCHEMA } from "../../lambdas/lib/sessions/session-records.js";
 import { EMULATED_BUCKET, type GlueTableInput, synthCatalog } from "../support/athena-emulation.js";
+import { layout2 } from "../support/layout-2.js";
 import { SYNTH_TIMEOUT_MS, type Synthesised, synth } from "./synth.js";
 
 /**
@@ -73,6 +75,45 @@ describe.each([
     });
     // The key's date segment is the UTC date of createdAt, in the projection's format.
     expect(keyOf(TARGETS[0] as (typeof TARGETS)[0], "x", CREATED)).toContain("/date=2026-11-28/");
+  });
+});
+
+describe("the tables under another key layout (test/support/layout-2.ts)", () => {
+  // Columns, template and projections all follow the layout, so a new one changes no construct.
+  const two = layout2(layoutModule);
+  const { tables: tablesOf2 } = synthCatalog(90, two);
+  const created = new Date("2026-03-05T10:49:15.000Z");
+
+  it.each([
+    [RAW_EXPORTS_TABLE, exportKey],
+    [SESSIONS_TABLE, sessionsKey],
+  ] as const)("%s projects the keys layout 2 writes", (name, keyOf) => {
+    const table = tablesOf2.find((t) => t.Name === name);
+    if (!table) throw new Error(`no table ${name}`);
+    expect(table.PartitionKeys.map((key) => key.Name)).toEqual([
+      "customer_id",
+      "sub_account_id",
+      "year",
+      "month",
+      "day",
+    ]);
+    expect(table.Parameters).toMatchObject({
+      "projection.customer_id.type": "injected",
+      "projection.year.type": "integer",
+      "projection.month.digits": "2",
+    });
+    expect(table.Parameters).not.toHaveProperty("projection.export_date.type");
+    const key = keyOf({ customerId: "42", subAccountId: null }, "x", created, two);
+    const location = projected(table, {
+      customer_id: "42",
+      sub_account_id: "all",
+      year: "2026",
+      month: "03",
+      day: "05",
+    });
+    expect(location).not.toContain("${");
+    expect(`s3://${EMULATED_BUCKET}/${key}`.startsWith(location)).toBe(true);
+    expect(key.slice(location.length - `s3://${EMULATED_BUCKET}/`.length)).not.toContain("/");
   });
 });
 

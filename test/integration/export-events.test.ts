@@ -38,6 +38,7 @@ describe("completion events of synchronous exports", () => {
         "customerId",
         "exportId",
         "key",
+        "layoutVersion",
         "rows",
         "sessionsKey",
         "sha256",

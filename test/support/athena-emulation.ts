@@ -5,6 +5,7 @@ import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { DataCatalog, SERDE } from "../../infra/constructs/data-catalog.js";
+import type { KeyLayout } from "../../lambdas/lib/layout.js";
 
 /**
  * Athena's reading of the Glue tables the stack defines, played by DuckDB over local copies of
@@ -27,14 +28,21 @@ export interface GlueTableInput {
 }
 
 /** The DataCatalog construct alone, synthesised over a bucket with a plain name. */
-export function synthCatalog(retentionDays = 90): {
+export function synthCatalog(
+  retentionDays = 90,
+  layout?: KeyLayout,
+): {
   tables: GlueTableInput[];
   template: Template;
   catalog: DataCatalog;
 } {
   const stack = new Stack(new App(), "CatalogOnly");
   const bucket = s3.Bucket.fromBucketName(stack, "Bucket", EMULATED_BUCKET);
-  const catalog = new DataCatalog(stack, "Catalog", { bucket, retentionDays });
+  const catalog = new DataCatalog(stack, "Catalog", {
+    bucket,
+    retentionDays,
+    ...(layout && { layout }),
+  });
   const template = Template.fromStack(stack);
   const tables = Object.values(template.findResources("AWS::Glue::Table")).map(
     (resource) => (resource.Properties as { TableInput: GlueTableInput }).TableInput,

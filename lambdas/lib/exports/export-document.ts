@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod/mini";
-import { EXPORT_STATUS, EXPORT_TRIGGER, ID_PATTERN, PARTITIONS, S3_PREFIX } from "../contract.js";
-import { type SessionTarget, subAccountLabel } from "../ids.js";
+import { EXPORT_STATUS, EXPORT_TRIGGER, ID_PATTERN, S3_PREFIX } from "../contract.js";
+import type { SessionTarget } from "../ids.js";
+import * as layouts from "../layout.js";
+import { CURRENT_LAYOUT, type KeyLayout, LAYOUTS } from "../layout.js";
 
 /** What every export document has, whatever its status (docs/contract.md, "The export document"). */
 interface ManifestBase {
@@ -12,6 +14,11 @@ interface ManifestBase {
   bucket: string;
   key: string;
   createdAt: string;
+  /**
+   * The key layout `key` (and `sessionsKey`) were made under (docs/contract.md, "Key layout
+   * versions"); absent from manifests written before layouts had versions, which are layout 1.
+   */
+  layoutVersion?: number;
 }
 
 export interface RunningManifest extends ManifestBase {
@@ -75,6 +82,8 @@ const base = {
   bucket: z.string(),
   key: z.string(),
   createdAt: z.string(),
+  // Absent from manifests written before layouts had versions: layout 1.
+  layoutVersion: z.optional(z.number().check(z.refine(Number.isSafeInteger), z.positive())),
 };
 const trigger = z.enum([EXPORT_TRIGGER.request, EXPORT_TRIGGER.schedule]);
 
@@ -119,56 +128,84 @@ export function newExportId(createdAt: Date): string {
   return `${stamp}-${randomBytes(8).toString("hex")}`;
 }
 
-/** `customerId=<id>/subAccountId=<id|all>/date=<YYYY-MM-DD>/`: the Athena partitions of a key. */
-export function partitionPath(target: SessionTarget, createdAt: Date): string {
-  const values = [target.customerId, subAccountLabel(target), createdAt.toISOString().slice(0, 10)];
-  return PARTITIONS.map(({ segment }, i) => `${segment}=${values[i]}/`).join("");
+/**
+ * The key layout a manifest's keys were made under (docs/contract.md, "Key layout versions"), or
+ * undefined for a version this code does not know, which nothing may trust.
+ */
+export function layoutOf(manifest: Pick<ExportManifest, "layoutVersion">): KeyLayout | undefined {
+  return LAYOUTS[manifest.layoutVersion ?? 1];
 }
 
-/** `exports/customerId=<id>/subAccountId=<id|all>/date=<YYYY-MM-DD>/<exportId>.csv` */
-export function exportKey(target: SessionTarget, exportId: string, createdAt: Date): string {
-  return `${S3_PREFIX.exports}${partitionPath(target, createdAt)}${exportId}.csv`;
+/** What a new export's manifest records of its keys: its CSV's key and the layout it is in. */
+export function newExportKeys(
+  target: SessionTarget,
+  exportId: string,
+  createdAt: Date,
+): { key: string; layoutVersion: number } {
+  return { key: exportKey(target, exportId, createdAt), layoutVersion: CURRENT_LAYOUT.version };
 }
 
-/** `sessions/customerId=<id>/subAccountId=<id|all>/date=<YYYY-MM-DD>/<exportId>.parquet` */
-export function sessionsKey(target: SessionTarget, exportId: string, createdAt: Date): string {
-  return `${S3_PREFIX.sessions}${partitionPath(target, createdAt)}${exportId}.parquet`;
+/** `exports/<partition folders><exportId>.csv`; layout 1: `exports/customerId=…/subAccountId=…/date=…/<exportId>.csv` */
+export function exportKey(
+  target: SessionTarget,
+  exportId: string,
+  createdAt: Date,
+  layout: KeyLayout = CURRENT_LAYOUT,
+): string {
+  return layouts.dataKey(layout, S3_PREFIX.exports, target, exportId, createdAt, ".csv");
 }
 
-/** `closing/customerId=…/subAccountId=…/date=…/<exportId>-within-<minutes>m.csv` */
+/** `sessions/<partition folders><exportId>.parquet` */
+export function sessionsKey(
+  target: SessionTarget,
+  exportId: string,
+  createdAt: Date,
+  layout: KeyLayout = CURRENT_LAYOUT,
+): string {
+  return layouts.dataKey(layout, S3_PREFIX.sessions, target, exportId, createdAt, ".parquet");
+}
+
+/** `closing/<partition folders><exportId>-within-<minutes>m.csv` */
 export function closingKey(
   target: SessionTarget,
   exportId: string,
   createdAt: Date,
   withinMinutes: number,
+  layout: KeyLayout = CURRENT_LAYOUT,
 ): string {
-  return `${S3_PREFIX.closing}${partitionPath(target, createdAt)}${exportId}-within-${withinMinutes}m.csv`;
+  const suffix = `-within-${withinMinutes}m.csv`;
+  return layouts.dataKey(layout, S3_PREFIX.closing, target, exportId, createdAt, suffix);
 }
 
 /**
  * The manifest trust rule (docs/contract.md, "S3 layout"): a manifest may name only the
  * configured bucket and its own export's keys, the ones exportKey() and sessionsKey() give for its
- * target, id and date. Manifests are data anyone with write access to the bucket can rewrite; without this, a
+ * target, id and date under the manifest's own layout (so a manifest of any earlier layout is
+ * still trusted after the current one changes, and one naming an unknown layout is not).
+ * Manifests are data anyone with write access to the bucket can rewrite; without this, a
  * manifest pointing at `idempotency/…` or another bucket would get a working presigned URL.
  */
 export function namesOwnCsv(manifest: ExportManifest, bucket: string): boolean {
   if (manifest.bucket !== bucket) return false;
+  const layout = layoutOf(manifest);
+  if (layout === undefined) return false;
   const { customerId, subAccountId } = manifest;
   if (!ID_PATTERN.test(customerId)) return false;
   if (subAccountId !== null && !ID_PATTERN.test(subAccountId)) return false;
   const createdAt = new Date(manifest.createdAt);
   if (Number.isNaN(createdAt.getTime())) return false;
   const target = { customerId, subAccountId };
-  if (manifest.key !== exportKey(target, manifest.exportId, createdAt)) return false;
+  if (manifest.key !== exportKey(target, manifest.exportId, createdAt, layout)) return false;
   // The companion's key is only named, never presigned, but it is held to the same rule.
   if (manifest.status !== EXPORT_STATUS.succeeded || typeof manifest.sessionsKey !== "string") {
     return true;
   }
-  return manifest.sessionsKey === sessionsKey(target, manifest.exportId, createdAt);
+  return manifest.sessionsKey === sessionsKey(target, manifest.exportId, createdAt, layout);
 }
 
+/** `manifests/<exportId>.json`, under every layout. */
 export function manifestKey(exportId: string): string {
-  return `${S3_PREFIX.manifests}${exportId}.json`;
+  return layouts.manifestKey(exportId);
 }
 
 export function targetOf(manifest: ExportManifest): SessionTarget {

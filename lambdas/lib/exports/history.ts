@@ -1,7 +1,13 @@
 import { createHash } from "node:crypto";
-import { S3_PREFIX } from "../contract.js";
 import { InvalidRequestError } from "../errors.js";
-import { type SessionTarget, subAccountLabel } from "../ids.js";
+import type { SessionTarget } from "../ids.js";
+import {
+  HISTORY_STAMP_MAX_MS,
+  historyEntryName,
+  invertedStamp,
+  historyPrefix as layoutHistoryPrefix,
+  parseHistoryEntryName,
+} from "../layout.js";
 import type { ExportManifest } from "./export-document.js";
 import type { ExportStore } from "./store.js";
 
@@ -12,10 +18,6 @@ import type { ExportStore } from "./store.js";
  * A page is then one listing (StartAfter seeks `to` or the cursor) and one read per export
  * returned, however long the history: it reads only what it returns.
  */
-
-/** 13 digits hold every millisecond timestamp up to the year 2286. */
-const INVERTED_BASE = 9_999_999_999_999;
-const ENTRY_NAME = /^(\d{13})-([A-Za-z0-9_-]{1,128})\.json$/;
 
 export interface HistoryQuery {
   target: SessionTarget;
@@ -31,19 +33,14 @@ export interface HistoryPage {
   nextCursor: string | null;
 }
 
+/** The entries' keys are index keys, the same under every layout (lambdas/lib/layout.ts). */
 export function historyPrefix(target: SessionTarget): string {
-  return `${S3_PREFIX.history}customerId=${target.customerId}/subAccountId=${subAccountLabel(target)}/`;
-}
-
-/** Any time the query accepts, clamped to what 13 digits hold: 1970 to the year 2286. */
-function invertedStamp(time: Date): string {
-  const ms = Math.min(Math.max(time.getTime(), 0), INVERTED_BASE);
-  return String(INVERTED_BASE - ms).padStart(13, "0");
+  return layoutHistoryPrefix(target);
 }
 
 export function historyEntryKey(manifest: ExportManifest): string {
   const target = { customerId: manifest.customerId, subAccountId: manifest.subAccountId };
-  return `${historyPrefix(target)}${invertedStamp(new Date(manifest.createdAt))}-${manifest.exportId}.json`;
+  return `${historyPrefix(target)}${historyEntryName(new Date(manifest.createdAt), manifest.exportId)}`;
 }
 
 /**
@@ -64,7 +61,7 @@ function decodeCursor(cursor: string, query: HistoryQuery): string {
     ? Buffer.from(cursor, "base64url").toString("utf-8")
     : "";
   const [name = "", tag] = text.split("/");
-  if (!ENTRY_NAME.test(name) || tag === undefined) {
+  if (parseHistoryEntryName(name) === undefined || tag === undefined) {
     throw new InvalidRequestError("cursor is not a nextCursor this API answered");
   }
   if (tag !== queryTag(query)) {
@@ -94,26 +91,28 @@ export async function listHistory(
   // Before 1970 (or past 2286) nothing is stored: a `to` there, or a `from` past it, is empty.
   const outside =
     (query.to !== undefined && query.to.getTime() < 0) ||
-    (query.from !== undefined && query.from.getTime() > INVERTED_BASE);
+    (query.from !== undefined && query.from.getTime() > HISTORY_STAMP_MAX_MS);
   if (outside) return { exportIds: [], nextCursor: null };
   // One more than the page: whether there is a next page is known without a second request.
   const keys = await store.list(prefix, { startAfter, maxKeys: query.limit + 1 }, signal);
   const names: string[] = [];
+  const exportIds: string[] = [];
   let more = false;
   for (const key of keys) {
     const name = key.slice(prefix.length);
-    const match = ENTRY_NAME.exec(name);
-    if (!match) continue;
-    if (lastStamp !== undefined && (match[1] ?? "") > lastStamp) break;
+    const entry = parseHistoryEntryName(name);
+    if (entry === undefined) continue;
+    if (lastStamp !== undefined && entry.stamp > lastStamp) break;
     if (names.length === query.limit) {
       more = true;
       break;
     }
     names.push(name);
+    exportIds.push(entry.exportId);
   }
   const last = names.at(-1);
   return {
-    exportIds: names.map((name) => ENTRY_NAME.exec(name)?.[2] ?? ""),
+    exportIds,
     nextCursor: more && last !== undefined ? encodeCursor(last, query) : null,
   };
 }

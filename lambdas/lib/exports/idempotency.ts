@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as z from "zod/mini";
 import { cleanupSignal, type Deadline } from "../clock.js";
-import { EXPORT_STATUS, S3_PREFIX } from "../contract.js";
+import { EXPORT_STATUS } from "../contract.js";
 import {
   errorName,
   InternalError,
@@ -11,6 +11,7 @@ import {
   UpstreamTimeoutError,
 } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
+import { idempotencyRecordKeyOf } from "../layout.js";
 import { logger } from "../logger.js";
 import { type ExportDocument, newExportId } from "./export-document.js";
 import { readExport } from "./exports.js";
@@ -37,7 +38,7 @@ const ABANDONED_CLAIM_MS = 60_000;
 const POLL_MS = 200;
 
 export function idempotencyRecordKey(idempotencyKey: string): string {
-  return `${S3_PREFIX.idempotency}${createHash("sha256").update(idempotencyKey).digest("hex")}.json`;
+  return idempotencyRecordKeyOf(createHash("sha256").update(idempotencyKey).digest("hex"));
 }
 
 /** What makes two requests "the same": the target as parsed, so `42` and `"42"` are one. */

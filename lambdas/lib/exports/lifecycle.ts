@@ -7,9 +7,10 @@ import { logger } from "../logger.js";
 import {
   type ExportManifest,
   ExportManifestSchema,
-  exportKey,
   type FailedManifest,
+  layoutOf,
   manifestKey,
+  newExportKeys,
   type RunningManifest,
   type SucceededManifest,
   sessionsKey,
@@ -51,7 +52,7 @@ export async function begin(
     customerId: target.customerId,
     subAccountId: target.subAccountId,
     bucket: ctx.store.bucket,
-    key: exportKey(target, started.exportId, createdAt),
+    ...newExportKeys(target, started.exportId, createdAt),
     createdAt: createdAt.toISOString(),
     status: EXPORT_STATUS.running,
   };
@@ -182,10 +183,15 @@ export async function readManifest(
   return { manifest: parsed.data as ExportManifest, etag: stored.etag };
 }
 
-/** Every object key an export may have made visible: its CSV and its companion. */
+/**
+ * Every object key an export may have made visible: its CSV and its companion, the companion's
+ * key under the manifest's own layout (an export accepted before a layout change keeps its keys).
+ */
 export function objectKeysOf(manifest: ExportManifest): string[] {
   const createdAt = new Date(manifest.createdAt);
-  return [manifest.key, sessionsKey(targetOf(manifest), manifest.exportId, createdAt)];
+  const layout = layoutOf(manifest);
+  if (layout === undefined) return [manifest.key];
+  return [manifest.key, sessionsKey(targetOf(manifest), manifest.exportId, createdAt, layout)];
 }
 
 async function removeEntries(
