@@ -262,3 +262,53 @@ export const WEBHOOK_KIND = { mo: "mo", status: "status" } as const;
 
 /** Days a closed window is kept before TTL removes it (`windowRetentionDays`). */
 export const WINDOW_RETENTION_DAYS = { default: 7, min: 1, max: 365 } as const;
+
+// ---- Live windows, runtime side (issue 20; docs/contract.md, "Live windows") ----
+
+/**
+ * The largest webhook body accepted; above it the route answers 413 and stores nothing. SQS's
+ * largest message is 1 MiB, body and attributes together (1 048 576 bytes since 2025, 256 KiB
+ * before: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html);
+ * 1 KiB is left for the `kind` attribute. The queue's MaximumMessageSize must be 1 MiB.
+ */
+export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024 - 1024;
+
+/** Where rejected webhook items are kept in the export bucket: `<prefix><kind>/<date>/…`. */
+export const WEBHOOK_REJECTED_PREFIX = "webhooks/rejected/";
+
+/** Who last set a window: Wavy's webhook, or (issue 21) the CSV snapshot. */
+export const WINDOW_SEEN_BY = { webhook: "webhook", snapshot: "snapshot" } as const;
+
+/** The lookup routes' limits (docs/contract.md, "Live windows", "Lookups"). */
+export const WINDOW_LOOKUP = {
+  closingWithinMinutes: { min: 1, max: 1440 },
+  defaultLimit: 100,
+  maxLimit: 500,
+  /** Destinations and origins are strings of at most this many characters. */
+  maxNumberLength: 64,
+  /** Business numbers one counter event may name. */
+  maxOrigins: 20,
+} as const;
+
+/** The live windows' metrics; each has its own dimension set (docs/contract.md, "Metrics"). */
+export const WINDOW_METRIC = {
+  itemsApplied: "WebhookItemsApplied",
+  itemsRejected: "WebhookItemsRejected",
+  statusesReceived: "WebhookStatusesReceived",
+  openWindows: "OpenWindows",
+} as const;
+
+export const WINDOW_DIMENSION = {
+  kind: "Kind",
+  origin: "Origin",
+  statusCode: "StatusCode",
+} as const;
+
+/** Status codes counted as such in WebhookStatusesReceived; every other one is `other`. */
+export const WINDOW_STATUS_CODES = ["104", "210", "211", "212"] as const;
+
+/** POWERTOOLS_SERVICE_NAME of the two new functions (the `service` dimension). */
+export const WINDOW_SERVICE_NAME = {
+  windowEvents: "wavy-sessions-window-events",
+  windowsApi: "wavy-sessions-windows-api",
+} as const;
