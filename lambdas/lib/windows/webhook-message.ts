@@ -35,7 +35,7 @@ export interface RejectedItemDocument {
 }
 
 export interface WebhookLogger {
-  warn(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
 }
 
 export interface WebhookDeps {
