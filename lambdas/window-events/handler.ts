@@ -1,6 +1,5 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { S3Client } from "@aws-sdk/client-s3";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
@@ -124,6 +123,6 @@ function emitFigures(outcomes: readonly WebhookOutcome[], sink: Pick<Metrics, "s
 
 export const processWindowEvents = handleWindowEvents(wiring);
 
-export const handler = middy(processWindowEvents)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics, { throwOnEmptyMetrics: false }));
+// Every figure goes out through singleMetric(), which writes its EMF line at once; so no
+// logMetrics flush (it would only warn about an empty set on every invocation).
+export const handler = middy(processWindowEvents).use(injectLambdaContext(logger));
