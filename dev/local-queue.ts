@@ -21,7 +21,6 @@ interface QueuedMessage {
   attributes: Record<string, string>;
   sentAt: number;
   receiveCount: number;
-  visibleAt: number;
 }
 
 /**
@@ -36,9 +35,10 @@ interface QueuedMessage {
 export class LocalQueue {
   readonly deadLetters: QueuedMessage[] = [];
   private readonly waiting: QueuedMessage[] = [];
+  private head = 0;
+  private invisible = 0;
   private inFlight = 0;
   private handler: SqsHandler | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
   private readonly options: Required<LocalQueueOptions>;
 
@@ -62,7 +62,6 @@ export class LocalQueue {
       attributes,
       sentAt: Date.now(),
       receiveCount: 0,
-      visibleAt: 0,
     });
     this.pump();
     return messageId;
@@ -77,7 +76,7 @@ export class LocalQueue {
 
   /** Messages not yet deleted (waiting, invisible or in flight). */
   get depth(): number {
-    return this.waiting.length + this.inFlightMessages;
+    return this.waiting.length - this.head + this.invisible + this.inFlightMessages;
   }
 
   private inFlightMessages = 0;
@@ -90,35 +89,31 @@ export class LocalQueue {
 
   stop(): void {
     this.handler = undefined;
-    clearTimeout(this.timer);
   }
 
   private pump(): void {
     if (!this.handler) return;
-    while (this.inFlight < this.options.concurrency) {
-      const now = Date.now();
-      const batch: QueuedMessage[] = [];
-      for (let i = 0; i < this.waiting.length && batch.length < this.options.batchSize; ) {
-        const message = this.waiting[i] as QueuedMessage;
-        if (message.visibleAt <= now) {
-          batch.push(message);
-          this.waiting.splice(i, 1);
-        } else {
-          i++;
-        }
+    while (this.inFlight < this.options.concurrency && this.head < this.waiting.length) {
+      // A FIFO read from `head`: a backlog of thousands costs nothing per delivery.
+      const batch = this.waiting.slice(this.head, this.head + this.options.batchSize);
+      this.head += batch.length;
+      if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting.splice(0, this.head);
+        this.head = 0;
       }
-      if (batch.length === 0) break;
       void this.deliver(batch);
     }
-    this.scheduleRetry();
   }
 
-  private scheduleRetry(): void {
-    clearTimeout(this.timer);
-    if (!this.handler || this.waiting.length === 0) return;
-    const next = Math.min(...this.waiting.map((m) => m.visibleAt));
-    this.timer = setTimeout(() => this.pump(), Math.max(0, next - Date.now()));
-    this.timer.unref();
+  /** A failed message comes back after the visibility timeout, at the end of the line. */
+  private redeliverLater(message: QueuedMessage): void {
+    this.invisible++;
+    const timer = setTimeout(() => {
+      this.invisible--;
+      this.waiting.push(message);
+      this.pump();
+    }, this.options.visibilityTimeoutMs);
+    timer.unref();
   }
 
   private async deliver(batch: QueuedMessage[]): Promise<void> {
@@ -141,8 +136,7 @@ export class LocalQueue {
       if (message.receiveCount >= this.options.maxReceiveCount) {
         this.deadLetters.push(message);
       } else {
-        message.visibleAt = Date.now() + this.options.visibilityTimeoutMs;
-        this.waiting.push(message);
+        this.redeliverLater(message);
       }
     }
     if (this.depth === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
