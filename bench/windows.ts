@@ -254,6 +254,9 @@ export async function benchWindows(
     stack.send({ type: "pause" });
     const answerPathFigures = await postBulks("the answer path alone");
     stack.send({ type: "resume" });
+    for (let waited = 0; (await stackStats(stack)).queueDepth > 0 && waited < 600; waited++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
     for (let waited = 0; (await stackStats(stack)).queueDepth > 0 && waited < 300; waited++) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
