@@ -77,7 +77,7 @@ export function handleCount(wire: () => CounterWiring) {
     event: unknown,
     context: Context,
   ): Promise<
-    (SessionCountResult & { openWindows?: Record<string, number> }) | NotConfiguredResult
+    (SessionCountResult | NotConfiguredResult) & { openWindows?: Record<string, number> }
   > => {
     const parsed = CounterEventSchema.safeParse(event);
     if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error));
@@ -102,7 +102,8 @@ export function handleCount(wire: () => CounterWiring) {
       logger,
     });
     const store = origins && windows?.();
-    if (!store || !origins || "notConfigured" in sessions) return sessions;
+    // Counted also while the Wavy secret is not configured: the webhooks need no credentials.
+    if (!store || !origins) return sessions;
     const openWindows = await emitOpenWindows(origins, { store, nowMs: Date.now, metrics });
     return { ...sessions, openWindows };
   };

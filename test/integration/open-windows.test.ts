@@ -95,6 +95,28 @@ describe("the counter's OpenWindows", () => {
     );
   });
 
+  it("counts them while the Wavy secret still holds the placeholder", async () => {
+    const { handleCount } = await import("../../lambdas/count-sessions/handler.js");
+    const { loadWavyConfig } = await import("../../lambdas/lib/config.js");
+    const { WavyNotConfiguredError } = await import("../../lambdas/lib/errors.js");
+    const notConfigured = async (): Promise<never> => {
+      throw new WavyNotConfiguredError();
+    };
+    const count = handleCount(() => ({
+      config: loadWavyConfig(),
+      credentials: { get: notConfigured, refresh: notConfigured },
+      windows: () =>
+        new DynamoDbWindowStore(new DynamoDBClient(dynamo.clientConfig()), "counter-windows"),
+    }));
+
+    const result = await count(
+      { customerId: "42", origins: [OTHER] },
+      lambdaContext("count-sessions", 30_000),
+    );
+
+    expect(result).toMatchObject({ notConfigured: true, openWindows: { [OTHER]: 1 } });
+  });
+
   it("refuses an event whose origins is not a list of business numbers, counting nothing", async () => {
     const { handler } = await import("../../lambdas/count-sessions/handler.js");
 
