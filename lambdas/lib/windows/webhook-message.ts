@@ -13,7 +13,7 @@ import type { WindowStore } from "./window-store.js";
  */
 
 export interface QueuedWebhook {
-  /** The queue's id for the message: names its rejected items, so a redelivery overwrites them. */
+  /** The queue's id for the message: names its rejected items' object, so a redelivery overwrites it. */
   messageId: string;
   /** The `kind` attribute as the route set it; anything else is rejected whole. */
   kind: string | undefined;
@@ -25,13 +25,15 @@ export interface RejectedItemSink {
   keep(key: string, document: RejectedItemDocument): Promise<void>;
 }
 
+/**
+ * All the rejected items of one message, in one object: one PutObject per message whatever the
+ * body holds, so a 1 MiB body of a hundred thousand bad items costs one write, not one each.
+ */
 export interface RejectedItemDocument {
   kind: string;
-  reason: string;
   messageId: string;
-  index: ItemPlace;
   rejectedAt: string;
-  item: unknown;
+  items: { index: ItemPlace; reason: string; item: unknown }[];
 }
 
 export interface WebhookLogger {
@@ -60,6 +62,8 @@ export interface WebhookOutcome {
 }
 
 const KNOWN_KINDS: readonly string[] = Object.values(WEBHOOK_KIND);
+/** Rejections a log line shows; the count and the stored object have them all. */
+const LOGGED_REJECTIONS = 3;
 
 export async function applyWebhookMessage(
   message: QueuedWebhook,
@@ -96,40 +100,38 @@ export async function applyWebhookMessage(
     ];
   }
 
-  const rejectedAt = new Date(nowMs).toISOString();
-  await inPool(rejections, deps.concurrency ?? 8, async (rejection) => {
-    deps.logger.warn("webhook item rejected", {
+  if (rejections.length > 0) {
+    const rejectedAt = new Date(nowMs).toISOString();
+    // One line per message, its first few reasons: a body of bad items cannot flood the log.
+    deps.logger.warn("webhook items rejected", {
       kind,
       messageId: message.messageId,
-      index: rejection.place,
-      reason: maskedReason(rejection.reason),
-      ...numbersOf(rejection.item),
-    });
-    await deps.rejected.keep(
-      rejectedItemKey(kind, rejectedAt, message.messageId, rejection.place),
-      {
-        kind,
-        reason: rejection.reason,
-        messageId: message.messageId,
+      rejected: rejections.length,
+      first: rejections.slice(0, LOGGED_REJECTIONS).map((rejection) => ({
         index: rejection.place,
-        rejectedAt,
+        reason: maskedReason(rejection.reason),
+        ...numbersOf(rejection.item),
+      })),
+    });
+    await deps.rejected.keep(rejectedItemsKey(kind, rejectedAt, message.messageId), {
+      kind,
+      messageId: message.messageId,
+      rejectedAt,
+      items: rejections.map((rejection) => ({
+        index: rejection.place,
+        reason: rejection.reason,
         item: rejection.item,
-      },
-    );
-  });
+      })),
+    });
+  }
   outcome.rejected = rejections.length;
   return outcome;
 }
 
-/** `webhooks/rejected/<kind>/<YYYY-MM-DD>/<messageId>-<index|body>.json` (docs/contract.md). */
-export function rejectedItemKey(
-  kind: string,
-  rejectedAt: string,
-  messageId: string,
-  place: ItemPlace,
-): string {
+/** `webhooks/rejected/<kind>/<YYYY-MM-DD>/<messageId>.json` (docs/contract.md, "Rejected items"). */
+export function rejectedItemsKey(kind: string, rejectedAt: string, messageId: string): string {
   const safeId = messageId.replace(/[^A-Za-z0-9_-]/g, "_");
-  return `${WEBHOOK_REJECTED_PREFIX}${kind}/${rejectedAt.slice(0, 10)}/${safeId}-${place}.json`;
+  return `${WEBHOOK_REJECTED_PREFIX}${kind}/${rejectedAt.slice(0, 10)}/${safeId}.json`;
 }
 
 /** The item's numbers, masked, so an operator can match a log line to a complaint. */

@@ -125,12 +125,23 @@ describe("applying an MO bulk", () => {
 
     expect(outcome).toMatchObject({ applied: 1, moved: 1, rejected: 2 });
     expect(store.items.size).toBe(1);
-    expect(kept.map((k) => k.key)).toEqual([
-      "webhooks/rejected/mo/2026-12-06/m-1-1.json",
-      "webhooks/rejected/mo/2026-12-06/m-1-2.json",
-    ]);
-    expect(kept[0]?.document).toMatchObject({ index: 1, messageId: "m-1", kind: "mo" });
-    expect(kept[0]?.document.reason).toMatch(/origin/);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]?.key).toBe("webhooks/rejected/mo/2026-12-06/m-1.json");
+    expect(kept[0]?.document).toMatchObject({ messageId: "m-1", kind: "mo" });
+    expect(kept[0]?.document.items.map((i) => i.index)).toEqual([1, 2]);
+    expect(kept[0]?.document.items[0]?.reason).toMatch(/origin/);
+    expect(kept[0]?.document.items[1]?.item).toBe("nonsense");
+  });
+
+  it("writes one object and one log line for a body of many bad items", async () => {
+    const { kept, warnings, apply } = world();
+
+    const outcome = await apply({ data: Array.from({ length: 1_000 }, () => 1) });
+
+    expect(outcome.rejected).toBe(1_000);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]?.document.items).toHaveLength(1_000);
+    expect(warnings).toHaveLength(1);
   });
 
   it.each([
@@ -144,7 +155,7 @@ describe("applying an MO bulk", () => {
     const outcome = await apply({ data: [mo("t", receivedAt)] });
 
     expect(outcome.rejected).toBe(1);
-    expect(kept[0]?.document.reason).toMatch(reason);
+    expect(kept[0]?.document.items[0]?.reason).toMatch(reason);
   });
 
   it("keeps a body that is not JSON whole, as the raw text", async () => {
@@ -154,8 +165,8 @@ describe("applying an MO bulk", () => {
 
     expect(outcome).toMatchObject({ applied: 0, rejected: 1 });
     expect(kept[0]).toMatchObject({
-      key: "webhooks/rejected/mo/2026-12-06/m-1-body.json",
-      document: { item: "{not json", reason: "the body is not JSON" },
+      key: "webhooks/rejected/mo/2026-12-06/m-1.json",
+      document: { items: [{ index: "body", item: "{not json", reason: "the body is not JSON" }] },
     });
   });
 
