@@ -21,6 +21,7 @@ import {
 } from "./memory-model.js";
 import type { ProfileSummary } from "./profile.js";
 import { fixed, type Machine, MB, median } from "./stats.js";
+import { windowsSection } from "./windows.js";
 
 export interface BenchPlan {
   curve: number[];
@@ -58,6 +59,8 @@ export interface BenchReport {
   counter: BenchCounterResult;
   /** `npm run bench:companion`'s table: the companion against the copy alone, in process. */
   companion: string;
+  /** `npm run bench:windows`'s table (issue 20); absent from runs before it. */
+  windows?: string;
   /** TLS at every size (as deployed), plain HTTP at the paired sizes. */
   exports: RunsBySize;
   /** The bare pipe, at the paired sizes only. */
@@ -551,6 +554,8 @@ the scan that hands rows over, the timestamp parser and the Parquet writer, *jso
 alternative issue 13 named instead, *closing* the companion plus a closing-soon list of every row.
 
 ${report.companion ?? "(not measured in this run)"}
+
+${windowsSection(report.windows)}
 
 ## Where the CPU goes
 

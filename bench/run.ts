@@ -35,6 +35,7 @@ import {
   writeReport,
 } from "./report.js";
 import { describeMachine, fixed, MB, median } from "./stats.js";
+import { benchWindows, formatWindows, WINDOWS_PLANS } from "./windows.js";
 
 /**
  * `npm run bench`: bundles, generated CSVs, the Wavy simulator and s3rver each in a child
@@ -136,6 +137,17 @@ async function main(): Promise<void> {
       ? undefined
       : await benchCompanion({ sizes: [COMPANION.rows], runs: COMPANION.runs });
 
+  // Issue 20: the live windows' webhook, processor and lookup, over loopback.
+  const windows =
+    PIPE_ONLY || PROFILE_ONLY
+      ? undefined
+      : formatWindows(
+          await benchWindows(
+            (line) => log(`windows: ${line}`),
+            QUICK ? WINDOWS_PLANS.quick : WINDOWS_PLANS.full,
+          ),
+        );
+
   const servers = await startServers(await certificateFiles(join(DATA, "tls")));
   try {
     if (PROFILE_ONLY) {
@@ -214,6 +226,7 @@ async function main(): Promise<void> {
       init: init as InitFigures,
       counter: counter as BenchCounterResult,
       companion: companion as string,
+      ...(windows && { windows }),
       exports,
       baselines,
       withSourceMaps,

@@ -1,8 +1,9 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { type WEBHOOK_KIND, WEBHOOK_MAX_BODY_BYTES } from "../lambdas/lib/contract.js";
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
@@ -17,11 +18,19 @@ export async function startApiServer(
   handler: ProxyHandler,
   port = 0,
   host = "127.0.0.1",
+  options: ApiServerOptions = {},
 ): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const server = createServer(async (req, res) => {
     try {
+      const path = new URL(req.url ?? "/", "http://local").pathname;
+      const hook = options.webhooks && WEBHOOK_PATH.exec(path);
+      if (options.webhooks && hook) {
+        await ingestWebhook(req, res, options.webhooks, hook[1] ?? "", hook[2] as WebhookKind);
+        return;
+      }
+      const route = options.routes?.find((candidate) => candidate.pattern.test(path));
       const event = await toProxyEvent(req);
-      const result = await handler(event);
+      const result = await (route?.handler ?? handler)(event);
       const headers = { ...result.headers, ...flattenMulti(result.multiValueHeaders) };
       res.writeHead(result.statusCode, headers as Record<string, string>);
       res.end(result.isBase64Encoded ? Buffer.from(result.body, "base64") : result.body);
@@ -53,6 +62,97 @@ export async function startApiServer(
 }
 
 class RequestTooLarge extends Error {}
+
+type WebhookKind = (typeof WEBHOOK_KIND)[keyof typeof WEBHOOK_KIND];
+
+/**
+ * Wavy's webhook routes as the deployed API serves them (docs/contract.md, "Live windows"): no
+ * function between the request and the 200, only the token check, the size limit and the
+ * enqueue, as API Gateway's SQS integration does.
+ */
+export interface WebhookIngest {
+  token: string;
+  /** SendMessage: the body exactly as received, with the `kind` attribute. */
+  enqueue: (body: string, attributes: { kind: WebhookKind }) => void;
+  maxBodyBytes?: number;
+}
+
+export interface ApiServerOptions {
+  webhooks?: WebhookIngest;
+  /** Paths served by another function of the same API (the lookups), first match wins. */
+  routes?: { pattern: RegExp; handler: ProxyHandler }[];
+}
+
+const WEBHOOK_PATH = /^\/hooks\/wavy\/([^/]+)\/(mo|status)\/?$/;
+
+async function ingestWebhook(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ingest: WebhookIngest,
+  token: string,
+  kind: WebhookKind,
+): Promise<void> {
+  const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+    res.end(JSON.stringify(body));
+  };
+  const refuse = (
+    status: number,
+    code: string,
+    message: string,
+    headers?: Record<string, string>,
+  ) => {
+    answer(status, { error: { code, message } }, headers);
+    // Whatever is left of the body is read and dropped, never stored.
+    req.resume();
+  };
+  if (req.method !== "POST") {
+    refuse(405, "METHOD_NOT_ALLOWED", "Method not allowed; use POST", { Allow: "POST" });
+    return;
+  }
+  if (!sameToken(token, ingest.token)) {
+    refuse(403, "ACCESS_DENIED", "Forbidden");
+    return;
+  }
+  const limit = ingest.maxBodyBytes ?? WEBHOOK_MAX_BODY_BYTES;
+  const tooLarge = () => refuse(413, "PAYLOAD_TOO_LARGE", `The body is over ${limit} bytes`);
+  if (Number(req.headers["content-length"] ?? 0) > limit) {
+    tooLarge();
+    return;
+  }
+  // Read to the end even past the limit (the rest is dropped), so the client sees the 413
+  // rather than a reset connection while it is still sending.
+  const body = await new Promise<Buffer | undefined>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    req.on("end", () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+  if (body === undefined) {
+    tooLarge();
+    return;
+  }
+  // SQS keeps text only; invalid UTF-8 becomes U+FFFD there too.
+  ingest.enqueue(body.toString("utf-8"), { kind });
+  answer(200, { accepted: true });
+}
+
+/** Compared in constant time, so the answer's timing says nothing about the token. */
+function sameToken(given: string, expected: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(given);
+  } catch {
+    return false;
+  }
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(decoded), digest(expected));
+}
 
 async function toProxyEvent(req: IncomingMessage): Promise<APIGatewayProxyEvent> {
   const url = new URL(req.url ?? "/", "http://local");

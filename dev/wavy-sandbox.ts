@@ -53,3 +53,66 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The sandbox's business number: the `origin` of the MOs it posts. */
+export const SANDBOX_ORIGIN = "5511999990000";
+
+/** Wavy's MO callback body (../shared/WAVY.md, "Wavy's webhooks"), for the feed and the tests. */
+export function moBulk(
+  messages: readonly { id: string; source: string; origin?: string; receivedAt: number | string }[],
+): string {
+  return JSON.stringify({
+    total: messages.length,
+    data: messages.map(({ id, source, origin = SANDBOX_ORIGIN, receivedAt }) => ({
+      id,
+      source,
+      origin,
+      userProfile: { name: "Sandbox user" },
+      campaignId: 100,
+      correlationId: id,
+      message: { type: "TEXT", messageText: "Oi, uma pergunta sobre o meu pedido" },
+      receivedAt,
+      receivedDate: new Date(Number(receivedAt)).toISOString(),
+    })),
+  });
+}
+
+/**
+ * Wavy's MO webhook, simulated: every `intervalMs` a bulk of 1-5 inbound messages from the
+ * sandbox's users (the same numbers the CSV shows), so windows open live on `npm start`.
+ */
+export function startMoFeed(
+  webhookUrl: string,
+  options: { intervalMs: number; onPosted?: (sources: string[], status: number) => void },
+): { stop: () => void } {
+  const random = mulberry32(20);
+  let sequence = 0;
+  const post = async () => {
+    const count = 1 + Math.floor(random() * 5);
+    const sources = Array.from({ length: count }, () => sandboxNumber(random));
+    const body = moBulk(
+      sources.map((source) => ({
+        id: `sandbox-${Date.now()}-${sequence++}`,
+        source,
+        receivedAt: Date.now(),
+      })),
+    );
+    try {
+      const answer = await fetch(webhookUrl, { method: "POST", body });
+      await answer.arrayBuffer();
+      options.onPosted?.(sources, answer.status);
+    } catch {
+      // The API is stopping; the next tick (if any) tries again.
+    }
+  };
+  const timer = setInterval(post, options.intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+const AREA_CODES = [11, 21, 31, 41, 51, 61, 71, 81, 85, 92];
+
+function sandboxNumber(random: () => number): string {
+  const area = AREA_CODES[Math.floor(random() * AREA_CODES.length)];
+  return `55${area}9${String(Math.floor(random() * 1e8)).padStart(8, "0")}`;
+}

@@ -12,6 +12,10 @@ export interface LocalSettings {
   bucket: string;
   dataDir: string;
   countIntervalSeconds: number;
+  /** The webhook routes' token (docs/contract.md, "Live windows"); generated when unset. */
+  webhookToken: string | undefined;
+  /** How often the sandbox posts an MO bulk to the webhook. */
+  moIntervalSeconds: number;
 }
 
 /** A setting that cannot be used; its message names the variable and is meant for the user. */
@@ -42,6 +46,8 @@ export function localSettings(env: Env = process.env): LocalSettings {
     dataDir: resolve(env.LOCAL_DATA_DIR || ".local/s3"),
     // A day at most: setInterval cannot wait longer than ~24.8 days, and nobody needs to.
     countIntervalSeconds: digits(env, "COUNT_INTERVAL_SECONDS", 60, 1, 86_400),
+    webhookToken: webhookToken(env),
+    moIntervalSeconds: digits(env, "MO_INTERVAL_SECONDS", 5, 1, 86_400),
   };
 }
 
@@ -51,4 +57,16 @@ export function explainListenFailure(error: unknown, variable: string, port: num
   return new LocalSettingsError(
     `Port ${port} is already in use: stop what holds it, or choose another port with ${variable} (e.g. ${variable}=${port < 65_535 ? port + 1 : 3001} npm start)`,
   );
+}
+
+/** A token of URL-safe characters, as the deployed one (it is a path segment). */
+function webhookToken(env: Env): string | undefined {
+  const token = env.WEBHOOK_TOKEN;
+  if (token === undefined || token === "") return undefined;
+  if (!/^[A-Za-z0-9_-]{16,128}$/.test(token)) {
+    throw new LocalSettingsError(
+      "WEBHOOK_TOKEN must be 16-128 characters of A-Z, a-z, 0-9, _ and - (it goes in the URL's path)",
+    );
+  }
+  return token;
 }

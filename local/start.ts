@@ -3,18 +3,28 @@
  * local S3-protocol server (data under .local/), all on loopback. The very same Lambda handler
  * serves the requests. With WAVY_USER_NAME and WAVY_AUTH_TOKEN set, it talks to the real Wavy.
  */
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { startApiServer } from "../dev/api-gateway.js";
 import { allowConsoleReads, withConsole } from "../dev/console-assets.js";
 import { type DeliveredEvent, LocalEventBridge } from "../dev/eventbridge.js";
 import { lambdaContext } from "../dev/lambda-context.js";
 import { LocalLambda } from "../dev/lambda-service.js";
+import { LocalDynamoDb } from "../dev/local-dynamodb.js";
 import { localEnvironment } from "../dev/local-environment.js";
+import { LocalQueue } from "../dev/local-queue.js";
 import { LocalS3 } from "../dev/local-s3.js";
-import { SANDBOX_TARGETS, startWavySandbox } from "../dev/wavy-sandbox.js";
+import {
+  SANDBOX_ORIGIN,
+  SANDBOX_TARGETS,
+  startMoFeed,
+  startWavySandbox,
+} from "../dev/wavy-sandbox.js";
 import { explainListenFailure, LocalSettingsError, localSettings } from "./settings.js";
 
 const WORKER_FUNCTION = "export-worker";
+/** The live windows' table (issue 20), in the in-process dynalite. */
+const WINDOWS_TABLE_NAME = "wavy-sessions-windows";
 
 async function main(): Promise<void> {
   const settings = localSettings();
@@ -34,6 +44,12 @@ async function main(): Promise<void> {
   eventBridge.onEvent((event) => console.log(eventLine(event)));
   const lambda = await new LocalLambda().start();
 
+  // Live windows (issue 20): DynamoDB in process, the webhook queue in process.
+  const dynamo = await new LocalDynamoDb().start();
+  await dynamo.createWindowsTable(WINDOWS_TABLE_NAME);
+  const webhookToken = settings.webhookToken ?? randomBytes(18).toString("base64url");
+  const webhookQueue = new LocalQueue();
+
   const realWavy = Boolean(process.env.WAVY_USER_NAME && process.env.WAVY_AUTH_TOKEN);
   const sandbox = realWavy ? undefined : await startWavySandbox();
 
@@ -48,6 +64,9 @@ async function main(): Promise<void> {
     AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
     EVENT_BUS_NAME: "default",
     EXPORT_WORKER_FUNCTION_NAME: WORKER_FUNCTION,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    WINDOWS_TABLE_NAME,
+    REJECTED_BUCKET: settings.bucket,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
     // The counter's figures are printed as readable lines below instead of raw EMF JSON.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
@@ -60,6 +79,9 @@ async function main(): Promise<void> {
   lambda.register(WORKER_FUNCTION, (event) =>
     worker.handler(event, lambdaContext(WORKER_FUNCTION, 900_000)),
   );
+  const windowEvents = await import("../lambdas/window-events/handler.js");
+  const windowsApi = await import("../lambdas/windows-api/handler.js");
+  webhookQueue.consume((event) => windowEvents.handler(event, lambdaContext("window-events")));
   const api = await startApiServer(
     // The console (docs/contract.md, "Local console") is served beside the handler, locally only.
     withConsole((event) => handler(event, lambdaContext("export-sessions")), {
@@ -67,6 +89,19 @@ async function main(): Promise<void> {
       s3Endpoint: s3.endpoint,
     }),
     settings.port,
+    "127.0.0.1",
+    {
+      webhooks: {
+        token: webhookToken,
+        enqueue: (body, attributes) => webhookQueue.send(body, attributes),
+      },
+      routes: [
+        {
+          pattern: /^\/windows(\/|$)/,
+          handler: (event) => windowsApi.handler(event, lambdaContext("windows-api")),
+        },
+      ],
+    },
   ).catch((error: unknown) => {
     throw explainListenFailure(error, "PORT", settings.port);
   });
@@ -94,6 +129,14 @@ In the background (202, then poll the Location):
 
 Each completion event is printed as an [event] line.
 
+Live windows (Wavy's webhooks in, one contact's window out):
+  Webhook    ${api.url}/hooks/wavy/${webhookToken}/mo  (and /status; token from WEBHOOK_TOKEN, or generated)
+  DynamoDB   ${dynamo.endpoint}, table ${WINDOWS_TABLE_NAME}
+  curl -s -XPOST ${base}/hooks/wavy/${webhookToken}/mo -d '{"total":1,"data":[{"id":"m1","source":"5511987654321","origin":"${SANDBOX_ORIGIN}","receivedAt":'$(date +%s000)'}]}'
+  curl -s ${base}/windows/5511987654321
+  curl -s "${base}/windows?origin=${SANDBOX_ORIGIN}&closingWithinMinutes=1440&limit=5"
+${sandbox ? `The sandbox posts an MO bulk to the webhook every ${settings.moIntervalSeconds} s.` : ""}
+
 ${sandbox ? `The session counter runs for the sandbox's customers every ${settings.countIntervalSeconds} s.` : ""}
 Ctrl-C stops everything.
 `);
@@ -101,6 +144,11 @@ Ctrl-C stops everything.
     sandbox ? SANDBOX_TARGETS : [],
     settings.countIntervalSeconds,
   );
+  const moFeed = sandbox
+    ? startMoFeed(`${api.url}/hooks/wavy/${webhookToken}/mo`, {
+        intervalMs: settings.moIntervalSeconds * 1000,
+      })
+    : undefined;
 
   let stopping = false;
   const stop = async () => {
@@ -108,7 +156,10 @@ Ctrl-C stops everything.
     stopping = true;
     console.log("\nStopping...");
     counter.stop();
+    moFeed?.stop();
     await api.close();
+    webhookQueue.stop();
+    await dynamo.stop();
     await lambda.stop();
     await eventBridge.stop();
     await sandbox?.stop();
@@ -147,7 +198,12 @@ async function startCounterLoop(
   const { handler } = await import("../lambdas/count-sessions/handler.js");
   const countAll = async () => {
     for (const { customerId, subAccountId } of targets) {
-      const event = subAccountId ? { customerId, subAccountId } : { customerId };
+      const event = {
+        customerId,
+        ...(subAccountId && { subAccountId }),
+        // The sandbox's MOs all reach one business number, mapped to the whole customer 42.
+        ...(customerId === "42" && !subAccountId && { origins: [SANDBOX_ORIGIN] }),
+      };
       try {
         const result = await handler(event, lambdaContext("count-sessions"));
         const at = `[count ${result.measuredAt.slice(11, 19)}Z] customer ${customerId} / ${subAccountId ?? "all"}`;
@@ -159,6 +215,9 @@ async function startCounterLoop(
           `${at}: ` +
             `${result.openSessions} open, ${result.expiringWithin1h} closing within 1 h, ` +
             `${result.expiringWithin4h} within 4 h` +
+            (result.openWindows
+              ? `, ${Object.values(result.openWindows).reduce((a, b) => a + b, 0)} open windows (live)`
+              : "") +
             (result.unparseableTimestamps
               ? `, ${result.unparseableTimestamps} unreadable timestamps`
               : ""),

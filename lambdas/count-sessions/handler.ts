@@ -4,7 +4,13 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { Deadline, systemClock } from "../lib/clock.js";
-import { loadExportConfig, loadWavyConfig, once, type WavyConfig } from "../lib/config.js";
+import {
+  loadExportConfig,
+  loadWavyConfig,
+  loadWindowsTableName,
+  once,
+  type WavyConfig,
+} from "../lib/config.js";
 import { METRICS_NAMESPACE } from "../lib/contract.js";
 import { ConfigurationError, InvalidRequestError } from "../lib/errors.js";
 import { eventDetail } from "../lib/exports/events.js";
@@ -18,6 +24,10 @@ import {
 } from "../lib/sessions/count.js";
 import { type CredentialCache, createCredentialCache } from "../lib/wavy/credentials.js";
 import { openSessionCsv } from "../lib/wavy/session-csv.js";
+import { windowsTableClient } from "../lib/windows/clients.js";
+import { DynamoDbWindowStore } from "../lib/windows/dynamodb-window-store.js";
+import { emitOpenWindows } from "../lib/windows/open-windows-metrics.js";
+import type { WindowStore } from "../lib/windows/window-store.js";
 
 /** Time kept back from the Lambda timeout to log, flush metrics and fail cleanly. */
 const SAFETY_MARGIN_MS = 3_000;
@@ -36,6 +46,11 @@ export interface CounterWiring {
    * snapshot event, so a counter without snapshot targets needs no bucket.
    */
   exports?: () => ExportService;
+  /**
+   * The live windows' table, for an event with `origins` (docs/contract.md, "Live windows"):
+   * undefined without WINDOWS_TABLE_NAME, and then no OpenWindows is counted.
+   */
+  windows?: () => WindowStore | undefined;
 }
 
 // Module scope: config parsed once and the secret cached across invocations of a warm function.
@@ -45,6 +60,11 @@ const wiring = once((): CounterWiring => {
     config,
     credentials: createCredentialCache(config.credentials),
     exports: once(() => buildExportService(loadExportConfig())),
+    windows: once(() =>
+      process.env.WINDOWS_TABLE_NAME
+        ? new DynamoDbWindowStore(windowsTableClient(), loadWindowsTableName())
+        : undefined,
+    ),
   };
 });
 
@@ -56,18 +76,20 @@ export function handleCount(wire: () => CounterWiring) {
   return async (
     event: unknown,
     context: Context,
-  ): Promise<SessionCountResult | NotConfiguredResult> => {
+  ): Promise<
+    (SessionCountResult | NotConfiguredResult) & { openWindows?: Record<string, number> }
+  > => {
     const parsed = CounterEventSchema.safeParse(event);
     if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error));
-    const { snapshot, ...target } = parsed.data;
-    const { config, credentials, exports } = wire();
+    const { snapshot, origins, ...target } = parsed.data;
+    const { config, credentials, exports, windows } = wire();
     const snapshots = snapshot ? exports : undefined;
     if (snapshot && !snapshots) {
       throw new ConfigurationError("Invalid configuration: a snapshot needs the export side");
     }
     const budgetMs = Math.max(1, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
     const deadline = new Deadline(budgetMs);
-    return countOpenSessions(target, {
+    const sessions = await countOpenSessions(target, {
       openCsv: (target) => openSessionCsv(target, { config, credentials, deadline }),
       // docs/contract.md, "Scheduled snapshots": the same download counted and stored.
       ...(snapshots && {
@@ -79,6 +101,11 @@ export function handleCount(wire: () => CounterWiring) {
       metrics,
       logger,
     });
+    const store = origins && windows?.();
+    // Counted also while the Wavy secret is not configured: the webhooks need no credentials.
+    if (!store || !origins) return sessions;
+    const openWindows = await emitOpenWindows(origins, { store, nowMs: Date.now, metrics });
+    return { ...sessions, openWindows };
   };
 }
 

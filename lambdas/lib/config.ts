@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { DEFAULTS, LIMITS, WORKER } from "./contract.js";
+import { DEFAULTS, LIMITS, WINDOW_RETENTION_DAYS, WORKER } from "./contract.js";
 import { ConfigurationError } from "./errors.js";
 import type { WavyCredentialSource } from "./wavy/credentials.js";
 import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
@@ -187,4 +187,37 @@ export function once<T>(load: () => T): () => T {
     value ??= load();
     return value;
   };
+}
+
+// ---- Live windows (issue 20; docs/contract.md, "Configuration") ----
+
+const requiredName = z.string("is required").check(z.trim(), z.minLength(1, "is required"));
+
+const windowEventsEnvSchema = z.object({
+  WINDOWS_TABLE_NAME: requiredName,
+  REJECTED_BUCKET: requiredName,
+  WINDOW_RETENTION_DAYS: positiveInt(WINDOW_RETENTION_DAYS.default, WINDOW_RETENTION_DAYS.max),
+});
+
+const windowsTableEnvSchema = z.object({ WINDOWS_TABLE_NAME: requiredName });
+
+export interface WindowEventsConfig {
+  tableName: string;
+  rejectedBucket: string;
+  retentionDays: number;
+}
+
+/** The webhook queue's processor (lambdas/window-events). */
+export function loadWindowEventsConfig(env: Env = process.env): WindowEventsConfig {
+  const parsed = parse(windowEventsEnvSchema, env);
+  return {
+    tableName: parsed.WINDOWS_TABLE_NAME,
+    rejectedBucket: parsed.REJECTED_BUCKET,
+    retentionDays: parsed.WINDOW_RETENTION_DAYS,
+  };
+}
+
+/** The lookups (lambdas/windows-api) and, when set, the counter's OpenWindows. */
+export function loadWindowsTableName(env: Env = process.env): string {
+  return parse(windowsTableEnvSchema, env).WINDOWS_TABLE_NAME;
 }

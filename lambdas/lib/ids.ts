@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { ALL_SUB_ACCOUNTS, ID_PATTERN } from "./contract.js";
+import { ALL_SUB_ACCOUNTS, ID_PATTERN, WINDOW_LOOKUP } from "./contract.js";
 
 const idMessage = "must be a positive integer id (1-18 digits, no leading zero)";
 /**
@@ -73,19 +73,40 @@ export const SessionTargetBodySchema = z.strictObject(targetShape, {
       : notAnObject,
 });
 
+const originsMessage = `must be a list of 1-${WINDOW_LOOKUP.maxOrigins} business numbers`;
+const businessNumberMessage = `must be a string of 1-${WINDOW_LOOKUP.maxNumberLength} characters`;
+const businessNumber = z
+  .string(businessNumberMessage)
+  .check(
+    z.minLength(1, businessNumberMessage),
+    z.maxLength(WINDOW_LOOKUP.maxNumberLength, businessNumberMessage),
+  );
+
 /**
  * The counter's event, as EventBridge Scheduler delivers a schedule's input: a target, and
  * `snapshot: true` to store the CSV it counts. Strict for the body's reason: a hand-written
  * `"snapshots": true` would otherwise count, store nothing, and say nothing.
  */
 export const CounterEventSchema = z.strictObject(
-  { ...targetShape, snapshot: z.optional(z.boolean("snapshot must be true or false")) },
+  {
+    ...targetShape,
+    snapshot: z.optional(z.boolean("snapshot must be true or false")),
+    // The target's business numbers, for OpenWindows (docs/contract.md, "Live windows").
+    origins: z.optional(
+      z
+        .array(businessNumber, originsMessage)
+        .check(
+          z.minLength(1, originsMessage),
+          z.maxLength(WINDOW_LOOKUP.maxOrigins, originsMessage),
+        ),
+    ),
+  },
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
         ? unknownFieldsMessage(
             issue.keys,
-            "the event takes customerId and, optionally, subAccountId and snapshot",
+            "the event takes customerId and, optionally, subAccountId, snapshot and origins",
           )
         : notAnObject,
   },

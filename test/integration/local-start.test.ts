@@ -23,6 +23,7 @@ describe("npm start", () => {
         LOCAL_S3_PORT: "0",
         LOCAL_DATA_DIR: dataDir,
         COUNT_INTERVAL_SECONDS: "3600",
+        WEBHOOK_TOKEN: "local-start-test-token",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -122,6 +123,30 @@ describe("npm start", () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(output).toContain(`wavy-sessions "Export Succeeded" ${running.exportId}: 1200 rows`);
+  });
+
+  it("opens a window after a curl to the webhook, as the README shows", async () => {
+    expect(output).toContain("/hooks/wavy/local-start-test-token/mo");
+    const user = "5511987650000";
+
+    const posted = await fetch(`${apiUrl}/hooks/wavy/local-start-test-token/mo`, {
+      method: "POST",
+      body: JSON.stringify({
+        total: 1,
+        data: [{ id: "readme", source: user, origin: "5511999990000", receivedAt: Date.now() }],
+      }),
+    });
+    expect(posted.status).toBe(200);
+
+    let windows: { open: boolean; minutesLeft: number }[] = [];
+    for (let tries = 0; windows.length === 0 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      windows = (
+        (await (await fetch(`${apiUrl}/windows/${user}`)).json()) as { windows: typeof windows }
+      ).windows;
+    }
+    expect(windows).toEqual([expect.objectContaining({ open: true, minutesLeft: 1440 })]);
+    expect(output).not.toContain(user);
   });
 
   it("stops cleanly on Ctrl-C", async () => {
