@@ -1,5 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { EVENT } from "../contract.js";
+import { errorName } from "../errors.js";
+import { logger } from "../logger.js";
 import type { WindowEvent, WindowEventBus } from "./ports.js";
 
 /** PutEvents takes at most 10 entries per call. */
@@ -34,10 +36,20 @@ export function eventBridgeWindowEvents(
             }),
             { abortSignal: AbortSignal.timeout(PUT_TIMEOUT_MS) },
           );
-          batch.forEach((_, at) => {
-            accepted.push(!answer.Entries?.[at]?.ErrorCode);
+          const codes = batch.map((_, at) => answer.Entries?.[at]?.ErrorCode);
+          for (const code of codes) accepted.push(!code);
+          if ((answer.FailedEntryCount ?? 0) > 0) {
+            logger.warn("EventBridge refused window events", {
+              refused: answer.FailedEntryCount,
+              errorCodes: [...new Set(codes.filter(Boolean))],
+            });
+          }
+        } catch (error) {
+          // Figures and the error's name only: the events carry users' numbers.
+          logger.warn("Could not put window events", {
+            events: batch.length,
+            errorName: errorName(error),
           });
-        } catch {
           for (const _ of batch) accepted.push(false);
         }
       }
