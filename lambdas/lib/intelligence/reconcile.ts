@@ -1,5 +1,10 @@
 import type { Clock } from "../clock.js";
-import { INTELLIGENCE_DIMENSION, INTELLIGENCE_METRIC, SESSION_LIFETIME_MS } from "../contract.js";
+import {
+  CSV_ZONE,
+  INTELLIGENCE_DIMENSION,
+  INTELLIGENCE_METRIC,
+  SESSION_LIFETIME_MS,
+} from "../contract.js";
 import { createTimestampReader } from "../sessions/timestamp.js";
 import { measureCsvZone, type ZoneMeasurement, type ZonePair } from "./csv-zone.js";
 import { count, targetDimensions } from "./metric-points.js";
@@ -82,129 +87,188 @@ async function openWindows(
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
+/**
+ * The reconciliation, fed row by row as the counter's scan meets them (`onRow` is the CSV
+ * scanner's RowVisitor): `begin()` loads the open windows before the scan, `row()` matches each
+ * row at once, `finish()` writes the rows to add (bounded concurrency) and counts. Only the rows
+ * to write are held until then (a destination and a time each).
+ */
+export class SnapshotReconciler {
+  private readonly live = new Map<string, WindowRecord[]>();
+  private readonly drift: Map<string, OriginDrift>;
+  private readonly matched = new Set<WindowRecord>();
+  private readonly pairs: ZonePair[] = [];
+  private readonly toWrite: { destination: string; createdMs: number }[] = [];
+  private readonly readTime: ReturnType<typeof createTimestampReader>;
+  private readonly single: string | undefined;
+  private readonly now: number;
+  private rows = 0;
+  private ambiguous = 0;
+  private notWritable = 0;
+
+  constructor(
+    private readonly input: Omit<ReconcileInput, "rows">,
+    private readonly deps: ReconcileDeps,
+  ) {
+    this.drift = new Map(
+      input.origins.map((origin) => [
+        origin,
+        { origin, onlyInSnapshot: 0, onlyLive: 0, written: 0 },
+      ]),
+    );
+    this.readTime = createTimestampReader(deps.timeZone);
+    this.single = input.origins.length === 1 ? input.origins[0] : undefined;
+    this.now = deps.clock().getTime();
+  }
+
+  /** Loads the origins' windows open at `measuredAt` (the index, a page at a time). */
+  async begin(): Promise<void> {
+    for (const origin of this.input.origins) {
+      for (const window of await openWindows(this.deps.store, origin, this.input.measuredAt)) {
+        const list = this.live.get(window.destination) ?? [];
+        list.push(window);
+        this.live.set(window.destination, list);
+      }
+    }
+  }
+
+  /** The CSV scanner's RowVisitor: `source` and `session_created_at` as bytes. */
+  readonly onRow = (
+    bytes: Uint8Array,
+    sourceStart: number,
+    sourceEnd: number,
+    createdStart: number,
+    createdEnd: number,
+  ): void => {
+    this.row(
+      decoder.decode(bytes.subarray(sourceStart, sourceEnd)).trim(),
+      bytes.subarray(createdStart, createdEnd),
+    );
+  };
+
+  row(destination: string, sessionCreatedAt: string | Uint8Array): void {
+    this.rows++;
+    if (this.input.origins.length === 0) return;
+    const windows = this.live.get(destination);
+    if (windows) {
+      // Several origins open for this user: the CSV row is the latest inbound's.
+      const window = windows.reduce((a, b) => (b.lastInboundAt > a.lastInboundAt ? b : a));
+      this.matched.add(window);
+      if (window.seenBy === "webhook" && this.pairs.length < CSV_ZONE.maxPairs) {
+        const text =
+          typeof sessionCreatedAt === "string"
+            ? sessionCreatedAt
+            : decoder.decode(sessionCreatedAt);
+        this.pairs.push({ receivedAt: window.lastInboundAt, sessionCreatedAt: text });
+      }
+      return;
+    }
+    if (this.single === undefined) {
+      this.ambiguous++;
+      return;
+    }
+    (this.drift.get(this.single) as OriginDrift).onlyInSnapshot++;
+    const bytes =
+      typeof sessionCreatedAt === "string" ? encoder.encode(sessionCreatedAt) : sessionCreatedAt;
+    const createdMs = this.readTime(bytes, 0, bytes.length);
+    if (Number.isNaN(createdMs) || createdMs + SESSION_LIFETIME_MS <= this.now) {
+      this.notWritable++;
+      return;
+    }
+    this.toWrite.push({ destination, createdMs });
+  }
+
+  async finish(): Promise<ReconcileResult> {
+    const { origins, measuredAt, target } = this.input;
+    if (origins.length === 0) {
+      return {
+        reconciled: false,
+        rows: this.rows,
+        drift: [],
+        ambiguous: 0,
+        notWritable: 0,
+        zone: measureCsvZone([], this.deps.timeZone),
+        metrics: [],
+      };
+    }
+    await this.writeSnapshotWindows();
+
+    const measuredMs = measuredAt.getTime();
+    for (const windows of this.live.values()) {
+      for (const window of windows) {
+        // A window opened after Wavy wrote the CSV is not drift.
+        if (this.matched.has(window) || Date.parse(window.lastInboundAt) > measuredMs) continue;
+        const originDrift = this.drift.get(window.origin);
+        if (originDrift) originDrift.onlyLive++;
+      }
+    }
+
+    const zone = measureCsvZone(this.pairs, this.deps.timeZone);
+    const metrics: MetricPoint[] = [];
+    for (const { origin, onlyInSnapshot, onlyLive, written } of this.drift.values()) {
+      const dims = { [INTELLIGENCE_DIMENSION.origin]: origin };
+      metrics.push(count(INTELLIGENCE_METRIC.windowsOnlyInSnapshot, dims, onlyInSnapshot));
+      metrics.push(count(INTELLIGENCE_METRIC.windowsOnlyLive, dims, onlyLive));
+      metrics.push(count(INTELLIGENCE_METRIC.snapshotWindowsWritten, dims, written));
+    }
+    if (this.ambiguous > 0) {
+      metrics.push(
+        count(
+          INTELLIGENCE_METRIC.windowsOnlyInSnapshot,
+          { [INTELLIGENCE_DIMENSION.origin]: INTELLIGENCE_DIMENSION.ambiguousOrigin },
+          this.ambiguous,
+        ),
+      );
+    }
+    metrics.push(...zoneMetrics(target, zone));
+    return {
+      reconciled: true,
+      rows: this.rows,
+      drift: [...this.drift.values()],
+      ambiguous: this.ambiguous,
+      notWritable: this.notWritable,
+      zone,
+      metrics,
+    };
+  }
+
+  private async writeSnapshotWindows(): Promise<void> {
+    const origin = this.single;
+    if (origin === undefined) return;
+    const originDrift = this.drift.get(origin) as OriginDrift;
+    const updatedAt = new Date(this.now).toISOString();
+    let next = 0;
+    const worker = async () => {
+      while (next < this.toWrite.length) {
+        const { destination, createdMs } = this.toWrite[next++] as (typeof this.toWrite)[number];
+        const closesMs = createdMs + SESSION_LIFETIME_MS;
+        const written = await this.deps.store.advanceFromSnapshot({
+          destination,
+          origin,
+          lastInboundAt: new Date(createdMs).toISOString(),
+          closesAt: new Date(closesMs).toISOString(),
+          expiresAt: Math.ceil(closesMs / 1000) + this.deps.retentionDays * DAY_SECONDS,
+          updatedAt,
+        });
+        if (written) originDrift.written++;
+      }
+    };
+    await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker));
+  }
+}
+
+/** The whole reconciliation over rows given as an (async) iterable. */
 export async function reconcileSnapshot(
   input: ReconcileInput,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
-  const { origins, measuredAt, target } = input;
-  const emptyZone = measureCsvZone([], deps.timeZone);
-  if (origins.length === 0) {
-    return {
-      reconciled: false,
-      rows: 0,
-      drift: [],
-      ambiguous: 0,
-      notWritable: 0,
-      zone: emptyZone,
-      metrics: [],
-    };
-  }
-
-  // Destination -> its open windows (one per origin at most).
-  const live = new Map<string, WindowRecord[]>();
-  for (const origin of origins) {
-    for (const window of await openWindows(deps.store, origin, measuredAt)) {
-      const list = live.get(window.destination) ?? [];
-      list.push(window);
-      live.set(window.destination, list);
-    }
-  }
-
-  const drift = new Map<string, OriginDrift>(
-    origins.map((origin) => [origin, { origin, onlyInSnapshot: 0, onlyLive: 0, written: 0 }]),
-  );
-  const matched = new Set<WindowRecord>();
-  const pairs: ZonePair[] = [];
-  const readTime = createTimestampReader(deps.timeZone);
-  const single = origins.length === 1 ? origins[0] : undefined;
-  const now = deps.clock().getTime();
-  const updatedAt = new Date(now).toISOString();
-  const inFlight = new Set<Promise<void>>();
-  let rows = 0;
-  let ambiguous = 0;
-  let notWritable = 0;
-
-  for await (const row of input.rows) {
-    rows++;
-    const windows = live.get(row.destination);
-    if (windows) {
-      // Several origins open for this user: the CSV row is the latest inbound's.
-      const window = windows.reduce((a, b) => (b.lastInboundAt > a.lastInboundAt ? b : a));
-      matched.add(window);
-      if (window.seenBy === "webhook") {
-        pairs.push({ receivedAt: window.lastInboundAt, sessionCreatedAt: row.sessionCreatedAt });
-      }
-      continue;
-    }
-    if (single === undefined) {
-      ambiguous++;
-      continue;
-    }
-    const originDrift = drift.get(single) as OriginDrift;
-    originDrift.onlyInSnapshot++;
-    const bytes = encoder.encode(row.sessionCreatedAt);
-    const createdMs = readTime(bytes, 0, bytes.length);
-    const closesMs = createdMs + SESSION_LIFETIME_MS;
-    if (Number.isNaN(createdMs) || closesMs <= now) {
-      notWritable++;
-      continue;
-    }
-    const write = deps.store
-      .advanceFromSnapshot({
-        destination: row.destination,
-        origin: single,
-        lastInboundAt: new Date(createdMs).toISOString(),
-        closesAt: new Date(closesMs).toISOString(),
-        expiresAt: Math.ceil(closesMs / 1000) + deps.retentionDays * DAY_SECONDS,
-        updatedAt,
-      })
-      .then((written) => {
-        if (written) originDrift.written++;
-      })
-      .finally(() => inFlight.delete(write));
-    inFlight.add(write);
-    if (inFlight.size >= WRITE_CONCURRENCY) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
-
-  const measuredMs = measuredAt.getTime();
-  for (const windows of live.values()) {
-    for (const window of windows) {
-      // A window opened after Wavy wrote the CSV is not drift.
-      if (matched.has(window) || Date.parse(window.lastInboundAt) > measuredMs) continue;
-      const originDrift = drift.get(window.origin);
-      if (originDrift) originDrift.onlyLive++;
-    }
-  }
-
-  const zone = measureCsvZone(pairs, deps.timeZone);
-  const metrics: MetricPoint[] = [];
-  for (const { origin, onlyInSnapshot, onlyLive, written } of drift.values()) {
-    const dims = { [INTELLIGENCE_DIMENSION.origin]: origin };
-    metrics.push(count(INTELLIGENCE_METRIC.windowsOnlyInSnapshot, dims, onlyInSnapshot));
-    metrics.push(count(INTELLIGENCE_METRIC.windowsOnlyLive, dims, onlyLive));
-    metrics.push(count(INTELLIGENCE_METRIC.snapshotWindowsWritten, dims, written));
-  }
-  if (ambiguous > 0) {
-    metrics.push(
-      count(
-        INTELLIGENCE_METRIC.windowsOnlyInSnapshot,
-        { [INTELLIGENCE_DIMENSION.origin]: INTELLIGENCE_DIMENSION.ambiguousOrigin },
-        ambiguous,
-      ),
-    );
-  }
-  metrics.push(...zoneMetrics(target, zone));
-  return {
-    reconciled: true,
-    rows,
-    drift: [...drift.values()],
-    ambiguous,
-    notWritable,
-    zone,
-    metrics,
-  };
+  const { rows, ...rest } = input;
+  const reconciler = new SnapshotReconciler(rest, deps);
+  if (rest.origins.length > 0) await reconciler.begin();
+  for await (const row of rows) reconciler.row(row.destination, row.sessionCreatedAt);
+  return reconciler.finish();
 }
 
 /** The zone's figures per target; nothing while undecided (an alarm must not read "0"). */

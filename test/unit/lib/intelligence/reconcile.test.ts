@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { createCsvScanner } from "../../../../lambdas/lib/csv/scanner.js";
 import { MemoryWindowStore } from "../../../../lambdas/lib/intelligence/memory-window-store.js";
 import { aggregate } from "../../../../lambdas/lib/intelligence/metric-points.js";
 import type { MetricPoint } from "../../../../lambdas/lib/intelligence/ports.js";
 import {
   reconcileSnapshot,
+  SnapshotReconciler,
   type SnapshotRow,
 } from "../../../../lambdas/lib/intelligence/reconcile.js";
 
@@ -223,5 +225,32 @@ describe("reconcileSnapshot", () => {
     );
     expect(result.rows).toBe(1);
     expect(result.drift[0]?.written).toBe(1);
+  });
+
+  it("takes its rows from the counter's CSV scanner (onRow), in chunks", async () => {
+    const { store, deps } = prepare();
+    store.recordInbound({
+      destination: "5511900000001",
+      origin: BUSINESS,
+      lastInboundAt: hoursAgo(2),
+    });
+    const reconciler = new SnapshotReconciler(
+      { target: TARGET, origins: [BUSINESS], measuredAt: new Date(MEASURED) },
+      deps,
+    );
+    await reconciler.begin();
+    const scanner = createCsvScanner({ onRow: reconciler.onRow });
+    const csv = `source;session_created_at\r\n5511900000001;${saoPaulo(hoursAgo(2))}\r\n"5511900000003";${saoPaulo(hoursAgo(5))}\r\n`;
+    const bytes = new TextEncoder().encode(csv);
+    for (let at = 0; at < bytes.length; at += 7) scanner.write(bytes.subarray(at, at + 7));
+    expect(scanner.finish()).toBe(2);
+
+    const result = await reconciler.finish();
+    expect(result.rows).toBe(2);
+    expect(result.drift[0]).toMatchObject({ onlyInSnapshot: 1, onlyLive: 0, written: 1 });
+    expect(await store.get({ destination: "5511900000003", origin: BUSINESS })).toMatchObject({
+      seenBy: "snapshot",
+      lastInboundAt: hoursAgo(5),
+    });
   });
 });
