@@ -7,7 +7,14 @@ import {
   WINDOW_EVENT,
 } from "../contract.js";
 import { count, OriginDirectory, targetDimensions } from "./metric-points.js";
-import type { MetricPoint, OriginTarget, WindowEvent, WindowRecord, WindowStore } from "./ports.js";
+import type {
+  MetricPoint,
+  OriginTarget,
+  WindowEvent,
+  WindowEventBus,
+  WindowRecord,
+  WindowStore,
+} from "./ports.js";
 
 /**
  * Wavy's status callbacks explained (docs/contract.md, "Status callbacks explained"): each item
@@ -277,4 +284,29 @@ export async function applyStatusCallbacks(
     events,
     metrics,
   };
+}
+
+export interface StatusMessageDeps extends StatusCallbackDeps {
+  bus: WindowEventBus;
+}
+
+export interface StatusMessageResult extends StatusCallbackOutcome {
+  /** Events the bus did not take: the processor reports the message as a batch item failure. */
+  eventsRefused: number;
+}
+
+/**
+ * What the queue processor calls for a message with `kind` = `status`: the bulk applied, its
+ * events put. When some event could not be put, the message is to be retried (SQS redelivers
+ * it; the events already put go out again, which consumers deduplicate on messageId + code).
+ * The metrics are the caller's to emit once the message is settled (emitMetricPoints), so a
+ * retried message is not counted twice.
+ */
+export async function processStatusMessage(
+  body: string | unknown,
+  deps: StatusMessageDeps,
+): Promise<StatusMessageResult> {
+  const outcome = await applyStatusCallbacks(body, deps);
+  const accepted = outcome.events.length > 0 ? await deps.bus.put(outcome.events) : [];
+  return { ...outcome, eventsRefused: accepted.filter((ok) => !ok).length };
 }

@@ -4,6 +4,7 @@ import { aggregate } from "../../../../lambdas/lib/intelligence/metric-points.js
 import type { MetricPoint } from "../../../../lambdas/lib/intelligence/ports.js";
 import {
   applyStatusCallbacks,
+  processStatusMessage,
   readInstant,
 } from "../../../../lambdas/lib/intelligence/status-callbacks.js";
 
@@ -197,5 +198,43 @@ describe("readInstant", () => {
     expect(readInstant("2017-12-18T15:09:31.473-02:00")).toBe(1513616971473);
     expect(readInstant("2017-12-18 17:09:31")).toBeNaN();
     expect(readInstant(undefined)).toBeNaN();
+  });
+});
+
+describe("processStatusMessage (the processor's call for kind=status)", () => {
+  it("puts the events and says how many the bus refused, for the batch item failure", async () => {
+    const { deps } = prepare();
+    const put: unknown[] = [];
+    const body = bulk(statusItem({ sentStatusCode: 210 }), statusItem({ sentStatusCode: 104 }));
+    const ok = await processStatusMessage(body, {
+      ...deps,
+      bus: {
+        put: async (events) => {
+          put.push(...events);
+          return events.map(() => true);
+        },
+      },
+    });
+    expect(put).toHaveLength(2);
+    expect(ok.eventsRefused).toBe(0);
+    const refused = await processStatusMessage(body, {
+      ...deps,
+      bus: { put: async (events) => events.map((_, at) => at === 0) },
+    });
+    expect(refused.eventsRefused).toBe(1);
+  });
+
+  it("calls no bus for a bulk without rejected sends", async () => {
+    const { deps } = prepare();
+    const result = await processStatusMessage(bulk(statusItem({})), {
+      ...deps,
+      bus: {
+        put: async () => {
+          throw new Error("not expected");
+        },
+      },
+    });
+    expect(result.eventsRefused).toBe(0);
+    expect(result.applied).toBe(1);
   });
 });
