@@ -71,7 +71,8 @@ export function startClosingNoticeSweeper(options: ClosingNoticeSweeperOptions):
     );
   const dynamo = new WindowsDynalite();
   dynamo.endpoint = options.endpoint;
-  const store = new DynamoDbWindowStore(dynamo.documentClient(), options.tableName);
+  const documentClient = dynamo.documentClient();
+  const store = new DynamoDbWindowStore(documentClient, options.tableName);
   const clock = options.clock ?? systemClock;
   const onEvent = options.onEvent ?? ((line: string) => console.log(line));
   const eventBridge = options.eventBridgeEndpoint
@@ -109,6 +110,7 @@ export function startClosingNoticeSweeper(options: ClosingNoticeSweeperOptions):
       clearInterval(timer);
       await running?.catch(() => undefined);
       eventBridge?.destroy();
+      documentClient.destroy();
     },
   };
 }
