@@ -66,12 +66,15 @@ export interface ReconcileResult {
   metrics: MetricPoint[];
 }
 
-async function openWindows(
+/** What the reconciliation keeps of an open window: ~100 bytes, not the whole item. */
+type LiveWindow = Pick<WindowRecord, "destination" | "origin" | "lastInboundAt" | "seenBy">;
+
+async function forEachOpenWindow(
   store: ReconcileDeps["store"],
   origin: string,
   at: Date,
-): Promise<WindowRecord[]> {
-  const windows: WindowRecord[] = [];
+  visit: (window: LiveWindow) => void,
+): Promise<void> {
   const query = {
     from: new Date(at.getTime() + 1).toISOString(),
     to: new Date(at.getTime() + SESSION_LIFETIME_MS).toISOString(),
@@ -80,10 +83,11 @@ async function openWindows(
   let cursor: string | undefined;
   do {
     const page = await store.closing(origin, { ...query, cursor });
-    windows.push(...page.windows);
+    for (const { destination, lastInboundAt, seenBy } of page.windows) {
+      visit({ destination, origin, lastInboundAt, seenBy });
+    }
     cursor = page.cursor;
   } while (cursor);
-  return windows;
 }
 
 const encoder = new TextEncoder();
@@ -96,9 +100,9 @@ const decoder = new TextDecoder();
  * to write are held until then (a destination and a time each).
  */
 export class SnapshotReconciler {
-  private readonly live = new Map<string, WindowRecord[]>();
+  private readonly live = new Map<string, LiveWindow[]>();
   private readonly drift: Map<string, OriginDrift>;
-  private readonly matched = new Set<WindowRecord>();
+  private readonly matched = new Set<LiveWindow>();
   private readonly pairs: ZonePair[] = [];
   private readonly toWrite: { destination: string; createdMs: number }[] = [];
   private readonly readTime: ReturnType<typeof createTimestampReader>;
@@ -126,11 +130,11 @@ export class SnapshotReconciler {
   /** Loads the origins' windows open at `measuredAt` (the index, a page at a time). */
   async begin(): Promise<void> {
     for (const origin of this.input.origins) {
-      for (const window of await openWindows(this.deps.store, origin, this.input.measuredAt)) {
-        const list = this.live.get(window.destination) ?? [];
-        list.push(window);
-        this.live.set(window.destination, list);
-      }
+      await forEachOpenWindow(this.deps.store, origin, this.input.measuredAt, (window) => {
+        const list = this.live.get(window.destination);
+        if (list) list.push(window);
+        else this.live.set(window.destination, [window]);
+      });
     }
   }
 
