@@ -7,6 +7,7 @@ import { WindowsDynalite } from "../dev/windows-dynalite.js";
 import { sweepClosingNotices } from "../lambdas/lib/intelligence/closing-notices.js";
 import { DynamoDbWindowStore } from "../lambdas/lib/intelligence/dynamodb-window-store.js";
 import { eventBridgeWindowEvents } from "../lambdas/lib/intelligence/eventbridge-window-events.js";
+import { reconcileSnapshot, type SnapshotRow } from "../lambdas/lib/intelligence/reconcile.js";
 
 /**
  * `npm run bench:notices [-- --windows 100000 --lead 60]`: what the closing-notice sweeper costs
@@ -17,7 +18,9 @@ import { eventBridgeWindowEvents } from "../lambdas/lib/intelligence/eventbridge
  * - backlog: the first sweep after notices are switched on (every window in the lead is new),
  *   at the per-run cap (CLOSING_NOTICES.maxPerOriginPerRun);
  * - steady: a sweep 5 minutes after a complete one (only the windows that entered the lead since);
- * - scan: what reading the whole table would cost instead of the index (a Scan, for comparison only).
+ * - scan: what reading the whole table would cost instead of the index (a Scan, for comparison only);
+ * - reconcile: a counter's CSV of the same windows plus 1 % the webhook missed, merged in
+ *   (the index read once, the missing windows written, the zone measured).
  * Times are of dynalite on loopback (slower than DynamoDB per call); the units are what
  * DynamoDB would charge.
  */
@@ -42,22 +45,27 @@ export interface NoticesBenchResult {
   drain: { runs: number; sent: number };
   steady: Figures;
   scan: { ms: number; readUnits: number; itemsRead: number };
+  reconcile: { ms: number; readUnits: number; writeUnits: number; rows: number; written: number };
 }
+
+const pad8 = (n: number) => String(n).padStart(8, "0");
+const destinationOf = (i: number) => `55119${pad8((i * 48_271) % 100_000_000)}`;
+const closesAtOf = (i: number, windows: number, now: number) =>
+  now + 1 + Math.floor((((i * 7919) % windows) / windows) * DAY);
 
 async function load(dynamo: WindowsDynalite, tableName: string, windows: number, now: number) {
   const client = dynamo.documentClient();
-  const pad = (n: number) => String(n).padStart(8, "0");
   const writes: Promise<unknown>[] = [];
   for (let start = 0; start < windows; start += 25) {
     const items = [];
     for (let i = start; i < Math.min(windows, start + 25); i++) {
       // Evenly spread over the next 24 h, in an order unrelated to the key.
-      const closesAt = now + 1 + Math.floor((((i * 7919) % windows) / windows) * DAY);
+      const closesAt = closesAtOf(i, windows, now);
       const lastInboundAt = closesAt - DAY;
       items.push({
         PutRequest: {
           Item: {
-            destination: `55119${pad((i * 48_271) % 100_000_000)}`,
+            destination: destinationOf(i),
             origin: ORIGIN,
             lastInboundAt: new Date(lastInboundAt).toISOString(),
             closesAt: new Date(closesAt).toISOString(),
@@ -151,6 +159,44 @@ export async function benchNotices(
       itemsRead: scanned,
     };
     log(`scan (comparison): ${JSON.stringify(scan)}`);
+
+    // The CSV Wavy would serve: every window (São Paulo wall clock) and 1 % more the webhook missed.
+    const saoPaulo = (ms: number) =>
+      new Date(ms - 3 * 3_600_000).toISOString().slice(0, 19).replace("T", " ");
+    const rows: SnapshotRow[] = [];
+    for (let i = 0; i < windows; i++) {
+      rows.push({
+        destination: destinationOf(i),
+        sessionCreatedAt: saoPaulo(closesAtOf(i, windows, now) - DAY),
+      });
+    }
+    for (let i = 0; i < windows / 100; i++) {
+      rows.push({ destination: `55118${pad8(i)}`, sessionCreatedAt: saoPaulo(now - 3_600_000) });
+    }
+    const reconcileStore = new DynamoDbWindowStore(client, tableName);
+    const reconcileStart = performance.now();
+    const merged = await reconcileSnapshot(
+      {
+        target: { customerId: "42", subAccountId: null },
+        origins: [ORIGIN],
+        measuredAt: new Date(now),
+        rows,
+      },
+      {
+        store: reconcileStore,
+        clock: () => new Date(now),
+        timeZone: "America/Sao_Paulo",
+        retentionDays: 7,
+      },
+    );
+    const reconcile = {
+      ms: Math.round(performance.now() - reconcileStart),
+      readUnits: reconcileStore.capacity.readUnits,
+      writeUnits: reconcileStore.capacity.writeUnits,
+      rows: merged.rows,
+      written: merged.drift[0]?.written ?? 0,
+    };
+    log(`reconcile: ${JSON.stringify(reconcile)} zone ${JSON.stringify(merged.zone)}`);
     return {
       windows,
       leadMinutes,
@@ -158,6 +204,7 @@ export async function benchNotices(
       drain: { runs: drainRuns, sent: drained },
       steady,
       scan,
+      reconcile,
     };
   } finally {
     client.destroy();
@@ -184,6 +231,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       `| steady (5 min later) ${perSweep(result.steady)}`,
       `| whole-table Scan (comparison) | - | ${result.scan.itemsRead} | - | ${result.scan.readUnits} | - | ${result.scan.ms} |`,
       `backlog drained in ${result.drain.runs} runs (${result.drain.sent} notices)`,
+      `reconcile ${result.reconcile.rows} CSV rows: ${result.reconcile.readUnits} read units, ${result.reconcile.writeUnits} write units (${result.reconcile.written} windows added), ${result.reconcile.ms} ms`,
     ].join("\n"),
   );
 }
