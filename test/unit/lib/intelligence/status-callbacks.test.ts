@@ -160,6 +160,28 @@ describe("applyStatusCallbacks", () => {
     expect(byStatus("UNKNOWN")).toBe(1);
   });
 
+  it("reads numbers sent as digits and digits sent as numbers", async () => {
+    const { deps } = prepare();
+    const outcome = await applyStatusCallbacks(
+      bulk(
+        statusItem({
+          destination: Number(USER),
+          origin: Number(BUSINESS),
+          sentStatusCode: "210",
+          sentAt: String(ms(NOW) - minutes(3)),
+        }),
+      ),
+      deps,
+    );
+    expect(outcome.rejected).toEqual([]);
+    expect(outcome.events[0]?.detail).toMatchObject({
+      destination: USER,
+      origin: BUSINESS,
+      code: 210,
+      sentAt: new Date(ms(NOW) - minutes(3)).toISOString(),
+    });
+  });
+
   it("rejects a body that is not JSON, or has no data, as one item", async () => {
     const { deps } = prepare();
     for (const body of ["{", '{"total": 1}', "null"]) {
