@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { DEFAULTS, LIMITS, WINDOW_RETENTION_DAYS, WORKER } from "./contract.js";
 import { ConfigurationError } from "./errors.js";
+import { parseClosingNoticeSettings } from "./intelligence/closing-notice-settings.js";
 import type { WavyCredentialSource } from "./wavy/credentials.js";
 import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
 
@@ -220,4 +221,34 @@ export function loadWindowEventsConfig(env: Env = process.env): WindowEventsConf
 /** The lookups (lambdas/windows-api) and, when set, the counter's OpenWindows. */
 export function loadWindowsTableName(env: Env = process.env): string {
   return parse(windowsTableEnvSchema, env).WINDOWS_TABLE_NAME;
+}
+
+// --- The closing-notice sweeper (docs/contract.md, "Window intelligence", "Configuration"). ---
+
+const closingNoticesEnvSchema = z.object({
+  WINDOWS_TABLE_NAME: z.string("is required").check(z.trim(), z.minLength(1, "is required")),
+  EVENT_BUS_NAME: z.string("is required").check(z.trim(), z.minLength(1, "is required")),
+  CLOSING_NOTICES: z.optional(z.string("must be a string")),
+});
+
+export interface ClosingNoticesConfig {
+  tableName: string;
+  eventBusName: string;
+  /** Origin -> closingNoticeMinutes; empty: nothing to sweep. */
+  settings: Readonly<Record<string, number>>;
+}
+
+export function loadClosingNoticesConfig(env: Env = process.env): ClosingNoticesConfig {
+  const parsed = parse(closingNoticesEnvSchema, env);
+  try {
+    return {
+      tableName: parsed.WINDOWS_TABLE_NAME,
+      eventBusName: parsed.EVENT_BUS_NAME,
+      settings: parseClosingNoticeSettings(parsed.CLOSING_NOTICES),
+    };
+  } catch (error) {
+    throw new ConfigurationError(
+      `Invalid configuration: CLOSING_NOTICES ${(error as Error).message}`,
+    );
+  }
 }

@@ -326,3 +326,55 @@ export const WINDOW_SERVICE_NAME = {
   windowEvents: "wavy-sessions-window-events",
   windowsApi: "wavy-sessions-windows-api",
 } as const;
+
+/**
+ * Window intelligence (docs/contract.md, "Window intelligence"): status callbacks explained,
+ * snapshots reconciled, the CSV's zone measured, closing notices. Kept apart from METRIC, which
+ * holds the counter's per-target metrics the README lists with their dimension set.
+ */
+export const WINDOW_EVENT = {
+  sendRejected: "Send Rejected Outside Window",
+  closing: "Window Closing",
+} as const;
+
+/** Wavy's codes that mean the send met a closed window: 104 NOT_DELIVERED, 210 INVALID_SESSION. */
+export const OUTSIDE_WINDOW_CODES = [210, 104] as const;
+
+export const INTELLIGENCE_METRIC = {
+  sendsRejectedOutsideWindow: "SendsRejectedOutsideWindow",
+  deliveryOutcomes: "DeliveryOutcomes",
+  windowsOnlyInSnapshot: "WindowsOnlyInSnapshot",
+  windowsOnlyLive: "WindowsOnlyLive",
+  snapshotWindowsWritten: "SnapshotWindowsWritten",
+  csvUtcOffsetMinutes: "CsvUtcOffsetMinutes",
+  csvZoneMismatch: "CsvZoneMismatch",
+  csvZoneOutlierPairs: "CsvZoneOutlierPairs",
+  closingNoticesSent: "ClosingNoticesSent",
+  closingNoticesDeferred: "ClosingNoticesDeferred",
+} as const;
+
+export const INTELLIGENCE_DIMENSION = {
+  origin: "Origin",
+  status: "Status",
+  /** `Origin` of a multi-origin target's CSV row that matched no open window. */
+  ambiguousOrigin: "ambiguous",
+  /** `Origin` of a callback whose origin is not in the configured list. */
+  unlistedOrigin: "unlisted",
+} as const;
+
+/** The closing-notice sweeper (docs/contract.md, "Closing notices"). */
+export const CLOSING_NOTICES = {
+  minMinutes: 10,
+  maxMinutes: 1440,
+  sweepIntervalMinutes: 5,
+  maxPerOriginPerRun: 500,
+  /** Kept back from the sweeper's timeout to release claims and flush metrics. */
+  budgetMarginMs: 10_000,
+  /** Window item attributes: the closesAt last noticed, and when it was claimed. */
+  claimAttribute: "closingNoticeFor",
+  claimedAtAttribute: "closingNoticeAt",
+  serviceName: "wavy-sessions-closing-notices",
+} as const;
+
+/** The CSV-zone measurement (docs/contract.md, "Measuring the CSV's zone"). */
+export const CSV_ZONE = { minPairs: 3, maxPairs: 1_000, quarterHourMinutes: 15 } as const;
