@@ -60,6 +60,8 @@ export interface CreateExportOptions {
   idempotencyKey?: string;
   /** Prefer: respond-async: answer at once with a running export, the worker copies. */
   respondAsync?: boolean;
+  /** Called when the answer replays an earlier request's export (same Idempotency-Key). */
+  onReplay?: () => void;
 }
 
 export interface ExportServiceDeps {
@@ -197,6 +199,7 @@ export function buildExportService(
         respondAsync,
         { ...ctx, deadline },
         run,
+        options.onReplay,
       );
     },
     closingSessions: (target, withinMinutes) =>
