@@ -106,7 +106,7 @@ describe("the route table", () => {
       {
         method: "createExport",
         target: { customerId: "42", subAccountId: "7" },
-        options: { idempotencyKey: undefined, respondAsync: false },
+        options: { idempotencyKey: undefined, respondAsync: false, onReplay: expect.any(Function) },
       },
     ]);
   });
