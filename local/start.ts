@@ -14,6 +14,7 @@ import { LocalDynamoDb } from "../dev/local-dynamodb.js";
 import { localEnvironment } from "../dev/local-environment.js";
 import { LocalQueue } from "../dev/local-queue.js";
 import { LocalS3 } from "../dev/local-s3.js";
+import { requestLogLine } from "../dev/request-log.js";
 import {
   SANDBOX_ORIGIN,
   SANDBOX_TARGETS,
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
     settings.port,
     "127.0.0.1",
     {
+      onResponse: (request) => console.log(requestLogLine({ ...request, at: new Date() })),
       webhooks: {
         token: webhookToken,
         enqueue: (body, attributes) => webhookQueue.send(body, attributes),

@@ -149,6 +149,20 @@ describe("npm start", () => {
     expect(output).not.toContain(user);
   });
 
+  it("prints one short line per request, a 404 too, with the token and numbers masked", async () => {
+    expect((await fetch(`${apiUrl}/no-such-route`)).status).toBe(404);
+    const until = Date.now() + 5_000;
+    while (!/GET \/no-such-route 404/.test(output) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(output).toMatch(/^\[http \d\d:\d\d:\d\dZ\] GET \/no-such-route 404 \d+ ms$/m);
+    expect(output).toMatch(/^\[http [^\]]+\] POST \/exports 201 \d+ ms$/m);
+    // The webhook test above posted with the token and looked a number up.
+    expect(output).toMatch(/^\[http [^\]]+\] POST \/hooks\/wavy\/<token>\/mo 200 \d+ ms$/m);
+    expect(output).toMatch(/^\[http [^\]]+\] GET \/windows\/\*+\d{4} 200 \d+ ms$/m);
+    expect(output).not.toMatch(/^\[http .*local-start-test-token/m);
+  });
+
   it("stops cleanly on Ctrl-C", async () => {
     const exited = new Promise<number | null>((resolve) =>
       child.once("exit", (code) => resolve(code)),
