@@ -382,6 +382,9 @@ describe("the target", () => {
     ["subaccountId", { customerId: "42", subaccountId: "7" }, "subAccountId"],
     ["SubAccountId", { customerId: "42", SubAccountId: "7" }, "subAccountId"],
     ["customerid", { customerid: "42" }, "customerId"],
+    ["sub_account_id", { customerId: "42", sub_account_id: "7" }, "subAccountId"],
+    ["sub-account-id", { customerId: "42", "sub-account-id": "7" }, "subAccountId"],
+    ["customer_id", { customer_id: "42" }, "customerId"],
   ])("refuses GET /v1/session with the miscased id %s", async (name, query, meant) => {
     const { error, builds } = await refusal({ path: "/v1/session", query });
     expect(error).toMatchObject({
@@ -389,6 +392,17 @@ describe("the target", () => {
       code: "INVALID_REQUEST",
       message: `Unknown query parameter "${name}": did you mean ${meant}?`,
     });
+    expect(builds).toBe(0);
+  });
+
+  it("says a history bound's offset lost its + to form encoding, and how to write it", async () => {
+    const { error, builds } = await refusal({
+      path: "/exports",
+      query: { customerId: "42", from: "2026-11-28T12:00:00 03:00" },
+    });
+    expect(error).toMatchObject({ status: 400, code: "INVALID_REQUEST" });
+    expect(error.message).toContain('a "+" in a query string reads as a space');
+    expect(error.message).toContain("%2B");
     expect(builds).toBe(0);
   });
 
