@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   APPEARED_OR_DISAPPEARED,
   CLOSING_IN_LATEST_SNAPSHOT,
+  NAMED_QUERIES,
+  namedQueryDescription,
   OPEN_SESSIONS_OVER_TIME,
 } from "../../infra/athena-queries.js";
 import { S3_PREFIX } from "../../lambdas/lib/contract.js";
@@ -128,6 +130,19 @@ describe("Athena's queries over what the export writes (DuckDB)", () => {
       created_at: null,
       closes_at: null,
     });
+  });
+
+  it("runs every saved query with the example values its description gives, pasted in as Athena does", async () => {
+    for (const query of NAMED_QUERIES) {
+      expect(query.example, query.name).toHaveLength(query.parameters.length);
+      expect(namedQueryDescription(query)).toContain(`e.g. ${query.example.join(" ")}`);
+      // Athena puts each execution parameter into the SQL as written: a literal, not a binding.
+      let index = 0;
+      const sql = query.sql.replace(/\?/g, () => query.example[index++] ?? "?");
+      const rows = await athena.query(sql);
+      if (query === APPEARED_OR_DISAPPEARED) continue; // its example ids are placeholders
+      expect(rows.length, query.name).toBeGreaterThan(0);
+    }
   });
 
   it("counts open sessions per export of a target over time, and only within the dates asked", async () => {
