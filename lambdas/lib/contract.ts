@@ -262,3 +262,27 @@ export const WEBHOOK_KIND = { mo: "mo", status: "status" } as const;
 
 /** Days a closed window is kept before TTL removes it (`windowRetentionDays`). */
 export const WINDOW_RETENTION_DAYS = { default: 7, min: 1, max: 365 } as const;
+
+/**
+ * The companion function (docs/contract.md, "Companions"): issue 19 item 3. Its retries and
+ * dead-letter queue are set by the stack from these, and the export document's
+ * `companion.status` turns `failed` once the build window has passed without a companion.
+ */
+export const COMPANION = {
+  status: { pending: "pending", ready: "ready", failed: "failed" },
+  /** EventBridge's delivery retries to the function (rule target `retryAttempts`). */
+  deliveryRetryAttempts: 8,
+  /** Lambda's retries of a failed asynchronous invocation (0-2). */
+  invokeRetryAttempts: 2,
+  /** How old an event may get in EventBridge's and in Lambda's retries, each. */
+  maxEventAgeMinutes: 60,
+  /** The function's timeout: Lambda's longest, the largest CSV it takes is in docs/benchmarks.md. */
+  timeoutSeconds: 900,
+  /**
+   * Past completedAt + this, a missing companion reads `failed`: longer than both event ages,
+   * and three full invocations, together (60 + 60 + 3 × 15 = 165 minutes).
+   */
+  buildWindowMinutes: 180,
+  /** The file's key-value metadata: rows whose text had bytes replaced by U+FFFD. */
+  replacedRowsMetadataKey: "wavy.replaced_utf8_rows",
+} as const;
