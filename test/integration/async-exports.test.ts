@@ -95,11 +95,13 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
     const download = await fetch(String(done.json.downloadUrl));
     expect(Buffer.from(await download.arrayBuffer()).equals(Buffer.from(CSV))).toBe(true);
     expect(h.wavy.sessionCalls()).toHaveLength(1);
-    // The worker writes the normalised companion in the same pass (issue 13).
+    // The companion function builds the normalised companion from the stored CSV once the
+    // worker's Export Succeeded is put (issue 19).
     const companion = String(accepted.json.key)
       .replace(/^exports\//, "sessions/")
       .replace(/\.csv$/, ".parquet");
     expect(done.json.sessionsKey).toBe(companion);
+    await h.companions(1);
     expect(await h.objectKeys("sessions/")).toEqual([companion]);
     await expectParquetAt(h, companion);
   });

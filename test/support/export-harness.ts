@@ -14,9 +14,12 @@ import { lambdaContext } from "../../dev/lambda-context.js";
 import { type LocalFunction, LocalLambda } from "../../dev/lambda-service.js";
 import { LocalS3, localS3ClientConfig } from "../../dev/local-s3.js";
 import { WavySimulator, type WavySimulatorOptions } from "../../dev/wavy-simulator.js";
+import { handleCompanionEvent } from "../../lambdas/build-companion/handler.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { handleWorkerEvent } from "../../lambdas/export-worker/handler.js";
+import { s3CompanionStore } from "../../lambdas/lib/companions/s3-companion-store.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
+import { EVENT } from "../../lambdas/lib/contract.js";
 import {
   buildExportService,
   type ExportServiceDeps,
@@ -48,6 +51,13 @@ export interface Harness {
   ): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
   objectKeys(prefix?: string): Promise<string[]>;
   readObject(key: string): Promise<Buffer>;
+  /**
+   * Resolves once every companion started so far is built: the EventBridge stand-in hands each
+   * `Export Succeeded` to the companion function's handler in the background, as the stack's rule
+   * does (docs/contract.md, "Companions"). Rejects with the first build that failed. `atLeast`:
+   * first wait (up to 5 s) for that many builds in all to have started, for a worker's event.
+   */
+  companions(atLeast?: number): Promise<void>;
   emptyBucket(): Promise<void>;
   close(): Promise<void>;
 }
@@ -108,6 +118,34 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   );
   const server = await startApiServer(handleApiRequest(api));
 
+  // The companion function, started by the stand-in bus as the stack's rule starts it.
+  const companionS3 = new S3Client(s3Options);
+  const buildCompanion = handleCompanionEvent(() => ({
+    store: s3CompanionStore(companionS3, BUCKET),
+    timeZone: config.timeZone,
+  }));
+  const builds: Promise<unknown>[] = [];
+  eventBridge.onEvent((event) => {
+    if (event.source !== EVENT.source || event["detail-type"] !== EVENT.succeeded) return;
+    const build = buildCompanion(event);
+    build.catch(() => {}); // reported by companions()
+    builds.push(build);
+  });
+  const companions = async (atLeast = 0) => {
+    const until = Date.now() + 5_000;
+    while (builds.length < atLeast) {
+      if (Date.now() > until)
+        throw new Error(`Expected ${atLeast} companion builds, got ${builds.length}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    let seen = 0;
+    while (seen < builds.length) {
+      const batch = builds.slice(seen);
+      seen += batch.length;
+      await Promise.all(batch);
+    }
+  };
+
   const call: Harness["call"] = async (method, path, body, headers = {}) => {
     const response = await fetch(`${server.url}${path}`, {
       method,
@@ -132,6 +170,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
   };
   const emptyBucket = async () => {
+    // A companion still being built would land in the next test's bucket.
+    await companions().catch(() => {});
     const keys = await objectKeys();
     if (keys.length === 0) return;
     await s3Client.send(
@@ -153,6 +193,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     call,
     objectKeys,
     readObject,
+    companions,
     close: async () => {
       await server.close();
       await lambda.stop();
@@ -160,6 +201,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await wavy.stop();
       await s3.stop();
       s3Client.destroy();
+      companionS3.destroy();
       for (const clients of [exportClients, workerClients]) {
         for (const client of Object.values(clients)) client.destroy();
       }

@@ -144,7 +144,6 @@ export async function runAcceptedExport(
       signal: deadline.signal,
     });
     const csv = await deps.openCsv(target, deadline);
-    // The companion is committed before the CSV; copyToS3 takes it back if the CSV fails.
     const figures = await copyToS3(csv, {
       s3: deps.s3,
       bucket: deps.bucket,

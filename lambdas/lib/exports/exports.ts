@@ -50,14 +50,13 @@ export interface CreateExportDeps extends ExportBucket {
 }
 
 /**
- * The synchronous export: Wavy → S3, the CSV copied byte for byte and, in the same pass, its
- * normalised companion (and the closing-soon list when asked for), its history entry and
- * manifest, the event, then a fresh download URL.
+ * The synchronous export: Wavy → S3, the CSV copied byte for byte (and, in the same pass, the
+ * closing-soon list when asked for), its history entry and manifest, the event, then a fresh
+ * download URL. The companion is built after, by its own function (docs/contract.md, "Companions").
  *
  * The manifest is written before the CSV is made visible (copyToS3's beforeCommit), so a failed
  * manifest write aborts an upload nobody can see, instead of leaving under `exports/` a CSV the
- * API can never find. The companion is committed before the manifest and taken back by copyToS3
- * on any later failure. If the CSV's commit fails after the manifest, all three keys are deleted.
+ * API can never find. If the CSV's commit fails after the manifest, all three keys are deleted.
  * A failure stores nothing and is announced with the document the export would have had
  * (docs/contract.md, "Events").
  */
