@@ -112,7 +112,13 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
 
     const [event] = await h.eventBridge.waitFor(1);
 
-    const { downloadUrl: _url, downloadUrlExpiresAt: _expires, ...withoutUrl } = done.json;
+    // The detail is the manifest: no URL, and no companion (it would always say pending).
+    const {
+      downloadUrl: _url,
+      downloadUrlExpiresAt: _expires,
+      companion: _companion,
+      ...withoutUrl
+    } = done.json;
     expect(event).toMatchObject({
       source: "wavy-sessions",
       "detail-type": "Export Succeeded",
@@ -121,6 +127,7 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
       detail: withoutUrl,
     });
     expect(JSON.stringify(event?.detail)).not.toContain("X-Amz-");
+    expect(event?.detail).not.toHaveProperty("companion");
     expect(h.eventBridge.events).toHaveLength(1);
   });
 

@@ -1,15 +1,11 @@
 import type { Readable } from "node:stream";
 import { EXPORT_STATUS } from "../contract.js";
 import { createCsvScanner } from "../csv/scanner.js";
-import {
-  type ExportManifest,
-  type SucceededManifest,
-  sessionsKey,
-  targetOf,
-} from "../exports/export-document.js";
+import type { SucceededManifest } from "../exports/export-document.js";
 import { logger } from "../logger.js";
 import type { ObjectSink, SessionRowSink } from "../sessions/session-rows.js";
 import { createTimestampReader } from "../sessions/timestamp.js";
+import { companionKey } from "./companion-key.js";
 import type { CompanionStore } from "./companion-store.js";
 import { createSessionParquetWriter } from "./session-parquet.js";
 import { utf8Rows } from "./utf8-rows.js";
@@ -46,11 +42,6 @@ export type CompanionOutcome =
 /** The stored CSV is not what its manifest says: retrying cannot help, the operator must look. */
 export class CompanionInputError extends Error {
   override name = "CompanionInputError";
-}
-
-/** Where an export's companion is, whether or not it is built yet. */
-export function companionKey(manifest: ExportManifest): string {
-  return sessionsKey(targetOf(manifest), manifest.exportId, new Date(manifest.createdAt));
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { Clock, Deadline } from "../clock.js";
+import { companionOf, pendingCompanion } from "../companions/readiness.js";
 import { EXPORT_STATUS, EXPORT_TRIGGER } from "../contract.js";
 import type { FieldVisitor } from "../csv/scanner.js";
 import { errorSummary, InternalError, NotFoundError } from "../errors.js";
@@ -11,6 +12,7 @@ import { copyToS3 } from "./copy-to-s3.js";
 import type { CompletionEvents } from "./events.js";
 import {
   type ClosingDocument,
+  type CompanionDocument,
   type ExportDocument,
   type ExportManifest,
   exportKey,
@@ -125,7 +127,7 @@ export async function createExport(
   const stored: SucceededManifest = manifest;
   logger.info("Export stored", { exportId, key: stored.key, rows: stored.rows });
   await deps.events.put(stored);
-  const document = await withDownloadUrl(stored, deps);
+  const document = await withDownloadUrl(stored, deps, pendingCompanion(stored));
   if (!beside.closing) return document;
   return { ...document, closing: await closingDocument(beside.closing, deps) };
 }
@@ -205,7 +207,11 @@ export async function toDocument(
   }
   if (manifest.status !== EXPORT_STATUS.succeeded) return manifest;
   await assertStored(manifest, store, signal);
-  return withDownloadUrl(manifest, store);
+  return withDownloadUrl(
+    manifest,
+    store,
+    await companionOf(manifest, companionExists(store, signal), store.clock()),
+  );
 }
 
 /**
@@ -239,12 +245,34 @@ async function assertStored(
 async function withDownloadUrl(
   manifest: SucceededManifest,
   store: ExportBucket,
+  companion: CompanionDocument,
 ): Promise<SucceededDocument> {
   // sessionsKey is null, not absent, for manifests written before the companion existed.
   return {
     ...manifest,
     sessionsKey: manifest.sessionsKey ?? null,
+    companion,
     ...(await presign(manifest.key, store)),
+  };
+}
+
+/**
+ * HeadObject of the companion's key, under the request's deadline: the export function's role
+ * may read `sessions/*` for it (s3:GetObject; s3:ListBucket so that a missing key is a 404,
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+ */
+function companionExists(store: ExportBucket, signal: AbortSignal) {
+  return async (key: string): Promise<boolean> => {
+    try {
+      await store.s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }), {
+        abortSignal: signal,
+      });
+      return true;
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === "NotFound" || name === "NoSuchKey") return false;
+      throw storageFailure(`Checking the companion of ${key} failed`, error, signal);
+    }
   };
 }
 
