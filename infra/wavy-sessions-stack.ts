@@ -5,6 +5,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { STACK_OUTPUT } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
+import { CompanionBuilder } from "./constructs/companion-builder.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
 import { ExportApi } from "./constructs/export-api.js";
 import { ExportStorage } from "./constructs/export-storage.js";
@@ -32,6 +33,7 @@ export class WavySessionsStack extends Stack {
   readonly worker: ExportWorker;
   readonly counter: SessionCounter;
   readonly observability: Observability;
+  readonly companions: CompanionBuilder;
 
   constructor(scope: Construct, id: string, props: WavySessionsStackProps) {
     super(scope, id, props);
@@ -111,6 +113,17 @@ export class WavySessionsStack extends Stack {
       bus,
     });
 
+    // Derived data off the request path (docs/contract.md, "Companions"; issue 19 item 3): every
+    // Export Succeeded on the bus starts the companion function through a rule of its own.
+    this.companions = new CompanionBuilder(this, "Companions", {
+      entry: handlerPath("build-companion"),
+      storage: this.storage,
+      bus,
+      timeZone: config.wavyTimezone,
+      logRetention,
+      metricsNamespace,
+    });
+
     this.observability = new Observability(this, "Observability", {
       alarmNamePrefix,
       dashboardName: `${stackName}-${this.region}`,
@@ -122,6 +135,7 @@ export class WavySessionsStack extends Stack {
       counterFunction: this.counter.function,
       api: this.exportApi.api,
       deadLetterQueue: this.counter.deadLetterQueue,
+      companionDeadLetterQueue: this.companions.deadLetterQueue,
     });
 
     // What an operator, `npm run call` and `npm run smoke` need to find everything
@@ -174,6 +188,11 @@ export class WavySessionsStack extends Stack {
         "The asynchronous export's worker",
       ],
       [STACK_OUTPUT.eventBusName, bus.eventBusName, "The bus completion events go to"],
+      [
+        STACK_OUTPUT.companionDeadLetterQueueUrl,
+        this.companions.deadLetterQueue.queueUrl,
+        "Export Succeeded events whose companion could not be built or delivered (npm run backfill:companions)",
+      ],
     ];
     const [firstTarget] = config.targets;
     if (firstTarget)

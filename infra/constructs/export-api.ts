@@ -240,9 +240,9 @@ export class ExportApi extends Construct {
    * what a failed export wrote (a CSV without its manifest, the manifest and history entry of an
    * export whose worker could not be started, a dead worker's object) and releases the
    * Idempotency-Key of a failed export. ListBucketMultipartUploads finds a dead worker's upload.
-   * The normalised companion (sessions/) and the closing-soon list (closing/) are written as the
-   * CSV is, aborted or deleted when the export fails; closing/ is read only through the presigned
-   * URL of the list this role signs.
+   * The closing-soon list (closing/) is written as the CSV is, aborted or deleted when the export
+   * fails, and read only through the presigned URL this role signs. sessions/ is only read, with
+   * HeadObject, for the document's companion.status (docs/contract.md, "Companions").
    */
   private grantStorage(storage: ExportStorage): void {
     const prefixes = [
@@ -255,14 +255,20 @@ export class ExportApi extends Construct {
     storage.grantObjects(
       this.function,
       ["s3:GetObject"],
-      [S3_PREFIX.exports, S3_PREFIX.manifests, S3_PREFIX.idempotency, S3_PREFIX.closing],
+      [
+        S3_PREFIX.exports,
+        S3_PREFIX.manifests,
+        S3_PREFIX.idempotency,
+        S3_PREFIX.closing,
+        S3_PREFIX.sessions,
+      ],
     );
-    // PutObject covers the multipart calls the companion's and the list's uploads make
+    // PutObject covers the multipart calls the list's upload makes
     // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html).
     storage.grantObjects(
       this.function,
       ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-      [S3_PREFIX.sessions, S3_PREFIX.closing],
+      [S3_PREFIX.closing],
     );
     storage.grantObjects(this.function, ["s3:AbortMultipartUpload"], [S3_PREFIX.exports]);
     storage.grantBucket(this.function, ["s3:ListBucket", "s3:ListBucketMultipartUploads"]);

@@ -70,14 +70,6 @@ export class ExportWorker extends Construct {
       ["s3:AbortMultipartUpload", "s3:DeleteObject"],
       [S3_PREFIX.exports],
     );
-    // The normalised companion is written in the same pass (PutObject covers its multipart
-    // calls: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html), and
-    // aborted or deleted with the CSV.
-    storage.grantObjects(
-      this.function,
-      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-      [S3_PREFIX.sessions],
-    );
     storage.grantBucket(this.function, ["s3:ListBucket"]);
     // events:PutEvents on this bus only (the L2 grant names its ARN,
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
@@ -96,11 +88,11 @@ export class ExportWorker extends Construct {
         {
           id: "AwsSolutions-IAM5",
           reason:
-            "An export's keys are minted per export (exports/customerId=.../<exportId>.csv, sessions/customerId=.../<exportId>.parquet, manifests/<exportId>.json), so access is granted on exactly those three prefixes.",
+            "An export's keys are minted per export (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json), so access is granted on exactly those two prefixes.",
           appliesTo: [
             {
               regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|sessions)\\/\\*$/g",
+                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests)\\/\\*$/g",
             },
           ],
         },

@@ -29,10 +29,32 @@ export interface ObservabilityProps {
   readonly counterFunction: lambda.IFunction;
   readonly api: apigateway.RestApi;
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The companion function's dead-letter queue (docs/contract.md, "Companions"), watched by the
+   * same DeadLetters alarm: an alarm of its own would take the stack past CloudFormation's 500
+   * resources at 200 targets.
+   */
+  readonly companionDeadLetterQueue?: sqs.IQueue;
 }
 
 /** Alarms (sent to an SNS topic when one is configured) and one dashboard. */
 export class Observability extends Construct {
+  /** Messages waiting in the stack's dead-letter queue, plus the companion's when given. */
+  private deadLetters(props: ObservabilityProps, period: Duration): cloudwatch.IMetric {
+    const visible = (queue: sqs.IQueue) =>
+      queue.metricApproximateNumberOfMessagesVisible({ period, statistic: "Maximum" });
+    if (!props.companionDeadLetterQueue) return visible(props.deadLetterQueue);
+    return new cloudwatch.MathExpression({
+      expression: "stack + companion",
+      usingMetrics: {
+        stack: visible(props.deadLetterQueue),
+        companion: visible(props.companionDeadLetterQueue),
+      },
+      period,
+      label: "Dead-lettered events",
+    });
+  }
+
   readonly topic?: sns.ITopic;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
@@ -63,11 +85,8 @@ export class Observability extends Construct {
       }),
       this.alarm("DeadLetters", {
         alarmDescription:
-          "Counter events were dead-lettered: undeliverable, or still failing after retries.",
-        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: fiveMinutes,
-          statistic: "Maximum",
-        }),
+          "Counter or companion events were dead-lettered: undeliverable, or still failing after retries.",
+        metric: this.deadLetters(props, fiveMinutes),
         threshold: 1,
       }),
       ...this.wavyFailureAlarms(),

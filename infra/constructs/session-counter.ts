@@ -160,8 +160,8 @@ export class SessionCounter extends Construct {
   }
 
   /**
-   * A snapshot is a synchronous export made by the counter: it writes the CSV, its normalised
-   * companion (sessions/), the history entry and the manifest (s3:PutObject, which covers the multipart upload and If-None-Match), aborts
+   * A snapshot is a synchronous export made by the counter: it writes the CSV (its companion is
+   * the companion function's), the history entry and the manifest (s3:PutObject, which covers the multipart upload and If-None-Match), aborts
    * its upload and takes back the CSV, entry and manifest when a later write fails, and puts events on the
    * bus only (the L2 grant names its ARN,
    * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
@@ -170,12 +170,12 @@ export class SessionCounter extends Construct {
     props.storage.grantObjects(
       this.function,
       ["s3:PutObject", "s3:AbortMultipartUpload"],
-      [S3_PREFIX.exports, S3_PREFIX.sessions, S3_PREFIX.manifests, S3_PREFIX.history],
+      [S3_PREFIX.exports, S3_PREFIX.manifests, S3_PREFIX.history],
     );
     props.storage.grantObjects(
       this.function,
       ["s3:DeleteObject"],
-      [S3_PREFIX.exports, S3_PREFIX.sessions, S3_PREFIX.manifests, S3_PREFIX.history],
+      [S3_PREFIX.exports, S3_PREFIX.manifests, S3_PREFIX.history],
     );
     props.bus.grantPutEventsTo(this.function);
     NagSuppressions.addResourceSuppressions(
@@ -184,11 +184,11 @@ export class SessionCounter extends Construct {
         {
           id: "AwsSolutions-IAM5",
           reason:
-            "A snapshot's keys are minted per export (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json, history/customerId=.../<stamp>-<exportId>.json, sessions/customerId=.../<exportId>.parquet), so access is granted on exactly those four prefixes.",
+            "A snapshot's keys are minted per export (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json, history/customerId=.../<stamp>-<exportId>.json), so access is granted on exactly those three prefixes.",
           appliesTo: [
             {
               regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|history|sessions)\\/\\*$/g",
+                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|history)\\/\\*$/g",
             },
           ],
         },

@@ -212,6 +212,8 @@ export const STACK_OUTPUT = {
   exportWorkerFunctionName: "ExportWorkerFunctionName",
   /** The bus completion events go to (docs/contract.md, "Events"). */
   eventBusName: "EventBusName",
+  /** The companion function's dead-letter queue (docs/contract.md, "Companions"). */
+  companionDeadLetterQueueUrl: "CompanionDeadLetterQueueUrl",
 } as const;
 
 /**
@@ -272,17 +274,19 @@ export const COMPANION = {
   status: { pending: "pending", ready: "ready", failed: "failed" },
   /** EventBridge's delivery retries to the function (rule target `retryAttempts`). */
   deliveryRetryAttempts: 8,
-  /** Lambda's retries of a failed asynchronous invocation (0-2). */
+  /** Lambda's retries of a failed asynchronous invocation: its default, 2. */
   invokeRetryAttempts: 2,
-  /** How old an event may get in EventBridge's and in Lambda's retries, each. */
+  /** How old an event may get in EventBridge's delivery retries. */
   maxEventAgeMinutes: 60,
+  /** How old it may get in Lambda's asynchronous queue: Lambda's default, 6 h. */
+  invokeMaxEventAgeMinutes: 360,
   /** The function's timeout: Lambda's longest, the largest CSV it takes is in docs/benchmarks.md. */
   timeoutSeconds: 900,
   /**
-   * Past completedAt + this, a missing companion reads `failed`: longer than both event ages,
-   * and three full invocations, together (60 + 60 + 3 × 15 = 165 minutes).
+   * Past completedAt + this, a missing companion reads `failed`: longer than both event ages
+   * and three full invocations together (60 + 360 + 3 × 15 = 465 minutes).
    */
-  buildWindowMinutes: 180,
+  buildWindowMinutes: 480,
   /** The file's key-value metadata: rows whose text had bytes replaced by U+FFFD. */
   replacedRowsMetadataKey: "wavy.replaced_utf8_rows",
 } as const;

@@ -180,10 +180,8 @@ async function finish(
     logger.warn("The export was settled by another reader before the worker ended", {
       exportId: ended.exportId,
     });
-    if (ended.status === EXPORT_STATUS.succeeded) {
-      const stored = [ended.key, ended.sessionsKey].filter((key) => typeof key === "string");
-      await Promise.all(stored.map((key) => deleteQuietly(key, store)));
-    }
+    // Its companion was never built: that waits for the Export Succeeded this worker lost.
+    if (ended.status === EXPORT_STATUS.succeeded) await deleteQuietly(ended.key, store);
     return (await readManifest(ended.exportId, store, signal))?.manifest ?? ended;
   }
   logger.info("Export ended", { exportId: ended.exportId, status: ended.status });

@@ -36,18 +36,18 @@ describe("the export document's companion", () => {
 
   it("is pending within the build window and failed past it", async () => {
     const missing = async () => false;
-    // completedAt + 180 minutes is 15:00:01.
-    expect(await companionOf(MANIFEST, missing, at("2026-11-28T15:00:01.000Z"))).toMatchObject({
+    // completedAt + 480 minutes is 20:00:01.
+    expect(await companionOf(MANIFEST, missing, at("2026-11-28T20:00:01.000Z"))).toMatchObject({
       status: "pending",
     });
-    expect(await companionOf(MANIFEST, missing, at("2026-11-28T15:00:01.001Z"))).toMatchObject({
+    expect(await companionOf(MANIFEST, missing, at("2026-11-28T20:00:01.001Z"))).toMatchObject({
       status: "failed",
     });
   });
 
   it("counts from createdAt for manifests written before completedAt existed", async () => {
     const { completedAt: _, ...older } = MANIFEST;
-    expect(await companionOf(older, async () => false, at("2026-11-28T15:00:00.500Z"))).toEqual({
+    expect(await companionOf(older, async () => false, at("2026-11-28T20:00:00.500Z"))).toEqual({
       status: "failed",
       key: KEY,
     });
