@@ -3,16 +3,20 @@ import { EXPORT_STATUS } from "../contract.js";
 import { createCsvScanner } from "../csv/scanner.js";
 import type { SucceededManifest } from "../exports/export-document.js";
 import { logger } from "../logger.js";
+import { createSessionRecordWriter } from "../sessions/session-records.js";
 import type { ObjectSink, SessionRowSink } from "../sessions/session-rows.js";
 import { createTimestampReader } from "../sessions/timestamp.js";
 import { companionKey } from "./companion-key.js";
 import type { CompanionStore } from "./companion-store.js";
-import { createSessionParquetWriter } from "./session-parquet.js";
 import { utf8Rows } from "./utf8-rows.js";
 
 const PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet";
 
-/** What a companion writer is: rows in, a Parquet object out (session-parquet.ts). */
+/**
+ * What a companion writer is: rows in, a Parquet object out. Our own encoder
+ * (sessions/session-records.ts) by default: hyparquet-writer (session-parquet.ts), set up for
+ * this data, spent 5.5x its CPU per million rows (docs/benchmarks.md, "Companion function").
+ */
 export type CompanionWriterFactory = (options: {
   exportId: string;
   exportedAt: Date;
@@ -64,7 +68,7 @@ export async function buildCompanion(
   if (!csv) return skipped(request.exportId, "its CSV is not stored");
 
   const sink = store.create(key, PARQUET_CONTENT_TYPE);
-  const writer = (deps.writer ?? createSessionParquetWriter)({
+  const writer = (deps.writer ?? createSessionRecordWriter)({
     exportId: manifest.exportId,
     exportedAt: new Date(manifest.createdAt),
     sink,
