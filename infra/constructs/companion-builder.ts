@@ -5,7 +5,12 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { COMPANION, EVENT, S3_PREFIX } from "../../lambdas/lib/contract.js";
+import {
+  COMPANION,
+  EVENT,
+  EXPORT_PROCESS_ENVIRONMENT,
+  S3_PREFIX,
+} from "../../lambdas/lib/contract.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 
@@ -64,6 +69,10 @@ export class CompanionBuilder extends Construct {
         WAVY_TIMEZONE: props.timeZone,
         POWERTOOLS_SERVICE_NAME: "wavy-sessions-companion",
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+        // The export's young-generation cap: without it a 10 M-row companion peaked 23 MB above
+        // a 1 M-row one (125 vs 103 MB); with it 91 vs 93 MB at the same CPU (bench:companion).
+        // NODE_OPTIONS (EXPORT_NODE_OPTIONS) and MALLOC_ARENA_MAX, as the export function has.
+        ...EXPORT_PROCESS_ENVIRONMENT,
       },
       deadLetterQueue: this.deadLetterQueue,
     });

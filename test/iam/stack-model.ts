@@ -41,6 +41,17 @@ export interface StackModel {
   exportFunctionPolicy: PolicyDocument;
   bucketPolicy: PolicyDocument | undefined;
   deadLetterQueue: { arn: string; policy: PolicyDocument | undefined };
+  /**
+   * The companion function's (docs/contract.md, "Companions"): its rule, the function's
+   * resource-based policy from its AWS::Lambda::Permission, and its own dead-letter queue.
+   */
+  companion: {
+    ruleArn: string;
+    functionPolicy: PolicyDocument;
+    deadLetterQueue: { arn: string; policy: PolicyDocument | undefined };
+    /** The function's DeadLetterConfig target. */
+    functionDeadLetterArn: string | undefined;
+  };
   /** Where each asynchronously invoked function's failed invocations go. */
   onFailureDestinations: { counter: string[]; worker: string[] };
   scheduleGroupArn: string;
@@ -116,6 +127,7 @@ export function buildStackModel(
     export: id(stack.exportApi.function),
     counter: id(stack.counter.function),
     worker: id(stack.worker.function),
+    companion: id(stack.companions.function),
   } satisfies Record<FunctionRole, string>;
   const functionRole = (role: FunctionRole) =>
     roleByArn(String(resources[functionIds[role]]?.Properties?.Role));
@@ -131,14 +143,15 @@ export function buildStackModel(
   };
 
   const exportArn = resolver.arn(functionIds.export);
-  const exportFunctionPolicy: PolicyDocument = {
+  const functionPolicy = (arn: string): PolicyDocument => ({
     Version: "2012-10-17",
     Statement: ofType("AWS::Lambda::Permission")
-      .filter(([, permission]) => permission.Properties?.FunctionName === exportArn)
+      .filter(([, permission]) => permission.Properties?.FunctionName === arn)
       .map(([logicalId, permission]) =>
         lambdaPermissionStatement(logicalId, permission.Properties ?? {}),
       ),
-  };
+  });
+  const exportFunctionPolicy = functionPolicy(exportArn);
 
   const policyOf = (type: string, listKey: string, target: string) =>
     ofType(type).find(([, policy]) =>
@@ -168,16 +181,37 @@ export function buildStackModel(
       export: functionRole("export"),
       counter: functionRole("counter"),
       worker: functionRole("worker"),
+      companion: functionRole("companion"),
     },
     functionArn: {
       export: exportArn,
       counter: resolver.arn(functionIds.counter),
       worker: resolver.arn(functionIds.worker),
+      companion: resolver.arn(functionIds.companion),
     },
     logGroupArn: {
       export: logGroupArn("export"),
       counter: logGroupArn("counter"),
       worker: logGroupArn("worker"),
+      companion: logGroupArn("companion"),
+    },
+    companion: {
+      ruleArn: resolver.arn(id(stack.companions.rule)),
+      functionPolicy: functionPolicy(resolver.arn(functionIds.companion)),
+      deadLetterQueue: {
+        arn: resolver.arn(id(stack.companions.deadLetterQueue)),
+        policy: policyOf(
+          "AWS::SQS::QueuePolicy",
+          "Queues",
+          resolver.ref(id(stack.companions.deadLetterQueue)),
+        ),
+      },
+      functionDeadLetterArn: (() => {
+        const config = resources[functionIds.companion]?.Properties?.DeadLetterConfig as
+          | { TargetArn?: string }
+          | undefined;
+        return config?.TargetArn;
+      })(),
     },
     exportFunctionPolicy,
     bucketPolicy: ofType("AWS::S3::BucketPolicy").find(

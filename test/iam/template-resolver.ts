@@ -160,6 +160,10 @@ export class TemplateResolver {
         return `arn:${partition}:cloudwatch:${region}:${account}:alarm:${name}`;
       case "AWS::Scheduler::ScheduleGroup":
         return `arn:${partition}:scheduler:${region}:${account}:schedule-group/${name}`;
+      // A rule on the default bus; one on a custom bus has the bus's name in between
+      // (Service Authorization Reference, Amazon EventBridge, resource type "rule-on-default-event-bus").
+      case "AWS::Events::Rule":
+        return `arn:${partition}:events:${region}:${account}:rule/${name}`;
       case "AWS::Scheduler::Schedule":
         return `arn:${partition}:scheduler:${region}:${account}:schedule/default/${name}`;
     }

@@ -120,7 +120,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const server = await startApiServer(handleApiRequest(api));
 
   // The companion function, started by the stand-in bus as the stack's rule starts it.
-  const companionS3 = new S3Client(s3Options);
+  const companionS3 = recordAwsCalls(new S3Client(s3Options), "companion");
   const buildCompanion = handleCompanionEvent(() => ({
     store: s3CompanionStore(companionS3, BUCKET),
     timeZone: config.timeZone,
