@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { createGzip } from "node:zlib";
 import { createSessionParquetWriter } from "../lambdas/lib/companions/session-parquet.js";
 import { utf8Rows } from "../lambdas/lib/companions/utf8-rows.js";
+import { EXPORT_NODE_OPTIONS } from "../lambdas/lib/contract.js";
 import { createCsvScanner, type RowVisitor } from "../lambdas/lib/csv/scanner.js";
 import { createClosingList } from "../lambdas/lib/sessions/closing-list.js";
 import { createSessionRecordWriter } from "../lambdas/lib/sessions/session-records.js";
@@ -170,7 +171,16 @@ export async function benchCompanion(
       for (let run = 0; run < runs; run++) {
         const output = execFileSync(
           process.execPath,
-          ["--import", "tsx", fileURLToPath(import.meta.url), "child", variant, path],
+          // As deployed: the companion function (and the export) run with EXPORT_NODE_OPTIONS.
+          [
+            EXPORT_NODE_OPTIONS,
+            "--import",
+            "tsx",
+            fileURLToPath(import.meta.url),
+            "child",
+            variant,
+            path,
+          ],
           { encoding: "utf8" },
         );
         const result = JSON.parse(output) as { rows: number; cpuMs: number; peakRssMb: number };
