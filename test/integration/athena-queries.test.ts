@@ -78,6 +78,8 @@ describe("Athena's queries over what the export writes (DuckDB)", () => {
     const other = await h.call("POST", "/exports", { customerId: "42", subAccountId: "7" });
     expect(other.status).toBe(201);
 
+    // The companions are built in the background from the Export Succeeded events (issue 19).
+    await h.companions(3);
     root = await mkdtemp(join(tmpdir(), "athena-emulation-"));
     await copyBucket(h.objectKeys, h.readObject, root, [S3_PREFIX.exports, S3_PREFIX.sessions]);
     athena = await openAthenaEmulation(root, synthCatalog().tables);

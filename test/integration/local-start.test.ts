@@ -68,6 +68,27 @@ describe("npm start", () => {
     expect(csv.toString().split("\n")[0]).toBe("source;session_created_at");
   });
 
+  it("builds the export's companion in the background and says so in the document", async () => {
+    const answer = await fetch(`${apiUrl}/exports`, {
+      method: "POST",
+      body: '{"customerId":"42"}',
+    });
+    const document = (await answer.json()) as {
+      exportId: string;
+      companion: { status: string; key: string };
+    };
+    expect(document.companion.status).toBe("pending");
+    const until = Date.now() + 10_000;
+    while (!output.includes(`[companion] ${document.companion.key}`) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(output).toContain(`[companion] ${document.companion.key}: 240 rows`);
+    const read = (await (await fetch(`${apiUrl}/exports/${document.exportId}`)).json()) as {
+      companion: { status: string };
+    };
+    expect(read.companion.status).toBe("ready");
+  });
+
   it("answers GET /sessions/closing with the sandbox's destinations closing soonest first", async () => {
     const answer = await fetch(`${apiUrl}/sessions/closing?customerId=42&withinMinutes=1440`);
     const document = (await answer.json()) as {

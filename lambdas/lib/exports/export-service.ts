@@ -125,7 +125,8 @@ export function buildExportService(
         timeZone: config.timeZone,
       });
       out.closing = sinks.closing;
-      const committed = [manifest.key, sinks.sessionsKey];
+      // The companion is not among them: its own function builds it after the export.
+      const committed = [manifest.key];
       if (sinks.closing) committed.push(sinks.closing.key);
       return { figures: { ...figures, sessionsKey: sinks.sessionsKey }, committed };
     },
@@ -148,7 +149,12 @@ export function buildExportService(
       },
       ctx,
     );
-    const document = (await toDocument(manifest, ctx)) as SucceededDocument;
+    const document = (await toDocument(
+      manifest,
+      ctx,
+      new Deadline(run.budgetMs).signal,
+      true,
+    )) as SucceededDocument;
     const closing = out.closing;
     if (!closing) return document;
     return {

@@ -184,14 +184,11 @@ export async function readManifest(
 }
 
 /**
- * Every object key an export may have made visible: its CSV and its companion, the companion's
- * key under the manifest's own layout (an export accepted before a layout change keeps its keys).
+ * Every object key a running export may have made visible: its CSV. Its companion is built only
+ * after an Export Succeeded (docs/contract.md, "Companions"), so a run that never finished has none.
  */
 export function objectKeysOf(manifest: ExportManifest): string[] {
-  const createdAt = new Date(manifest.createdAt);
-  const layout = layoutOf(manifest);
-  if (layout === undefined) return [manifest.key];
-  return [manifest.key, sessionsKey(targetOf(manifest), manifest.exportId, createdAt, layout)];
+  return [manifest.key];
 }
 
 async function removeEntries(

@@ -23,6 +23,10 @@ const DOCUMENT: SucceededDocument = {
   key: "exports/customerId=42/subAccountId=7/date=2026-11-28/20261128T110231Z-85813170459822eb.csv",
   sessionsKey:
     "sessions/customerId=42/subAccountId=7/date=2026-11-28/20261128T110231Z-85813170459822eb.parquet",
+  companion: {
+    status: "pending",
+    key: "sessions/customerId=42/subAccountId=7/date=2026-11-28/20261128T110231Z-85813170459822eb.parquet",
+  },
   rows: 240,
   bytes: 8186,
   sha256: "755c99282e5aa85433827783243301c9637ea9e13082250ffe6eb9c067fcb6a8",
