@@ -65,7 +65,6 @@ export class CompanionBuilder extends Construct {
       timeout: Duration.seconds(COMPANION.timeoutSeconds),
       logRetention: props.logRetention,
       environment: {
-        EXPORT_BUCKET: storage.bucket.bucketName,
         WAVY_TIMEZONE: props.timeZone,
         POWERTOOLS_SERVICE_NAME: "wavy-sessions-companion",
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
@@ -88,17 +87,14 @@ export class CompanionBuilder extends Construct {
     // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). PutObject covers
     // the multipart calls (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html);
     // DeleteObject takes back the companion of an export that failed meanwhile.
-    storage.grantObjects(
-      this.function,
-      ["s3:GetObject"],
-      [S3_PREFIX.exports, S3_PREFIX.manifests, S3_PREFIX.sessions],
-    );
-    storage.grantObjects(
-      this.function,
-      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-      [S3_PREFIX.sessions],
-    );
-    storage.grantBucket(this.function, ["s3:ListBucket"]);
+    storage.bind(this.function, {
+      objects: {
+        exports: ["read"],
+        manifests: ["read"],
+        sessions: ["read", "write", "abort", "delete"],
+      },
+      list: true,
+    });
 
     // The L2 target adds the function's resource-based policy allowing events.amazonaws.com to
     // invoke it with aws:SourceArn = the rule
@@ -136,22 +132,5 @@ export class CompanionBuilder extends Construct {
           "Failed asynchronous invocations go to the companion's dead-letter queue through an on-failure destination, whose record also carries the error.",
       },
     ]);
-    NagSuppressions.addResourceSuppressions(
-      this.function.role ?? this.function,
-      [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "A companion's keys are minted per export (exports/customerId=.../<exportId>.csv, manifests/<exportId>.json, sessions/customerId=.../<exportId>.parquet), so access is granted on exactly those three prefixes.",
-          appliesTo: [
-            {
-              regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/(exports|manifests|sessions)\\/\\*$/g",
-            },
-          ],
-        },
-      ],
-      true,
-    );
   }
 }
