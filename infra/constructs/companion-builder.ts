@@ -5,12 +5,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import {
-  COMPANION,
-  EVENT,
-  EXPORT_PROCESS_ENVIRONMENT,
-  S3_PREFIX,
-} from "../../lambdas/lib/contract.js";
+import { COMPANION, EVENT, EXPORT_PROCESS_ENVIRONMENT } from "../../lambdas/lib/contract.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 

@@ -8,12 +8,10 @@ import {
   type ExportManifest,
   ExportManifestSchema,
   type FailedManifest,
-  layoutOf,
   manifestKey,
   newExportKeys,
   type RunningManifest,
   type SucceededManifest,
-  sessionsKey,
   targetOf,
 } from "./export-document.js";
 import { historyEntryKey } from "./history.js";
@@ -213,10 +211,13 @@ export async function deleteQuietly(
   await Promise.all(
     keys.map((key) =>
       ctx.store.delete(key, undefined, signal).catch((error: unknown) =>
-        logger.error("Could not remove an object of a failed export", {
-          key,
-          errorName: errorName(error),
-        }),
+        logger.error(
+          "Could not remove an export's object; a running-index entry left is the sweep's to remove",
+          {
+            key,
+            errorName: errorName(error),
+          },
+        ),
       ),
     ),
   );
