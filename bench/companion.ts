@@ -55,6 +55,9 @@ async function csvFile(rows: number): Promise<string> {
   const path = join(DATA, `companion-${rows}.csv`);
   if (existsSync(path)) return path;
   mkdirSync(DATA, { recursive: true });
+  console.error(
+    `[bench:companion] writing ${path} (${rows.toLocaleString("en")} rows, kept for the next run; rm it to free the space)`,
+  );
   const out = createWriteStream(path);
   out.write("source;session_created_at\n");
   let batch = "";
@@ -187,6 +190,10 @@ export async function benchCompanion(
         if (result.rows !== size) throw new Error(`${variant} counted ${result.rows} rows`);
         cpu.push(result.cpuMs);
         rss.push(result.peakRssMb);
+        // A run at 10 M rows takes minutes: say where it is (on stderr, beside the table).
+        console.error(
+          `[bench:companion] ${size.toLocaleString("en")} rows, ${variant}, run ${run + 1}/${runs}: ${result.cpuMs.toFixed(0)} ms CPU, ${result.peakRssMb.toFixed(0)} MB`,
+        );
       }
       figures.set(variant, { cpu: median(cpu), rss: median(rss) });
     }

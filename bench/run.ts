@@ -103,6 +103,10 @@ async function main(): Promise<void> {
     `${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, load ${machine.loadAverage.join(" ")}, ` +
       `quick=${QUICK} pipe-only=${PIPE_ONLY} update-docs=${UPDATE_DOCS}`,
   );
+  // Said up front (issue 22): the CSVs it generates stay for the next run, ~1.5 GB on a full one.
+  log(
+    `data (generated CSVs, bundles, the last run's figures) goes to ${DATA}; rm -rf it to free the space`,
+  );
 
   log("building bundles with the house esbuild settings");
   const bundles = await buildBundles(join(DATA, "bundles"));
