@@ -121,8 +121,20 @@ export const METRIC = {
   notConfigured: "NotConfigured",
 } as const;
 
+/** The exports' own metrics, as each export ends (docs/contract.md, "Metrics"). */
+export const EXPORT_METRIC = {
+  succeeded: "ExportsSucceeded",
+  failed: "ExportsFailed",
+  failedByCode: "ExportsFailedByCode",
+  durationMs: "ExportDuration",
+  bytes: "ExportBytes",
+  rows: "ExportRows",
+} as const;
+
 /** Metric dimension names; Powertools adds `service` with the function's service name. */
 export const DIMENSION = {
+  /** ExportsFailedByCode's: the failed document's `error.code`. */
+  errorCode: "ErrorCode",
   customerId: "CustomerId",
   subAccountId: "SubAccountId",
   service: "service",
