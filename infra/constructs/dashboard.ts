@@ -63,6 +63,11 @@ export function buildDashboard(
       width: 12,
     }),
     new cloudwatch.GraphWidget({
+      title: "Exports ended (every function)",
+      left: [metrics.exportsSucceeded(), metrics.exportsFailed()],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
       title: "Export errors",
       left: [
         metrics.functionErrors(exportFunction),

@@ -3,7 +3,13 @@ import type * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import { ALL_SUB_ACCOUNTS, DIMENSION, METRIC, SERVICE_NAME } from "../../lambdas/lib/contract.js";
+import {
+  ALL_SUB_ACCOUNTS,
+  DIMENSION,
+  EXPORT_METRIC,
+  METRIC,
+  SERVICE_NAME,
+} from "../../lambdas/lib/contract.js";
 import type { CountTarget } from "../config.js";
 
 /** CloudWatch alarm metric math takes at most 10 metrics per alarm. */
@@ -158,8 +164,43 @@ export class MetricFactory {
     });
   }
 
-  /** Messages waiting in a dead-letter queue: the most seen in five minutes. */
-  /** Messages waiting in the dead-letter queue, summed with the companion's own when given. */
+  /**
+   * One of the exports' own metrics (docs/contract.md, "Metrics") summed over the three functions
+   * that end exports: the export function, the worker and the counter (its snapshots).
+   */
+  exportsTotal(metricName: string, label: string): cloudwatch.IMetric {
+    const services = [SERVICE_NAME.export, SERVICE_NAME.worker, SERVICE_NAME.counter];
+    // Ids unique per metric name: two of these may share one graph.
+    const id = (index: number) => `${metricName.toLowerCase()}${index}`;
+    const usingMetrics = Object.fromEntries(
+      services.map((service, index) => [
+        id(index),
+        new cloudwatch.Metric({
+          namespace: this.props.metricsNamespace,
+          metricName,
+          dimensionsMap: { [DIMENSION.service]: service },
+          statistic: "Sum",
+          period: FIVE_MINUTES,
+        }),
+      ]),
+    );
+    // FILL(…, 0): a function that ended no export in the window has no data point, not a gap.
+    const expression = services.map((_, index) => `FILL(${id(index)}, 0)`).join(" + ");
+    return new cloudwatch.MathExpression({ expression, usingMetrics, period: FIVE_MINUTES, label });
+  }
+
+  exportsSucceeded(): cloudwatch.IMetric {
+    return this.exportsTotal(EXPORT_METRIC.succeeded, "Exports succeeded");
+  }
+
+  exportsFailed(): cloudwatch.IMetric {
+    return this.exportsTotal(EXPORT_METRIC.failed, "Exports failed");
+  }
+
+  /**
+   * Messages waiting in a dead-letter queue, the most seen in five minutes; summed with the
+   * companion's own queue when given.
+   */
   deadLetters(queue: sqs.IQueue, companionQueue?: sqs.IQueue): cloudwatch.IMetric {
     const visible = (q: sqs.IQueue) =>
       q.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: "Maximum" });

@@ -66,6 +66,12 @@ export class Observability extends Construct {
         metric: metrics.apiServerErrors(props.api, "Sum"),
         threshold: 1,
       }),
+      this.alarm("ExportsFailed", {
+        alarmDescription:
+          "An export failed, whichever function ended it (ExportsFailedByCode says why).",
+        metric: metrics.exportsFailed(),
+        threshold: 1,
+      }),
       this.alarm("CounterErrors", {
         alarmDescription: "The counter function failed (Wavy failure, invalid event or a bug).",
         metric: metrics.functionErrors(props.counterFunction, "Sum"),

@@ -131,10 +131,11 @@ export const EXPORT_METRIC = {
   rows: "ExportRows",
 } as const;
 
+/** ExportsFailedByCode's dimension: the failed document's `error.code`. */
+export const EXPORT_DIMENSION = { errorCode: "ErrorCode" } as const;
+
 /** Metric dimension names; Powertools adds `service` with the function's service name. */
 export const DIMENSION = {
-  /** ExportsFailedByCode's: the failed document's `error.code`. */
-  errorCode: "ErrorCode",
   customerId: "CustomerId",
   subAccountId: "SubAccountId",
   service: "service",

@@ -548,8 +548,27 @@ describe("observability", () => {
     // The dead-letter queues (the stack's and the companion's) are summed by one alarm.
     const deadLetters = alarms().find((a) => String(a.AlarmName).endsWith("/DeadLetters"));
     expect(JSON.stringify(deadLetters?.Metrics)).toContain("ApproximateNumberOfMessagesVisible");
-    const math = alarms().find((a) => a.Metrics && !String(a.AlarmName).endsWith("/DeadLetters"));
+    const math = alarms().find((a) => String(a.AlarmName).includes("/WavyRequestFailed"));
     expect(JSON.stringify(math?.Metrics)).toContain('"MetricName":"WavyRequestFailed"');
+  });
+
+  it("alarms on any failed export, summed over the three functions that end exports (issue 22)", () => {
+    const failed = alarms().find((a) => String(a.AlarmName).endsWith("/ExportsFailed"));
+    const stats = ((failed?.Metrics ?? []) as { MetricStat?: { Metric: Json } }[]).flatMap((m) =>
+      m.MetricStat ? [m.MetricStat.Metric] : [],
+    );
+    expect(stats.map((metric) => metric.MetricName)).toEqual([
+      "ExportsFailed",
+      "ExportsFailed",
+      "ExportsFailed",
+    ]);
+    // The exact dimension set the functions emit: service only.
+    expect(stats.map((metric) => metric.Dimensions)).toEqual(
+      ["wavy-sessions-export", "wavy-sessions-export-worker", "wavy-sessions-counter"].map(
+        (service) => [{ Name: "service", Value: service }],
+      ),
+    );
+    expect(failed?.Threshold).toBe(1);
   });
 
   it("alarms when a target's OpenSessions goes missing, treating no data as breaching", () => {

@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -22,6 +23,7 @@ import {
   type SucceededDocument,
   targetOf,
 } from "./export-document.js";
+import { withExportMetrics } from "./export-metrics.js";
 import { exportSinks, type PendingClosing } from "./export-sinks.js";
 import { presign, readExport, runInline, toDocument } from "./exports.js";
 import { type HistoryQuery, listHistory } from "./history.js";
@@ -65,6 +67,8 @@ export interface CreateExportOptions {
 }
 
 export interface ExportServiceDeps {
+  /** Where the exports' own metrics go (EMF on stdout; namespace and service from the environment). */
+  metrics?: Pick<Metrics, "singleMetric">;
   s3?: S3Client;
   credentials?: CredentialCache;
   clock?: Clock;
@@ -85,13 +89,15 @@ export function buildExportService(
   const ctx: ExportContext = {
     store: s3ExportStore(s3, config.bucket),
     clock: deps.clock ?? systemClock,
-    events:
+    events: withExportMetrics(
       config.eventBusName === undefined
         ? noCompletionEvents
         : eventBridgeCompletionEvents(
             deps.eventBridge ?? new EventBridgeClient({}),
             config.eventBusName,
           ),
+      deps.metrics ?? new Metrics(),
+    ),
     downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
   };
   const credentials = deps.credentials ?? createCredentialCache(config.credentials);
