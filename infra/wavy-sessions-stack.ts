@@ -177,6 +177,8 @@ export class WavySessionsStack extends Stack {
       windowRetentionDays: config.windowRetentionDays,
       memoryMb: 256,
       logRetention,
+      bus,
+      targets: config.targets,
     });
     this.windowsLookup = new WindowsLookup(this, "WindowsApi", {
       entry: handlerPath("windows-api"),

@@ -302,6 +302,17 @@ function windowsEdges(model: StackModel): IamRequest[] {
       role: w.lookupRole,
       context: tls,
     })),
+    // Issue 21: Send Rejected Outside Window on the stack's bus (the account's default bus in
+    // this synth); PutEvents is authorised on the bus's ARN
+    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
+    {
+      label: "the window-events function puts window events on the bus",
+      principal: processor,
+      action: "events:PutEvents",
+      resource: `arn:aws:events:${TEST_REGION}:${TEST_ACCOUNT}:event-bus/default`,
+      role: w.processorRole,
+      context: tls,
+    },
     {
       label: "the windows-api function queries the closing index",
       principal: lookup,

@@ -400,7 +400,16 @@ describe("the window processor", () => {
       WINDOW_RETENTION_DAYS: "7",
       REJECTED_BUCKET: { Ref: logicalId(synthesised.stack.storage.bucket) },
       POWERTOOLS_METRICS_NAMESPACE: "WavySessions",
+      EVENT_BUS_NAME: "default",
     });
+  });
+
+  it("is told the targets' origins (WINDOW_TARGETS), only of the targets that list some", () => {
+    const [, fn] = functionOf(template, WINDOW_SERVICE_NAME.windowEvents);
+    const variables = (fn.Properties.Environment as { Variables: Json }).Variables;
+    expect(JSON.parse(String(variables.WINDOW_TARGETS))).toEqual([
+      { customerId: "42", subAccountId: null, origins: ["5511999990000", "551133334444"] },
+    ]);
   });
 
   it("may write windows, put rejected items under their prefix only, and consume the queue", () => {
