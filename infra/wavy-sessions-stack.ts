@@ -191,6 +191,15 @@ export class WavySessionsStack extends Stack {
     // The counter counts OpenWindows of its target's origins (the schedule input carries them).
     this.counter.function.addEnvironment("WINDOWS_TABLE_NAME", this.windowsTable.table.tableName);
     this.windowsTable.grantQueryClosingIndex(this.counter.function);
+    // Issue 21 (docs/contract.md, "Snapshots reconciled"): the counter adds the windows the
+    // webhook missed, by the same conditional UpdateItem as the processor's, on the table's ARN
+    // only (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html),
+    // and gives them the processor's TTL.
+    this.windowsTable.grantItems(this.counter.function, ["dynamodb:UpdateItem"]);
+    this.counter.function.addEnvironment(
+      "WINDOW_RETENTION_DAYS",
+      String(config.windowRetentionDays),
+    );
     this.windowsMonitoring = new WindowsMonitoring(this, "WindowsMonitoring", {
       dashboard: this.observability.dashboard,
       topic: this.observability.topic,

@@ -257,6 +257,15 @@ export function loadWindowEventsConfig(env: Env = process.env): WindowEventsConf
   };
 }
 
+const retentionEnvSchema = z.object({
+  WINDOW_RETENTION_DAYS: positiveInt(WINDOW_RETENTION_DAYS.default, WINDOW_RETENTION_DAYS.max),
+});
+
+/** The counter's snapshot reconciliation (issue 21): the TTL of the windows it writes. */
+export function loadWindowRetentionDays(env: Env = process.env): number {
+  return parse(retentionEnvSchema, env).WINDOW_RETENTION_DAYS;
+}
+
 /** The lookups (lambdas/windows-api) and, when set, the counter's OpenWindows. */
 export function loadWindowsTableName(env: Env = process.env): string {
   return parse(windowsTableEnvSchema, env).WINDOWS_TABLE_NAME;

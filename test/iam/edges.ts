@@ -329,6 +329,16 @@ function windowsEdges(model: StackModel): IamRequest[] {
       role: counterRole,
       context: tls,
     },
+    // Issue 21 (docs/contract.md, "Snapshots reconciled"): a window the webhook missed, added
+    // by the conditional UpdateItem, authorised on the table's ARN.
+    {
+      label: "the counter adds a snapshot window (UpdateItem on the windows table)",
+      principal: sessionArn(counterRole, "wavy-sessions-counter"),
+      action: "dynamodb:UpdateItem",
+      resource: w.tableArn,
+      role: counterRole,
+      context: tls,
+    },
   ];
   return [...lambdaBasics, ...webhook, ...polling, ...lookups, ...data];
 }
@@ -367,9 +377,10 @@ export function refusedWindowsEdges(model: StackModel): IamRequest[] {
       context: tls,
     },
     {
-      label: "the counter cannot write a window",
+      // Issue 21: it may UpdateItem a window (the reconciliation), nothing else.
+      label: "the counter cannot put or delete a window",
       principal: sessionArn(model.functionRole.counter, "wavy-sessions-counter"),
-      action: "dynamodb:UpdateItem",
+      action: "dynamodb:DeleteItem",
       resource: w.tableArn,
       role: model.functionRole.counter,
       context: tls,
