@@ -1,10 +1,13 @@
 import { fileURLToPath } from "node:url";
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import type * as logs from "aws-cdk-lib/aws-logs";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type { Construct } from "constructs";
-import { STACK_OUTPUT, WEBHOOK_KIND } from "../lambdas/lib/contract.js";
+import { STACK_OUTPUT, WEBHOOK_KIND, WINDOW_SERVICE_NAME } from "../lambdas/lib/contract.js";
 import type { WavySessionsConfig } from "./config.js";
+import { ClosingNotices } from "./constructs/closing-notices.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.js";
 import { ExportApi } from "./constructs/export-api.js";
@@ -15,6 +18,8 @@ import { Observability } from "./constructs/observability.js";
 import { SessionCounter } from "./constructs/session-counter.js";
 import { WavySecret } from "./constructs/wavy-secret.js";
 import { TOKEN_PLACEHOLDER, WebhookIngest } from "./constructs/webhook-ingest.js";
+import { WindowIntelligenceAlarms } from "./constructs/window-intelligence-alarms.js";
+import { addWindowIntelligenceWidgets } from "./constructs/window-intelligence-widgets.js";
 import { WINDOW_PROCESSOR_TIMEOUT, WindowProcessor } from "./constructs/window-processor.js";
 import { WindowsLookup } from "./constructs/windows-lookup.js";
 import { WindowsMonitoring } from "./constructs/windows-monitoring.js";
@@ -47,6 +52,9 @@ export class WavySessionsStack extends Stack {
   readonly windowProcessor: WindowProcessor;
   readonly windowsLookup: WindowsLookup;
   readonly windowsMonitoring: WindowsMonitoring;
+  /** Issue 21: the closing-notice sweeper, when `closingNotices` names an origin. */
+  readonly closingNotices?: ClosingNotices;
+  readonly intelligenceAlarms: WindowIntelligenceAlarms;
 
   constructor(scope: Construct, id: string, props: WavySessionsStackProps) {
     super(scope, id, props);
@@ -210,6 +218,39 @@ export class WavySessionsStack extends Stack {
       deadLetterQueue: this.webhooks.deadLetterQueue,
       processor: this.windowProcessor.function,
       periodSeconds: config.alarmPeriodSeconds,
+    });
+
+    // ---- Window intelligence (issue 21; docs/contract.md, "Window intelligence") ----
+    if (Object.keys(config.closingNotices).length > 0) {
+      this.closingNotices = new ClosingNotices(this, "ClosingNotices", {
+        entry: handlerPath("closing-notices"),
+        table: this.windowsTable.table,
+        bus,
+        settings: config.closingNotices,
+        logRetention,
+        environment: { POWERTOOLS_METRICS_NAMESPACE: metricsNamespace },
+        // Its own group, named after the stack (at most 56 + 8 of the 64 characters allowed),
+        // so its Scheduler role trusts this group's ARN only.
+        scheduleGroup: new scheduler.ScheduleGroup(this, "ClosingNoticeSchedules", {
+          scheduleGroupName: `${stackName}-notices`,
+        }),
+      });
+    }
+    this.intelligenceAlarms = new WindowIntelligenceAlarms(this, "WindowIntelligence", {
+      namespace: metricsNamespace,
+      alarmNamePrefix,
+      targets: config.targets,
+      counterPeriod: Duration.seconds(config.alarmPeriodSeconds),
+      processorServiceName: WINDOW_SERVICE_NAME.windowEvents,
+      rejectedSendsThreshold: config.rejectedSendsAlarmThreshold,
+      action: this.observability.topic
+        ? new actions.SnsAction(this.observability.topic)
+        : undefined,
+    });
+    addWindowIntelligenceWidgets(this.observability.dashboard, {
+      metrics: this.observability.metrics,
+      counterPeriodSeconds: config.alarmPeriodSeconds,
+      alarms: this.intelligenceAlarms.alarms,
     });
 
     // What an operator, `npm run call` and `npm run smoke` need to find everything
