@@ -406,6 +406,14 @@ describe("configuration in the synthesised stack", () => {
       expect(Object.keys(json.Resources).length).toBeLessThanOrEqual(500);
       // One per target, and the export sweeper's (issue 19).
       template.resourceCountIs("AWS::Scheduler::Schedule", MAX_TARGETS + 1);
+      // Issue 21's closing notices (9 more resources) no longer fit beside them: refused at synth.
+      expect(() =>
+        readConfig(
+          (key) => ({ targets, closingNotices: { "5511999990000": 60 } })[key as string] as never,
+        ),
+      ).toThrow(
+        /context "targets" with these origins, alarms and closing notices .* over CloudFormation's 500/,
+      );
       template.hasResourceProperties("AWS::Lambda::Function", {
         Environment: {
           Variables: {
