@@ -141,29 +141,6 @@ export type ContextKey = (typeof CONTEXT_KEYS)[number];
  */
 export const MAX_TARGETS = 180;
 
-/** Resources per stack (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html). */
-const CLOUDFORMATION_MAX_RESOURCES = 500;
-
-/**
- * The stack's resources as measured by synth (test/infra/config.test.ts): ~115 fixed, 2.1 per
- * target, and issue 21's additions.
- */
-function estimatedResources(value: {
-  targets: readonly { origins?: readonly string[] }[];
-  closingNotices: Readonly<Record<string, number>>;
-  rejectedSendsAlarmThreshold?: number;
-}): number {
-  const withOrigins = value.targets.filter((target) => (target.origins?.length ?? 0) > 0).length;
-  const origins = new Set(value.targets.flatMap((target) => target.origins ?? [])).size;
-  return Math.ceil(
-    115 +
-      2.1 * value.targets.length +
-      withOrigins +
-      (value.rejectedSendsAlarmThreshold !== undefined ? origins : 0) +
-      (Object.keys(value.closingNotices).length > 0 ? 9 : 0),
-  );
-}
-
 /** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
@@ -543,16 +520,6 @@ const contextSchema = z
         code: "custom",
         path: ["scheduleFlexibleWindowMinutes"],
         message: `must not exceed alarmPeriodMinutes (${alarmMinutes})`,
-      });
-    // Issue 21 adds resources on top of MAX_TARGETS' budget: a CsvZoneMismatch alarm per target
-    // with origins, a SendsRejectedOutsideWindow alarm per origin when the threshold is set, and
-    // the sweeper's 9 (function, role, policies, log group, schedule and its role and group...).
-    const estimate = estimatedResources(value);
-    if (estimate > CLOUDFORMATION_MAX_RESOURCES)
-      ctx.addIssue({
-        code: "custom",
-        path: ["targets"],
-        message: `with these origins, alarms and closing notices the stack would hold ~${estimate} resources, over CloudFormation's ${CLOUDFORMATION_MAX_RESOURCES}: fewer targets per stack (see docs/scaling.md)`,
       });
     // Version 1 has no previous version whose routes could be kept.
     if (value.webhookAcceptPreviousToken && value.webhookTokenVersion < 2)

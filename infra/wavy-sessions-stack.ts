@@ -1,12 +1,12 @@
 import { fileURLToPath } from "node:url";
-import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, CfnResource, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type { Construct } from "constructs";
 import { STACK_OUTPUT, WEBHOOK_KIND, WINDOW_SERVICE_NAME } from "../lambdas/lib/contract.js";
-import type { WavySessionsConfig } from "./config.js";
+import { ConfigError, type WavySessionsConfig } from "./config.js";
 import { ClosingNotices } from "./constructs/closing-notices.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.js";
@@ -350,5 +350,19 @@ export class WavySessionsStack extends Stack {
       ]);
     for (const [key, value, description] of outputs)
       new CfnOutput(this, key, { value, description });
+
+    // Issue 21 adds resources beside MAX_TARGETS' budget (a zone alarm per target with origins, a
+    // rejected-sends alarm per origin, the sweeper's 9): counted here, exactly, so a deployment
+    // that would pass CloudFormation's limit fails at synth, not half-way through a deploy.
+    const resources = this.node
+      .findAll()
+      .filter((construct) => construct instanceof CfnResource).length;
+    if (resources > CLOUDFORMATION_MAX_RESOURCES)
+      throw new ConfigError(
+        `Invalid wavy-sessions configuration (see docs/deploying.md):\n  - context "targets" with these targets, origins, alarms and closing notices the stack holds ${resources} resources, over CloudFormation's ${CLOUDFORMATION_MAX_RESOURCES} per stack: split the targets over two stacks (docs/scaling.md)`,
+      );
   }
 }
+
+/** Resources per stack (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html). */
+const CLOUDFORMATION_MAX_RESOURCES = 500;

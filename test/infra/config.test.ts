@@ -406,13 +406,21 @@ describe("configuration in the synthesised stack", () => {
       expect(Object.keys(json.Resources).length).toBeLessThanOrEqual(500);
       // One per target, and the export sweeper's (issue 19).
       template.resourceCountIs("AWS::Scheduler::Schedule", MAX_TARGETS + 1);
-      // Issue 21's closing notices (9 more resources) no longer fit beside them: refused at synth.
+      // Issue 21's intelligence (a zone alarm per target with origins) does not fit beside
+      // them: refused at synth, naming the key.
       expect(() =>
-        readConfig(
-          (key) => ({ targets, closingNotices: { "5511999990000": 60 } })[key as string] as never,
+        synth(
+          {
+            targets: targets.map((target, i) => ({
+              ...target,
+              origins: [String(5511900000000 + i)],
+            })),
+            wavySecretArn: "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy-AbCdEf",
+          },
+          { cfnValidation: false },
         ),
       ).toThrow(
-        /context "targets" with these origins, alarms and closing notices .* over CloudFormation's 500/,
+        /context "targets" with these targets, origins, alarms and closing notices the stack holds \d+ resources, over CloudFormation's 500/,
       );
       template.hasResourceProperties("AWS::Lambda::Function", {
         Environment: {
