@@ -5,6 +5,9 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync } from "node
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createGzip } from "node:zlib";
+import { createSessionParquetWriter } from "../lambdas/lib/companions/session-parquet.js";
+import { utf8Rows } from "../lambdas/lib/companions/utf8-rows.js";
+import { EXPORT_NODE_OPTIONS } from "../lambdas/lib/contract.js";
 import { createCsvScanner, type RowVisitor } from "../lambdas/lib/csv/scanner.js";
 import { createClosingList } from "../lambdas/lib/sessions/closing-list.js";
 import { createSessionRecordWriter } from "../lambdas/lib/sessions/session-records.js";
@@ -12,12 +15,15 @@ import type { ObjectSink, SessionRowSink } from "../lambdas/lib/sessions/session
 import { createTimestampReader } from "../lambdas/lib/sessions/timestamp.js";
 
 /**
- * `npm run bench:companion` (BENCH_QUICK=1 for 1 M rows only): what the normalised companion
- * (issue 13) costs on top of the export's pass, in CPU and peak memory, side by side in one run.
+ * `npm run bench:companion` (BENCH_QUICK=1 for 1 M rows only; BENCH_COMPANION_ROWS=1000000,10000000
+ * for other sizes): what the companion function spends building a companion, in CPU and peak
+ * memory, side by side in one run (issue 19: it now runs in its own function, from the stored CSV).
  * Each variant runs in a fresh process over the same generated Wavy CSV read in 64 KiB chunks:
- * - copy: what the export did before (SHA-256 and the row counter), the baseline;
- * - companion: the copy plus the scan that hands rows over, the timestamp parser and the Parquet
- *   writer (its bytes go to a sink that drops them, so S3 is out of the figures);
+ * - copy: what the export's request path does (SHA-256 and the row counter), the baseline;
+ * - companion: the scan that hands rows over, the UTF-8 check, the timestamp parser and our own
+ *   Parquet encoder (lambdas/lib/parquet/; its bytes go to a sink that drops them, so S3 is out);
+ * - hyparquet-writer: the same with hyparquet-writer's incremental ParquetWriter
+ *   (lambdas/lib/companions/session-parquet.ts), what the companion function ships;
  * - jsonl-gzip: the copy plus the alternative the issue names, gzip JSON Lines with the same
  *   fields (a plain line builder and Node's zlib at level 1; not shipped, measured for the choice);
  * - closing: the companion plus a closing-soon list holding every row (a 1440-minute window),
@@ -28,10 +34,20 @@ import { createTimestampReader } from "../lambdas/lib/sessions/timestamp.js";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DATA = join(ROOT, "bench", ".data");
 const QUICK = process.env.BENCH_QUICK === "1";
-const SIZES = QUICK ? [1_000_000] : [1_000_000, 5_000_000];
+const SIZES = process.env.BENCH_COMPANION_ROWS
+  ? process.env.BENCH_COMPANION_ROWS.split(",").map(Number)
+  : QUICK
+    ? [1_000_000]
+    : [1_000_000, 10_000_000];
 const RUNS = QUICK ? 3 : 5;
-const VARIANTS = ["copy", "companion", "jsonl-gzip", "closing"] as const;
-type Variant = (typeof VARIANTS)[number];
+const VARIANTS = (process.env.BENCH_COMPANION_VARIANTS?.split(",") ?? [
+  "copy",
+  "companion",
+  "hyparquet-writer",
+  "jsonl-gzip",
+  "closing",
+]) as Variant[];
+type Variant = "copy" | "companion" | "hyparquet-writer" | "jsonl-gzip" | "closing";
 const NOW = Date.UTC(2026, 10, 28, 12);
 
 /** A Wavy-like CSV: `;`, São Paulo wall-clock timestamps spread over the last 24 h. */
@@ -90,7 +106,11 @@ async function child(variant: Variant, path: string): Promise<void> {
   const started = process.cpuUsage();
   const hash = createHash("sha256");
   const sinks: SessionRowSink[] = [];
-  if (variant !== "copy") {
+  if (variant === "hyparquet-writer") {
+    sinks.push(
+      createSessionParquetWriter({ exportId: "bench", exportedAt: new Date(NOW), sink: dropSink }),
+    );
+  } else if (variant !== "copy") {
     sinks.push(
       createSessionRecordWriter({ exportId: "bench", exportedAt: new Date(NOW), sink: dropSink }),
     );
@@ -104,7 +124,8 @@ async function child(variant: Variant, path: string): Promise<void> {
     const createdAt = read(bytes, cs, ce);
     for (const sink of sinks) sink.add(bytes, ss, se, cs, ce, createdAt);
   };
-  const rows = sinks.length === 0 ? createCsvScanner() : createCsvScanner({ onRow });
+  const rows =
+    sinks.length === 0 ? createCsvScanner() : createCsvScanner({ onRow: utf8Rows(onRow).visit });
   for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 })) {
     hash.update(chunk as Buffer);
     rows.write(chunk as Buffer);
@@ -150,7 +171,16 @@ export async function benchCompanion(
       for (let run = 0; run < runs; run++) {
         const output = execFileSync(
           process.execPath,
-          ["--import", "tsx", fileURLToPath(import.meta.url), "child", variant, path],
+          // As deployed: the companion function (and the export) run with EXPORT_NODE_OPTIONS.
+          [
+            EXPORT_NODE_OPTIONS,
+            "--import",
+            "tsx",
+            fileURLToPath(import.meta.url),
+            "child",
+            variant,
+            path,
+          ],
           { encoding: "utf8" },
         );
         const result = JSON.parse(output) as { rows: number; cpuMs: number; peakRssMb: number };
@@ -160,7 +190,8 @@ export async function benchCompanion(
       }
       figures.set(variant, { cpu: median(cpu), rss: median(rss) });
     }
-    const base = figures.get("copy") as { cpu: number; rss: number };
+    const base =
+      figures.get("copy") ?? (figures.values().next().value as { cpu: number; rss: number });
     for (const variant of VARIANTS) {
       const { cpu, rss } = figures.get(variant) as { cpu: number; rss: number };
       lines.push(

@@ -21,8 +21,20 @@ export async function startApiServer(
   options: ApiServerOptions = {},
 ): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const server = createServer(async (req, res) => {
+    const started = performance.now();
+    const path = new URL(req.url ?? "/", "http://local").pathname;
+    if (options.onResponse) {
+      const report = options.onResponse;
+      res.once("finish", () =>
+        report({
+          method: req.method ?? "GET",
+          path,
+          status: res.statusCode,
+          ms: performance.now() - started,
+        }),
+      );
+    }
     try {
-      const path = new URL(req.url ?? "/", "http://local").pathname;
       const hook = options.webhooks && WEBHOOK_PATH.exec(path);
       if (options.webhooks && hook) {
         await ingestWebhook(req, res, options.webhooks, hook[1] ?? "", hook[2] as WebhookKind);
@@ -81,6 +93,8 @@ export interface ApiServerOptions {
   webhooks?: WebhookIngest;
   /** Paths served by another function of the same API (the lookups), first match wins. */
   routes?: { pattern: RegExp; handler: ProxyHandler }[];
+  /** Told of every answered request once its last byte is written (npm start's request log). */
+  onResponse?: (request: { method: string; path: string; status: number; ms: number }) => void;
 }
 
 const WEBHOOK_PATH = /^\/hooks\/wavy\/([^/]+)\/(mo|status)\/?$/;

@@ -18,6 +18,11 @@ export interface NamedQuery {
   description: string;
   /** The parameters, in order, as the console prompts for them. */
   parameters: string[];
+  /**
+   * One value per parameter as Athena takes it: an execution parameter is pasted into the SQL as
+   * a literal, so text goes in single quotes ('42', not 42, which fails as varchar = integer).
+   */
+  example: string[];
   sql: string;
 }
 
@@ -26,6 +31,7 @@ export const OPEN_SESSIONS_OVER_TIME: NamedQuery = {
   description:
     "Open sessions in each export of one target between two UTC dates, as the counter's OpenSessions counts them (every data row), with the rows whose timestamp was unreadable.",
   parameters: ["customer id", "sub-account id or 'all'", "first date 'YYYY-MM-DD'", "last date"],
+  example: ["'42'", "'all'", "'2026-11-27'", "'2026-11-28'"],
   sql: `SELECT exported_at, export_id,
        count(*) AS open_sessions,
        count_if(created_at IS NULL) AS unparseable_timestamps
@@ -47,6 +53,7 @@ export const CLOSING_IN_LATEST_SNAPSHOT: NamedQuery = {
     "sub-account id (again)",
     "hours",
   ],
+  example: ["'42'", "'all'", "'42'", "'all'", "2"],
   sql: `WITH latest AS (
   SELECT max_by(export_id, exported_at) AS export_id, max(exported_at) AS exported_at
   FROM ${SESSIONS_TABLE}
@@ -73,6 +80,14 @@ export const APPEARED_OR_DISAPPEARED: NamedQuery = {
     "sub-account id (again)",
     "later export id",
   ],
+  example: [
+    "'42'",
+    "'all'",
+    "'20261127T200000Z-0123456789abcdef'",
+    "'42'",
+    "'all'",
+    "'20261128T120000Z-fedcba9876543210'",
+  ],
   sql: `WITH earlier AS (
   SELECT DISTINCT source FROM ${SESSIONS_TABLE}
   WHERE customer_id = ? AND sub_account_id = ? AND export_id = ?
@@ -87,6 +102,14 @@ FULL OUTER JOIN later ON earlier.source = later.source
 WHERE earlier.source IS NULL OR later.source IS NULL
 ORDER BY change, source`,
 };
+
+/**
+ * The saved query's description: what it answers, its parameters, and an example of them as
+ * Athena wants them (the console pastes each value into the SQL as it is typed).
+ */
+export function namedQueryDescription(query: NamedQuery): string {
+  return `${query.description} Parameters: ${query.parameters.join(", ")}. Each is an SQL literal, text in single quotes, e.g. ${query.example.join(" ")}.`;
+}
 
 export const NAMED_QUERIES: readonly NamedQuery[] = [
   OPEN_SESSIONS_OVER_TIME,

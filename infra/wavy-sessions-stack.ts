@@ -8,6 +8,7 @@ import type { Construct } from "constructs";
 import { STACK_OUTPUT, WEBHOOK_KIND, WINDOW_SERVICE_NAME } from "../lambdas/lib/contract.js";
 import { ConfigError, type WavySessionsConfig } from "./config.js";
 import { ClosingNotices } from "./constructs/closing-notices.js";
+import { CompanionBuilder } from "./constructs/companion-builder.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.js";
 import { ExportApi } from "./constructs/export-api.js";
@@ -46,6 +47,7 @@ export class WavySessionsStack extends Stack {
   readonly sweeper: ExportSweeper;
   readonly counter: SessionCounter;
   readonly observability: Observability;
+  readonly companions: CompanionBuilder;
   // Live windows (issue 20).
   readonly windowsTable: WindowsTable;
   readonly webhooks: WebhookIngest;
@@ -150,6 +152,17 @@ export class WavySessionsStack extends Stack {
       bus,
     });
 
+    // Derived data off the request path (docs/contract.md, "Companions"; issue 19 item 3): every
+    // Export Succeeded on the bus starts the companion function through a rule of its own.
+    this.companions = new CompanionBuilder(this, "Companions", {
+      entry: handlerPath("build-companion"),
+      storage: this.storage,
+      bus,
+      timeZone: config.wavyTimezone,
+      logRetention,
+      metricsNamespace,
+    });
+
     this.observability = new Observability(this, "Observability", {
       alarmNamePrefix,
       dashboardName: `${stackName}-${this.region}`,
@@ -161,6 +174,7 @@ export class WavySessionsStack extends Stack {
       counterFunction: this.counter.function,
       api: this.exportApi.api,
       deadLetterQueue: this.deadLetters.queue,
+      companionDeadLetterQueue: this.companions.deadLetterQueue,
     });
 
     // ---- Live windows (issue 20; docs/contract.md, "Live windows", "Webhooks (deployed)") ----
@@ -303,6 +317,11 @@ export class WavySessionsStack extends Stack {
         "The asynchronous export's worker",
       ],
       [STACK_OUTPUT.eventBusName, bus.eventBusName, "The bus completion events go to"],
+      [
+        STACK_OUTPUT.companionDeadLetterQueueUrl,
+        this.companions.deadLetterQueue.queueUrl,
+        "Export Succeeded events whose companion could not be built or delivered (npm run backfill:companions)",
+      ],
     ];
     // The webhook URLs with the literal {token}: CloudFormation does not redact outputs, so the
     // token stays in its secret (docs/contract.md, "Webhooks (deployed)").

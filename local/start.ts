@@ -16,6 +16,7 @@ import { LocalDynamoDb } from "../dev/local-dynamodb.js";
 import { localEnvironment } from "../dev/local-environment.js";
 import { LocalQueue } from "../dev/local-queue.js";
 import { LocalS3 } from "../dev/local-s3.js";
+import { requestLogLine } from "../dev/request-log.js";
 import {
   SANDBOX_ORIGIN,
   SANDBOX_TARGETS,
@@ -87,6 +88,22 @@ async function main(): Promise<void> {
   const windowEvents = await import("../lambdas/window-events/handler.js");
   const windowsApi = await import("../lambdas/windows-api/handler.js");
   webhookQueue.consume((event) => windowEvents.handler(event, lambdaContext("window-events")));
+  // The companion function (docs/contract.md, "Companions"), started by the bus stand-in as the
+  // stack's rule starts it: in the background, after the export has answered.
+  const companion = await import("../lambdas/build-companion/handler.js");
+  eventBridge.onEvent((event) => {
+    if (event.source !== "wavy-sessions" || event["detail-type"] !== "Export Succeeded") return;
+    setImmediate(() => {
+      companion
+        .handler(event, lambdaContext("build-companion", 900_000))
+        .then((outcome) => console.log(companionLine(outcome)))
+        .catch((error: unknown) =>
+          console.log(
+            `[companion] not built: ${(error as Error).message} (npm run backfill:companions)`,
+          ),
+        );
+    });
+  });
   const api = await startApiServer(
     // The console (docs/contract.md, "Local console") is served beside the handler, locally only.
     withConsole((event) => handler(event, lambdaContext("export-sessions")), {
@@ -96,6 +113,7 @@ async function main(): Promise<void> {
     settings.port,
     "127.0.0.1",
     {
+      onResponse: (request) => console.log(requestLogLine({ ...request, at: new Date() })),
       webhooks: {
         token: webhookToken,
         enqueue: (body, attributes) => webhookQueue.send(body, attributes),
@@ -132,7 +150,8 @@ In the background (202, then poll the Location):
   curl -si -XPOST ${base}/exports -H 'Prefer: respond-async' -d '{"customerId":"1001"}'
   curl -s "${base}/exports?customerId=42&limit=5"
 
-Each completion event is printed as an [event] line.
+Each completion event is printed as an [event] line, and each companion built from an
+Export Succeeded (in the background, docs/contract.md "Companions") as a [companion] line.
 
 Live windows (Wavy's webhooks in, one contact's window out):
   Webhook    ${api.url}/hooks/wavy/${webhookToken}/mo  (and /status; token from WEBHOOK_TOKEN, or generated)
@@ -184,6 +203,13 @@ Ctrl-C stops everything.
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/** One readable line per companion the companion function handled. */
+function companionLine(outcome: { kind: string; key?: string; rows?: number; reason?: string }) {
+  if (outcome.kind === "built") return `[companion] ${outcome.key}: ${outcome.rows} rows`;
+  if (outcome.kind === "exists") return `[companion] ${outcome.key}: already built`;
+  return `[companion] none: ${outcome.reason}`;
 }
 
 /** One readable line per completion event, as a rule's target would receive it. */

@@ -28,6 +28,8 @@ export interface BundledNodeFunctionProps {
   readonly onFailure?: sqs.IQueue;
   readonly retryAttempts?: number;
   readonly maxEventAge?: Duration;
+  /** Async invocations only: the function's own dead-letter queue (no EventInvokeConfig). */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 /**
@@ -76,6 +78,7 @@ export class BundledNodeFunction extends NodejsFunction {
       onFailure: props.onFailure ? new destinations.SqsDestination(props.onFailure) : undefined,
       retryAttempts: props.retryAttempts,
       maxEventAge: props.maxEventAge,
+      deadLetterQueue: props.deadLetterQueue,
       environment: props.environment,
       bundling: {
         format: OutputFormat.ESM,

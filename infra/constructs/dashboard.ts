@@ -16,6 +16,8 @@ export interface DashboardProps {
   readonly counterFunction: lambda.IFunction;
   readonly api: apigateway.RestApi;
   readonly deadLetterQueue: sqs.IQueue;
+  /** The companion function's own dead-letter queue, summed with the stack's. */
+  readonly companionDeadLetterQueue?: sqs.IQueue;
 }
 
 /** The stack's one dashboard: the alarms' states, then the figures, built from the metric factory. */
@@ -88,7 +90,7 @@ export function buildDashboard(
         metrics.functionErrors(counterFunction),
         metrics.functionThrottles(counterFunction),
       ],
-      right: [metrics.deadLetters(props.deadLetterQueue)],
+      right: [metrics.deadLetters(props.deadLetterQueue, props.companionDeadLetterQueue)],
       width: 12,
     }),
   );

@@ -10,7 +10,12 @@ import {
   locationTemplate,
   projectionParameters,
 } from "../../lambdas/lib/layout.js";
-import { NAMED_QUERIES, RAW_EXPORTS_TABLE, SESSIONS_TABLE } from "../athena-queries.js";
+import {
+  NAMED_QUERIES,
+  namedQueryDescription,
+  RAW_EXPORTS_TABLE,
+  SESSIONS_TABLE,
+} from "../athena-queries.js";
 
 export interface DataCatalogProps {
   readonly bucket: s3.IBucket;
@@ -170,10 +175,7 @@ export class DataCatalog extends Construct {
       const named = new athena.CfnNamedQuery(this, `Query-${query.name}`, {
         // Prefixed like the workgroup, so two deployments' queries keep apart in the console.
         name: `${this.databaseName}-${query.name}`,
-        description: `${query.description} Parameters: ${query.parameters.join(", ")}.`.slice(
-          0,
-          1024,
-        ),
+        description: namedQueryDescription(query).slice(0, 1024),
         database: this.databaseName,
         workGroup: this.workGroup.ref,
         queryString: query.sql,

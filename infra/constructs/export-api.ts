@@ -96,7 +96,9 @@ export class ExportApi extends Construct {
         manifests: ["write", "read", "delete"],
         history: ["write", "delete"],
         idempotency: ["write", "read", "delete"],
-        sessions: ["write", "abort", "delete"],
+        // Only read, with HeadObject, for the document's companion.status: the companion
+        // function writes it (docs/contract.md, "Companions").
+        sessions: ["read"],
         closing: ["write", "read", "abort", "delete"],
       },
       list: true,

@@ -58,14 +58,13 @@ export class ExportWorker extends Construct {
       onFailure: props.deadLetterQueue,
     });
     props.secret.grantRead(this.function);
-    // Reads and rewrites the manifest it was given, writes the CSV and its companion (in the
-    // same pass); aborts or deletes them when it fails, or when an observer recorded the end
-    // first. ListBucket: a missing manifest is NoSuchKey, not 403.
+    // Reads and rewrites the manifest it was given, writes the CSV (its companion is the
+    // companion function's); aborts or deletes it when it fails, or when an observer recorded the
+    // end first. ListBucket: a missing manifest is NoSuchKey, not 403.
     storage.bind(this.function, {
       objects: {
         exports: ["write", "abort", "delete"],
         manifests: ["write", "read"],
-        sessions: ["write", "abort", "delete"],
       },
       list: true,
     });

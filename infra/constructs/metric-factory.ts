@@ -159,10 +159,16 @@ export class MetricFactory {
   }
 
   /** Messages waiting in a dead-letter queue: the most seen in five minutes. */
-  deadLetters(queue: sqs.IQueue): cloudwatch.Metric {
-    return queue.metricApproximateNumberOfMessagesVisible({
+  /** Messages waiting in the dead-letter queue, summed with the companion's own when given. */
+  deadLetters(queue: sqs.IQueue, companionQueue?: sqs.IQueue): cloudwatch.IMetric {
+    const visible = (q: sqs.IQueue) =>
+      q.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: "Maximum" });
+    if (!companionQueue) return visible(queue);
+    return new cloudwatch.MathExpression({
+      expression: "stack + companion",
+      usingMetrics: { stack: visible(queue), companion: visible(companionQueue) },
       period: FIVE_MINUTES,
-      statistic: "Maximum",
+      label: "Dead-lettered events",
     });
   }
 }

@@ -28,6 +28,12 @@ export interface ObservabilityProps {
   readonly counterFunction: lambda.IFunction;
   readonly api: apigateway.RestApi;
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The companion function's dead-letter queue (docs/contract.md, "Companions"), watched by the
+   * same DeadLetters alarm: an alarm of its own would take the stack past CloudFormation's 500
+   * resources at 200 targets.
+   */
+  readonly companionDeadLetterQueue?: sqs.IQueue;
 }
 
 /**
@@ -67,8 +73,8 @@ export class Observability extends Construct {
       }),
       this.alarm("DeadLetters", {
         alarmDescription:
-          "Counter events were dead-lettered: undeliverable, or still failing after retries.",
-        metric: metrics.deadLetters(props.deadLetterQueue),
+          "Counter or companion events were dead-lettered: undeliverable, or still failing after retries.",
+        metric: metrics.deadLetters(props.deadLetterQueue, props.companionDeadLetterQueue),
         threshold: 1,
       }),
       ...this.wavyFailureAlarms(),
@@ -83,6 +89,9 @@ export class Observability extends Construct {
       counterFunction: props.counterFunction,
       api: props.api,
       deadLetterQueue: props.deadLetterQueue,
+      ...(props.companionDeadLetterQueue && {
+        companionDeadLetterQueue: props.companionDeadLetterQueue,
+      }),
     });
   }
 

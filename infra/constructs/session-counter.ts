@@ -143,9 +143,9 @@ export class SessionCounter extends Construct {
   }
 
   /**
-   * A snapshot is a synchronous export made by the counter: it writes the CSV, its normalised
-   * companion (sessions/), the history entry and the manifest, aborts its upload and takes back
-   * the CSV, companion, entry and manifest when a later write fails, and puts events on the bus
+   * A snapshot is a synchronous export made by the counter: it writes the CSV (its companion is
+   * the companion function's), the history entry and the manifest, aborts its upload and takes
+   * back the CSV, entry and manifest when a later write fails, and puts events on the bus
    * only (the L2 grant names its ARN,
    * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
    */
@@ -154,7 +154,6 @@ export class SessionCounter extends Construct {
     props.storage.bind(this.function, {
       objects: {
         exports: snapshot,
-        sessions: snapshot,
         // Issue 19: a failed snapshot takes its manifest back with If-Match on the running
         // version, and a conditional delete needs s3:GetObject as well
         // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html).

@@ -44,7 +44,13 @@ function time(value: string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
   const parsed = ISO_TIME.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(parsed)) {
-    throw new InvalidRequestError(`${name} must be an ISO-8601 time with Z or an offset`);
+    // `+03:00` unescaped in a query string arrives as " 03:00": form encoding reads "+" as a space.
+    const plusAsSpace = ISO_TIME.test(value.replace(/ (\d{2}:\d{2})$/, "+$1"));
+    throw new InvalidRequestError(
+      plusAsSpace
+        ? `${name} has a space where its offset's "+" should be: a "+" in a query string reads as a space, so write it as %2B (e.g. 2026-11-28T12:00:00%2B03:00) or use Z`
+        : `${name} must be an ISO-8601 time with Z or an offset`,
+    );
   }
   return new Date(parsed);
 }

@@ -16,12 +16,13 @@ export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxy
 /**
  * POST /exports' answer (docs/contract.md, "HTTP API"): 202 while the export is running, 201 once
  * it has ended, each with the export's Location as the caller reached it. Preference-Applied
- * tells a caller that asked for respond-async that it got it (RFC 7240, section 3).
+ * tells a caller that asked for respond-async that it got it (RFC 7240, section 3);
+ * Idempotent-Replayed that the export is an earlier request's (docs/contract.md, "Idempotency").
  */
 export function exportCreatedResponse(
   event: APIGatewayProxyEvent,
   document: ExportDocument,
-  respondAsync: boolean,
+  { respondAsync, replayed = false }: { respondAsync: boolean; replayed?: boolean },
 ): APIGatewayProxyResult {
   const running = document.status === EXPORT_STATUS.running;
   const response = jsonResponse(running ? 202 : 201, document);
@@ -29,6 +30,7 @@ export function exportCreatedResponse(
     ...response.headers,
     Location: `${basePathOf(event)}/exports/${document.exportId}`,
     ...(running && respondAsync && { "Preference-Applied": "respond-async" }),
+    ...(replayed && { "Idempotent-Replayed": "true" }),
   };
   return response;
 }

@@ -34,13 +34,17 @@ export function refuseUnknownParameters(
   );
 }
 
+/** `sub_account_id`, `SubAccountID`, `sub-account-id` and `subaccountid` all read as one name. */
+const folded = (name: string) => name.toLowerCase().replace(/[_-]/g, "");
+
 /**
- * The Wavy drop-in ignores parameters it does not know, as a drop-in must, except an id's name
- * in another case: that can only be a typo, and ignoring it would widen the export.
+ * The Wavy drop-in ignores parameters it does not know, as a drop-in must, except a near miss of
+ * an id's name (another case, `_` or `-` between its words: `sub_account_id=7`): that can only be
+ * a typo, and ignoring it would widen the export to the whole customer.
  */
 export function refuseMiscasedIds(query: Record<string, string>): void {
   for (const name of Object.keys(query)) {
-    const meant = ID_PARAMETERS.find((id) => id.toLowerCase() === name.toLowerCase());
+    const meant = ID_PARAMETERS.find((id) => folded(id) === folded(name));
     if (meant !== undefined && meant !== name) {
       throw new InvalidRequestError(
         `Unknown query parameter ${quotedName(name)}: did you mean ${meant}?`,

@@ -47,8 +47,16 @@ const ROUTES: Route[] = [
         const idempotencyKey = idempotencyKeyOf(event);
         const respondAsync = prefersRespondAsync(event);
         const target = parseTarget(parseJsonBody(event), "body", SessionTargetBodySchema);
-        const document = await api().createExport(target, { idempotencyKey, respondAsync });
-        return exportCreatedResponse(event, document, respondAsync);
+        let replayed = false;
+        const onReplay = () => {
+          replayed = true;
+        };
+        const document = await api().createExport(target, {
+          idempotencyKey,
+          respondAsync,
+          onReplay,
+        });
+        return exportCreatedResponse(event, document, { respondAsync, replayed });
       },
     },
   },

@@ -182,6 +182,28 @@ export function loadExportConfig(env: Env = process.env): ExportConfig {
   };
 }
 
+/** The companion function's environment (docs/contract.md, "Companions"): the bucket and zone. */
+export interface CompanionConfig {
+  bucket: string;
+  s3ForcePathStyle: boolean;
+  timeZone: string;
+}
+
+const companionEnvSchema = z.object({
+  EXPORT_BUCKET: exportEnvSchema.shape.EXPORT_BUCKET,
+  S3_FORCE_PATH_STYLE: exportEnvSchema.shape.S3_FORCE_PATH_STYLE,
+  WAVY_TIMEZONE: wavyEnvSchema.shape.WAVY_TIMEZONE,
+});
+
+export function loadCompanionConfig(env: Env = process.env): CompanionConfig {
+  const parsed = parse(companionEnvSchema, env);
+  return {
+    bucket: parsed.EXPORT_BUCKET,
+    s3ForcePathStyle: parsed.S3_FORCE_PATH_STYLE,
+    timeZone: parsed.WAVY_TIMEZONE,
+  };
+}
+
 /** Parses once, on first use, so a bad environment surfaces as a 500 with a log line. */
 export function once<T>(load: () => T): () => T {
   let value: T | undefined;

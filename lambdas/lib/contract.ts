@@ -226,6 +226,8 @@ export const STACK_OUTPUT = {
   windowsTableName: "WindowsTableName",
   webhookQueueUrl: "WebhookQueueUrl",
   webhookDeadLetterQueueUrl: "WebhookDeadLetterQueueUrl",
+  /** The companion function's dead-letter queue (docs/contract.md, "Companions"). */
+  companionDeadLetterQueueUrl: "CompanionDeadLetterQueueUrl",
 } as const;
 
 /**
@@ -373,3 +375,29 @@ export const CLOSING_NOTICES = {
 
 /** The CSV-zone measurement (docs/contract.md, "Measuring the CSV's zone"). */
 export const CSV_ZONE = { minPairs: 3, maxPairs: 1_000, quarterHourMinutes: 15 } as const;
+
+/**
+ * The companion function (docs/contract.md, "Companions"): issue 19 item 3. Its retries and
+ * dead-letter queue are set by the stack from these, and the export document's
+ * `companion.status` turns `failed` once the build window has passed without a companion.
+ */
+export const COMPANION = {
+  status: { pending: "pending", ready: "ready", failed: "failed" },
+  /** EventBridge's delivery retries to the function (rule target `retryAttempts`). */
+  deliveryRetryAttempts: 8,
+  /** Lambda's retries of a failed asynchronous invocation: its default, 2. */
+  invokeRetryAttempts: 2,
+  /** How old an event may get in EventBridge's delivery retries. */
+  maxEventAgeMinutes: 60,
+  /** How old it may get in Lambda's asynchronous queue: Lambda's default, 6 h. */
+  invokeMaxEventAgeMinutes: 360,
+  /** The function's timeout: Lambda's longest, the largest CSV it takes is in docs/benchmarks.md. */
+  timeoutSeconds: 900,
+  /**
+   * Past completedAt + this, a missing companion reads `failed`: longer than both event ages
+   * and three full invocations together (60 + 360 + 3 × 15 = 465 minutes).
+   */
+  buildWindowMinutes: 480,
+  /** The file's key-value metadata: rows whose text had bytes replaced by U+FFFD. */
+  replacedRowsMetadataKey: "wavy.replaced_utf8_rows",
+} as const;

@@ -13,7 +13,7 @@ const tls = { "aws:SecureTransport": "true" };
 
 /** Lambda assumes each execution role, then writes its logs and traces with it. */
 function functionEdges(model: StackModel): IamRequest[] {
-  return (["export", "counter", "worker"] as const).flatMap((fn) => {
+  return (["export", "counter", "worker", "companion"] as const).flatMap((fn) => {
     const role = model.functionRole[fn];
     const session = sessionArn(role, `wavy-sessions-${fn}`);
     const stream = `${model.logGroupArn[fn].replace(/:\*$/, "")}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
@@ -471,9 +471,59 @@ export function refusedWindowsEdges(model: StackModel): IamRequest[] {
   ];
 }
 
+/**
+ * The companion's rule (docs/contract.md, "Companions"). EventBridge invokes a Lambda target as
+ * `events.amazonaws.com` with `aws:SourceArn` = the rule's ARN, allowed by the function's
+ * resource-based policy ("Using resource-based policies for Amazon EventBridge", Lambda
+ * permissions, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-lambda-permissions);
+ * an event it cannot deliver goes to the target's dead-letter queue as `events.amazonaws.com`
+ * with the same `aws:SourceArn`, allowed by the queue's policy ("Granting permissions to the
+ * dead-letter queue", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html#eb-rule-dlq).
+ * An invocation that still fails after Lambda's retries goes to the function's dead-letter queue
+ * with its execution role (sqs:SendMessage,
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html#invocation-dlq).
+ */
+function companionEdges(model: StackModel): IamRequest[] {
+  const { ruleArn, functionPolicy, deadLetterQueue, functionDeadLetterArn } = model.companion;
+  const role = model.functionRole.companion;
+  const fromRule = { "aws:SourceArn": ruleArn, "aws:SourceAccount": TEST_ACCOUNT };
+  return [
+    {
+      label: "EventBridge invokes the companion function for its rule",
+      principal: "events.amazonaws.com",
+      action: "lambda:InvokeFunction",
+      resource: model.functionArn.companion,
+      resourcePolicy: functionPolicy,
+      context: fromRule,
+    },
+    {
+      label: "EventBridge dead-letters an Export Succeeded it could not deliver",
+      principal: "events.amazonaws.com",
+      action: "sqs:SendMessage",
+      resource: deadLetterQueue.arn,
+      resourcePolicy: deadLetterQueue.policy,
+      context: { ...fromRule, ...tls },
+    },
+    ...(functionDeadLetterArn
+      ? [
+          {
+            label: "Lambda sends a failed companion invocation to its dead-letter queue",
+            principal: sessionArn(role, "wavy-sessions-companion"),
+            action: "sqs:SendMessage",
+            resource: functionDeadLetterArn,
+            role,
+            resourcePolicy: queuePolicy(model, functionDeadLetterArn),
+            context: tls,
+          },
+        ]
+      : []),
+  ];
+}
+
 export function serviceEdges(model: StackModel): IamRequest[] {
   return [
     ...functionEdges(model),
+    ...companionEdges(model),
     ...schedulerEdges(model),
     ...destinationEdges(model),
     ...alarmEdges(model),
@@ -489,6 +539,8 @@ function roleByArn(model: StackModel, arn: string): RoleModel {
 }
 
 function queuePolicy(model: StackModel, queueArn: string) {
+  if (queueArn === model.companion.deadLetterQueue.arn)
+    return model.companion.deadLetterQueue.policy;
   return queueArn === model.deadLetterQueue.arn ? model.deadLetterQueue.policy : undefined;
 }
 

@@ -69,6 +69,17 @@ export interface StackModel {
   /** The export bucket's name (the tests' own). */
   bucketName: string;
   deadLetterQueue: { arn: string; policy: PolicyDocument | undefined };
+  /**
+   * The companion function's (docs/contract.md, "Companions"): its rule, the function's
+   * resource-based policy from its AWS::Lambda::Permission, and its own dead-letter queue.
+   */
+  companion: {
+    ruleArn: string;
+    functionPolicy: PolicyDocument;
+    deadLetterQueue: { arn: string; policy: PolicyDocument | undefined };
+    /** The function's DeadLetterConfig target. */
+    functionDeadLetterArn: string | undefined;
+  };
   /** Where each asynchronously invoked function's failed invocations go. */
   onFailureDestinations: { counter: string[]; worker: string[] };
   scheduleGroupArn: string;
@@ -153,6 +164,7 @@ export function buildStackModel(
     export: id(stack.exportApi.function),
     counter: id(stack.counter.function),
     worker: id(stack.worker.function),
+    companion: id(stack.companions.function),
   } satisfies Record<FunctionRole, string>;
   const functionRole = (role: FunctionRole) =>
     roleByArn(String(resources[functionIds[role]]?.Properties?.Role));
@@ -252,16 +264,37 @@ export function buildStackModel(
       export: functionRole("export"),
       counter: functionRole("counter"),
       worker: functionRole("worker"),
+      companion: functionRole("companion"),
     },
     functionArn: {
       export: exportArn,
       counter: resolver.arn(functionIds.counter),
       worker: resolver.arn(functionIds.worker),
+      companion: resolver.arn(functionIds.companion),
     },
     logGroupArn: {
       export: logGroupArn("export"),
       counter: logGroupArn("counter"),
       worker: logGroupArn("worker"),
+      companion: logGroupArn("companion"),
+    },
+    companion: {
+      ruleArn: resolver.arn(id(stack.companions.rule)),
+      functionPolicy: functionPolicy(resolver.arn(functionIds.companion)),
+      deadLetterQueue: {
+        arn: resolver.arn(id(stack.companions.deadLetterQueue)),
+        policy: policyOf(
+          "AWS::SQS::QueuePolicy",
+          "Queues",
+          resolver.ref(id(stack.companions.deadLetterQueue)),
+        ),
+      },
+      functionDeadLetterArn: (() => {
+        const config = resources[functionIds.companion]?.Properties?.DeadLetterConfig as
+          | { TargetArn?: string }
+          | undefined;
+        return config?.TargetArn;
+      })(),
     },
     exportFunctionPolicy,
     bucketName,

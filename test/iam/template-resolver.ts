@@ -164,6 +164,10 @@ export class TemplateResolver {
       case "AWS::DynamoDB::Table":
       case "AWS::DynamoDB::GlobalTable":
         return `arn:${partition}:dynamodb:${region}:${account}:table/${name}`;
+      // A rule on the default bus; one on a custom bus has the bus's name in between
+      // (Service Authorization Reference, Amazon EventBridge, resource type "rule-on-default-event-bus").
+      case "AWS::Events::Rule":
+        return `arn:${partition}:events:${region}:${account}:rule/${name}`;
       case "AWS::Scheduler::Schedule":
         return `arn:${partition}:scheduler:${region}:${account}:schedule/default/${name}`;
     }

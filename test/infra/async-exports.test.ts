@@ -70,14 +70,14 @@ describe("the export worker", () => {
     });
   });
 
-  it("may touch only exports/, sessions/ (the companion) and manifests/, and delete only under those", () => {
+  it("may touch only exports/ and manifests/, and delete only under those (no companion: issue 19)", () => {
     const s3 = withAction("wavy-sessions-export-worker", "s3:");
     const objectResources = s3
       .flatMap((s) => listOf(s.Resource))
       .map((r) => JSON.stringify(resolve(synthesised.template, r)));
     for (const resource of objectResources) {
       expect(resource).toMatch(
-        /"(\/exports\/\*|\/sessions\/\*|\/manifests\/\*)"\]|StorageExports[A-Za-z0-9]+","Arn"\]\}$/,
+        /"(\/exports\/\*|\/manifests\/\*)"\]|StorageExports[A-Za-z0-9]+","Arn"\]\}$/,
       );
     }
     const deletes = s3.filter((s) => listOf(s.Action).includes("s3:DeleteObject"));
@@ -86,7 +86,6 @@ describe("the export worker", () => {
     expect(deleted.map((r) => /"\/([a-z]+)\/\*"/.exec(r)?.[1]).sort()).toEqual([
       "exports",
       "manifests",
-      "sessions",
     ]);
   });
 });
@@ -150,7 +149,7 @@ describe("scheduled snapshots", () => {
     }
   });
 
-  it("give the counter the bucket and write access to exports/, sessions/, manifests/ and history/ only", () => {
+  it("give the counter the bucket and write access to exports/, manifests/ and history/ only", () => {
     const { properties } = functionOf("wavy-sessions-counter");
     expect((properties.Environment as { Variables: Json }).Variables).toMatchObject({
       EXPORT_BUCKET: { Ref: expect.stringMatching(/^StorageExports/) },
@@ -168,9 +167,7 @@ describe("scheduled snapshots", () => {
     const suffixes = s3
       .flatMap((s) => listOf(s.Resource))
       .map((r) => String((r as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1].at(-1)));
-    expect(new Set(suffixes)).toEqual(
-      new Set(["/exports/*", "/sessions/*", "/manifests/*", "/history/*"]),
-    );
+    expect(new Set(suffixes)).toEqual(new Set(["/exports/*", "/manifests/*", "/history/*"]));
   });
 
   it(

@@ -303,10 +303,10 @@ describe("imported secret encrypted with a customer-managed key", () => {
     }
   });
 
-  it("grants the live windows' functions no KMS access: they never read the Wavy secret", () => {
+  it("grants the live windows' and the companion's functions no KMS access: they never read the Wavy secret", () => {
     const readers = new Set(functionRoles(importedSecret));
     const others = allFunctionRoles(importedSecret).filter((role) => !readers.has(role));
-    expect(others).toHaveLength(2);
+    expect(others).toHaveLength(3);
     for (const roleId of others) expect(kmsStatements(importedSecret, roleId)).toEqual([]);
   });
 

@@ -79,7 +79,8 @@ describe("functions bound to the export store", () => {
       expect(variables.DOWNLOAD_URL_TTL_SECONDS, id).toMatch(/^\d+$/);
     }
     // The export function, the worker and the counter (a snapshot target is configured).
-    expect(bound).toBe(3);
+    // The export function, the worker, the counter and the companion function.
+    expect(bound).toBe(4);
   });
 });
 

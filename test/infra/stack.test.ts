@@ -232,8 +232,9 @@ describe("export API", () => {
 describe("functions", () => {
   it("run on nodejs22.x or newer, on arm64, traced, without paying for source maps at start-up", () => {
     const functions = Object.values(resources("AWS::Lambda::Function"));
-    // The export function, its worker, the counter, and the live windows' processor and lookups.
-    expect(functions).toHaveLength(5);
+    // The export function, its worker, the counter, the companion function, and the live
+    // windows' processor and lookups.
+    expect(functions).toHaveLength(6);
     for (const { Properties: fn } of functions) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1]);
       expect(major).toBeGreaterThanOrEqual(22);
@@ -365,14 +366,14 @@ describe("least privilege", () => {
       "/manifests/*": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
       "/history/*": ["s3:DeleteObject", "s3:PutObject"],
       "/idempotency/*": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-      // The companion is written (and taken back on failure), never read by the function.
-      "/sessions/*": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"],
+      // The companion is the companion function's: only HeadObject, for companion.status.
+      "/sessions/*": ["s3:GetObject"],
       // The closing list is read only through the presigned URL the function signs.
       "/closing/*": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
     });
   });
 
-  it("lets the export function delete what a failed export wrote: its manifest, history entry, CSV, companion and closing list", () => {
+  it("lets the export function delete what a failed export wrote: its manifest, history entry, CSV and closing list", () => {
     // The manifest is written before the CSV is committed; a failed commit takes it back, and a
     // dead worker's object is taken back by whoever reads its export past deadlineAt.
     const deletes = statementsOfRole("ExportFunctionRole").filter((s) =>
@@ -389,7 +390,6 @@ describe("least privilege", () => {
       "/history/*",
       "/idempotency/*",
       "/manifests/*",
-      "/sessions/*",
     ]);
   });
 
@@ -544,10 +544,11 @@ describe("observability", () => {
 
   it("alarms on export errors, API 5xx, counter failures and a non-empty dead-letter queue", () => {
     const names = alarms().map((a) => a.MetricName ?? "math");
-    expect(names).toEqual(
-      expect.arrayContaining(["Errors", "5XXError", "ApproximateNumberOfMessagesVisible", "math"]),
-    );
-    const math = alarms().find((a) => a.Metrics);
+    expect(names).toEqual(expect.arrayContaining(["Errors", "5XXError", "math"]));
+    // The dead-letter queues (the stack's and the companion's) are summed by one alarm.
+    const deadLetters = alarms().find((a) => String(a.AlarmName).endsWith("/DeadLetters"));
+    expect(JSON.stringify(deadLetters?.Metrics)).toContain("ApproximateNumberOfMessagesVisible");
+    const math = alarms().find((a) => a.Metrics && !String(a.AlarmName).endsWith("/DeadLetters"));
     expect(JSON.stringify(math?.Metrics)).toContain('"MetricName":"WavyRequestFailed"');
   });
 

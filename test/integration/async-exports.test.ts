@@ -102,11 +102,13 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
     const download = await fetch(String(done.json.downloadUrl));
     expect(Buffer.from(await download.arrayBuffer()).equals(Buffer.from(CSV))).toBe(true);
     expect(h.wavy.sessionCalls()).toHaveLength(1);
-    // The worker writes the normalised companion in the same pass (issue 13).
+    // The companion function builds the normalised companion from the stored CSV once the
+    // worker's Export Succeeded is put (issue 19).
     const companion = String(accepted.json.key)
       .replace(/^exports\//, "sessions/")
       .replace(/\.csv$/, ".parquet");
     expect(done.json.sessionsKey).toBe(companion);
+    await h.companions(1);
     expect(await h.objectKeys("sessions/")).toEqual([companion]);
     await expectParquetAt(h, companion);
   });
@@ -117,7 +119,13 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
 
     const [event] = await h.eventBridge.waitFor(1);
 
-    const { downloadUrl: _url, downloadUrlExpiresAt: _expires, ...withoutUrl } = done.json;
+    // The detail is the manifest: no URL, and no companion (it would always say pending).
+    const {
+      downloadUrl: _url,
+      downloadUrlExpiresAt: _expires,
+      companion: _companion,
+      ...withoutUrl
+    } = done.json;
     expect(event).toMatchObject({
       source: "wavy-sessions",
       "detail-type": "Export Succeeded",
@@ -126,6 +134,7 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
       detail: withoutUrl,
     });
     expect(JSON.stringify(event?.detail)).not.toContain("X-Amz-");
+    expect(event?.detail).not.toHaveProperty("companion");
     expect(h.eventBridge.events).toHaveLength(1);
   });
 

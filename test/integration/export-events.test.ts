@@ -20,7 +20,12 @@ describe("completion events of synchronous exports", () => {
 
     const [event] = await h.eventBridge.waitFor(1);
 
-    const { downloadUrl: _url, downloadUrlExpiresAt: _expires, ...detail } = json;
+    const {
+      downloadUrl: _url,
+      downloadUrlExpiresAt: _expires,
+      companion: _companion,
+      ...detail
+    } = json;
     expect(event).toMatchObject({
       version: "0",
       source: "wavy-sessions",

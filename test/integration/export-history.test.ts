@@ -138,7 +138,7 @@ describe("run history at 100 000 exports", () => {
     return { status: answer.status, page: answer.json as unknown as Page, requests };
   };
 
-  it("reads one ListObjectsV2 and per export returned one GetObject (no HeadObject: a succeeded manifest implies its CSV), on the first page and deep in", async () => {
+  it("reads one ListObjectsV2 and per export returned one GetObject and one HeadObject (its companion's readiness; a succeeded manifest implies its CSV), on the first page and deep in", async () => {
     const first = await page("limit=100");
     const second = await page(`limit=100&cursor=${first.page.nextCursor}`);
     const deep = await page(`limit=50&to=${manifestOf(90_000).createdAt}`);
@@ -148,8 +148,9 @@ describe("run history at 100 000 exports", () => {
       expect(requests.filter((r) => r === "GET list")).toHaveLength(1);
       // The manifest only: it says succeeded only once its CSV is committed (the lifecycle).
       expect(requests.filter((r) => r === "GET object")).toHaveLength(answer.exports.length);
-      expect(requests.filter((r) => r === "HEAD object")).toHaveLength(0);
-      expect(requests.length).toBe(1 + answer.exports.length);
+      // One HeadObject: whether its companion is built (`companion.status`).
+      expect(requests.filter((r) => r === "HEAD object")).toHaveLength(answer.exports.length);
+      expect(requests.length).toBe(1 + 2 * answer.exports.length);
     }
     expect(first.page.exports).toHaveLength(100);
     expect(first.page.exports[0]?.exportId).toBe(manifestOf(0).exportId);
@@ -168,6 +169,6 @@ describe("run history at 100 000 exports", () => {
       Array.from({ length: 60 }, (_, n) => manifestOf(TOTAL - 60 + n).exportId),
     );
     expect(last.page.nextCursor).toBeNull();
-    expect(last.requests.length).toBe(1 + 60);
+    expect(last.requests.length).toBe(1 + 2 * 60);
   });
 });

@@ -79,6 +79,17 @@ describe("Idempotency-Key on POST /exports", () => {
     expect(await h.objectKeys(idempotencyRecordKey("retry-1"))).toHaveLength(1);
   });
 
+  it("marks a replay with Idempotent-Replayed: true, and only a replay", async () => {
+    const first = await post({ customerId: "42" }, "replayed-1");
+    const again = await post({ customerId: "42" }, "replayed-1");
+    const unkeyed = await post({ customerId: "42" });
+
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.json.exportId).toBe(first.json.exportId);
+    expect(unkeyed.headers.get("idempotent-replayed")).toBeNull();
+  });
+
   it("makes a new export for each request without a key (control)", async () => {
     const first = await post({ customerId: "42" });
     const second = await post({ customerId: "42" });

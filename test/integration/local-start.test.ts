@@ -71,6 +71,27 @@ describe("npm start", () => {
     expect(csv.toString().split("\n")[0]).toBe("source;session_created_at");
   });
 
+  it("builds the export's companion in the background and says so in the document", async () => {
+    const answer = await fetch(`${apiUrl}/exports`, {
+      method: "POST",
+      body: '{"customerId":"42"}',
+    });
+    const document = (await answer.json()) as {
+      exportId: string;
+      companion: { status: string; key: string };
+    };
+    expect(document.companion.status).toBe("pending");
+    const until = Date.now() + 10_000;
+    while (!output.includes(`[companion] ${document.companion.key}`) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(output).toContain(`[companion] ${document.companion.key}: 240 rows`);
+    const read = (await (await fetch(`${apiUrl}/exports/${document.exportId}`)).json()) as {
+      companion: { status: string };
+    };
+    expect(read.companion.status).toBe("ready");
+  });
+
   it("answers GET /sessions/closing with the sandbox's destinations closing soonest first", async () => {
     const answer = await fetch(`${apiUrl}/sessions/closing?customerId=42&withinMinutes=1440`);
     const document = (await answer.json()) as {
@@ -170,6 +191,20 @@ describe("npm start", () => {
     }
     expect(windows).toEqual([expect.objectContaining({ open: true, minutesLeft: 1440 })]);
     expect(output).not.toContain(user);
+  });
+
+  it("prints one short line per request, a 404 too, with the token and numbers masked", async () => {
+    expect((await fetch(`${apiUrl}/no-such-route`)).status).toBe(404);
+    const until = Date.now() + 5_000;
+    while (!/GET \/no-such-route 404/.test(output) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(output).toMatch(/^\[http \d\d:\d\d:\d\dZ\] GET \/no-such-route 404 \d+ ms$/m);
+    expect(output).toMatch(/^\[http [^\]]+\] POST \/exports 201 \d+ ms$/m);
+    // The webhook test above posted with the token and looked a number up.
+    expect(output).toMatch(/^\[http [^\]]+\] POST \/hooks\/wavy\/<token>\/mo 200 \d+ ms$/m);
+    expect(output).toMatch(/^\[http [^\]]+\] GET \/windows\/\*+\d{4} 200 \d+ ms$/m);
+    expect(output).not.toMatch(/^\[http .*local-start-test-token/m);
   });
 
   it("stops cleanly on Ctrl-C", async () => {

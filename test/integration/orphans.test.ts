@@ -90,10 +90,15 @@ describe("a failed export leaves no CSV under exports/", () => {
       .filter((prefix) => prefix !== "sessions");
     // history entry, running index, running manifest, the CSV, the succeeded manifest.
     expect(writes).toEqual(["history", "manifests", "manifests", "exports", "manifests"]);
-    // The read needs no check that the CSV exists: a succeeded manifest implies it.
+    // The read needs no check that the CSV exists: a succeeded manifest implies it. Its one
+    // HeadObject is the companion's readiness (built in the background first).
+    await h.companions(1);
     h.s3.requests.length = 0;
     expect((await h.call("GET", `/exports/${json.exportId}`)).status).toBe(200);
-    expect(h.s3.requests.map((r) => r.method)).toEqual(["GET"]);
+    expect(h.s3.requests.map((r) => `${r.method} ${r.path.split("/")[2]}`)).toEqual([
+      "GET manifests",
+      "HEAD sessions",
+    ]);
     expect(await h.objectKeys("manifests/running/")).toEqual([]);
   });
 

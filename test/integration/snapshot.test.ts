@@ -100,16 +100,20 @@ describe("scheduled snapshots: the counter stores the CSV it counts", () => {
       }),
     );
     expect(await object.Body?.transformToString()).toBe(CSV);
-    // The snapshot's copy pass writes the normalised companion too (issue 13).
+    // The snapshot's copy pass names its companion but does not write it: the companion
+    // function builds it from the stored CSV on the Export Succeeded event (issue 19).
     const companion = stored.key.replace(/^exports\//, "sessions/").replace(/\.csv$/, ".parquet");
     expect(result).toMatchObject({ export: { sessionsKey: companion } });
-    expect(await keys(companion)).toEqual([companion]);
+    expect(await keys("sessions/")).toEqual([]);
     expect(await keys(`manifests/${stored.exportId}.json`)).toHaveLength(1);
     expect(await keys("history/customerId=42/subAccountId=7/")).toEqual([
       expect.stringMatching(new RegExp(`-${stored.exportId}\\.json$`)),
     ]);
     const [event] = await eventBridge.waitFor(1);
-    expect(event).toMatchObject({ "detail-type": "Export Succeeded", detail: stored });
+    const { companion: _companion, ...manifest } = stored as typeof stored & {
+      companion?: unknown;
+    };
+    expect(event).toMatchObject({ "detail-type": "Export Succeeded", detail: manifest });
     expect(metricValues(emfDocuments(log)).get("OpenSessions")?.value).toBe(4);
   });
 

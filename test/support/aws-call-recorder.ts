@@ -24,7 +24,7 @@ import { describeAwsCall, describeRefusal } from "./iam-action-map.js";
  */
 
 /** The function whose role makes the call: one execution role each in the stack. */
-export type FunctionRole = "export" | "counter" | "worker";
+export type FunctionRole = "export" | "counter" | "worker" | "companion";
 
 export interface RecordedCall {
   function: FunctionRole;

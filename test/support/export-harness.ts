@@ -14,9 +14,12 @@ import { lambdaContext } from "../../dev/lambda-context.js";
 import { type LocalFunction, LocalLambda } from "../../dev/lambda-service.js";
 import { LocalS3, localS3ClientConfig } from "../../dev/local-s3.js";
 import { WavySimulator, type WavySimulatorOptions } from "../../dev/wavy-simulator.js";
+import { handleCompanionEvent } from "../../lambdas/build-companion/handler.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { handleWorkerEvent } from "../../lambdas/export-worker/handler.js";
+import { s3CompanionStore } from "../../lambdas/lib/companions/s3-companion-store.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
+import { EVENT } from "../../lambdas/lib/contract.js";
 import {
   buildExportService,
   type ExportServiceDeps,
@@ -48,6 +51,14 @@ export interface Harness {
   ): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
   objectKeys(prefix?: string): Promise<string[]>;
   readObject(key: string): Promise<Buffer>;
+  /**
+   * Resolves once every companion started so far is built: the EventBridge stand-in hands each
+   * `Export Succeeded` to the companion function's handler in the background, as the stack's rule
+   * does (docs/contract.md, "Companions"). Rejects with the first build that failed. `atLeast`:
+   * first wait (up to 5 s) for that many builds since the start to have begun (a worker's event
+   * comes after its manifest). Each build is awaited (and reported) once.
+   */
+  companions(atLeast?: number): Promise<void>;
   emptyBucket(): Promise<void>;
   close(): Promise<void>;
 }
@@ -108,6 +119,35 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   );
   const server = await startApiServer(handleApiRequest(api));
 
+  // The companion function, started by the stand-in bus as the stack's rule starts it.
+  const companionS3 = recordAwsCalls(new S3Client(s3Options), "companion");
+  const buildCompanion = handleCompanionEvent(() => ({
+    store: s3CompanionStore(companionS3, BUCKET),
+    timeZone: config.timeZone,
+  }));
+  let started = 0;
+  const pending: Promise<unknown>[] = [];
+  eventBridge.onEvent((event) => {
+    if (event.source !== EVENT.source || event["detail-type"] !== EVENT.succeeded) return;
+    const build = buildCompanion(event);
+    build.catch(() => {}); // reported by companions()
+    pending.push(build);
+    started++;
+  });
+  const companions = async (atLeast = 0) => {
+    const until = Date.now() + 5_000;
+    while (started < atLeast) {
+      if (Date.now() > until)
+        throw new Error(`Expected ${atLeast} companion builds, got ${started}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // Each build is reported once: a failed one does not fail every later wait.
+    while (pending.length > 0) {
+      const results = await Promise.allSettled(pending.splice(0));
+      const failed = results.find((result) => result.status === "rejected");
+      if (failed) throw failed.reason;
+    }
+  };
   const call: Harness["call"] = async (method, path, body, headers = {}) => {
     const response = await fetch(`${server.url}${path}`, {
       method,
@@ -132,6 +172,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
   };
   const emptyBucket = async () => {
+    // A companion still being built would land in the next test's bucket; one stuck on a hung
+    // S3 (a deadline test's fault) is not waited for past 2 s.
+    await Promise.race([
+      companions().catch(() => {}),
+      new Promise((resolve) => setTimeout(resolve, 2_000)),
+    ]);
     const keys = await objectKeys();
     if (keys.length === 0) return;
     await s3Client.send(
@@ -153,6 +199,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     call,
     objectKeys,
     readObject,
+    companions,
     close: async () => {
       await server.close();
       await lambda.stop();
@@ -160,6 +207,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await wavy.stop();
       await s3.stop();
       s3Client.destroy();
+      companionS3.destroy();
       for (const clients of [exportClients, workerClients]) {
         for (const client of Object.values(clients)) client.destroy();
       }

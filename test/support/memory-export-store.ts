@@ -36,6 +36,10 @@ export class MemoryExportStore implements ExportStore {
     return etag;
   }
 
+  async exists(key: string): Promise<boolean> {
+    return this.objects.has(key);
+  }
+
   async delete(key: string, ifMatch: string | undefined): Promise<boolean> {
     if (ifMatch !== undefined && this.objects.get(key)?.etag !== ifMatch) return false;
     this.objects.delete(key);

@@ -49,9 +49,10 @@ export interface CopyOptions {
    */
   onRow?: RowVisitor;
   /**
-   * Consumers of the CSV's rows (the normalised companion, the closing-soon list), fed by the
-   * same scan. They are finished before `beforeCommit` and discarded on any failure, the CSV's
-   * commit included, so none outlives a failed export.
+   * Consumers of the CSV's rows the caller waits for (the closing-soon list), fed by the same
+   * scan. They are finished before `beforeCommit` and discarded on any failure, the CSV's commit
+   * included, so none outlives a failed export. Derived data is not one of them: it is built
+   * later from the stored CSV (docs/contract.md, "Companions").
    */
   rowSinks?: readonly SessionRowSink[];
   /** IANA zone of offset-less timestamps in the rows handed to rowSinks. */

@@ -1,6 +1,12 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod/mini";
-import { EXPORT_STATUS, EXPORT_TRIGGER, ID_PATTERN, S3_PREFIX } from "../contract.js";
+import {
+  type COMPANION,
+  EXPORT_STATUS,
+  EXPORT_TRIGGER,
+  ID_PATTERN,
+  S3_PREFIX,
+} from "../contract.js";
 import type { SessionTarget } from "../ids.js";
 import * as layouts from "../layout.js";
 import { CURRENT_LAYOUT, type KeyLayout, LAYOUTS } from "../layout.js";
@@ -54,11 +60,20 @@ export type ExportManifest = RunningManifest | SucceededManifest | FailedManifes
 
 export type SucceededDocument = Omit<SucceededManifest, "sessionsKey"> & {
   sessionsKey: string | null;
+  /** Whether its Parquet companion is built (docs/contract.md, "Companions"); not in the manifest. */
+  companion: CompanionDocument;
   downloadUrl: string;
   downloadUrlExpiresAt: string;
   /** GET /sessions/closing only. */
   closing?: ClosingDocument;
 };
+
+/** A succeeded export's `companion` (docs/contract.md, "The export document"): read, not stored. */
+export interface CompanionDocument {
+  status: (typeof COMPANION.status)[keyof typeof COMPANION.status];
+  /** sessions/…/<exportId>.parquet, where the companion is or will be. */
+  key: string;
+}
 
 /** The closing-soon list of GET /sessions/closing. */
 export interface ClosingDocument {

@@ -61,6 +61,8 @@ export interface CreateExportOptions {
   idempotencyKey?: string;
   /** Prefer: respond-async: answer at once with a running export, the worker copies. */
   respondAsync?: boolean;
+  /** Called when the answer replays an earlier request's export (same Idempotency-Key). */
+  onReplay?: () => void;
 }
 
 export interface ExportServiceDeps {
@@ -125,7 +127,8 @@ export function buildExportService(
         timeZone: config.timeZone,
       });
       out.closing = sinks.closing;
-      const committed = [manifest.key, sinks.sessionsKey];
+      // The companion is not among them: its own function builds it after the export.
+      const committed = [manifest.key];
       if (sinks.closing) committed.push(sinks.closing.key);
       return { figures: { ...figures, sessionsKey: sinks.sessionsKey }, committed };
     },
@@ -148,7 +151,12 @@ export function buildExportService(
       },
       ctx,
     );
-    const document = (await toDocument(manifest, ctx)) as SucceededDocument;
+    const document = (await toDocument(
+      manifest,
+      ctx,
+      new Deadline(run.budgetMs).signal,
+      true,
+    )) as SucceededDocument;
     const closing = out.closing;
     if (!closing) return document;
     return {
@@ -199,6 +207,7 @@ export function buildExportService(
         respondAsync,
         { ...ctx, deadline },
         run,
+        options.onReplay,
       );
     },
     closingSessions: (target, withinMinutes) =>

@@ -1,4 +1,5 @@
 import type { Deadline } from "../clock.js";
+import { companionOf, pendingCompanion } from "../companions/readiness.js";
 import { EXPORT_STATUS } from "../contract.js";
 import { InternalError, NotFoundError, UpstreamTimeoutError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
@@ -70,7 +71,7 @@ export async function readExport(
 ): Promise<ExportDocument> {
   const stored = await readManifest(exportId, ctx, signal);
   if (!stored) throw new NotFoundError(`No export with id "${exportId}"`);
-  return toDocument(await settle(stored, ctx, signal), ctx);
+  return toDocument(await settle(stored, ctx, signal), ctx, signal);
 }
 
 /**
@@ -82,6 +83,9 @@ export async function readExport(
 export async function toDocument(
   manifest: ExportManifest,
   ctx: ExportContext,
+  signal: AbortSignal,
+  /** A just-finished export's companion is pending: its Export Succeeded is not even put. */
+  fresh = false,
 ): Promise<ExportDocument> {
   if (!namesOwnCsv(manifest, ctx.store.bucket)) {
     // For the operator: someone rewrote it. The caller learns nothing more than a 500.
@@ -94,9 +98,14 @@ export async function toDocument(
   }
   if (manifest.status !== EXPORT_STATUS.succeeded) return manifest;
   // sessionsKey is null, not absent, for manifests written before the companion existed.
+  // The companion's readiness is read from its object (docs/contract.md, "Companions").
+  const companion = fresh
+    ? pendingCompanion(manifest)
+    : await companionOf(manifest, (key) => ctx.store.exists(key, signal), ctx.clock());
   return {
     ...manifest,
     sessionsKey: manifest.sessionsKey ?? null,
+    companion,
     ...(await presign(manifest.key, ctx)),
   };
 }

@@ -68,6 +68,8 @@ export async function idempotentExport(
   respondAsync: boolean,
   ctx: ExportContext & { deadline: Deadline },
   run: (exportId: string) => Promise<ExportDocument>,
+  /** Told when the answer is an earlier request's export (the `Idempotent-Replayed` header). */
+  onReplay: () => void = () => {},
 ): Promise<ExportDocument> {
   const { store, deadline } = ctx;
   const recordKey = idempotencyRecordKey(idempotencyKey);
@@ -146,6 +148,7 @@ export async function idempotentExport(
     // run died and was settled) was never answered, so the key is free.
     const failedSync = synchronous && found?.status === EXPORT_STATUS.failed;
     if (found && !failedSync && !(synchronous && found.status === EXPORT_STATUS.running)) {
+      onReplay();
       return found;
     }
     if (expired || failedSync || (!found && age >= ABANDONED_CLAIM_MS)) {

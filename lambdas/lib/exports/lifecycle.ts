@@ -8,12 +8,10 @@ import {
   type ExportManifest,
   ExportManifestSchema,
   type FailedManifest,
-  layoutOf,
   manifestKey,
   newExportKeys,
   type RunningManifest,
   type SucceededManifest,
-  sessionsKey,
   targetOf,
 } from "./export-document.js";
 import { historyEntryKey } from "./history.js";
@@ -184,14 +182,11 @@ export async function readManifest(
 }
 
 /**
- * Every object key an export may have made visible: its CSV and its companion, the companion's
- * key under the manifest's own layout (an export accepted before a layout change keeps its keys).
+ * Every object key a running export may have made visible: its CSV. Its companion is built only
+ * after an Export Succeeded (docs/contract.md, "Companions"), so a run that never finished has none.
  */
 export function objectKeysOf(manifest: ExportManifest): string[] {
-  const createdAt = new Date(manifest.createdAt);
-  const layout = layoutOf(manifest);
-  if (layout === undefined) return [manifest.key];
-  return [manifest.key, sessionsKey(targetOf(manifest), manifest.exportId, createdAt, layout)];
+  return [manifest.key];
 }
 
 async function removeEntries(
@@ -216,10 +211,13 @@ export async function deleteQuietly(
   await Promise.all(
     keys.map((key) =>
       ctx.store.delete(key, undefined, signal).catch((error: unknown) =>
-        logger.error("Could not remove an object of a failed export", {
-          key,
-          errorName: errorName(error),
-        }),
+        logger.error(
+          "Could not remove an export's object; a running-index entry left is the sweep's to remove",
+          {
+            key,
+            errorName: errorName(error),
+          },
+        ),
       ),
     ),
   );

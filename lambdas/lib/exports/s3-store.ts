@@ -2,6 +2,7 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -52,6 +53,18 @@ export function s3ExportStore(s3: S3Client, bucket: string): ExportStore {
       } catch (error) {
         if ((error as { name?: string }).name === "NoSuchKey") return undefined;
         throw storageFailure(`Reading ${key} failed`, error, signal);
+      }
+    },
+    // HeadObject needs s3:GetObject, and answers 404 rather than 403 for a missing key only with
+    // s3:ListBucket (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+    exists: async (key, signal) => {
+      try {
+        await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+        return true;
+      } catch (error) {
+        const name = (error as { name?: string }).name;
+        if (name === "NotFound" || name === "NoSuchKey") return false;
+        throw storageFailure(`Checking ${key} failed`, error, signal);
       }
     },
     put: async (key, text, condition, signal) => {

@@ -27,6 +27,8 @@ export interface ExportStore {
    * a condition succeeds, as S3's DeleteObject does.
    */
   delete(key: string, ifMatch: string | undefined, signal: AbortSignal): Promise<boolean>;
+  /** Whether the object is there (HeadObject), without reading it. */
+  exists(key: string, signal: AbortSignal): Promise<boolean>;
   /** Keys under `prefix`, ascending (UTF-8 order, as ListObjectsV2), after `startAfter`. */
   list(
     prefix: string,

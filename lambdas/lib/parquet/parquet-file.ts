@@ -8,11 +8,17 @@ import { compactStruct, type ThriftStruct } from "./thrift-compact.js";
  * The caller encodes each column's page bodies (see session-records.ts); this module frames
  * them, compresses them and keeps the metadata the footer needs.
  *
- * Why not a library: the companion's writer was hyparquet-writer, which spent ~1.3 CPU s per
- * million rows in its general row-to-column machinery (dictionary trials, levels, BigInt
- * conversions, statistics), 7.7× the bare pipe's CPU per GB for the whole export
- * (docs/benchmarks.md, step 8). The companion's six columns need four encodings of the format;
- * DuckDB and hyparquet read its files back in test/unit/lib/sessions/session-records.test.ts.
+ * Why not a library: issue 19 asked for hyparquet-writer's incremental ParquetWriter unless it
+ * cost above 2x this encoder's CPU per million rows. Set up for this data (typed columns,
+ * DELTA_BINARY_PACKED timestamps, ZSTD text, one-entry dictionaries for the constant columns:
+ * lambdas/lib/companions/session-parquet.ts), it spent 2,558 ms per million rows against this
+ * encoder's 464 ms (5.5x), and peaked at 239 MB against 105 MB, side by side in one run
+ * (`BENCH_COMPANION_ROWS=1000000 BENCH_COMPANION_VARIANTS=copy,companion,hyparquet-writer
+ * npm run bench:companion`, Node 22, docs/benchmarks.md "Companion function"); with its
+ * statistics off for the text columns, still 4.7x. Its general row-to-column machinery (a
+ * Uint8Array and a BigInt per value, levels arrays, statistics) is the cost. The companion's six
+ * columns need four encodings of the format; DuckDB and hyparquet read its files back in
+ * test/unit/lib/sessions/session-records.test.ts and test/unit/lib/companions/.
  */
 
 export type PhysicalType = "INT64" | "BYTE_ARRAY";
@@ -156,13 +162,15 @@ export class ParquetFileWriter {
   }
 
   /** The footer: schema, row groups and statistics' sort orders; then the closing magic. */
-  async finish(): Promise<void> {
+  /** Writes the footer; `keyValues` become the file's key_value_metadata (field 5). */
+  async finish(keyValues: readonly (readonly [string, string])[] = []): Promise<void> {
     if (this.offset === 0) await this.out(MAGIC);
     const footer = compactStruct({
       1: 2,
       2: this.schema.map(schemaElement),
       3: BigInt(this.rows),
       4: this.rowGroups,
+      ...(keyValues.length > 0 && { 5: keyValues.map(([key, value]) => ({ 1: key, 2: value })) }),
       6: this.createdBy,
       // TYPE_ORDER for every leaf: without it readers must ignore min_value and max_value.
       7: this.leaves.map(() => ({ 1: {} })),

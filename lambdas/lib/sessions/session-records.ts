@@ -1,4 +1,4 @@
-import { SESSION_COLUMNS, SESSION_LIFETIME_MS } from "../contract.js";
+import { COMPANION, SESSION_COLUMNS, SESSION_LIFETIME_MS } from "../contract.js";
 import {
   deltaBinaryPackedBound,
   encodeDeltaBlocks,
@@ -144,6 +144,7 @@ class SessionRecordWriter implements SessionRowSink {
   private readonly exportedAt: Buffer;
   private rows = 0;
   private total = 0;
+  private replacedRows = 0;
 
   constructor(options: SessionRecordsOptions) {
     this.sink = options.sink;
@@ -186,9 +187,14 @@ class SessionRecordWriter implements SessionRowSink {
     }
   }
 
+  /** Rows whose text had invalid UTF-8 replaced (lambdas/lib/companions/utf8-rows.ts). */
+  setReplacedRows(count: number): void {
+    this.replacedRows = count;
+  }
+
   async finish(): Promise<void> {
     if (this.rows > 0) await this.writeRowGroup();
-    await this.file.finish();
+    await this.file.finish([[COMPANION.replacedRowsMetadataKey, String(this.replacedRows)]]);
     await this.sink.finish();
   }
 
@@ -341,6 +347,6 @@ function uint32(value: number): Buffer {
 
 export function createSessionRecordWriter(
   options: SessionRecordsOptions,
-): SessionRowSink & { records(): number } {
+): SessionRowSink & { records(): number; setReplacedRows(count: number): void } {
   return new SessionRecordWriter(options);
 }

@@ -23,6 +23,10 @@ const DOCUMENT: SucceededDocument = {
   key: "exports/customerId=42/subAccountId=7/date=2026-11-28/20261128T110231Z-85813170459822eb.csv",
   sessionsKey:
     "sessions/customerId=42/subAccountId=7/date=2026-11-28/20261128T110231Z-85813170459822eb.parquet",
+  companion: {
+    status: "pending",
+    key: "sessions/customerId=42/subAccountId=7/date=2026-11-28/20261128T110231Z-85813170459822eb.parquet",
+  },
   rows: 240,
   bytes: 8186,
   sha256: "755c99282e5aa85433827783243301c9637ea9e13082250ffe6eb9c067fcb6a8",
@@ -106,7 +110,7 @@ describe("the route table", () => {
       {
         method: "createExport",
         target: { customerId: "42", subAccountId: "7" },
-        options: { idempotencyKey: undefined, respondAsync: false },
+        options: { idempotencyKey: undefined, respondAsync: false, onReplay: expect.any(Function) },
       },
     ]);
   });
@@ -382,6 +386,9 @@ describe("the target", () => {
     ["subaccountId", { customerId: "42", subaccountId: "7" }, "subAccountId"],
     ["SubAccountId", { customerId: "42", SubAccountId: "7" }, "subAccountId"],
     ["customerid", { customerid: "42" }, "customerId"],
+    ["sub_account_id", { customerId: "42", sub_account_id: "7" }, "subAccountId"],
+    ["sub-account-id", { customerId: "42", "sub-account-id": "7" }, "subAccountId"],
+    ["customer_id", { customer_id: "42" }, "customerId"],
   ])("refuses GET /v1/session with the miscased id %s", async (name, query, meant) => {
     const { error, builds } = await refusal({ path: "/v1/session", query });
     expect(error).toMatchObject({
@@ -389,6 +396,20 @@ describe("the target", () => {
       code: "INVALID_REQUEST",
       message: `Unknown query parameter "${name}": did you mean ${meant}?`,
     });
+    expect(builds).toBe(0);
+  });
+
+  it("says a history bound's offset lost its + to form encoding, and how to write it", async () => {
+    const { error, builds } = await refusal({
+      path: "/exports",
+      query: { customerId: "42", from: "2026-11-28T12:00:00 03:00" },
+    });
+    expect(error).toMatchObject({
+      status: 400,
+      code: "INVALID_REQUEST",
+      message: expect.stringContaining('a "+" in a query string reads as a space'),
+    });
+    expect(error).toMatchObject({ message: expect.stringContaining("%2B") });
     expect(builds).toBe(0);
   });
 
