@@ -19,6 +19,7 @@ import {
   WIRE_MBPS,
   WORKER_BUDGET_S,
 } from "./memory-model.js";
+import { noticesSection } from "./notices.js";
 import type { ProfileSummary } from "./profile.js";
 import { fixed, type Machine, MB, median } from "./stats.js";
 import { windowsSection } from "./windows.js";
@@ -61,6 +62,8 @@ export interface BenchReport {
   companion: string;
   /** `npm run bench:windows`'s table (issue 20); absent from runs before it. */
   windows?: string;
+  /** `npm run bench:notices`'s table (issue 21); absent from runs before it. */
+  notices?: string;
   /** TLS at every size (as deployed), plain HTTP at the paired sizes. */
   exports: RunsBySize;
   /** The bare pipe, at the paired sizes only. */
@@ -556,6 +559,8 @@ alternative issue 13 named instead, *closing* the companion plus a closing-soon 
 ${report.companion ?? "(not measured in this run)"}
 
 ${windowsSection(report.windows)}
+
+${noticesSection(report.notices)}
 
 ## Where the CPU goes
 

@@ -24,6 +24,7 @@ import {
   type Transport,
 } from "./harness.js";
 import { lambdaNodeArgs } from "./lambda-runtime.js";
+import { benchNotices, formatNotices, NOTICES_PLANS } from "./notices.js";
 import { summarizeProfile } from "./profile.js";
 import {
   type BenchReport,
@@ -152,6 +153,17 @@ async function main(): Promise<void> {
           ),
         );
 
+  // Issue 21: the closing-notice sweeper and the counter's reconciliation, on dynalite.
+  const noticesPlan = QUICK ? NOTICES_PLANS.quick : NOTICES_PLANS.full;
+  const notices =
+    PIPE_ONLY || PROFILE_ONLY
+      ? undefined
+      : formatNotices(
+          await benchNotices(noticesPlan.windows, noticesPlan.leadMinutes, (line) =>
+            log(`notices: ${line}`),
+          ),
+        );
+
   const servers = await startServers(await certificateFiles(join(DATA, "tls")));
   try {
     if (PROFILE_ONLY) {
@@ -231,6 +243,7 @@ async function main(): Promise<void> {
       counter: counter as BenchCounterResult,
       companion: companion as string,
       ...(windows && { windows }),
+      ...(notices && { notices }),
       exports,
       baselines,
       withSourceMaps,

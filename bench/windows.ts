@@ -102,6 +102,7 @@ async function runStack(dynamoEndpoint: string): Promise<void> {
     () => ({
       store,
       rejected: { keep: async () => {} },
+      statusCallbacks: moOnly,
       nowMs: Date.now,
       retentionDays: 7,
     }),
@@ -346,6 +347,7 @@ async function runProcessor(dynamoEndpoint: string, total: number): Promise<void
     () => ({
       store: counting,
       rejected: { keep: async () => {} },
+      statusCallbacks: moOnly,
       nowMs: Date.now,
       retentionDays: 7,
     }),
@@ -498,4 +500,9 @@ processor is another function, scaled by the event source.
 several MOs for the same window (folded, latest wins): about one write unit per MO, replays and
 out-of-order MOs included (a failed condition is still charged). Its own CPU per MO (parsing,
 the SDK) is the row above; dynalite's is apart.`;
+}
+
+/** The bench posts MOs only: a status message reaching the processor is a bench bug. */
+async function moOnly(): Promise<never> {
+  throw new Error("the windows bench sends no status callbacks");
 }

@@ -110,6 +110,65 @@ export function startMoFeed(
   return { stop: () => clearInterval(timer) };
 }
 
+/**
+ * Wavy's status callback body (../shared/WAVY.md), for the feed and the tests: one item per
+ * send, `code` its sentStatusCode (210 INVALID_SESSION: the window was closed).
+ */
+export function statusBulk(
+  sends: readonly { id: string; destination: string; code: number; sentAt: number }[],
+): string {
+  const statusOf = (code: number) =>
+    code === 210 ? "INVALID_SESSION" : code === 104 ? "NOT_DELIVERED" : "SENT_SUCCESS";
+  return JSON.stringify({
+    total: sends.length,
+    data: sends.map(({ id, destination, code, sentAt }) => ({
+      id,
+      correlationId: id,
+      destination,
+      origin: SANDBOX_ORIGIN,
+      sentStatusCode: code,
+      sentStatus: statusOf(code),
+      sentAt,
+      sentDate: new Date(sentAt).toISOString(),
+    })),
+    clientInfo: { customerId: 42 },
+  });
+}
+
+/**
+ * Wavy's status webhook, simulated (issue 21): every `intervalMs` a bulk of 1-3 callbacks for
+ * the sandbox's users, about one in three a 210 (the send met a closed window), so
+ * `Send Rejected Outside Window` shows on `npm start`.
+ */
+export function startStatusFeed(
+  webhookUrl: string,
+  options: { intervalMs: number; onPosted?: (status: number) => void },
+): { stop: () => void } {
+  const random = mulberry32(21);
+  let sequence = 0;
+  const post = async () => {
+    const count = 1 + Math.floor(random() * 3);
+    const body = statusBulk(
+      Array.from({ length: count }, () => ({
+        id: `sandbox-send-${Date.now()}-${sequence++}`,
+        destination: sandboxNumber(random),
+        code: random() < 0.34 ? 210 : 2,
+        sentAt: Date.now() - 1_000,
+      })),
+    );
+    try {
+      const answer = await fetch(webhookUrl, { method: "POST", body });
+      await answer.arrayBuffer();
+      options.onPosted?.(answer.status);
+    } catch {
+      // The API is stopping; the next tick (if any) tries again.
+    }
+  };
+  const timer = setInterval(post, options.intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
 const AREA_CODES = [11, 21, 31, 41, 51, 61, 71, 81, 85, 92];
 
 function sandboxNumber(random: () => number): string {

@@ -8,6 +8,7 @@ import {
   WINDOW_RETENTION_DAYS,
 } from "../lambdas/lib/contract.js";
 import { IdSchema } from "../lambdas/lib/ids.js";
+import { parseClosingNoticeSettings } from "../lambdas/lib/intelligence/closing-notice-settings.js";
 import { parseAllowedOrigins } from "../lambdas/lib/wavy/origins.js";
 
 /**
@@ -87,6 +88,13 @@ export interface WavySessionsConfig {
   readonly webhookAcceptPreviousToken: boolean;
   readonly webhookThrottleRateLimit: number;
   readonly webhookThrottleBurstLimit: number;
+  /**
+   * Issue 21 (docs/contract.md, "Closing notices"): origin -> closingNoticeMinutes; empty, the
+   * default, creates no sweeper.
+   */
+  readonly closingNotices: Readonly<Record<string, number>>;
+  /** Alarm `SendsRejectedOutsideWindow-<origin>` at this many in 5 minutes; undefined: none. */
+  readonly rejectedSendsAlarmThreshold?: number;
 }
 
 /** Every context key this app reads, with its default where it has one. */
@@ -120,6 +128,8 @@ export const CONTEXT_KEYS = [
   "webhookAcceptPreviousToken",
   "webhookThrottleRateLimit",
   "webhookThrottleBurstLimit",
+  "closingNotices",
+  "rejectedSendsAlarmThreshold",
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -434,6 +444,17 @@ const contextSchema = z
     // IAM API's 10 a second, far below API Gateway's account default of 10,000.
     webhookThrottleRateLimit: intSetting(200, 1, 10_000),
     webhookThrottleBurstLimit: intSetting(400, 1, 5_000),
+    // Issue 21: the same parser as the sweeper's CLOSING_NOTICES, so synth refuses what the
+    // function would (`-c closingNotices='{"5511999990000": 60}'` arrives as a string).
+    closingNotices: z.unknown().transform((value, ctx) => {
+      try {
+        return parseClosingNoticeSettings(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+    rejectedSendsAlarmThreshold: optionalIntSetting(1, 1_000_000),
     alarmEmail: optionalText.refine(
       (email) => email === undefined || EMAIL.test(email),
       "is not an e-mail address",
@@ -591,5 +612,9 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
     webhookAcceptPreviousToken: value.webhookAcceptPreviousToken,
     webhookThrottleRateLimit: value.webhookThrottleRateLimit,
     webhookThrottleBurstLimit: value.webhookThrottleBurstLimit,
+    closingNotices: value.closingNotices,
+    ...(value.rejectedSendsAlarmThreshold !== undefined && {
+      rejectedSendsAlarmThreshold: value.rejectedSendsAlarmThreshold,
+    }),
   };
 }

@@ -1,10 +1,13 @@
 import { fileURLToPath } from "node:url";
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, CfnResource, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import type * as logs from "aws-cdk-lib/aws-logs";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type { Construct } from "constructs";
-import { STACK_OUTPUT, WEBHOOK_KIND } from "../lambdas/lib/contract.js";
-import type { WavySessionsConfig } from "./config.js";
+import { STACK_OUTPUT, WEBHOOK_KIND, WINDOW_SERVICE_NAME } from "../lambdas/lib/contract.js";
+import { ConfigError, type WavySessionsConfig } from "./config.js";
+import { ClosingNotices } from "./constructs/closing-notices.js";
 import { CompanionBuilder } from "./constructs/companion-builder.js";
 import { DataCatalog } from "./constructs/data-catalog.js";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.js";
@@ -16,6 +19,8 @@ import { Observability } from "./constructs/observability.js";
 import { SessionCounter } from "./constructs/session-counter.js";
 import { WavySecret } from "./constructs/wavy-secret.js";
 import { TOKEN_PLACEHOLDER, WebhookIngest } from "./constructs/webhook-ingest.js";
+import { WindowIntelligenceAlarms } from "./constructs/window-intelligence-alarms.js";
+import { addWindowIntelligenceWidgets } from "./constructs/window-intelligence-widgets.js";
 import { WINDOW_PROCESSOR_TIMEOUT, WindowProcessor } from "./constructs/window-processor.js";
 import { WindowsLookup } from "./constructs/windows-lookup.js";
 import { WindowsMonitoring } from "./constructs/windows-monitoring.js";
@@ -49,6 +54,9 @@ export class WavySessionsStack extends Stack {
   readonly windowProcessor: WindowProcessor;
   readonly windowsLookup: WindowsLookup;
   readonly windowsMonitoring: WindowsMonitoring;
+  /** Issue 21: the closing-notice sweeper, when `closingNotices` names an origin. */
+  readonly closingNotices?: ClosingNotices;
+  readonly intelligenceAlarms: WindowIntelligenceAlarms;
 
   constructor(scope: Construct, id: string, props: WavySessionsStackProps) {
     super(scope, id, props);
@@ -191,6 +199,8 @@ export class WavySessionsStack extends Stack {
       windowRetentionDays: config.windowRetentionDays,
       memoryMb: 256,
       logRetention,
+      bus,
+      targets: config.targets,
     });
     this.windowsLookup = new WindowsLookup(this, "WindowsApi", {
       entry: handlerPath("windows-api"),
@@ -203,6 +213,15 @@ export class WavySessionsStack extends Stack {
     // The counter counts OpenWindows of its target's origins (the schedule input carries them).
     this.counter.function.addEnvironment("WINDOWS_TABLE_NAME", this.windowsTable.table.tableName);
     this.windowsTable.grantQueryClosingIndex(this.counter.function);
+    // Issue 21 (docs/contract.md, "Snapshots reconciled"): the counter adds the windows the
+    // webhook missed, by the same conditional UpdateItem as the processor's, on the table's ARN
+    // only (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html),
+    // and gives them the processor's TTL.
+    this.windowsTable.grantItems(this.counter.function, ["dynamodb:UpdateItem"]);
+    this.counter.function.addEnvironment(
+      "WINDOW_RETENTION_DAYS",
+      String(config.windowRetentionDays),
+    );
     this.windowsMonitoring = new WindowsMonitoring(this, "WindowsMonitoring", {
       dashboard: this.observability.dashboard,
       topic: this.observability.topic,
@@ -213,6 +232,39 @@ export class WavySessionsStack extends Stack {
       deadLetterQueue: this.webhooks.deadLetterQueue,
       processor: this.windowProcessor.function,
       periodSeconds: config.alarmPeriodSeconds,
+    });
+
+    // ---- Window intelligence (issue 21; docs/contract.md, "Window intelligence") ----
+    if (Object.keys(config.closingNotices).length > 0) {
+      this.closingNotices = new ClosingNotices(this, "ClosingNotices", {
+        entry: handlerPath("closing-notices"),
+        table: this.windowsTable.table,
+        bus,
+        settings: config.closingNotices,
+        logRetention,
+        environment: { POWERTOOLS_METRICS_NAMESPACE: metricsNamespace },
+        // Its own group, named after the stack (at most 56 + 8 of the 64 characters allowed),
+        // so its Scheduler role trusts this group's ARN only.
+        scheduleGroup: new scheduler.ScheduleGroup(this, "ClosingNoticeSchedules", {
+          scheduleGroupName: `${stackName}-notices`,
+        }),
+      });
+    }
+    this.intelligenceAlarms = new WindowIntelligenceAlarms(this, "WindowIntelligence", {
+      namespace: metricsNamespace,
+      alarmNamePrefix,
+      targets: config.targets,
+      counterPeriod: Duration.seconds(config.alarmPeriodSeconds),
+      processorServiceName: WINDOW_SERVICE_NAME.windowEvents,
+      rejectedSendsThreshold: config.rejectedSendsAlarmThreshold,
+      action: this.observability.topic
+        ? new actions.SnsAction(this.observability.topic)
+        : undefined,
+    });
+    addWindowIntelligenceWidgets(this.observability.dashboard, {
+      metrics: this.observability.metrics,
+      counterPeriodSeconds: config.alarmPeriodSeconds,
+      alarms: this.intelligenceAlarms.alarms,
     });
 
     // What an operator, `npm run call` and `npm run smoke` need to find everything
@@ -317,5 +369,19 @@ export class WavySessionsStack extends Stack {
       ]);
     for (const [key, value, description] of outputs)
       new CfnOutput(this, key, { value, description });
+
+    // Issue 21 adds resources beside MAX_TARGETS' budget (a zone alarm per target with origins, a
+    // rejected-sends alarm per origin, the sweeper's 9): counted here, exactly, so a deployment
+    // that would pass CloudFormation's limit fails at synth, not half-way through a deploy.
+    const resources = this.node
+      .findAll()
+      .filter((construct) => construct instanceof CfnResource).length;
+    if (resources > CLOUDFORMATION_MAX_RESOURCES)
+      throw new ConfigError(
+        `Invalid wavy-sessions configuration (see docs/deploying.md):\n  - context "targets" with these targets, origins, alarms and closing notices the stack holds ${resources} resources, over CloudFormation's ${CLOUDFORMATION_MAX_RESOURCES} per stack: split the targets over two stacks (docs/scaling.md)`,
+      );
   }
 }
+
+/** Resources per stack (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html). */
+const CLOUDFORMATION_MAX_RESOURCES = 500;

@@ -16,6 +16,10 @@ export interface LocalSettings {
   webhookToken: string | undefined;
   /** How often the sandbox posts an MO bulk to the webhook. */
   moIntervalSeconds: number;
+  /** Issue 21: how often the sandbox posts status callbacks (some 210) to the status webhook. */
+  statusIntervalSeconds: number;
+  /** Issue 21: how often the closing-notice sweeper runs (5 minutes deployed, 30 s here). */
+  closingNoticeIntervalSeconds: number;
 }
 
 /** A setting that cannot be used; its message names the variable and is meant for the user. */
@@ -48,6 +52,8 @@ export function localSettings(env: Env = process.env): LocalSettings {
     countIntervalSeconds: digits(env, "COUNT_INTERVAL_SECONDS", 60, 1, 86_400),
     webhookToken: webhookToken(env),
     moIntervalSeconds: digits(env, "MO_INTERVAL_SECONDS", 5, 1, 86_400),
+    statusIntervalSeconds: digits(env, "STATUS_INTERVAL_SECONDS", 7, 1, 86_400),
+    closingNoticeIntervalSeconds: digits(env, "CLOSING_NOTICE_INTERVAL_SECONDS", 30, 1, 86_400),
   };
 }
 

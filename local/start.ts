@@ -6,6 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { startApiServer } from "../dev/api-gateway.js";
+// ---- Window intelligence (issue 21) ----
+import { startClosingNoticeSweeper, windowEventLine } from "../dev/closing-notice-sweeper.js";
 import { allowConsoleReads, withConsole } from "../dev/console-assets.js";
 import { type DeliveredEvent, LocalEventBridge } from "../dev/eventbridge.js";
 import { lambdaContext } from "../dev/lambda-context.js";
@@ -19,8 +21,11 @@ import {
   SANDBOX_ORIGIN,
   SANDBOX_TARGETS,
   startMoFeed,
+  startStatusFeed,
   startWavySandbox,
 } from "../dev/wavy-sandbox.js";
+import { WINDOW_EVENT } from "../lambdas/lib/contract.js";
+import { maskDestination } from "../lambdas/lib/intelligence/mask.js";
 import { explainListenFailure, LocalSettingsError, localSettings } from "./settings.js";
 
 const WORKER_FUNCTION = "export-worker";
@@ -169,6 +174,16 @@ Ctrl-C stops everything.
       })
     : undefined;
 
+  // ---- Window intelligence (issue 21): status callbacks and closing notices ----
+  const intelligence = startIntelligence({
+    sandbox: Boolean(sandbox),
+    statusWebhookUrl: `${api.url}/hooks/wavy/${webhookToken}/status`,
+    dynamoEndpoint: dynamo.endpoint,
+    eventBridgeEndpoint: eventBridge.endpoint,
+    statusIntervalSeconds: settings.statusIntervalSeconds,
+    closingNoticeIntervalSeconds: settings.closingNoticeIntervalSeconds,
+  });
+
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -176,6 +191,7 @@ Ctrl-C stops everything.
     console.log("\nStopping...");
     counter.stop();
     moFeed?.stop();
+    await intelligence.stop();
     await api.close();
     webhookQueue.stop();
     await dynamo.stop();
@@ -198,6 +214,13 @@ function companionLine(outcome: { kind: string; key?: string; rows?: number; rea
 
 /** One readable line per completion event, as a rule's target would receive it. */
 function eventLine(event: DeliveredEvent): string {
+  // Issue 21's window events carry no exportId: their own line, the destination masked.
+  if (isWindowEvent(event)) {
+    return windowEventLine(
+      { detailType: event["detail-type"], detail: event.detail as Record<string, unknown> },
+      new Date(event.time),
+    );
+  }
   const detail = event.detail as {
     exportId: string;
     status: string;
@@ -237,6 +260,8 @@ async function startCounterLoop(
           console.log(`${at}: not configured (the Wavy secret holds the placeholder)`);
           continue;
         }
+        if (result.reconciliation)
+          console.log(`${at}: ${reconciliationLine(result.reconciliation)}`);
         console.log(
           `${at}: ` +
             `${result.openSessions} open, ${result.expiringWithin1h} closing within 1 h, ` +
@@ -258,6 +283,72 @@ async function startCounterLoop(
   await countAll();
   const timer = setInterval(countAll, intervalSeconds * 1000);
   return { stop: () => clearInterval(timer) };
+}
+
+// ---- Window intelligence (issue 21; docs/contract.md, "Window intelligence") ----
+
+const WINDOW_DETAIL_TYPES: readonly string[] = Object.values(WINDOW_EVENT);
+
+function isWindowEvent(event: DeliveredEvent): boolean {
+  return WINDOW_DETAIL_TYPES.includes(event["detail-type"]);
+}
+
+/** The counter's reconciliation as one line: the drift per origin (masked) and the CSV's zone. */
+function reconciliationLine(reconciliation: {
+  drift: readonly { origin: string; onlyInSnapshot: number; onlyLive: number; written: number }[];
+  zone: { decided: boolean; offsetMinutes: number | null; mismatch: boolean | null };
+}): string {
+  const drift = reconciliation.drift
+    .map(
+      (origin) =>
+        `origin ${maskDestination(origin.origin)}: ${origin.onlyInSnapshot} only in the CSV (${origin.written} added as snapshot), ${origin.onlyLive} only live`,
+    )
+    .join("; ");
+  const { zone } = reconciliation;
+  const measured = zone.decided
+    ? `CSV zone UTC${zone.offsetMinutes !== null && zone.offsetMinutes < 0 ? "-" : "+"}${Math.abs(zone.offsetMinutes ?? 0) / 60} h${zone.mismatch ? ", NOT WAVY_TIMEZONE" : ", as WAVY_TIMEZONE"}`
+    : "CSV zone undecided (fewer than 3 destinations known to both sides)";
+  return `reconciled: ${drift}; ${measured}`;
+}
+
+/**
+ * The sandbox's status callbacks (some 210) on the status webhook, and the closing-notice sweeper
+ * at 60 minutes for the sandbox's origin. Their events go to the EventBridge stand-in, which
+ * prints them (eventLine).
+ */
+function startIntelligence(options: {
+  sandbox: boolean;
+  statusWebhookUrl: string;
+  dynamoEndpoint: string;
+  eventBridgeEndpoint: string;
+  statusIntervalSeconds: number;
+  closingNoticeIntervalSeconds: number;
+}): { stop: () => Promise<void> } {
+  const statusFeed = options.sandbox
+    ? startStatusFeed(options.statusWebhookUrl, {
+        intervalMs: options.statusIntervalSeconds * 1000,
+      })
+    : undefined;
+  const sweeper = startClosingNoticeSweeper({
+    tableName: WINDOWS_TABLE_NAME,
+    endpoint: options.dynamoEndpoint,
+    intervalMs: options.closingNoticeIntervalSeconds * 1000,
+    origins: [SANDBOX_ORIGIN],
+    closingNoticeMinutes: 60,
+    eventBridgeEndpoint: options.eventBridgeEndpoint,
+    eventBusName: "default",
+    // The stand-in prints each event once; the sweeper prints nothing of its own.
+    onEvent: () => {},
+  });
+  console.log(
+    `Window intelligence: ${options.sandbox ? `status callbacks every ${options.statusIntervalSeconds} s (some 210), ` : ""}closing notices 60 min ahead for ${maskDestination(SANDBOX_ORIGIN)}, swept every ${options.closingNoticeIntervalSeconds} s.`,
+  );
+  return {
+    stop: async () => {
+      statusFeed?.stop();
+      await sweeper.stop();
+    },
+  };
 }
 
 main().catch((error: unknown) => {

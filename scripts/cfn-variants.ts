@@ -47,6 +47,17 @@ export const CFN_VARIANTS: Record<string, Record<string, unknown>> = {
     webhookAcceptPreviousToken: true,
     alarmEmail: "ops@example.com",
   },
+  // Window intelligence (issue 21): the closing-notice sweeper and its schedule group, the
+  // rejected-sends alarms, a CsvZoneMismatch alarm per target with origins.
+  "closing-notices-and-rejected-sends-alarm": {
+    targets: [
+      { customerId: "42", origins: ["5511999990000", "551133334444"] },
+      { customerId: "43", origins: ["5521988887777"] },
+    ],
+    closingNotices: { "5511999990000": 60, "5521988887777": 30 },
+    rejectedSendsAlarmThreshold: 10,
+    alarmEmail: "ops@example.com",
+  },
   [`${MAX_TARGETS}-targets`]: {
     targets: Array.from({ length: MAX_TARGETS }, (_, i) => ({ customerId: String(i + 1) })),
     alarmEmail: "ops@example.com",

@@ -1,10 +1,12 @@
 import { Duration } from "aws-cdk-lib";
+import type * as events from "aws-cdk-lib/aws-events";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { WEBHOOK_REJECTED_PREFIX, WINDOW_SERVICE_NAME } from "../../lambdas/lib/contract.js";
+import type { CountTarget } from "../config.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 import type { WindowsTable } from "./windows-table.js";
@@ -26,6 +28,23 @@ export interface WindowProcessorProps {
   readonly windowRetentionDays: number;
   readonly memoryMb: number;
   readonly logRetention: logs.RetentionDays;
+  /** Where `Send Rejected Outside Window` goes (issue 21, "Status callbacks explained"). */
+  readonly bus: events.IEventBus;
+  /** The targets whose `origins` name the `Origin` labels and per-target counts. */
+  readonly targets: readonly CountTarget[];
+}
+
+/** `WINDOW_TARGETS` (docs/contract.md, "Configuration"): the targets that list origins. */
+export function windowTargetsEnvironment(targets: readonly CountTarget[]): string {
+  return JSON.stringify(
+    targets
+      .filter((target) => (target.origins?.length ?? 0) > 0)
+      .map((target) => ({
+        customerId: target.customerId,
+        subAccountId: target.subAccountId ?? null,
+        origins: target.origins,
+      })),
+  );
 }
 
 /**
@@ -52,8 +71,13 @@ export class WindowProcessor extends Construct {
         REJECTED_BUCKET: storage.bucket.bucketName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
         POWERTOOLS_SERVICE_NAME: WINDOW_SERVICE_NAME.windowEvents,
+        EVENT_BUS_NAME: props.bus.eventBusName,
+        WINDOW_TARGETS: windowTargetsEnvironment(props.targets),
       },
     });
+    // Issue 21: Send Rejected Outside Window, events:PutEvents on this bus only (the L2 grant
+    // names its ARN, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
+    props.bus.grantPutEventsTo(this.function);
     // Lambda polls with the function's execution role: the L2 event source grants it
     // ReceiveMessage, DeleteMessage, ChangeMessageVisibility, GetQueueAttributes and GetQueueUrl
     // on this queue (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-permissions).

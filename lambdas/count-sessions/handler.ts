@@ -1,21 +1,28 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { Deadline, systemClock } from "../lib/clock.js";
 import {
   loadExportConfig,
   loadWavyConfig,
+  loadWindowRetentionDays,
   loadWindowsTableName,
   once,
   type WavyConfig,
 } from "../lib/config.js";
 import { METRICS_NAMESPACE } from "../lib/contract.js";
-import { ConfigurationError, InvalidRequestError } from "../lib/errors.js";
+import { ConfigurationError, errorName, InvalidRequestError } from "../lib/errors.js";
 import { eventDetail } from "../lib/exports/events.js";
 import { buildExportService, type ExportService } from "../lib/exports/export-service.js";
-import { CounterEventSchema, describeIssues } from "../lib/ids.js";
+import { CounterEventSchema, describeIssues, type SessionTarget } from "../lib/ids.js";
+import { DynamoDbWindowStore as IntelligenceWindowStore } from "../lib/intelligence/dynamodb-window-store.js";
+import { emitMetricPoints } from "../lib/intelligence/emit-metrics.js";
+import { maskDestination } from "../lib/intelligence/mask.js";
+import type { WindowStore as IntelligenceStore } from "../lib/intelligence/ports.js";
+import { type ReconcileResult, SnapshotReconciler } from "../lib/intelligence/reconcile.js";
 import { logger } from "../lib/logger.js";
 import {
   countOpenSessions,
@@ -51,6 +58,13 @@ export interface CounterWiring {
    * undefined without WINDOWS_TABLE_NAME, and then no OpenWindows is counted.
    */
   windows?: () => WindowStore | undefined;
+  /**
+   * Issue 21: the same table through window intelligence's port, for the snapshot
+   * reconciliation of an event with `origins` (docs/contract.md, "Snapshots reconciled").
+   */
+  reconciliation?: () =>
+    | { store: Pick<IntelligenceStore, "closing" | "advanceFromSnapshot">; retentionDays: number }
+    | undefined;
 }
 
 // Module scope: config parsed once and the secret cached across invocations of a warm function.
@@ -65,6 +79,17 @@ const wiring = once((): CounterWiring => {
         ? new DynamoDbWindowStore(windowsTableClient(), loadWindowsTableName())
         : undefined,
     ),
+    reconciliation: once(() =>
+      process.env.WINDOWS_TABLE_NAME
+        ? {
+            store: new IntelligenceWindowStore(
+              DynamoDBDocumentClient.from(windowsTableClient()),
+              loadWindowsTableName(),
+            ),
+            retentionDays: loadWindowRetentionDays(),
+          }
+        : undefined,
+    ),
   };
 });
 
@@ -77,36 +102,126 @@ export function handleCount(wire: () => CounterWiring) {
     event: unknown,
     context: Context,
   ): Promise<
-    (SessionCountResult | NotConfiguredResult) & { openWindows?: Record<string, number> }
+    (SessionCountResult | NotConfiguredResult) & {
+      openWindows?: Record<string, number>;
+      reconciliation?: ReconciliationSummary;
+    }
   > => {
     const parsed = CounterEventSchema.safeParse(event);
     if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error));
     const { snapshot, origins, ...target } = parsed.data;
-    const { config, credentials, exports, windows } = wire();
+    const { config, credentials, exports, windows, reconciliation } = wire();
     const snapshots = snapshot ? exports : undefined;
     if (snapshot && !snapshots) {
       throw new ConfigurationError("Invalid configuration: a snapshot needs the export side");
     }
     const budgetMs = Math.max(1, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
     const deadline = new Deadline(budgetMs);
+    // One clock reading: the count's measuredAt is the reconciliation's too.
+    const measuredAt = systemClock();
+    const reconciler =
+      origins && origins.length > 0
+        ? await startReconciler(target, origins, measuredAt, config.timeZone, reconciliation?.())
+        : undefined;
     const sessions = await countOpenSessions(target, {
       openCsv: (target) => openSessionCsv(target, { config, credentials, deadline }),
       // docs/contract.md, "Scheduled snapshots": the same download counted and stored.
       ...(snapshots && {
-        storeCsv: async (target, onTimestamp) =>
-          eventDetail(await snapshots().snapshotExport(target, { onTimestamp, budgetMs })),
+        storeCsv: async (target, onTimestamp, onRow) =>
+          eventDetail(await snapshots().snapshotExport(target, { onTimestamp, onRow, budgetMs })),
       }),
-      clock: systemClock,
+      onRow: reconciler?.onRow,
+      clock: () => measuredAt,
       timeZone: config.timeZone,
       metrics,
       logger,
     });
+    // Nothing was read while Wavy is not configured: no drift to speak of.
+    const reconciled =
+      reconciler && !("notConfigured" in sessions)
+        ? await finishReconciler(target, reconciler)
+        : undefined;
     const store = origins && windows?.();
     // Counted also while the Wavy secret is not configured: the webhooks need no credentials.
-    if (!store || !origins) return sessions;
+    if (!store || !origins)
+      return { ...sessions, ...(reconciled && { reconciliation: reconciled }) };
     const openWindows = await emitOpenWindows(origins, { store, nowMs: Date.now, metrics });
-    return { ...sessions, openWindows };
+    return { ...sessions, openWindows, ...(reconciled && { reconciliation: reconciled }) };
   };
+}
+
+/** What a run's reconciliation found: the figures of its log line (no phone number). */
+export interface ReconciliationSummary {
+  rows: number;
+  drift: ReconcileResult["drift"];
+  ambiguous: number;
+  zone: Pick<
+    ReconcileResult["zone"],
+    "decided" | "offsetMinutes" | "expectedOffsetMinutes" | "mismatch" | "pairs"
+  >;
+}
+
+/**
+ * The open windows loaded before the scan (docs/contract.md, "Snapshots reconciled"). The table
+ * failing never stops the count: the run is counted without reconciliation, and says so.
+ */
+async function startReconciler(
+  target: SessionTarget,
+  origins: readonly string[],
+  measuredAt: Date,
+  timeZone: string,
+  table: ReturnType<NonNullable<CounterWiring["reconciliation"]>>,
+): Promise<SnapshotReconciler | undefined> {
+  if (!table) return undefined;
+  const reconciler = new SnapshotReconciler(
+    { target: { ...target, subAccountId: target.subAccountId ?? null }, origins, measuredAt },
+    { store: table.store, clock: systemClock, timeZone, retentionDays: table.retentionDays },
+  );
+  try {
+    await reconciler.begin();
+    return reconciler;
+  } catch (error) {
+    logger.error("Snapshot reconciliation skipped: the windows table could not be read", {
+      customerId: target.customerId,
+      errorName: errorName(error),
+    });
+    return undefined;
+  }
+}
+
+async function finishReconciler(
+  target: SessionTarget,
+  reconciler: SnapshotReconciler,
+): Promise<ReconciliationSummary | undefined> {
+  try {
+    const result = await reconciler.finish();
+    emitMetricPoints(metrics, result.metrics);
+    const { decided, offsetMinutes, expectedOffsetMinutes, mismatch, pairs } = result.zone;
+    const summary: ReconciliationSummary = {
+      rows: result.rows,
+      drift: result.drift,
+      ambiguous: result.ambiguous,
+      zone: { decided, offsetMinutes, expectedOffsetMinutes, mismatch, pairs },
+    };
+    // docs/contract.md, "Measuring the CSV's zone": the figures, origins masked like any number.
+    logger.info("Snapshot reconciled; CSV zone measured", {
+      customerId: target.customerId,
+      subAccountId: target.subAccountId,
+      rows: result.rows,
+      ambiguous: result.ambiguous,
+      notWritable: result.notWritable,
+      drift: result.drift.map((drift) => ({ ...drift, origin: maskDestination(drift.origin) })),
+      zone: { ...summary.zone, outliers: result.zone.outliers },
+    });
+    return summary;
+  } catch (error) {
+    // The windows already written stay (each write moves a window forward only).
+    logger.error("Snapshot reconciliation failed", {
+      customerId: target.customerId,
+      errorName: errorName(error),
+    });
+    return undefined;
+  }
 }
 
 export const countSessions = handleCount(wiring);

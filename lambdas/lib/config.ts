@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { DEFAULTS, LIMITS, WINDOW_RETENTION_DAYS, WORKER } from "./contract.js";
 import { ConfigurationError } from "./errors.js";
 import { parseClosingNoticeSettings } from "./intelligence/closing-notice-settings.js";
+import type { OriginTarget } from "./intelligence/ports.js";
 import type { WavyCredentialSource } from "./wavy/credentials.js";
 import { type AllowedOrigin, parseAllowedOrigins } from "./wavy/origins.js";
 
@@ -216,9 +217,41 @@ export function once<T>(load: () => T): () => T {
 
 const requiredName = z.string("is required").check(z.trim(), z.minLength(1, "is required"));
 
+/** `WINDOW_TARGETS`: the targets' origins, as the stack writes them (docs/contract.md). */
+const windowTargetsSchema = z.array(
+  z.object({
+    customerId: z.string().check(z.minLength(1)),
+    subAccountId: z.nullable(z.string().check(z.minLength(1))),
+    origins: z.array(z.string().check(z.minLength(1), z.maxLength(64))),
+  }),
+);
+
+const windowTargets = z.pipe(
+  z.optional(z.string("must be a string")),
+  z.transform((text: string | undefined, context) => {
+    if (text === undefined || !text.trim()) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = windowTargetsSchema.safeParse(json);
+    if (parsed.success) return parsed.data;
+    context.issues.push({
+      code: "custom",
+      input: text,
+      message: 'must be JSON [{"customerId", "subAccountId" (or null), "origins": [...]}]',
+    });
+    return z.NEVER;
+  }),
+);
+
 const windowEventsEnvSchema = z.object({
   WINDOWS_TABLE_NAME: requiredName,
   REJECTED_BUCKET: requiredName,
+  EVENT_BUS_NAME: requiredName,
+  WINDOW_TARGETS: windowTargets,
   WINDOW_RETENTION_DAYS: positiveInt(WINDOW_RETENTION_DAYS.default, WINDOW_RETENTION_DAYS.max),
 });
 
@@ -228,6 +261,10 @@ export interface WindowEventsConfig {
   tableName: string;
   rejectedBucket: string;
   retentionDays: number;
+  /** Where `Send Rejected Outside Window` goes (issue 21). */
+  eventBusName: string;
+  /** The targets' origins; undefined: every origin stands for itself. */
+  targets: OriginTarget[] | undefined;
 }
 
 /** The webhook queue's processor (lambdas/window-events). */
@@ -237,7 +274,18 @@ export function loadWindowEventsConfig(env: Env = process.env): WindowEventsConf
     tableName: parsed.WINDOWS_TABLE_NAME,
     rejectedBucket: parsed.REJECTED_BUCKET,
     retentionDays: parsed.WINDOW_RETENTION_DAYS,
+    eventBusName: parsed.EVENT_BUS_NAME,
+    targets: parsed.WINDOW_TARGETS,
   };
+}
+
+const retentionEnvSchema = z.object({
+  WINDOW_RETENTION_DAYS: positiveInt(WINDOW_RETENTION_DAYS.default, WINDOW_RETENTION_DAYS.max),
+});
+
+/** The counter's snapshot reconciliation (issue 21): the TTL of the windows it writes. */
+export function loadWindowRetentionDays(env: Env = process.env): number {
+  return parse(retentionEnvSchema, env).WINDOW_RETENTION_DAYS;
 }
 
 /** The lookups (lambdas/windows-api) and, when set, the counter's OpenWindows. */

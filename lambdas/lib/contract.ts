@@ -323,18 +323,13 @@ export const WINDOW_LOOKUP = {
 export const WINDOW_METRIC = {
   itemsApplied: "WebhookItemsApplied",
   itemsRejected: "WebhookItemsRejected",
-  statusesReceived: "WebhookStatusesReceived",
   openWindows: "OpenWindows",
 } as const;
 
 export const WINDOW_DIMENSION = {
   kind: "Kind",
   origin: "Origin",
-  statusCode: "StatusCode",
 } as const;
-
-/** Status codes counted as such in WebhookStatusesReceived; every other one is `other`. */
-export const WINDOW_STATUS_CODES = ["104", "210", "211", "212"] as const;
 
 /** POWERTOOLS_SERVICE_NAME of the two new functions (the `service` dimension). */
 export const WINDOW_SERVICE_NAME = {

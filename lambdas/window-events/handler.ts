@@ -1,8 +1,11 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { systemClock } from "../lib/clock.js";
 import { loadWindowEventsConfig, once } from "../lib/config.js";
 import {
   METRICS_NAMESPACE,
@@ -11,6 +14,11 @@ import {
   WINDOW_SERVICE_NAME,
 } from "../lib/contract.js";
 import { errorName } from "../lib/errors.js";
+import { DynamoDbWindowStore as IntelligenceWindowStore } from "../lib/intelligence/dynamodb-window-store.js";
+import { emitMetricPoints } from "../lib/intelligence/emit-metrics.js";
+import { eventBridgeWindowEvents } from "../lib/intelligence/eventbridge-window-events.js";
+import type { MetricPoint } from "../lib/intelligence/ports.js";
+import { processStatusMessage } from "../lib/intelligence/status-callbacks.js";
 import { logger } from "../lib/logger.js";
 import { windowsTableClient } from "../lib/windows/clients.js";
 import { DynamoDbWindowStore } from "../lib/windows/dynamodb-window-store.js";
@@ -37,8 +45,17 @@ export type WindowEventsWiring = Omit<WebhookDeps, "logger">;
 
 const wiring = once((): WindowEventsWiring => {
   const config = loadWindowEventsConfig();
+  const table = windowsTableClient();
+  // Window intelligence's own adapter on the same table, and the bus for its events.
+  const intelligence = {
+    store: new IntelligenceWindowStore(DynamoDBDocumentClient.from(table), config.tableName),
+    bus: eventBridgeWindowEvents(new EventBridgeClient({}), config.eventBusName),
+    clock: systemClock,
+    targets: config.targets,
+  };
   return {
-    store: new DynamoDbWindowStore(windowsTableClient(), config.tableName),
+    store: new DynamoDbWindowStore(table, config.tableName),
+    statusCallbacks: (body) => processStatusMessage(body, intelligence),
     rejected: new S3RejectedItemSink(
       new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === "true" }),
       config.rejectedBucket,
@@ -91,16 +108,14 @@ export function handleWindowEvents(
 function emitFigures(outcomes: readonly WebhookOutcome[], sink: Pick<Metrics, "singleMetric">) {
   const applied = new Map<string, number>();
   const rejected = new Map<string, number>();
-  const statuses = new Map<string, number>();
+  const points: MetricPoint[] = [];
   for (const outcome of outcomes) {
     if (outcome.applied > 0)
       applied.set(outcome.kind, (applied.get(outcome.kind) ?? 0) + outcome.applied);
     if (outcome.rejected > 0) {
       rejected.set(outcome.kind, (rejected.get(outcome.kind) ?? 0) + outcome.rejected);
     }
-    for (const [code, count] of Object.entries(outcome.statuses)) {
-      statuses.set(code, (statuses.get(code) ?? 0) + count);
-    }
+    points.push(...outcome.points);
   }
   const emit = (name: string, count: number, dimensions: Record<string, string>) => {
     const single = sink.singleMetric();
@@ -113,12 +128,8 @@ function emitFigures(outcomes: readonly WebhookOutcome[], sink: Pick<Metrics, "s
   for (const [kind, count] of rejected) {
     emit(WINDOW_METRIC.itemsRejected, count, { [WINDOW_DIMENSION.kind]: kind });
   }
-  for (const [code, count] of statuses) {
-    emit(WINDOW_METRIC.statusesReceived, count, {
-      [WINDOW_DIMENSION.kind]: "status",
-      [WINDOW_DIMENSION.statusCode]: code,
-    });
-  }
+  // Window intelligence's figures (DeliveryOutcomes, SendsRejectedOutsideWindow), summed.
+  emitMetricPoints(sink, points);
 }
 
 export const processWindowEvents = handleWindowEvents(wiring);

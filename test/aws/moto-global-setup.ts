@@ -113,7 +113,12 @@ async function buildWorld(endpoint: string): Promise<MotoWorld> {
   const secretArn = String(secret.ARN);
 
   const { stack, template } = synth(
-    { targets: [{ customerId: "42" }], alarmEmail: "ops@example.com" },
+    // closingNotices: issue 21's sweeper, so its role is built too.
+    {
+      targets: [{ customerId: "42" }],
+      alarmEmail: "ops@example.com",
+      closingNotices: { "5511999990000": 60 },
+    },
     { cfnValidation: false },
   );
   const model = buildStackModel(stack, template, { bucket: MOTO_BUCKET, secretArn });
@@ -268,6 +273,9 @@ async function buildWindows(
       processor: await credentialsOf(w.processorRole.name, w.processorRole.identityPolicies),
       lookup: await credentialsOf(w.lookupRole.name, w.lookupRole.identityPolicies),
       send: await credentialsOf(w.sendRole.name, w.sendRole.identityPolicies),
+      ...(w.sweeper && {
+        sweeper: await credentialsOf(w.sweeper.role.name, w.sweeper.role.identityPolicies),
+      }),
     },
   };
 }

@@ -30,6 +30,12 @@ export interface MotoWorld {
     moRequestTemplate: string;
     /** The 400 integration response's template, which tells 413 from 400. */
     badRequestResponseTemplate: string;
-    roles: { processor: Credentials; lookup: Credentials; send: Credentials };
+    roles: {
+      processor: Credentials;
+      lookup: Credentials;
+      send: Credentials;
+      /** Issue 21's closing-notice sweeper. */
+      sweeper?: Credentials;
+    };
   };
 }

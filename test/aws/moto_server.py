@@ -5,7 +5,8 @@ every other service it authorises the action on "*", so a policy naming one secr
 does) would be refused where AWS allows it. Teaching moto the secret's ARN, as AWS authorises
 GetSecretValue (Service Authorization Reference, Secrets Manager: resource type "Secret"),
 keeps the check as strict as AWS's instead of switching it off. The same for DynamoDB: the
-table's ARN, or the index's for a Query that names one.
+table's ARN, or the index's for a Query that names one. And for EventBridge's PutEvents: the
+entries' event bus's ARN (issue 21's sweeper and processor put on one bus only).
 
 It also signs S3 requests the way the SDK does when a key holds characters SigV4 escapes: the
 contract's keys carry `=` (`exports/customerId=42/...`), which the SDK signs escaped (`%3D`, SigV4's
@@ -20,6 +21,7 @@ import sys
 from urllib.parse import quote, unquote
 
 from moto.dynamodb.responses import DynamoHandler
+from moto.events.responses import EventsHandler
 from moto.iam.access_control import S3IAMRequest
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.server import main
@@ -51,6 +53,27 @@ def _determine_table_resource(self):
 
 
 DynamoHandler._determine_resource = _determine_table_resource
+
+
+def _determine_bus_resource(self):
+    """EventBridge authorises PutEvents on the event bus of its entries (Service Authorization
+    Reference, Amazon EventBridge: resource type "event-bus"); moto would check "*" instead.
+    Entries on several buses, or a bus given by ARN, are checked as "*" (refused by a policy that
+    names one bus): stricter, never looser, than AWS."""
+    try:
+        body = json.loads(self.body or "{}")
+    except ValueError:
+        return "*"
+    names = {entry.get("EventBusName") or "default" for entry in body.get("Entries") or []}
+    if len(names) != 1:
+        return "*"
+    name = names.pop()
+    if name.startswith("arn:"):
+        return name
+    return f"arn:aws:events:{self.region}:{self.current_account}:event-bus/{name}"
+
+
+EventsHandler._determine_resource = _determine_bus_resource
 
 _create_aws_request = S3IAMRequest._create_aws_request
 

@@ -302,6 +302,17 @@ function windowsEdges(model: StackModel): IamRequest[] {
       role: w.lookupRole,
       context: tls,
     })),
+    // Issue 21: Send Rejected Outside Window on the stack's bus (the account's default bus in
+    // this synth); PutEvents is authorised on the bus's ARN
+    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
+    {
+      label: "the window-events function puts window events on the bus",
+      principal: processor,
+      action: "events:PutEvents",
+      resource: DEFAULT_BUS_ARN,
+      role: w.processorRole,
+      context: tls,
+    },
     {
       label: "the windows-api function queries the closing index",
       principal: lookup,
@@ -318,8 +329,81 @@ function windowsEdges(model: StackModel): IamRequest[] {
       role: counterRole,
       context: tls,
     },
+    // Issue 21 (docs/contract.md, "Snapshots reconciled"): a window the webhook missed, added
+    // by the conditional UpdateItem, authorised on the table's ARN.
+    {
+      label: "the counter adds a snapshot window (UpdateItem on the windows table)",
+      principal: sessionArn(counterRole, "wavy-sessions-counter"),
+      action: "dynamodb:UpdateItem",
+      resource: w.tableArn,
+      role: counterRole,
+      context: tls,
+    },
   ];
-  return [...lambdaBasics, ...webhook, ...polling, ...lookups, ...data];
+  return [...lambdaBasics, ...webhook, ...polling, ...lookups, ...data, ...sweeperEdges(model)];
+}
+
+/** The default bus of the test account: where the synth's events go. */
+const DEFAULT_BUS_ARN = `arn:aws:events:${TEST_REGION}:${TEST_ACCOUNT}:event-bus/default`;
+
+/**
+ * Issue 21's closing-notice sweeper (docs/contract.md, "Closing notices"): Lambda's basics, then
+ * the calls its domain makes: a Query of the index (never the table), the claim's conditional
+ * UpdateItem on the table, PutEvents on the bus. Its schedule's edges are schedulerEdges'.
+ */
+function sweeperEdges(model: StackModel): IamRequest[] {
+  const sweeper = model.windows.sweeper;
+  if (!sweeper) return [];
+  const { role } = sweeper;
+  const principal = sessionArn(role, "closing-notices");
+  const stream = `${sweeper.logGroupArn.replace(/:\*$/, "")}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
+  return [
+    {
+      label: "Lambda assumes the closing-notices function's execution role",
+      principal: "lambda.amazonaws.com",
+      action: "sts:AssumeRole",
+      resource: role.arn,
+      resourcePolicy: role.trustPolicy,
+    },
+    ...["logs:CreateLogStream", "logs:PutLogEvents"].map((action) => ({
+      label: `Lambda writes the closing-notices function's logs (${action})`,
+      principal,
+      action,
+      resource: stream,
+      role,
+    })),
+    ...["xray:PutTraceSegments", "xray:PutTelemetryRecords"].map((action) => ({
+      label: `Lambda sends the closing-notices function's traces (${action})`,
+      principal,
+      action,
+      resource: "*",
+      role,
+    })),
+    {
+      label: "the closing-notices function queries the closing index",
+      principal,
+      action: "dynamodb:Query",
+      resource: model.windows.closingIndexArn,
+      role,
+      context: tls,
+    },
+    {
+      label: "the closing-notices function claims a notice (UpdateItem on the windows table)",
+      principal,
+      action: "dynamodb:UpdateItem",
+      resource: model.windows.tableArn,
+      role,
+      context: tls,
+    },
+    {
+      label: "the closing-notices function puts Window Closing on the bus",
+      principal,
+      action: "events:PutEvents",
+      resource: DEFAULT_BUS_ARN,
+      role,
+      context: tls,
+    },
+  ];
 }
 
 /**
@@ -356,13 +440,25 @@ export function refusedWindowsEdges(model: StackModel): IamRequest[] {
       context: tls,
     },
     {
-      label: "the counter cannot write a window",
+      // Issue 21: it may UpdateItem a window (the reconciliation), nothing else.
+      label: "the counter cannot put or delete a window",
       principal: sessionArn(model.functionRole.counter, "wavy-sessions-counter"),
-      action: "dynamodb:UpdateItem",
+      action: "dynamodb:DeleteItem",
       resource: w.tableArn,
       role: model.functionRole.counter,
       context: tls,
     },
+    // Issue 21: the sweeper reads by the index only (docs/contract.md, "Closing notices").
+    ...(w.sweeper
+      ? ["dynamodb:Scan", "dynamodb:Query", "dynamodb:PutItem"].map((action) => ({
+          label: `the closing-notices function cannot ${action} the windows table itself`,
+          principal: sessionArn(w.sweeper?.role as RoleModel, "closing-notices"),
+          action,
+          resource: w.tableArn,
+          role: w.sweeper?.role as RoleModel,
+          context: tls,
+        }))
+      : []),
     {
       label: "a webhook send over plain HTTP is refused by the queue's policy",
       principal: sessionArn(w.sendRole, "apigateway"),

@@ -14,11 +14,13 @@ import { buildStackModel } from "./stack-model.js";
  * run alone, it fails for want of them.
  */
 
-// Two targets and an alarm e-mail: every kind of resource the edges touch exists.
+// Two targets, an alarm e-mail and closing notices (issue 21's sweeper and its schedule): every
+// kind of resource the edges touch exists.
 const { stack, template } = synth(
   {
     targets: [{ customerId: "42" }, { customerId: "42", subAccountId: "7" }],
     alarmEmail: "ops@example.com",
+    closingNotices: { "5511999990000": 60 },
   },
   { cfnValidation: false },
 );

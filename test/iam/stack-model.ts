@@ -54,6 +54,8 @@ export interface WindowsModel {
   /** The event source mappings: which function polls which queue. */
   eventSources: { functionArn: string; queueArn: string }[];
   webhookApi: { restApiId: string; stage: string; methods: ApiMethod[] };
+  /** Issue 21's closing-notice sweeper, when the synth's `closingNotices` names an origin. */
+  sweeper?: { role: RoleModel; logGroupArn: string };
 }
 
 export interface StackModel {
@@ -244,6 +246,12 @@ export function buildStackModel(
       ),
       queueArn: String(mapping.Properties?.EventSourceArn),
     })),
+    ...(stack.closingNotices && {
+      sweeper: {
+        role: roleOfFunction(id(stack.closingNotices.function)),
+        logGroupArn: logGroupOf(id(stack.closingNotices.function)),
+      },
+    }),
     webhookApi: {
       restApiId: resolver.ref(webhookApiId),
       stage: resolver.ref(id(stack.webhooks.api.deploymentStage)),

@@ -108,16 +108,19 @@ describe("the export function and the worker", () => {
 });
 
 describe("completion events", () => {
-  it.each(["wavy-sessions-export", "wavy-sessions-export-worker", "wavy-sessions-counter"])(
-    "%s may events:PutEvents on the configured bus only",
-    (service) => {
-      const puts = withAction(service, "events:");
-      expect(puts.flatMap((s) => listOf(s.Action))).toEqual(["events:PutEvents"]);
-      expect(
-        puts.flatMap((s) => listOf(s.Resource)).map((r) => resolve(synthesised.template, r)),
-      ).toEqual([BUS_ARN]);
-    },
-  );
+  it.each([
+    "wavy-sessions-export",
+    "wavy-sessions-export-worker",
+    "wavy-sessions-counter",
+    // Issue 21: Send Rejected Outside Window.
+    "wavy-sessions-window-events",
+  ])("%s may events:PutEvents on the configured bus only", (service) => {
+    const puts = withAction(service, "events:");
+    expect(puts.flatMap((s) => listOf(s.Action))).toEqual(["events:PutEvents"]);
+    expect(
+      puts.flatMap((s) => listOf(s.Resource)).map((r) => resolve(synthesised.template, r)),
+    ).toEqual([BUS_ARN]);
+  });
 
   it("uses the account's default bus unless told otherwise, and refuses a bad bus name", () => {
     const read = (context: Record<string, unknown>) => readConfig((key) => context[key] as never);

@@ -406,6 +406,22 @@ describe("configuration in the synthesised stack", () => {
       expect(Object.keys(json.Resources).length).toBeLessThanOrEqual(500);
       // One per target, and the export sweeper's (issue 19).
       template.resourceCountIs("AWS::Scheduler::Schedule", MAX_TARGETS + 1);
+      // Issue 21's intelligence (a zone alarm per target with origins) does not fit beside
+      // them: refused at synth, naming the key.
+      expect(() =>
+        synth(
+          {
+            targets: targets.map((target, i) => ({
+              ...target,
+              origins: [String(5511900000000 + i)],
+            })),
+            wavySecretArn: "arn:aws:secretsmanager:sa-east-1:123456789012:secret:wavy-AbCdEf",
+          },
+          { cfnValidation: false },
+        ),
+      ).toThrow(
+        /context "targets" with these targets, origins, alarms and closing notices the stack holds \d+ resources, over CloudFormation's 500/,
+      );
       template.hasResourceProperties("AWS::Lambda::Function", {
         Environment: {
           Variables: {

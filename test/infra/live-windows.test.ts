@@ -400,7 +400,16 @@ describe("the window processor", () => {
       WINDOW_RETENTION_DAYS: "7",
       REJECTED_BUCKET: { Ref: logicalId(synthesised.stack.storage.bucket) },
       POWERTOOLS_METRICS_NAMESPACE: "WavySessions",
+      EVENT_BUS_NAME: "default",
     });
+  });
+
+  it("is told the targets' origins (WINDOW_TARGETS), only of the targets that list some", () => {
+    const [, fn] = functionOf(template, WINDOW_SERVICE_NAME.windowEvents);
+    const variables = (fn.Properties.Environment as { Variables: Json }).Variables;
+    expect(JSON.parse(String(variables.WINDOW_TARGETS))).toEqual([
+      { customerId: "42", subAccountId: null, origins: ["5511999990000", "551133334444"] },
+    ]);
   });
 
   it("may write windows, put rejected items under their prefix only, and consume the queue", () => {
@@ -476,12 +485,22 @@ describe("the counter and the dashboard", () => {
     expect(variables.WINDOWS_TABLE_NAME).toEqual({
       Ref: logicalId(synthesised.stack.windowsTable.table),
     });
-    const queries = grants(template, roleOf(counter)).filter((g) =>
+    const dynamodb = grants(template, roleOf(counter)).filter((g) =>
       g.action.startsWith("dynamodb:"),
     );
+    const queries = dynamodb.filter((g) => g.action === "dynamodb:Query");
     expect(queries).toHaveLength(1);
-    expect(queries[0]?.action).toBe("dynamodb:Query");
     expect(queries[0]?.resource).toContain(`/index/${WINDOWS_TABLE.closingIndex}`);
+    // Issue 21: the snapshot reconciliation's conditional UpdateItem, on the table only.
+    expect(dynamodb.filter((g) => g.action !== "dynamodb:Query")).toEqual([
+      {
+        action: "dynamodb:UpdateItem",
+        resource: JSON.stringify({
+          "Fn::GetAtt": [logicalId(synthesised.stack.windowsTable.table), "Arn"],
+        }),
+      },
+    ]);
+    expect(variables.WINDOW_RETENTION_DAYS).toBe("7");
     const inputs = Object.values(resourcesOf(template, "AWS::Scheduler::Schedule")).map((s) =>
       JSON.parse(String((s.Properties.Target as Json).Input)),
     );

@@ -51,7 +51,10 @@ describe("live windows over loopback (webhook → queue → processor → dynali
     world = await startLiveWindows();
   });
   afterAll(async () => world.stop());
-  afterEach(() => world.failTable(false));
+  afterEach(() => {
+    world.failTable(false);
+    world.refuseEvents(false);
+  });
 
   it("answers the webhook 200 {accepted: true} and opens the window 24 h from receivedAt", async () => {
     const user = newUser();
@@ -218,8 +221,13 @@ describe("live windows over loopback (webhook → queue → processor → dynali
     expect(world.queue.deadLetters).toEqual([]);
   });
 
-  it("counts status callbacks by code and opens no window with them", async () => {
+  it("explains a 210 for a window closed 5 minutes before the send, counts it, opens no window", async () => {
     const user = newUser();
+    const lastInbound = Date.now() - 24 * HOUR - 10 * 60_000;
+    await world.postMo(moBulk([{ id: "m-old", source: user, receivedAt: lastInbound }]));
+    await world.queue.drained();
+    const sentAt = new Date(lastInbound + 24 * HOUR + 5 * 60_000).toISOString();
+    const before = world.metrics.length;
     const body = JSON.stringify({
       total: 2,
       data: [
@@ -229,6 +237,7 @@ describe("live windows over loopback (webhook → queue → processor → dynali
           origin: BUSINESS,
           sentStatusCode: 210,
           sentStatus: "INVALID_SESSION",
+          sentAt,
         },
         {
           id: "s2",
@@ -237,6 +246,7 @@ describe("live windows over loopback (webhook → queue → processor → dynali
           sentStatusCode: "3",
           sentStatus: "DELIVERED_SUCCESS",
         },
+        { id: "s3" },
       ],
       clientInfo: { customerId: 42 },
     });
@@ -244,12 +254,73 @@ describe("live windows over loopback (webhook → queue → processor → dynali
     expect((await world.postMo(body, "status")).status).toBe(200);
     await world.queue.drained();
 
-    expect(world.metrics).toContainEqual({
-      name: "WebhookStatusesReceived",
-      value: 1,
-      dimensions: { Kind: "status", StatusCode: "210" },
+    const event = world.events.find((put) => put.detail.messageId === "s1");
+    expect(event).toMatchObject({
+      detailType: "Send Rejected Outside Window",
+      detail: {
+        destination: user,
+        origin: BUSINESS,
+        code: 210,
+        customerId: "42",
+        window: { state: "closed", closedMinutesBeforeSend: 5, seenBy: "webhook" },
+      },
     });
-    expect((await windowsOf(world, user)).windows).toEqual([]);
+    const emitted = world.metrics.slice(before);
+    expect(emitted).toContainEqual({
+      name: "SendsRejectedOutsideWindow",
+      value: 1,
+      dimensions: { Origin: BUSINESS },
+    });
+    expect(emitted).toContainEqual({
+      name: "DeliveryOutcomes",
+      value: 1,
+      dimensions: { Origin: BUSINESS, Status: "DELIVERED_SUCCESS" },
+    });
+    expect(emitted).toContainEqual({
+      name: "WebhookItemsRejected",
+      value: 1,
+      dimensions: { Kind: "status" },
+    });
+    expect(emitted.map((metric) => metric.name)).not.toContain("WebhookStatusesReceived");
+    const kept = (await rejectedObjects(world)).filter((object) =>
+      object.key.startsWith("webhooks/rejected/status/"),
+    );
+    expect(kept.map((object) => object.body.items)).toContainEqual([
+      { index: 2, reason: expect.any(String), item: { id: "s3" } },
+    ]);
+    const windows = (await windowsOf(world, user)).windows;
+    expect(windows.map((window) => window.lastInboundAt)).toEqual([
+      new Date(lastInbound).toISOString(),
+    ]);
+  });
+
+  it("delivers a status message again while the bus refuses its events, and counts it once", async () => {
+    const user = newUser();
+    const before = world.metrics.length;
+    world.refuseEvents(true);
+    const body = JSON.stringify({
+      data: [
+        {
+          id: "r1",
+          destination: user,
+          origin: BUSINESS,
+          sentStatusCode: 104,
+          sentStatus: "NOT_DELIVERED",
+        },
+      ],
+    });
+
+    await world.postMo(body, "status");
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(world.queue.depth).toBe(1);
+    expect(world.metrics.slice(before)).toEqual([]);
+    world.refuseEvents(false);
+    await world.queue.drained();
+
+    expect(world.events.filter((put) => put.detail.messageId === "r1")).toHaveLength(1);
+    expect(
+      world.metrics.slice(before).filter((metric) => metric.name === "SendsRejectedOutsideWindow"),
+    ).toEqual([{ name: "SendsRejectedOutsideWindow", value: 1, dimensions: { Origin: BUSINESS } }]);
   });
 
   it("masks phone numbers in every log line", async () => {

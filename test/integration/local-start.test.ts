@@ -24,6 +24,9 @@ describe("npm start", () => {
         LOCAL_DATA_DIR: dataDir,
         COUNT_INTERVAL_SECONDS: "3600",
         WEBHOOK_TOKEN: "local-start-test-token",
+        // Issue 21: the status feed and the sweeper at once a second, so their events show soon.
+        STATUS_INTERVAL_SECONDS: "1",
+        CLOSING_NOTICE_INTERVAL_SECONDS: "1",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -116,6 +119,26 @@ describe("npm start", () => {
     expect(output).toMatch(/customer 42 \/ all: 240 open, \d+ closing within 1 h, \d+ within 4 h/);
     expect(output).toMatch(/customer 42 \/ 7: 35 open/);
     expect(output).toMatch(/customer 1001 \/ all: 1200 open/);
+  });
+
+  it("prints window events (masked) and the counter's reconciliation (issue 21)", async () => {
+    const event =
+      /\[event \d\d:\d\d:\d\dZ\] wavy-sessions "(Window Closing|Send Rejected Outside Window)" (\*+\d{4}) via/;
+    const deadline = Date.now() + 20_000;
+    while (
+      !(event.test(output) && /Send Rejected Outside Window/.test(output)) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    expect(output).toMatch(event);
+    expect(output).toMatch(/"Send Rejected Outside Window" \*+\d{4} via 5511999990000: code 210/);
+    expect(output).toMatch(/"Window Closing" \*+\d{4} via 5511999990000: closes .* min left/);
+    expect(output).toMatch(
+      /customer 42 \/ all: reconciled: origin \*+0000: \d+ only in the CSV \(\d+ added as snapshot\)/,
+    );
+    expect(output).not.toMatch(/undefined: /);
   });
 
   it("runs an asynchronous export in the background and prints its completion event", async () => {

@@ -3,11 +3,15 @@ import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { ConsumedCapacity } from "@aws-sdk/client-dynamodb";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { startApiServer } from "../../dev/api-gateway.js";
 import { LocalDynamoDb } from "../../dev/local-dynamodb.js";
 import { LocalQueue } from "../../dev/local-queue.js";
 import { LocalS3, localS3ClientConfig } from "../../dev/local-s3.js";
 import { jsonResponse } from "../../lambdas/export-sessions/http.js";
+import { DynamoDbWindowStore as IntelligenceWindowStore } from "../../lambdas/lib/intelligence/dynamodb-window-store.js";
+import type { OriginTarget, WindowEvent } from "../../lambdas/lib/intelligence/ports.js";
+import { processStatusMessage } from "../../lambdas/lib/intelligence/status-callbacks.js";
 import { DynamoDbWindowStore } from "../../lambdas/lib/windows/dynamodb-window-store.js";
 import { S3RejectedItemSink } from "../../lambdas/lib/windows/s3-rejected-sink.js";
 import type { WindowStore } from "../../lambdas/lib/windows/window-store.js";
@@ -28,7 +32,12 @@ export interface EmittedMetric {
  * table's answer down; `nowMs` is the lookups' clock.
  */
 export async function startLiveWindows(
-  options: { lookupStore?: (store: WindowStore) => WindowStore; nowMs?: () => number } = {},
+  options: {
+    lookupStore?: (store: WindowStore) => WindowStore;
+    nowMs?: () => number;
+    /** The processor's WINDOW_TARGETS (issue 21). */
+    targets?: OriginTarget[];
+  } = {},
 ) {
   const dynamo = await new LocalDynamoDb().start();
   const tableName = `windows-${randomBytes(4).toString("hex")}`;
@@ -47,16 +56,34 @@ export async function startLiveWindows(
         addDimensions: (added: Record<string, string>) => {
           dimensions = { ...dimensions, ...added };
         },
+        addDimension: (name: string, value: string) => {
+          dimensions = { ...dimensions, [name]: value };
+        },
         addMetric: (name: string, _unit: string, value: number) =>
           metrics.push({ name, value, dimensions }),
       };
     },
   } as unknown as Pick<Metrics, "singleMetric">;
   let processorFails = false;
+  // The bus window intelligence puts to: every event it took, and a switch to refuse them all.
+  const events: WindowEvent[] = [];
+  let busRefuses = false;
+  const intelligence = {
+    store: new IntelligenceWindowStore(DynamoDBDocumentClient.from(dynamoClient), tableName),
+    bus: {
+      put: async (put: readonly WindowEvent[]) => {
+        if (!busRefuses) events.push(...put);
+        return put.map(() => !busRefuses);
+      },
+    },
+    clock: () => new Date(),
+    targets: options.targets,
+  };
   const processor = handleWindowEvents(
     () => ({
       store: processorFails ? failingStore() : store,
       rejected: new S3RejectedItemSink(s3, bucket),
+      statusCallbacks: (body: string) => processStatusMessage(body, intelligence),
       nowMs: Date.now,
       retentionDays: 7,
     }),
@@ -89,7 +116,12 @@ export async function startLiveWindows(
     s3,
     bucket,
     metrics,
+    events,
     capacity,
+    /** Makes the bus refuse every event until set back (an EventBridge fault). */
+    refuseEvents(refuse: boolean) {
+      busRefuses = refuse;
+    },
     /** Makes every table write throw until set back (a DynamoDB fault). */
     failTable(fail: boolean) {
       processorFails = fail;

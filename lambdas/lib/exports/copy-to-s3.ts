@@ -44,6 +44,11 @@ export interface CopyOptions {
   /** Sees each data row's session_created_at as the copy scans it: a snapshot's tally. */
   onTimestamp?: FieldVisitor;
   /**
+   * Issue 21's hook: sees each data row's `source` and session_created_at as the copy scans it,
+   * so a snapshot's reconciliation (lambdas/lib/intelligence/reconcile.ts) reads the same download.
+   */
+  onRow?: RowVisitor;
+  /**
    * Consumers of the CSV's rows the caller waits for (the closing-soon list), fed by the same
    * scan. They are finished before `beforeCommit` and discarded on any failure, the CSV's commit
    * included, so none outlives a failed export. Derived data is not one of them: it is built
@@ -74,9 +79,9 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
   const sinks = options.rowSinks ?? [];
   const hash = createHash("sha256");
   const rows =
-    sinks.length === 0
+    sinks.length === 0 && !options.onRow
       ? createCsvScanner({ onTimestamp: options.onTimestamp })
-      : rowScanner(sinks, options.onTimestamp, options.timeZone);
+      : rowScanner(sinks, options.onTimestamp, options.timeZone, options.onRow);
   let bytes = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
@@ -118,10 +123,13 @@ function rowScanner(
   sinks: readonly SessionRowSink[],
   onTimestamp: FieldVisitor | undefined,
   timeZone: string = DEFAULTS.timeZone,
+  // Issue 21: the snapshot's reconciliation, beside the sinks (CopyOptions.onRow).
+  alsoOnRow?: RowVisitor,
 ): CsvScanner {
   const read = createTimestampReader(timeZone);
   const onRow: RowVisitor = (bytes, sourceStart, sourceEnd, createdStart, createdEnd) => {
     onTimestamp?.(bytes, createdStart, createdEnd);
+    alsoOnRow?.(bytes, sourceStart, sourceEnd, createdStart, createdEnd);
     const createdAt = read(bytes, createdStart, createdEnd);
     for (const sink of sinks) {
       sink.add(bytes, sourceStart, sourceEnd, createdStart, createdEnd, createdAt);

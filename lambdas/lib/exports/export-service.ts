@@ -6,7 +6,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { type Clock, Deadline, systemClock } from "../clock.js";
 import type { ExportConfig } from "../config.js";
 import { EXPORT_TRIGGER, LIMITS } from "../contract.js";
-import type { FieldVisitor } from "../csv/scanner.js";
+import type { FieldVisitor, RowVisitor } from "../csv/scanner.js";
 import { ConfigurationError, NotFoundError, UpstreamTimeoutError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { type CredentialCache, createCredentialCache } from "../wavy/credentials.js";
@@ -49,7 +49,8 @@ export interface ExportService {
    */
   snapshotExport(
     target: SessionTarget,
-    options: { onTimestamp: FieldVisitor; budgetMs: number },
+    // onRow: issue 21's reconciliation reading the same scan (CopyOptions.onRow).
+    options: { onTimestamp: FieldVisitor; onRow?: RowVisitor; budgetMs: number },
   ): Promise<SucceededDocument>;
   /** The worker's job: run an accepted export within what its invocation has left. */
   runAcceptedExport(exportId: string, remainingMs: number): Promise<ExportManifest | undefined>;
@@ -105,7 +106,7 @@ export function buildExportService(
     openSessionCsv(target, { config, credentials, deadline, backoff: deps.backoff });
   /** Steps 2–3 on S3: the CSV and what is written beside it, in one pass. */
   const steps = (
-    beside: { onTimestamp?: FieldVisitor; closingWithinMinutes?: number } = {},
+    beside: { onTimestamp?: FieldVisitor; onRow?: RowVisitor; closingWithinMinutes?: number } = {},
     out: { closing?: PendingClosing } = {},
   ): RunSteps => ({
     openCsv,
@@ -127,6 +128,7 @@ export function buildExportService(
         key: manifest.key,
         signal: deadline.signal,
         onTimestamp: beside.onTimestamp,
+        onRow: beside.onRow,
         rowSinks: sinks.sinks,
         timeZone: config.timeZone,
       });
@@ -141,7 +143,7 @@ export function buildExportService(
   const inline = async (
     target: SessionTarget,
     run: { exportId?: string; budgetMs: number; trigger?: "request" | "schedule" },
-    beside: { onTimestamp?: FieldVisitor; closingWithinMinutes?: number } = {},
+    beside: { onTimestamp?: FieldVisitor; onRow?: RowVisitor; closingWithinMinutes?: number } = {},
   ): Promise<SucceededDocument> => {
     const out: { closing?: PendingClosing } = {};
     const manifest = await runInline(
@@ -241,8 +243,8 @@ export function buildExportService(
         nextCursor: page.nextCursor,
       };
     },
-    snapshotExport: (target, { onTimestamp, budgetMs }) =>
-      inline(target, { budgetMs, trigger: EXPORT_TRIGGER.schedule }, { onTimestamp }),
+    snapshotExport: (target, { onTimestamp, onRow, budgetMs }) =>
+      inline(target, { budgetMs, trigger: EXPORT_TRIGGER.schedule }, { onTimestamp, onRow }),
     runAcceptedExport: (exportId, remainingMs) =>
       runAcceptedExport(exportId, { remainingMs, steps: steps() }, ctx),
     sweep: (remainingMs) => sweep(ctx, AbortSignal.timeout(Math.max(1, remainingMs))),

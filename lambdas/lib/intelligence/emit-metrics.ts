@@ -7,7 +7,10 @@ import type { MetricPoint } from "./ports.js";
  * (a Metrics instance holds one dimension set; these metrics each have their own), with the
  * instance's default dimensions (`service`).
  */
-export function emitMetricPoints(metrics: Metrics, points: readonly MetricPoint[]): void {
+export function emitMetricPoints(
+  metrics: Pick<Metrics, "singleMetric">,
+  points: readonly MetricPoint[],
+): void {
   for (const point of aggregate(points)) {
     const single = metrics.singleMetric();
     for (const [name, value] of Object.entries(point.dimensions)) single.addDimension(name, value);

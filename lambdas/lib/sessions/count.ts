@@ -3,7 +3,12 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Clock } from "../clock.js";
 import { DIMENSION, METRIC } from "../contract.js";
-import { type FieldVisitor, MalformedCsvError } from "../csv/scanner.js";
+import {
+  createCsvScanner,
+  type FieldVisitor,
+  MalformedCsvError,
+  type RowVisitor,
+} from "../csv/scanner.js";
 import { errorName, UpstreamError, WavyNotConfiguredError } from "../errors.js";
 import { type SessionTarget, subAccountLabel } from "../ids.js";
 import { createSessionTally, type SessionFigures, tallySessionCsv } from "./tally.js";
@@ -16,7 +21,16 @@ export interface CountDeps {
    * row's session_created_at to the tally, so the figures and the stored copy come from one
    * download. Resolves to what was stored; openCsv is then not used.
    */
-  storeCsv?: (target: SessionTarget, onTimestamp: FieldVisitor) => Promise<object>;
+  storeCsv?: (
+    target: SessionTarget,
+    onTimestamp: FieldVisitor,
+    onRow: RowVisitor | undefined,
+  ) => Promise<object>;
+  /**
+   * Issue 21: sees each row's `source` and session_created_at in the same scan, on the count
+   * path and the snapshot path alike (a SnapshotReconciler's onRow).
+   */
+  onRow?: RowVisitor;
   clock: Clock;
   /** Zone of offset-less timestamps (WAVY_TIMEZONE). */
   timeZone: string;
@@ -63,8 +77,10 @@ export async function countOpenSessions(
   try {
     if (deps.storeCsv) {
       const tally = createSessionTally({ now, timeZone: deps.timeZone });
-      stored = await deps.storeCsv(target, tally.onTimestamp);
+      stored = await deps.storeCsv(target, tally.onTimestamp, deps.onRow);
       reading = { figures: tally.figures(), unparseableSample: tally.unparseableSample() };
+    } else if (deps.onRow) {
+      reading = await tallyWithRows(await deps.openCsv(target), now, deps.timeZone, deps.onRow);
     } else {
       const csv = await deps.openCsv(target);
       reading = await tallySessionCsv(csv, { now, timeZone: deps.timeZone });
@@ -104,6 +120,28 @@ export async function countOpenSessions(
   };
   logger.info("Counted open sessions", { ...result });
   return stored === undefined ? result : { ...result, export: stored };
+}
+
+/**
+ * The tally and a row visitor over one scan: the scanner hands a row to onRow only (onRow wins),
+ * so the tally's timestamp is fed from here.
+ */
+async function tallyWithRows(
+  source: AsyncIterable<Uint8Array>,
+  now: Date,
+  timeZone: string,
+  onRow: RowVisitor,
+): Promise<{ figures: SessionFigures; unparseableSample: string | undefined }> {
+  const tally = createSessionTally({ now, timeZone });
+  const scanner = createCsvScanner({
+    onRow: (bytes, sourceStart, sourceEnd, createdStart, createdEnd) => {
+      tally.onTimestamp(bytes, createdStart, createdEnd);
+      onRow(bytes, sourceStart, sourceEnd, createdStart, createdEnd);
+    },
+  });
+  for await (const chunk of source) scanner.write(chunk);
+  scanner.finish();
+  return { figures: tally.figures(), unparseableSample: tally.unparseableSample() };
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { WINDOW_LOOKUP, WINDOW_STATUS_CODES } from "../contract.js";
+import { WINDOW_LOOKUP } from "../contract.js";
 import { describeIssues } from "../ids.js";
 
 /**
@@ -16,15 +16,6 @@ export interface InboundMessage {
   /** The business number that received it. */
   origin: string;
   receivedAtMs: number;
-}
-
-/** A valid status callback item: counted by code until issue 21 applies 104/210. */
-export interface StatusItem {
-  id: string;
-  destination: string;
-  origin: string;
-  /** `104`, `210`, `211`, `212`, or `other` (WINDOW_STATUS_CODES). */
-  statusCode: string;
 }
 
 /** Where in the body a rejection is: an item's index in `data`, or the body as a whole. */
@@ -73,17 +64,6 @@ const MoItemSchema = z.object(
     origin: contactNumber,
     receivedAt: z.optional(z.unknown()),
     receivedDate: z.optional(z.unknown()),
-    campaignId: numberOrString,
-  },
-  "must be a JSON object",
-);
-
-const StatusItemSchema = z.object(
-  {
-    id: messageId,
-    destination: contactNumber,
-    origin: contactNumber,
-    sentStatusCode: z.optional(z.union([z.number(), z.string()], "must be a number or a string")),
     campaignId: numberOrString,
   },
   "must be a JSON object",
@@ -161,27 +141,6 @@ export function parseMoBulk(body: string, nowMs: number): ParsedBulk<InboundMess
       destination: parsed.data.source,
       origin: parsed.data.origin,
       receivedAtMs: time,
-    });
-  });
-  return result;
-}
-
-export function parseStatusBulk(body: string): ParsedBulk<StatusItem> {
-  const items = bulkItems(body);
-  if (!Array.isArray(items)) return { items: [], rejections: [items] };
-  const result: ParsedBulk<StatusItem> = { items: [], rejections: [] };
-  items.forEach((item, place) => {
-    const parsed = StatusItemSchema.safeParse(item);
-    if (!parsed.success) {
-      result.rejections.push({ place, reason: describeIssues(parsed.error), item });
-      return;
-    }
-    const code = String(parsed.data.sentStatusCode ?? "").trim();
-    result.items.push({
-      id: parsed.data.id,
-      destination: parsed.data.destination,
-      origin: parsed.data.origin,
-      statusCode: (WINDOW_STATUS_CODES as readonly string[]).includes(code) ? code : "other",
     });
   });
   return result;

@@ -1,13 +1,15 @@
 import { WEBHOOK_KIND, WEBHOOK_REJECTED_PREFIX } from "../contract.js";
+import type { MetricPoint } from "../intelligence/ports.js";
+import type { StatusMessageResult } from "../intelligence/status-callbacks.js";
 import { maskNumber } from "./mask.js";
-import { type ItemPlace, parseMoBulk, parseStatusBulk, type Rejection } from "./wavy-callbacks.js";
+import { type ItemPlace, parseMoBulk, type Rejection } from "./wavy-callbacks.js";
 import { latestPerWindow, windowWrite } from "./window.js";
 import type { WindowStore } from "./window-store.js";
 
 /**
  * One queued webhook body, applied (docs/contract.md, "Live windows"): valid MOs move their
  * windows forward, invalid items are kept under `webhooks/rejected/` with their reason, valid
- * status items are counted. Knows nothing of SQS: the handler passes the message's id, its
+ * status items go to window intelligence (processStatusMessage). Knows nothing of SQS: the handler passes the message's id, its
  * `kind` attribute and its body. Anything that throws (the store, the sink) fails the whole
  * message, which the queue then delivers again; re-applying it is harmless.
  */
@@ -40,8 +42,28 @@ export interface WebhookLogger {
   warn(message: string, extra: Record<string, unknown>): void;
 }
 
+/**
+ * Window intelligence's status path (docs/contract.md, "Status callbacks explained"):
+ * `processStatusMessage` bound to its store, bus, clock and targets by the handler.
+ */
+export type StatusCallbacks = (
+  body: string,
+) => Promise<Pick<StatusMessageResult, "rejected" | "eventsRefused" | "metrics">>;
+
+/**
+ * Thrown when the bus did not take all of a status message's events: the message fails, the
+ * queue delivers it again, and none of its figures is emitted (counted once, when it settles).
+ */
+export class StatusEventsRefused extends Error {
+  override readonly name = "StatusEventsRefused";
+  constructor(readonly refused: number) {
+    super(`${refused} window event(s) refused by the bus`);
+  }
+}
+
 export interface WebhookDeps {
   store: WindowStore;
+  statusCallbacks: StatusCallbacks;
   rejected: RejectedItemSink;
   nowMs: () => number;
   retentionDays: number;
@@ -57,8 +79,8 @@ export interface WebhookOutcome {
   /** Windows actually written. */
   moved: number;
   rejected: number;
-  /** Valid status items by code (`104`, `210`, `211`, `212`, `other`). */
-  statuses: Record<string, number>;
+  /** Window intelligence's figures for a status message (DeliveryOutcomes, SendsRejected…). */
+  points: MetricPoint[];
 }
 
 const KNOWN_KINDS: readonly string[] = Object.values(WEBHOOK_KIND);
@@ -72,7 +94,7 @@ export async function applyWebhookMessage(
   const nowMs = deps.nowMs();
   const kind =
     message.kind !== undefined && KNOWN_KINDS.includes(message.kind) ? message.kind : "unknown";
-  const outcome: WebhookOutcome = { kind, applied: 0, moved: 0, rejected: 0, statuses: {} };
+  const outcome: WebhookOutcome = { kind, applied: 0, moved: 0, rejected: 0, points: [] };
   let rejections: Rejection[];
 
   if (kind === WEBHOOK_KIND.mo) {
@@ -85,11 +107,11 @@ export async function applyWebhookMessage(
     const moved = await inPool(writes, deps.concurrency ?? 8, (write) => deps.store.advance(write));
     outcome.moved = moved.filter(Boolean).length;
   } else if (kind === WEBHOOK_KIND.status) {
-    const bulk = parseStatusBulk(message.body);
-    rejections = bulk.rejections;
-    for (const item of bulk.items) {
-      outcome.statuses[item.statusCode] = (outcome.statuses[item.statusCode] ?? 0) + 1;
-    }
+    const result = await deps.statusCallbacks(message.body);
+    // Before anything is kept or counted: the redelivery does both.
+    if (result.eventsRefused > 0) throw new StatusEventsRefused(result.eventsRefused);
+    rejections = statusRejections(message.body, result.rejected);
+    outcome.points = result.metrics;
   } else {
     rejections = [
       {
@@ -126,6 +148,29 @@ export async function applyWebhookMessage(
   }
   outcome.rejected = rejections.length;
   return outcome;
+}
+
+/**
+ * Window intelligence answers a rejection by its index (-1: the whole body); the kept object
+ * holds the item as Wavy sent it, as an MO rejection does.
+ */
+function statusRejections(
+  body: string,
+  rejected: readonly { index: number; reason: string }[],
+): Rejection[] {
+  if (rejected.length === 0) return [];
+  let data: unknown[] = [];
+  try {
+    const json = JSON.parse(body) as { data?: unknown };
+    if (Array.isArray(json?.data)) data = json.data;
+  } catch {
+    // Unreadable: the rejection is then the body's (index -1).
+  }
+  return rejected.map((rejection) =>
+    rejection.index < 0
+      ? { place: "body", reason: rejection.reason, item: body }
+      : { place: rejection.index, reason: rejection.reason, item: data[rejection.index] },
+  );
 }
 
 /** `webhooks/rejected/<kind>/<YYYY-MM-DD>/<messageId>.json` (docs/contract.md, "Rejected items"). */

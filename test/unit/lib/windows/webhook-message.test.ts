@@ -3,6 +3,8 @@ import { MemoryWindowStore } from "../../../../lambdas/lib/windows/memory-window
 import {
   applyWebhookMessage,
   type RejectedItemDocument,
+  type StatusCallbacks,
+  StatusEventsRefused,
   type WebhookDeps,
 } from "../../../../lambdas/lib/windows/webhook-message.js";
 
@@ -10,17 +12,22 @@ const NOW = Date.parse("2026-12-06T12:00:00.000Z");
 const USER = "5511987654321";
 const BUSINESS = "5511999990000";
 
+const noStatusPath: StatusCallbacks = async () => {
+  throw new Error("no status message expected");
+};
+
 function mo(id: string, receivedAt: unknown, extra: Record<string, unknown> = {}) {
   return { id, source: USER, origin: BUSINESS, receivedAt, ...extra };
 }
 
-function world() {
+function world(statusCallbacks: StatusCallbacks = noStatusPath) {
   const store = new MemoryWindowStore();
   const kept: { key: string; document: RejectedItemDocument }[] = [];
   const warnings: string[] = [];
   const deps: WebhookDeps = {
     store,
     rejected: { keep: async (key, document) => void kept.push({ key, document }) },
+    statusCallbacks,
     nowMs: () => NOW,
     retentionDays: 7,
     logger: { warn: (message, extra) => void warnings.push(`${message} ${JSON.stringify(extra)}`) },
@@ -180,25 +187,62 @@ describe("applying an MO bulk", () => {
   });
 });
 
-describe("a status bulk (until issue 21)", () => {
-  it("counts valid items by code, keeps the invalid ones, and changes no window", async () => {
-    const { store, kept, apply } = world();
-    const status = (id: string, sentStatusCode?: unknown) => ({
-      id,
-      destination: USER,
-      origin: BUSINESS,
-      sentStatusCode,
+describe("a status bulk (window intelligence)", () => {
+  const status = (id: string, sentStatusCode?: unknown) => ({
+    id,
+    destination: USER,
+    origin: BUSINESS,
+    sentStatusCode,
+  });
+  const point = { name: "DeliveryOutcomes", dimensions: {}, value: 1, unit: "Count" as const };
+
+  it("hands the body to window intelligence, keeps what it rejects with the item, changes no window", async () => {
+    const bodies: string[] = [];
+    const { store, kept, apply } = world(async (body) => {
+      bodies.push(body);
+      return {
+        rejected: [{ index: 1, reason: "unreadable destination" }],
+        eventsRefused: 0,
+        metrics: [point],
+      };
     });
 
-    const outcome = await apply(
-      { data: [status("1", 104), status("2", "210"), status("3", 2), status("4"), { id: 5 }] },
-      "status",
-    );
+    const outcome = await apply({ data: [status("1", 210), { id: 5 }] }, "status");
 
-    expect(outcome.statuses).toEqual({ "104": 1, "210": 1, other: 2 });
-    expect(outcome.rejected).toBe(1);
+    expect(bodies).toHaveLength(1);
+    expect(outcome).toMatchObject({ kind: "status", rejected: 1, points: [point] });
     expect(kept[0]?.key).toMatch(/^webhooks\/rejected\/status\//);
+    expect(kept[0]?.document.items).toEqual([
+      { index: 1, reason: "unreadable destination", item: { id: 5 } },
+    ]);
     expect(store.items.size).toBe(0);
+  });
+
+  it("keeps a body window intelligence cannot read whole", async () => {
+    const { kept, apply } = world(async () => ({
+      rejected: [{ index: -1, reason: "the body is not JSON" }],
+      eventsRefused: 0,
+      metrics: [],
+    }));
+
+    await apply("not json", "status");
+
+    expect(kept[0]?.document.items).toEqual([
+      { index: "body", reason: "the body is not JSON", item: "not json" },
+    ]);
+  });
+
+  it("fails the message, keeping and counting nothing, when the bus refused an event", async () => {
+    const { kept, apply } = world(async () => ({
+      rejected: [{ index: 1, reason: "bad" }],
+      eventsRefused: 1,
+      metrics: [point],
+    }));
+
+    await expect(apply({ data: [status("1", 210), {}] }, "status")).rejects.toBeInstanceOf(
+      StatusEventsRefused,
+    );
+    expect(kept).toEqual([]);
   });
 
   it("rejects a message of an unknown kind whole", async () => {
