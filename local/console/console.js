@@ -228,6 +228,8 @@ async function sampleWindows() {
   state.windowsChart.card.querySelector("h3").textContent = `Live windows · origin ${origin}`;
   addPoint(state.windowsChart, Date.now(), [windows.length]);
   state.windowsChart.figures.textContent = `${windows.length} open windows — ${time(new Date().toISOString())}`;
+  const card = state.windowsChart.card;
+  card.dataset.samples = String(Number(card.dataset.samples ?? 0) + 1);
 }
 
 let sampling = false;
@@ -408,9 +410,11 @@ function tick() {
 async function search(destination) {
   const answer = $("search-answer");
   answer.textContent = "…";
+  delete answer.dataset.open;
   if (state.live) {
     const windows = await windowsOf(destination);
     const open = windows.filter((w) => w.open);
+    answer.dataset.open = open.length > 0 ? "true" : "false";
     answer.replaceChildren(
       open.length
         ? `Open: ${open.map((w) => `origin ${w.origin} until ${time(w.closesAt)} (${countdown(w.closesAt)} left)`).join("; ")}`
@@ -468,11 +472,14 @@ async function detectLiveWindows() {
 }
 
 async function main() {
-  state.targets = await localTargets();
+  const local = await localTargets();
+  state.targets = local.targets;
   $("target-list").replaceChildren(
     ...state.targets.map((t) => element("option", { value: targetName(t) })),
   );
   if (state.targets[0]) $("target").value = targetName(state.targets[0]);
+  $("origin-list").replaceChildren(...local.origins.map((o) => element("option", { value: o })));
+  if (local.origins[0] && !$("origin").value) $("origin").value = local.origins[0];
   await detectLiveWindows();
 
   window.addEventListener("hashchange", show);
