@@ -244,6 +244,10 @@ describe.skipIf(!hasChromium)("the local console in Chromium", () => {
       it("charts every target's figures from samples the page took, open windows beside them", async () => {
         // Windows only open (within a test's time nobody's closes): the chart's count lies
         // between the API's counts before the page opened and after it sampled.
+        // The sandbox posts an MO bulk every 5 s: the chart has windows to show.
+        await expect
+          .poll(async () => (await liveWindows(1440)).length, { timeout: 15_000 })
+          .toBeGreaterThan(0);
         const before = (await liveWindows(1440)).length;
         const { page, done } = await openPage(width, "/?sample=2#targets");
         await page.waitForSelector("body[data-ready]", { timeout: 60_000 });
@@ -329,11 +333,10 @@ describe.skipIf(!hasChromium)("the local console in Chromium", () => {
       });
 
       it("lists what the closing route and the live windows answered, soonest first, with countdowns that run", async () => {
-        // Contacts who wrote 23 h 35 min, 23 h 10 min and 22 h 5 min ago: their windows close
-        // within 120 minutes, the sandbox's own MOs (received now) 24 h from now.
-        const digit = width.name === "laptop" ? "1" : "2";
-        const heard = [25, 50, 115].map((minutes, i) => ({
-          source: `55119${digit}000000${i}`,
+        // Contacts who wrote 22-23.5 h ago: their windows close within 120 minutes, the
+        // sandbox's own MOs (received now) 24 h from now.
+        const heard = (width.name === "laptop" ? [25, 50, 115] : [30, 55, 110]).map((minutes) => ({
+          source: `551199900${String(minutes).padStart(4, "0")}`,
           ago: 24 * HOUR - minutes * 60_000,
         }));
         await postMos(heard);
