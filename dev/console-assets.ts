@@ -39,6 +39,8 @@ export interface ConsoleTarget {
 export interface ConsoleOptions {
   /** What the local counter counts: the page opens on these (`/console/targets.json`). */
   targets: readonly ConsoleTarget[];
+  /** The business numbers whose MOs reach the local webhook: the page's live panels open on them. */
+  origins?: readonly string[];
   /** The local S3's endpoint: the page reads closing lists from its presigned URLs. */
   s3Endpoint: string;
 }
@@ -47,6 +49,7 @@ export interface ConsoleOptions {
 export function withConsole(handler: ProxyHandler, options: ConsoleOptions): ProxyHandler {
   const targets = JSON.stringify({
     targets: options.targets.map(({ customerId, subAccountId }) => ({ customerId, subAccountId })),
+    origins: options.origins ?? [],
   });
   return async (event) => {
     if (event.httpMethod !== "GET" && event.httpMethod !== "HEAD") return handler(event);

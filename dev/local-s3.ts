@@ -42,6 +42,38 @@ function serveS3rverDes(): void {
 }
 
 /**
+ * s3rver files a key `a/b/c` as `a/b/c._S3rver_object` and removed the folder `a/b/` when its last
+ * object was deleted. S3 has no folders: a PUT of another key into `a/b/` racing that DELETE (the
+ * export lifecycle's running markers under `manifests/running/` come and go so) then failed to
+ * open its file, and s3rver, which does not listen for that stream's error, took the whole process
+ * down with ENOENT. Deletes here remove the object's files and leave the folders: an empty folder
+ * holds no object, so no listing shows it.
+ */
+function keepS3rverFolders(): void {
+  const require = createRequire(import.meta.url);
+  const { promises: fs } = require("node:fs") as typeof import("node:fs");
+  const FilesystemStore = require("s3rver/lib/stores/filesystem.js") as {
+    prototype: {
+      s3rverKeepsFolders?: true;
+      getResourcePath(bucket: string, key: string, resource: string): string;
+      deleteObject(bucket: string, key: string): Promise<void>;
+    };
+  };
+  const store = FilesystemStore.prototype;
+  if (store.s3rverKeepsFolders) return;
+  store.s3rverKeepsFolders = true;
+  store.deleteObject = async function (bucket, key) {
+    await Promise.all(
+      ["object", "object.md5", "metadata.json"].map((resource) =>
+        fs.unlink(this.getResourcePath(bucket, key, resource)).catch((error: unknown) => {
+          if ((error as { code?: string }).code !== "ENOENT") throw error;
+        }),
+      ),
+    );
+  };
+}
+
+/**
  * s3rver (a real S3-protocol server, objects on disk) behind a thin front on loopback that
  * (1) answers AbortMultipartUpload, which s3rver lacks, (2) keeps a ledger of multipart
  * uploads so tests can prove none stays open, (3) lets a test inject faults, and (4) honours
@@ -100,6 +132,7 @@ export class LocalS3 {
 
   async start(): Promise<this> {
     serveS3rverDes();
+    keepS3rverFolders();
     this.ownsDirectory = !this.options.directory;
     this.directory = this.options.directory ?? (await mkdtemp(join(tmpdir(), "wavy-s3-")));
     this.s3rver = new S3rver({

@@ -108,6 +108,7 @@ async function main(): Promise<void> {
     // The console (docs/contract.md, "Local console") is served beside the handler, locally only.
     withConsole((event) => handler(event, lambdaContext("export-sessions")), {
       targets: sandbox ? SANDBOX_TARGETS : [],
+      origins: sandbox ? [SANDBOX_ORIGIN] : [],
       s3Endpoint: s3.endpoint,
     }),
     settings.port,

@@ -47,8 +47,10 @@ function targetQuery(target) {
   return query;
 }
 
+/** The targets the local counter counts, and the business numbers the local webhook hears. */
 export async function localTargets() {
-  return (await call("/console/targets.json")).body.targets;
+  const { targets, origins = [] } = (await call("/console/targets.json")).body;
+  return { targets, origins };
 }
 
 /** GET /exports: the run history, newest first. */

@@ -133,6 +133,12 @@ const SERIES = [
 /** Whole seconds at least: samples are seconds apart, and ticks of 0.5 s only crowd the axis. */
 const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200];
 
+/** Whole numbers only: every series counts sessions or windows (no tick at 12.5 windows). */
+const COUNT_STEPS = [
+  1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 50_000,
+  100_000, 200_000, 500_000, 1_000_000,
+];
+
 function chartWidth(holder) {
   return Math.max(240, holder.clientWidth);
 }
@@ -165,7 +171,10 @@ function makeChart(name, title, series) {
       padding: [12, 32, 0, 0],
       scales: { x: { time: true } },
       series: [{}, ...series.map((s) => ({ ...s, spanGaps: false, points: { size: 5 } }))],
-      axes: [{ incrs: TIME_STEPS, values: tickLabels, space: 70 }, { size: 48 }],
+      axes: [
+        { incrs: TIME_STEPS, values: tickLabels, space: 70 },
+        { size: 48, incrs: COUNT_STEPS },
+      ],
       legend: { live: false },
     },
     data,
@@ -228,6 +237,8 @@ async function sampleWindows() {
   state.windowsChart.card.querySelector("h3").textContent = `Live windows · origin ${origin}`;
   addPoint(state.windowsChart, Date.now(), [windows.length]);
   state.windowsChart.figures.textContent = `${windows.length} open windows — ${time(new Date().toISOString())}`;
+  const card = state.windowsChart.card;
+  card.dataset.samples = String(Number(card.dataset.samples ?? 0) + 1);
 }
 
 let sampling = false;
@@ -408,9 +419,11 @@ function tick() {
 async function search(destination) {
   const answer = $("search-answer");
   answer.textContent = "…";
+  delete answer.dataset.open;
   if (state.live) {
     const windows = await windowsOf(destination);
     const open = windows.filter((w) => w.open);
+    answer.dataset.open = open.length > 0 ? "true" : "false";
     answer.replaceChildren(
       open.length
         ? `Open: ${open.map((w) => `origin ${w.origin} until ${time(w.closesAt)} (${countdown(w.closesAt)} left)`).join("; ")}`
@@ -468,11 +481,14 @@ async function detectLiveWindows() {
 }
 
 async function main() {
-  state.targets = await localTargets();
+  const local = await localTargets();
+  state.targets = local.targets;
   $("target-list").replaceChildren(
     ...state.targets.map((t) => element("option", { value: targetName(t) })),
   );
   if (state.targets[0]) $("target").value = targetName(state.targets[0]);
+  $("origin-list").replaceChildren(...local.origins.map((o) => element("option", { value: o })));
+  if (local.origins[0] && !$("origin").value) $("origin").value = local.origins[0];
   await detectLiveWindows();
 
   window.addEventListener("hashchange", show);

@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SANDBOX_TARGETS } from "../../dev/wavy-sandbox.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SANDBOX_ORIGIN, SANDBOX_TARGETS } from "../../dev/wavy-sandbox.js";
 import { type StartedStack, startLocalStack } from "./local-stack.js";
 
 /**
@@ -32,8 +32,11 @@ declare const document: {
   getElementById(id: string): PageElement | null;
   querySelector(selector: string): PageElement | null;
 };
+interface PageChart {
+  plot: { data: (number | null)[][] };
+}
 declare const window: {
-  consoleState: { charts: Map<string, { plot: { data: (number | null)[][] } }> };
+  consoleState: { charts: Map<string, PageChart>; windowsChart: PageChart | null };
 };
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
@@ -57,6 +60,17 @@ interface ExportDocument {
   createdAt: string;
   closing?: { count: number; downloadUrl: string };
 }
+
+/** A window as `GET /windows?origin=…` lists it (docs/contract.md, "Lookups"). */
+interface ListedWindow {
+  destination: string;
+  origin: string;
+  open: boolean;
+  closesAt: string;
+  minutesLeft: number;
+}
+
+const HOUR = 3_600_000;
 
 /** The pixels of one colour on every canvas of the card: a drawn series, not just axes. */
 async function seriesPixels(page: Page, card: string, rgb: [number, number, number]) {
@@ -113,6 +127,16 @@ describe.skipIf(!hasChromium)("the local console in Chromium", () => {
     });
   }, 90_000);
 
+  // A page a failed test left open would go on sampling (exports every 2 s) under the next tests.
+  const opened = new Set<Page>();
+
+  // A failing test shows what the stack printed: its crash, its rejected promises.
+  afterEach(async ({ task }) => {
+    for (const page of opened) await page.close().catch(() => undefined);
+    opened.clear();
+    if (task.result?.state === "fail") console.error(`npm start's output:\n${stack?.output()}`);
+  });
+
   afterAll(async () => {
     await context?.close();
     await stack?.stop();
@@ -126,6 +150,7 @@ describe.skipIf(!hasChromium)("the local console in Chromium", () => {
     prepare?: (page: Page) => Promise<void>,
   ): Promise<{ page: Page; done: (view: string) => Promise<void> }> {
     const page = await context.newPage();
+    opened.add(page);
     await prepare?.(page);
     await page.setViewportSize({ width: width.width, height: width.height });
     const outside: string[] = [];
@@ -162,9 +187,68 @@ describe.skipIf(!hasChromium)("the local console in Chromium", () => {
     return (await answer.json()) as T;
   }
 
+  /** Every page of `GET /windows?origin=…&closingWithinMinutes=N`, as the API orders them. */
+  async function liveWindows(within: number): Promise<ListedWindow[]> {
+    const windows: ListedWindow[] = [];
+    let cursor: string | null = null;
+    do {
+      const query = new URLSearchParams({
+        origin: SANDBOX_ORIGIN,
+        closingWithinMinutes: String(within),
+        limit: "500",
+        ...(cursor && { cursor }),
+      });
+      const page: { windows: ListedWindow[]; nextCursor: string | null } = await api(
+        `/windows?${query}`,
+      );
+      windows.push(...page.windows);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return windows;
+  }
+
+  /**
+   * Wavy's MO webhook as Wavy calls it: one bulk of MOs to the sandbox's business number, each
+   * received `ago` ms before now; resolves once the queue's processor has applied them all.
+   */
+  async function postMos(mos: { source: string; ago: number }[]): Promise<void> {
+    const now = Date.now();
+    const body = {
+      total: mos.length,
+      data: mos.map(({ source, ago }, i) => ({
+        id: `browser-${now}-${i}`,
+        source,
+        origin: SANDBOX_ORIGIN,
+        receivedAt: now - ago,
+      })),
+    };
+    const answer = await fetch(`${stack.apiUrl}/hooks/wavy/${stack.webhookToken}/mo`, {
+      method: "POST",
+      body: JSON.stringify(body),
+    });
+    expect(answer.status).toBe(200);
+    for (const { source, ago } of mos) {
+      const closesAt = new Date(now - ago + 24 * HOUR).toISOString();
+      await expect
+        .poll(
+          async () =>
+            (await api<{ windows: ListedWindow[] }>(`/windows/${source}`)).windows[0]?.closesAt,
+          { timeout: 10_000 },
+        )
+        .toBe(closesAt);
+    }
+  }
+
   for (const width of WIDTHS) {
     describe(`at ${width.width} px (${width.name})`, () => {
-      it("charts every target's figures from samples the page took", async () => {
+      it("charts every target's figures from samples the page took, open windows beside them", async () => {
+        // Windows only open (within a test's time nobody's closes): the chart's count lies
+        // between the API's counts before the page opened and after it sampled.
+        // The sandbox posts an MO bulk every 5 s: the chart has windows to show.
+        await expect
+          .poll(async () => (await liveWindows(1440)).length, { timeout: 15_000 })
+          .toBeGreaterThan(0);
+        const before = (await liveWindows(1440)).length;
         const { page, done } = await openPage(width, "/?sample=2#targets");
         await page.waitForSelector("body[data-ready]", { timeout: 60_000 });
         // Two samples per target: the lines need two points to be lines.
@@ -193,9 +277,25 @@ describe.skipIf(!hasChromium)("the local console in Chromium", () => {
           expect(await seriesPixels(page, name, [37, 99, 235])).toBeGreaterThan(20);
           expect(await seriesPixels(page, name, [217, 119, 6])).toBeGreaterThan(10);
         }
-        // Live windows are not served on this branch's stack: the panel is hidden with a note.
-        await expect(page.locator("#live-note").textContent()).resolves.toContain("404 NOT_FOUND");
-        expect(await page.locator("#origin").isVisible()).toBe(false);
+        // The live windows' panels show, on the business number the sandbox's MOs reach.
+        expect(await page.locator("#live-note").isVisible()).toBe(false);
+        expect(await page.locator("#origin").inputValue()).toBe(SANDBOX_ORIGIN);
+        await page.waitForSelector('article[data-target="windows"][data-samples="2"]', {
+          timeout: 60_000,
+        });
+        const counts = await page.evaluate(() => window.consoleState.windowsChart?.plot.data[1]);
+        const after = (await liveWindows(1440)).length;
+        expect(counts?.length).toBeGreaterThanOrEqual(2);
+        for (const count of counts ?? []) {
+          expect(count).toBeGreaterThanOrEqual(before);
+          expect(count).toBeLessThanOrEqual(after);
+        }
+        expect(counts).toEqual([...(counts ?? [])].sort((a, b) => (a ?? 0) - (b ?? 0)));
+        expect(await page.locator('[data-figures="windows"]').textContent()).toMatch(
+          new RegExp(`^${counts?.at(-1)} open windows — `),
+        );
+        // uPlot drew the "open windows" series (#059669).
+        expect(await seriesPixels(page, "windows", [5, 150, 105])).toBeGreaterThan(20);
         await done("targets");
       });
 
@@ -232,7 +332,14 @@ describe.skipIf(!hasChromium)("the local console in Chromium", () => {
         await done("exports");
       });
 
-      it("lists what the closing route answered, soonest first, with countdowns that run", async () => {
+      it("lists what the closing route and the live windows answered, soonest first, with countdowns that run", async () => {
+        // Contacts who wrote 22-23.5 h ago: their windows close within 120 minutes, the
+        // sandbox's own MOs (received now) 24 h from now.
+        const heard = (width.name === "laptop" ? [25, 50, 115] : [30, 55, 110]).map((minutes) => ({
+          source: `551199900${String(minutes).padStart(4, "0")}`,
+          ago: 24 * HOUR - minutes * 60_000,
+        }));
+        await postMos(heard);
         const { page, done } = await openPage(width, "/?sample=0#closing");
         await page.waitForSelector("body[data-ready]");
         await page.waitForSelector("#closing-list li");
@@ -281,92 +388,52 @@ describe.skipIf(!hasChromium)("the local console in Chromium", () => {
         expect(after).toBeLessThan(before);
         expect(before - after).toBeLessThanOrEqual(4);
 
-        // "Open? Until when?" for a destination of the list.
-        await page.fill("#destination", first);
+        // The live windows of the origin closing within the same 120 minutes: the API's list,
+        // entry for entry, in its order (soonest first), the contacts heard above among them.
+        await page.waitForFunction(() =>
+          document.getElementById("windows-summary")?.textContent?.includes("within 120"),
+        );
+        const live = await liveWindows(120);
+        const liveShown = await page.$$eval("#windows-list li", (items) =>
+          items.map((item) => [
+            (item as unknown as PageElement).dataset.destination,
+            (item as unknown as PageElement).dataset.closesAt,
+          ]),
+        );
+        expect(liveShown).toEqual(live.slice(0, 200).map((w) => [w.destination, w.closesAt]));
+        const closes = live.map((w) => w.closesAt);
+        expect(closes).toEqual([...closes].sort());
+        for (const { source } of heard) {
+          expect(live.map((w) => w.destination)).toContain(source);
+        }
+        expect(await page.locator("#windows-summary").textContent()).toBe(
+          `· ${live.length} of origin ${SANDBOX_ORIGIN} within 120 min`,
+        );
+
+        // "Open? Until when?" from GET /windows/{destination}: a contact heard above is open...
+        const asked = heard[1]?.source ?? "";
+        const [heardWindow] = (await api<{ windows: ListedWindow[] }>(`/windows/${asked}`)).windows;
+        expect(heardWindow?.open).toBe(true);
+        await page.fill("#destination", asked);
         await page.click("#search-form button");
         const search = page.locator("#search-answer");
         await page.waitForFunction(() => document.getElementById("search-answer")?.dataset.open);
         expect(await search.getAttribute("data-open")).toBe("true");
-        expect(await search.textContent()).toMatch(/^Open for 1001: until .+ left\)\.$/);
+        expect(await search.textContent()).toMatch(
+          new RegExp(`^Open: origin ${SANDBOX_ORIGIN} until .+ \\(0:[45]\\d:\\d\\d left\\)$`),
+        );
+        // ... and one never heard from is not.
+        await page.fill("#destination", "5531900000000");
+        await page.click("#search-form button");
+        await page.waitForFunction(
+          () => document.getElementById("search-answer")?.dataset.open === "false",
+        );
+        expect(await search.textContent()).toBe("Not open: never heard from it.");
 
         await done("closing");
       });
     });
   }
-
-  it("shows live windows where the API serves them: chart, list soonest first, search", async () => {
-    // Issue 20's /windows routes are not on this branch: the browser answers them here, in the
-    // shapes docs/contract.md gives them, so the page's handling of them is what is tested.
-    const origin = "551140040000";
-    const now = Date.now();
-    const liveWindow = (destination: string, minutes: number) => ({
-      destination,
-      origin,
-      open: true,
-      lastInboundAt: new Date(now + minutes * 60_000 - 86_400_000).toISOString(),
-      closesAt: new Date(now + minutes * 60_000).toISOString(),
-      minutesLeft: minutes,
-      seenBy: "webhook",
-    });
-    const windows = [liveWindow("5511988880001", 7), liveWindow("5521977770002", 42)];
-    const { page, done } = await openPage(WIDTHS[0], "/?sample=0#targets", async (page) => {
-      await page.route(
-        (url) => url.pathname.startsWith("/windows"),
-        async (route) => {
-          const url = new URL(route.request().url());
-          const within = Number(url.searchParams.get("closingWithinMinutes"));
-          const json =
-            url.pathname === "/windows"
-              ? {
-                  origin: url.searchParams.get("origin"),
-                  closingWithinMinutes: within,
-                  windows: windows.filter((w) => w.minutesLeft <= within),
-                  nextCursor: null,
-                }
-              : {
-                  destination: decodeURIComponent(url.pathname.slice("/windows/".length)),
-                  windows: windows
-                    .filter((w) => `/windows/${w.destination}` === url.pathname)
-                    .map(({ destination: _, ...rest }) => rest),
-                };
-          await route.fulfill({ json });
-        },
-      );
-    });
-    await page.waitForSelector("body[data-ready]");
-    expect(await page.locator("#live-note").isVisible()).toBe(false);
-    await page.fill("#origin", origin);
-    await page.click("#sample-now");
-    await page.waitForSelector('article[data-target="windows"]');
-    await page.waitForFunction(() =>
-      document.querySelector('[data-figures="windows"]')?.textContent?.startsWith("2 open windows"),
-    );
-
-    await page.evaluate(() => {
-      location.hash = "#closing";
-    });
-    await page.waitForSelector("#closing-list li");
-    await page.waitForSelector("#windows-list li");
-    const listed = await page.$$eval("#windows-list li", (items) =>
-      items.map((item) => (item as unknown as PageElement).dataset.destination),
-    );
-    expect(listed).toEqual(["5511988880001", "5521977770002"]);
-
-    await page.fill("#destination", "5521977770002");
-    await page.click("#search-form button");
-    await page.waitForFunction(() =>
-      document
-        .getElementById("search-answer")
-        ?.textContent?.startsWith("Open: origin 551140040000 until"),
-    );
-    await page.fill("#destination", "5531900000000");
-    await page.click("#search-form button");
-    await page.waitForFunction(
-      () =>
-        document.getElementById("search-answer")?.textContent === "Not open: never heard from it.",
-    );
-    await done("live-windows");
-  });
 
   it("leaves every other path to the API: / is the console, /exports still the API", async () => {
     const page = await fetch(`${stack.apiUrl}/`);

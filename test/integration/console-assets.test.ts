@@ -24,7 +24,11 @@ describe("the console's files beside the API handler", () => {
           handled.push(event);
           return { statusCode: 404, body: '{"error":{"code":"NOT_FOUND","message":"handler"}}' };
         },
-        { targets: [{ customerId: "42", subAccountId: "7" }], s3Endpoint: s3.endpoint },
+        {
+          targets: [{ customerId: "42", subAccountId: "7" }],
+          origins: ["5511999990000"],
+          s3Endpoint: s3.endpoint,
+        },
       ),
     );
     await allowConsoleReads(s3.endpoint, BUCKET, api.url);
@@ -63,10 +67,13 @@ describe("the console's files beside the API handler", () => {
     expect(served.equals(await readFile("node_modules/uplot/dist/uPlot.esm.js"))).toBe(true);
   });
 
-  it("lists the local counter's targets for the page to open on", async () => {
+  it("lists the local counter's targets and the webhook's origins for the page to open on", async () => {
     const answer = await fetch(`${api.url}/console/targets.json`);
 
-    expect(await answer.json()).toEqual({ targets: [{ customerId: "42", subAccountId: "7" }] });
+    expect(await answer.json()).toEqual({
+      targets: [{ customerId: "42", subAccountId: "7" }],
+      origins: ["5511999990000"],
+    });
   });
 
   it("leaves every other path and method to the API handler, escapes included", async () => {
