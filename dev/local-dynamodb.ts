@@ -38,7 +38,7 @@ export class LocalDynamoDb {
   }
 
   /** The windows' table as infra/ creates it: keys, the byOriginClosesAt index, TTL. */
-  async createWindowsTable(tableName: string): Promise<void> {
+  async createWindowsTable(tableName: string): Promise<string> {
     const client = new DynamoDBClient(this.clientConfig());
     try {
       await client.send(
@@ -78,6 +78,7 @@ export class LocalDynamoDb {
     } finally {
       client.destroy();
     }
+    return tableName;
   }
 
   async stop(): Promise<void> {
