@@ -1,4 +1,5 @@
 import { Annotations, App, type AppProps, Aspects, RemovalPolicies } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { type ContextKey, readConfig } from "./config.js";
 import { resolveDeploymentContext } from "./deployment-context.js";
@@ -35,6 +36,13 @@ export function buildApp(
   // Throwaway deployments (docs/deploying.md, "Tear-down"): every resource, data included, goes
   // with `cdk destroy`; the buckets empty themselves first (autoDeleteObjects).
   if (!config.retain) RemovalPolicies.of(stack).destroy();
+  // One log level for every function, set where they all are rather than in each construct.
+  Aspects.of(stack).add({
+    visit: (node) => {
+      if (node instanceof lambda.Function)
+        node.addEnvironment("POWERTOOLS_LOG_LEVEL", config.logLevel);
+    },
+  });
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   Aspects.of(app).add(new ServerlessChecks({ verbose: true }));
   return { app, stack };

@@ -72,6 +72,8 @@ export interface WavySessionsConfig {
   readonly wavyTimezone: string;
   readonly downloadUrlTtlSeconds: number;
   readonly logRetentionDays: number;
+  /** Every function's POWERTOOLS_LOG_LEVEL (docs/contract.md, "Deployment settings"). */
+  readonly logLevel: LogLevel;
   readonly apiThrottleRateLimit: number;
   readonly apiThrottleBurstLimit: number;
   readonly alarms: AlarmDestination;
@@ -118,6 +120,7 @@ export const CONTEXT_KEYS = [
   "wavyTimezone",
   "downloadUrlTtlSeconds",
   "logRetentionDays",
+  "logLevel",
   "apiThrottleRateLimit",
   "apiThrottleBurstLimit",
   "alarmEmail",
@@ -141,6 +144,10 @@ export type ContextKey = (typeof CONTEXT_KEYS)[number];
  * go further.
  */
 export const MAX_TARGETS = 175;
+
+/** Powertools Logger's levels (POWERTOOLS_LOG_LEVEL); DEBUG logs more, never a secret or a number. */
+export const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
 const LOG_RETENTION_DAYS = [
@@ -427,6 +434,9 @@ const contextSchema = z
       1,
       LIMITS.maxDownloadUrlTtlSeconds,
     ),
+    logLevel: z
+      .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` })
+      .default("INFO"),
     logRetentionDays: intSetting(30, 1, 3_653).refine(
       (days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days),
       `must be one of ${LOG_RETENTION_DAYS.join(", ")}`,
@@ -599,6 +609,7 @@ export function readConfig(read: (key: ContextKey) => unknown): WavySessionsConf
     wavyTimezone: value.wavyTimezone,
     downloadUrlTtlSeconds: value.downloadUrlTtlSeconds,
     logRetentionDays: value.logRetentionDays,
+    logLevel: value.logLevel,
     apiThrottleRateLimit: value.apiThrottleRateLimit,
     apiThrottleBurstLimit: value.apiThrottleBurstLimit,
     alarms: value.alarmTopicArn

@@ -160,3 +160,27 @@ interface Resource {
   Type: string;
   DeletionPolicy?: string;
 }
+
+describe("log level", () => {
+  it(
+    "sets every function's POWERTOOLS_LOG_LEVEL from logLevel, INFO by default, and refuses others",
+    () => {
+      const levels = (context: Record<string, unknown>) =>
+        Object.values(
+          synth(context, { cfnValidation: false }).template.findResources("AWS::Lambda::Function"),
+        ).map(
+          (fn) =>
+            (fn.Properties.Environment as { Variables: Record<string, unknown> } | undefined)
+              ?.Variables.POWERTOOLS_LOG_LEVEL,
+        );
+      const debug = levels({ logLevel: "DEBUG" });
+      expect(debug.length).toBeGreaterThan(4);
+      expect(new Set(debug)).toEqual(new Set(["DEBUG"]));
+      expect(new Set(levels({}))).toEqual(new Set(["INFO"]));
+      expect(() => synth({ logLevel: "verbose" }, { cfnValidation: false })).toThrow(
+        /context "logLevel" must be one of DEBUG, INFO, WARN, ERROR/,
+      );
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+});
