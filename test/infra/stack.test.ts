@@ -263,6 +263,8 @@ describe("functions", () => {
       MAX_CSV_BYTES: "5368709120",
       POWERTOOLS_METRICS_NAMESPACE: "WavySessions",
       POWERTOOLS_SERVICE_NAME: "wavy-sessions-export",
+      // Every function's, from the logLevel setting (INFO by default).
+      POWERTOOLS_LOG_LEVEL: "INFO",
       EVENT_BUS_NAME: "default",
       EXPORT_WORKER_FUNCTION_NAME: { Ref: expect.stringMatching(/^ExportWorkerFunction/) },
       EXPORT_WORKER_TIMEOUT_SECONDS: "900",
