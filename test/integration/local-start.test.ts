@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -205,6 +205,22 @@ describe("npm start", () => {
     expect(output).toMatch(/^\[http [^\]]+\] POST \/hooks\/wavy\/<token>\/mo 200 \d+ ms$/m);
     expect(output).toMatch(/^\[http [^\]]+\] GET \/windows\/\*+\d{4} 200 \d+ ms$/m);
     expect(output).not.toMatch(/^\[http .*local-start-test-token/m);
+  });
+
+  it("answers 2xx to every curl the banner suggests, run as printed (issue 22: docs that stay true)", () => {
+    const lines = output
+      .split("\n")
+      .filter((line) => /^\s+curl /.test(line) && !line.includes("<"));
+    expect(lines.length).toBeGreaterThanOrEqual(8);
+    for (const line of lines) {
+      // As a user pastes it (one line uses $(date …)), with only the status code kept.
+      const status = execSync(`${line.trim()} -o /dev/null -w '%{http_code}'`, {
+        shell: "/bin/bash",
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(status.slice(-3), line).toMatch(/^2\d\d$/);
+    }
   });
 
   it("stops cleanly on Ctrl-C", async () => {
