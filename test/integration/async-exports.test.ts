@@ -25,6 +25,45 @@ const CSV =
 const ROW = "5511987654321;2026-11-28 09:15:42\n";
 const ASYNC = { Prefer: "respond-async" };
 
+/**
+ * The harness's worker as a process of its own, configured as in Lambda, so a test can kill it
+ * mid-copy with SIGKILL, as Lambda's timeout or an out-of-memory would.
+ */
+function killableWorker() {
+  const script = fileURLToPath(new URL("../support/worker-process.ts", import.meta.url));
+  let child: ChildProcess | undefined;
+  return {
+    launch:
+      ({ env }: { env: Record<string, string> }) =>
+      async (payload: unknown) => {
+        child = spawn(
+          process.execPath,
+          ["--import", "tsx", script, JSON.stringify(payload), "600000"],
+          {
+            env: { ...process.env, ...env, POWERTOOLS_LOG_LEVEL: "ERROR" },
+            stdio: "ignore",
+          },
+        );
+        await once(child, "exit");
+      },
+    kill: () => child?.kill("SIGKILL"),
+  };
+}
+
+/** The CSV host serves a few MB, enough for a multipart upload to open, then hangs for ever. */
+function serveCsvThenHang(h: Harness): void {
+  const chunk = ROW.repeat(Math.ceil((1024 * 1024) / ROW.length));
+  h.wavy.linkTo(
+    h.wavy.serveFile(async (_req, res) => {
+      res.writeHead(200, { "transfer-encoding": "chunked" });
+      res.write("source;session_created_at\n");
+      for (let sent = 0; sent < 12; sent++) {
+        if (!res.write(chunk)) await once(res, "drain");
+      }
+    }),
+  );
+}
+
 /** Polls GET /exports/{id} until the export is no longer running. */
 async function settled(h: Harness, location: string, timeoutMs = 10_000) {
   const until = Date.now() + timeoutMs;
@@ -290,45 +329,22 @@ describe("asynchronous exports without a worker configured", () => {
 describe("a worker killed mid-copy", () => {
   let h: Harness;
   let offsetMs = 0;
-  let child: ChildProcess | undefined;
-  const workerScript = fileURLToPath(new URL("../support/worker-process.ts", import.meta.url));
+  const worker = killableWorker();
 
   beforeAll(async () => {
     h = await startHarness({
       deps: { clock: () => new Date(Date.now() + offsetMs) },
       // The worker runs in a process of its own, configured as in Lambda, so it can be killed.
-      worker:
-        ({ env }) =>
-        async (payload) => {
-          child = spawn(
-            process.execPath,
-            ["--import", "tsx", workerScript, JSON.stringify(payload), "600000"],
-            {
-              env: { ...process.env, ...env, POWERTOOLS_LOG_LEVEL: "ERROR" },
-              stdio: "ignore",
-            },
-          );
-          await once(child, "exit");
-        },
+      worker: worker.launch,
     });
   });
   afterAll(async () => {
-    child?.kill("SIGKILL");
+    worker.kill();
     await h.close();
   });
 
   it("reads running until its deadline, then failed, with its upload aborted and no object", async () => {
-    // Serves a few MB, enough for a multipart upload to open, then hangs for ever.
-    const chunk = ROW.repeat(Math.ceil((1024 * 1024) / ROW.length));
-    h.wavy.linkTo(
-      h.wavy.serveFile(async (_req, res) => {
-        res.writeHead(200, { "transfer-encoding": "chunked" });
-        res.write("source;session_created_at\n");
-        for (let sent = 0; sent < 12; sent++) {
-          if (!res.write(chunk)) await once(res, "drain");
-        }
-      }),
-    );
+    serveCsvThenHang(h);
     const accepted = await h.call("POST", "/exports", { customerId: "42" }, ASYNC);
     const location = `/exports/${accepted.json.exportId}`;
     const until = Date.now() + 20_000;
@@ -340,7 +356,7 @@ describe("a worker killed mid-copy", () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
 
-    child?.kill("SIGKILL");
+    worker.kill();
     await h.lambda.idle();
 
     const stillRunning = await h.call("GET", location);
@@ -371,47 +387,28 @@ describe("a worker killed mid-copy", () => {
 describe("a worker killed mid-copy, with nobody reading", () => {
   let h: Harness;
   let offsetMs = 0;
-  let child: ChildProcess | undefined;
-  const workerScript = fileURLToPath(new URL("../support/worker-process.ts", import.meta.url));
+  const worker = killableWorker();
 
   beforeAll(async () => {
     h = await startHarness({
       deps: { clock: () => new Date(Date.now() + offsetMs) },
-      worker:
-        ({ env }) =>
-        async (payload) => {
-          child = spawn(
-            process.execPath,
-            ["--import", "tsx", workerScript, JSON.stringify(payload), "600000"],
-            { env: { ...process.env, ...env, POWERTOOLS_LOG_LEVEL: "ERROR" }, stdio: "ignore" },
-          );
-          await once(child, "exit");
-        },
+      worker: worker.launch,
     });
   });
   afterAll(async () => {
-    child?.kill("SIGKILL");
+    worker.kill();
     await h.close();
   });
 
   it("is settled by the scheduled sweep: Export Failed put, upload aborted, nothing left", async () => {
-    const chunk = ROW.repeat(Math.ceil((1024 * 1024) / ROW.length));
-    h.wavy.linkTo(
-      h.wavy.serveFile(async (_req, res) => {
-        res.writeHead(200, { "transfer-encoding": "chunked" });
-        res.write("source;session_created_at\n");
-        for (let sent = 0; sent < 12; sent++) {
-          if (!res.write(chunk)) await once(res, "drain");
-        }
-      }),
-    );
+    serveCsvThenHang(h);
     const accepted = await h.call("POST", "/exports", { customerId: "42" }, ASYNC);
     const until = Date.now() + 20_000;
     while (!h.s3.requests.some((r) => r.method === "PUT" && r.query.has("partNumber"))) {
       if (Date.now() > until) throw new Error("the worker never uploaded a part");
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    child?.kill("SIGKILL");
+    worker.kill();
     await h.lambda.idle();
     const sweep = () =>
       handleWorkerEvent(() =>
