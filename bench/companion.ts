@@ -5,7 +5,6 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync } from "node
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createGzip } from "node:zlib";
-import { createSessionParquetWriter } from "../lambdas/lib/companions/session-parquet.js";
 import { utf8Rows } from "../lambdas/lib/companions/utf8-rows.js";
 import { EXPORT_NODE_OPTIONS } from "../lambdas/lib/contract.js";
 import { createCsvScanner, type RowVisitor } from "../lambdas/lib/csv/scanner.js";
@@ -13,6 +12,7 @@ import { createClosingList } from "../lambdas/lib/sessions/closing-list.js";
 import { createSessionRecordWriter } from "../lambdas/lib/sessions/session-records.js";
 import type { ObjectSink, SessionRowSink } from "../lambdas/lib/sessions/session-rows.js";
 import { createTimestampReader } from "../lambdas/lib/sessions/timestamp.js";
+import { createSessionParquetWriter } from "./hyparquet-companion.js";
 
 /**
  * `npm run bench:companion` (BENCH_QUICK=1 for 1 M rows only; BENCH_COMPANION_ROWS=1000000,10000000
@@ -23,7 +23,7 @@ import { createTimestampReader } from "../lambdas/lib/sessions/timestamp.js";
  * - companion: the scan that hands rows over, the UTF-8 check, the timestamp parser and our own
  *   Parquet encoder (lambdas/lib/parquet/; its bytes go to a sink that drops them, so S3 is out);
  * - hyparquet-writer: the same with hyparquet-writer's incremental ParquetWriter
- *   (lambdas/lib/companions/session-parquet.ts), what the companion function ships;
+ *   (bench/hyparquet-companion.ts), measured for the choice; the companion function ships ours;
  * - jsonl-gzip: the copy plus the alternative the issue names, gzip JSON Lines with the same
  *   fields (a plain line builder and Node's zlib at level 1; not shipped, measured for the choice);
  * - closing: the companion plus a closing-soon list holding every row (a 1440-minute window),

@@ -1,10 +1,14 @@
 import * as zlib from "node:zlib";
 import type { CompressionCodec, SchemaElement } from "hyparquet";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
-import { COMPANION, SESSION_COLUMNS, SESSION_LIFETIME_MS } from "../contract.js";
-import type { ObjectSink, SessionRowSink } from "../sessions/session-rows.js";
+import { COMPANION, SESSION_LIFETIME_MS } from "../lambdas/lib/contract.js";
+import { SESSION_RECORD_SCHEMA } from "../lambdas/lib/sessions/session-records.js";
+import type { ObjectSink, SessionRowSink } from "../lambdas/lib/sessions/session-rows.js";
 
 /**
+ * Measured beside our encoder by `npm run bench:companion`, never shipped: hyparquet-writer is a
+ * devDependency, so this lives in bench/, not in lambdas/.
+ *
  * The companion's Parquet file written by hyparquet-writer's incremental ParquetWriter (issue 19:
  * a maintained writer rather than our own encoder), one row group at a time straight to an
  * ObjectSink, set up for this data:
@@ -33,29 +37,8 @@ const COMPRESSORS = {
   }),
 };
 
-const TIMESTAMP = {
-  type: "INT64",
-  converted_type: "TIMESTAMP_MILLIS",
-  logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" },
-} as const;
-const STRING = {
-  type: "BYTE_ARRAY",
-  converted_type: "UTF8",
-  logical_type: { type: "STRING" },
-} as const;
-/** created_at and closes_at are null when Wavy's timestamp cannot be read; nothing else is. */
-const NULLABLE = new Set<string>(["created_at", "closes_at"]);
-
-export const SESSION_PARQUET_SCHEMA: SchemaElement[] = [
-  { name: "root", num_children: SESSION_COLUMNS.length },
-  ...SESSION_COLUMNS.map(
-    ({ name, type }): SchemaElement => ({
-      name,
-      ...(type === "timestamp" ? TIMESTAMP : STRING),
-      repetition_type: NULLABLE.has(name) ? "OPTIONAL" : "REQUIRED",
-    }),
-  ),
-];
+/** The same columns, types and nullability as the shipped encoder's (session-records.ts). */
+export const SESSION_PARQUET_SCHEMA = SESSION_RECORD_SCHEMA as SchemaElement[];
 
 /** hyparquet-writer's ByteWriter whose bytes go to the sink after each row group. */
 class SinkWriter extends ByteWriter {

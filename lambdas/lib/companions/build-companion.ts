@@ -14,7 +14,7 @@ const PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet";
 
 /**
  * What a companion writer is: rows in, a Parquet object out. Our own encoder
- * (sessions/session-records.ts) by default: hyparquet-writer (session-parquet.ts), set up for
+ * (sessions/session-records.ts) by default: hyparquet-writer (bench/hyparquet-companion.ts), set up for
  * this data, spent 5.5x its CPU per million rows (docs/benchmarks.md, "Companion function").
  */
 export type CompanionWriterFactory = (options: {

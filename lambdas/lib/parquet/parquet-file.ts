@@ -11,7 +11,7 @@ import { compactStruct, type ThriftStruct } from "./thrift-compact.js";
  * Why not a library: issue 19 asked for hyparquet-writer's incremental ParquetWriter unless it
  * cost above 2x this encoder's CPU per million rows. Set up for this data (typed columns,
  * DELTA_BINARY_PACKED timestamps, ZSTD text, one-entry dictionaries for the constant columns:
- * lambdas/lib/companions/session-parquet.ts), it spent 2,558 ms per million rows against this
+ * bench/hyparquet-companion.ts), it spent 2,558 ms per million rows against this
  * encoder's 464 ms (5.5x), and peaked at 239 MB against 105 MB, side by side in one run
  * (`BENCH_COMPANION_ROWS=1000000 BENCH_COMPANION_VARIANTS=copy,companion,hyparquet-writer
  * npm run bench:companion`, Node 22, docs/benchmarks.md "Companion function"); with its
