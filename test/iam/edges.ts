@@ -13,43 +13,55 @@ const tls = { "aws:SecureTransport": "true" };
 
 /** Lambda assumes each execution role, then writes its logs and traces with it. */
 function functionEdges(model: StackModel): IamRequest[] {
-  return (["export", "counter", "worker", "companion"] as const).flatMap((fn) => {
-    const role = model.functionRole[fn];
-    const session = sessionArn(role, `wavy-sessions-${fn}`);
-    const stream = `${model.logGroupArn[fn].replace(/:\*$/, "")}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
-    return [
-      {
-        // "Defining Lambda function permissions with an execution role": the trust policy names
-        // lambda.amazonaws.com (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html).
-        label: `Lambda assumes the ${fn} function's execution role`,
-        principal: "lambda.amazonaws.com",
-        action: "sts:AssumeRole",
-        resource: role.arn,
-        resourcePolicy: role.trustPolicy,
-      },
-      // "Sending Lambda function logs to CloudWatch Logs": the execution role needs
-      // logs:CreateLogStream and logs:PutLogEvents on the function's log group
-      // (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html); both are
-      // authorised on the log stream's ARN (Service Authorization Reference, CloudWatch Logs).
-      ...["logs:CreateLogStream", "logs:PutLogEvents"].map((action) => ({
-        label: `Lambda writes the ${fn} function's logs (${action})`,
-        principal: session,
-        action,
-        resource: stream,
-        role,
-      })),
-      // Active tracing: "the execution role needs xray:PutTraceSegments and
-      // xray:PutTelemetryRecords" (https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html);
-      // neither supports resource-level permissions.
-      ...["xray:PutTraceSegments", "xray:PutTelemetryRecords"].map((action) => ({
-        label: `Lambda sends the ${fn} function's traces (${action})`,
-        principal: session,
-        action,
-        resource: "*",
-        role,
-      })),
-    ];
-  });
+  return (["export", "counter", "worker", "companion"] as const).flatMap((fn) =>
+    lambdaBasicEdges(fn, model.functionRole[fn], model.logGroupArn[fn], `wavy-sessions-${fn}`),
+  );
+}
+
+/**
+ * What Lambda does with any function's execution role: assume it, write the function's logs and
+ * send its traces. The role's session is named `sessionName`.
+ */
+function lambdaBasicEdges(
+  fn: string,
+  role: RoleModel,
+  logGroupArn: string,
+  sessionName: string = fn,
+): IamRequest[] {
+  const session = sessionArn(role, sessionName);
+  const stream = `${logGroupArn.replace(/:\*$/, "")}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
+  return [
+    {
+      // "Defining Lambda function permissions with an execution role": the trust policy names
+      // lambda.amazonaws.com (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html).
+      label: `Lambda assumes the ${fn} function's execution role`,
+      principal: "lambda.amazonaws.com",
+      action: "sts:AssumeRole",
+      resource: role.arn,
+      resourcePolicy: role.trustPolicy,
+    },
+    // "Sending Lambda function logs to CloudWatch Logs": the execution role needs
+    // logs:CreateLogStream and logs:PutLogEvents on the function's log group
+    // (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html); both are
+    // authorised on the log stream's ARN (Service Authorization Reference, CloudWatch Logs).
+    ...["logs:CreateLogStream", "logs:PutLogEvents"].map((action) => ({
+      label: `Lambda writes the ${fn} function's logs (${action})`,
+      principal: session,
+      action,
+      resource: stream,
+      role,
+    })),
+    // Active tracing: "the execution role needs xray:PutTraceSegments and
+    // xray:PutTelemetryRecords" (https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html);
+    // neither supports resource-level permissions.
+    ...["xray:PutTraceSegments", "xray:PutTelemetryRecords"].map((action) => ({
+      label: `Lambda sends the ${fn} function's traces (${action})`,
+      principal: session,
+      action,
+      resource: "*",
+      role,
+    })),
+  ];
 }
 
 /**
@@ -185,32 +197,9 @@ function windowsEdges(model: StackModel): IamRequest[] {
     { fn: "window-events", role: w.processorRole, logGroupArn: w.processorLogGroupArn },
     { fn: "windows-api", role: w.lookupRole, logGroupArn: w.lookupLogGroupArn },
   ];
-  const lambdaBasics = functions.flatMap(({ fn, role, logGroupArn }) => {
-    const stream = `${logGroupArn.replace(/:\*$/, "")}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
-    return [
-      {
-        label: `Lambda assumes the ${fn} function's execution role`,
-        principal: "lambda.amazonaws.com",
-        action: "sts:AssumeRole",
-        resource: role.arn,
-        resourcePolicy: role.trustPolicy,
-      },
-      ...["logs:CreateLogStream", "logs:PutLogEvents"].map((action) => ({
-        label: `Lambda writes the ${fn} function's logs (${action})`,
-        principal: session(role, fn),
-        action,
-        resource: stream,
-        role,
-      })),
-      ...["xray:PutTraceSegments", "xray:PutTelemetryRecords"].map((action) => ({
-        label: `Lambda sends the ${fn} function's traces (${action})`,
-        principal: session(role, fn),
-        action,
-        resource: "*",
-        role,
-      })),
-    ];
-  });
+  const lambdaBasics = functions.flatMap(({ fn, role, logGroupArn }) =>
+    lambdaBasicEdges(fn, role, logGroupArn),
+  );
 
   // API Gateway calls an AWS service with the integration's credentials role: it assumes the role
   // as apigateway.amazonaws.com, then signs the service request with it
@@ -356,29 +345,8 @@ function sweeperEdges(model: StackModel): IamRequest[] {
   if (!sweeper) return [];
   const { role } = sweeper;
   const principal = sessionArn(role, "closing-notices");
-  const stream = `${sweeper.logGroupArn.replace(/:\*$/, "")}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
   return [
-    {
-      label: "Lambda assumes the closing-notices function's execution role",
-      principal: "lambda.amazonaws.com",
-      action: "sts:AssumeRole",
-      resource: role.arn,
-      resourcePolicy: role.trustPolicy,
-    },
-    ...["logs:CreateLogStream", "logs:PutLogEvents"].map((action) => ({
-      label: `Lambda writes the closing-notices function's logs (${action})`,
-      principal,
-      action,
-      resource: stream,
-      role,
-    })),
-    ...["xray:PutTraceSegments", "xray:PutTelemetryRecords"].map((action) => ({
-      label: `Lambda sends the closing-notices function's traces (${action})`,
-      principal,
-      action,
-      resource: "*",
-      role,
-    })),
+    ...lambdaBasicEdges("closing-notices", role, sweeper.logGroupArn),
     {
       label: "the closing-notices function queries the closing index",
       principal,
