@@ -146,23 +146,20 @@ export function buildExportService(
     beside: { onTimestamp?: FieldVisitor; onRow?: RowVisitor; closingWithinMinutes?: number } = {},
   ): Promise<SucceededDocument> => {
     const out: { closing?: PendingClosing } = {};
+    // One deadline for the whole request: the document's step is inside it, not given a new one.
+    const deadline = new Deadline(run.budgetMs);
     const manifest = await runInline(
       target,
       {
         exportId: run.exportId ?? newExportId(ctx.clock()),
         trigger: run.trigger ?? EXPORT_TRIGGER.request,
         runMs: run.budgetMs + LIMITS.cleanupGraceMs,
-        deadline: new Deadline(run.budgetMs),
+        deadline,
         steps: steps(beside, out),
       },
       ctx,
     );
-    const document = (await toDocument(
-      manifest,
-      ctx,
-      new Deadline(run.budgetMs).signal,
-      true,
-    )) as SucceededDocument;
+    const document = (await toDocument(manifest, ctx, deadline.signal, true)) as SucceededDocument;
     const closing = out.closing;
     if (!closing) return document;
     return {
