@@ -8,8 +8,8 @@ import {
 } from "../lambdas/lib/intelligence/closing-notices.js";
 import { DynamoDbWindowStore } from "../lambdas/lib/intelligence/dynamodb-window-store.js";
 import { eventBridgeWindowEvents } from "../lambdas/lib/intelligence/eventbridge-window-events.js";
-import { maskDestination } from "../lambdas/lib/intelligence/mask.js";
 import type { WindowEvent, WindowEventBus } from "../lambdas/lib/intelligence/ports.js";
+import { maskNumber } from "../lambdas/lib/windows/mask.js";
 import { WindowsDynalite } from "./windows-dynalite.js";
 
 /**
@@ -22,7 +22,7 @@ export function windowEventLine(event: WindowEvent, time: Date = new Date()): st
     origin?: string;
   };
   const stamp = `[event ${time.toISOString().slice(11, 19)}Z]`;
-  const who = `${maskDestination(String(detail.destination ?? ""))} via ${String(detail.origin ?? "?")}`;
+  const who = `${maskNumber(String(detail.destination ?? ""))} via ${String(detail.origin ?? "?")}`;
   let what = "";
   if (event.detailType === WINDOW_EVENT.closing) {
     what = `closes ${String(detail.closesAt)} (${String(detail.minutesLeft)} min left)`;

@@ -25,7 +25,7 @@ import {
   startWavySandbox,
 } from "../dev/wavy-sandbox.js";
 import { WINDOW_EVENT } from "../lambdas/lib/contract.js";
-import { maskDestination } from "../lambdas/lib/intelligence/mask.js";
+import { maskNumber } from "../lambdas/lib/windows/mask.js";
 import { explainListenFailure, LocalSettingsError, localSettings } from "./settings.js";
 
 const WORKER_FUNCTION = "export-worker";
@@ -302,7 +302,7 @@ function reconciliationLine(reconciliation: {
   const drift = reconciliation.drift
     .map(
       (origin) =>
-        `origin ${maskDestination(origin.origin)}: ${origin.onlyInSnapshot} only in the CSV (${origin.written} added as snapshot), ${origin.onlyLive} only live`,
+        `origin ${maskNumber(origin.origin)}: ${origin.onlyInSnapshot} only in the CSV (${origin.written} added as snapshot), ${origin.onlyLive} only live`,
     )
     .join("; ");
   const { zone } = reconciliation;
@@ -342,7 +342,7 @@ function startIntelligence(options: {
     onEvent: () => {},
   });
   console.log(
-    `Window intelligence: ${options.sandbox ? `status callbacks every ${options.statusIntervalSeconds} s (some 210), ` : ""}closing notices 60 min ahead for ${maskDestination(SANDBOX_ORIGIN)}, swept every ${options.closingNoticeIntervalSeconds} s.`,
+    `Window intelligence: ${options.sandbox ? `status callbacks every ${options.statusIntervalSeconds} s (some 210), ` : ""}closing notices 60 min ahead for ${maskNumber(SANDBOX_ORIGIN)}, swept every ${options.closingNoticeIntervalSeconds} s.`,
   );
   return {
     stop: async () => {

@@ -20,7 +20,6 @@ import { buildExportService, type ExportService } from "../lib/exports/export-se
 import { CounterEventSchema, describeIssues, type SessionTarget } from "../lib/ids.js";
 import { DynamoDbWindowStore as IntelligenceWindowStore } from "../lib/intelligence/dynamodb-window-store.js";
 import { emitMetricPoints } from "../lib/intelligence/emit-metrics.js";
-import { maskDestination } from "../lib/intelligence/mask.js";
 import type { WindowStore as IntelligenceStore } from "../lib/intelligence/ports.js";
 import { type ReconcileResult, SnapshotReconciler } from "../lib/intelligence/reconcile.js";
 import { logger } from "../lib/logger.js";
@@ -33,6 +32,7 @@ import { type CredentialCache, createCredentialCache } from "../lib/wavy/credent
 import { openSessionCsv } from "../lib/wavy/session-csv.js";
 import { windowsTableClient } from "../lib/windows/clients.js";
 import { DynamoDbWindowStore } from "../lib/windows/dynamodb-window-store.js";
+import { maskNumber } from "../lib/windows/mask.js";
 import { emitOpenWindows } from "../lib/windows/open-windows-metrics.js";
 import type { WindowStore } from "../lib/windows/window-store.js";
 
@@ -210,7 +210,7 @@ async function finishReconciler(
       rows: result.rows,
       ambiguous: result.ambiguous,
       notWritable: result.notWritable,
-      drift: result.drift.map((drift) => ({ ...drift, origin: maskDestination(drift.origin) })),
+      drift: result.drift.map((drift) => ({ ...drift, origin: maskNumber(drift.origin) })),
       zone: { ...summary.zone, outliers: result.zone.outliers },
     });
     return summary;
