@@ -79,6 +79,12 @@ export class WavySessionsStack extends Stack {
     this.catalog = new DataCatalog(this, "Catalog", {
       bucket: this.storage.bucket,
       retentionDays: config.exportRetentionDays,
+      // The ids they had as L1 resources, so a deployed stack keeps its database and tables.
+      logicalIds: {
+        database: "CatalogDatabaseE63956BB",
+        rawTable: "CatalogRawExportsTable702494A0",
+        sessionsTable: "CatalogSessionsTableBDAA9B95",
+      },
     });
     this.secret = new WavySecret(this, "WavySecret", { source: config.secret });
 

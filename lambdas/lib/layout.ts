@@ -29,12 +29,37 @@ export interface Partition {
   readonly column: string;
   /** The folder's value for an export of `target` created at `createdAt`. */
   value(target: KeyTarget, createdAt: Date): string;
-  /**
-   * The column's partition projection, as Glue table parameters without the
-   * `projection.<column>.` prefix (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html).
-   */
-  projection(retentionDays: number): Record<string, string>;
+  /** The column's partition projection, for exports kept `retentionDays`. */
+  projection(retentionDays: number): Projection;
 }
+
+/**
+ * How Athena computes a partition column's values
+ * (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html), in
+ * the terms of aws-cdk-lib's `glue.PartitionProjectionConfiguration`, which the Glue tables
+ * (infra/constructs/data-catalog.ts) render into table parameters and check at synth.
+ */
+export type Projection =
+  | { readonly type: "injected" }
+  | {
+      readonly type: "date";
+      /** Java date format of the folder's value. */
+      readonly format: string;
+      /** Range ends, dates in `format` or relative (`NOW-90DAYS`). */
+      readonly min: string;
+      readonly max: string;
+      readonly step?: {
+        readonly interval: number;
+        readonly unit: "YEARS" | "MONTHS" | "WEEKS" | "DAYS" | "HOURS" | "MINUTES" | "SECONDS";
+      };
+    }
+  | {
+      readonly type: "integer";
+      readonly min: number;
+      readonly max: number;
+      /** Zero-padded to this many digits. */
+      readonly digits?: number;
+    };
 
 export interface KeyLayout {
   /** Recorded in each manifest as `layoutVersion`; a manifest without one is layout 1. */
@@ -89,9 +114,9 @@ export const LAYOUT_1: KeyLayout = {
       projection: (retentionDays) => ({
         type: "date",
         format: "yyyy-MM-dd",
-        range: `NOW-${retentionDays}DAYS,NOW`,
-        interval: "1",
-        "interval.unit": "DAYS",
+        min: `NOW-${retentionDays}DAYS`,
+        max: "NOW",
+        step: { interval: 1, unit: "DAYS" },
       }),
     },
   ],
@@ -127,20 +152,6 @@ export function dataKey(
 /** Glue's `storage.location.template` below a table's prefix: `customerId=${customer_id}/…`. */
 export function locationTemplate(layout: KeyLayout): string {
   return layout.partitions.map(({ segment, column }) => `${segment}=\${${column}}/`).join("");
-}
-
-/** The tables' partition projection parameters (https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html). */
-export function projectionParameters(
-  layout: KeyLayout,
-  retentionDays: number,
-): Record<string, string> {
-  const parameters: Record<string, string> = { "projection.enabled": "true" };
-  for (const { column, projection } of layout.partitions) {
-    for (const [name, value] of Object.entries(projection(retentionDays))) {
-      parameters[`projection.${column}.${name}`] = value;
-    }
-  }
-  return parameters;
 }
 
 // Index keys: the same under every layout.

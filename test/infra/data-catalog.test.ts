@@ -1,12 +1,16 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { NAMED_QUERIES, RAW_EXPORTS_TABLE, SESSIONS_TABLE } from "../../infra/athena-queries.js";
-import { SERDE } from "../../infra/constructs/data-catalog.js";
 import { PARTITIONS, SESSION_COLUMNS } from "../../lambdas/lib/contract.js";
 import { exportKey, sessionsKey } from "../../lambdas/lib/exports/export-document.js";
 import * as layoutModule from "../../lambdas/lib/layout.js";
 import { SESSION_RECORD_SCHEMA } from "../../lambdas/lib/sessions/session-records.js";
-import { EMULATED_BUCKET, type GlueTableInput, synthCatalog } from "../support/athena-emulation.js";
+import {
+  EMULATED_BUCKET,
+  type GlueTableInput,
+  SERDE,
+  synthCatalog,
+} from "../support/athena-emulation.js";
 import { layout2 } from "../support/layout-2.js";
 import { SYNTH_TIMEOUT_MS, type Synthesised, synth } from "./synth.js";
 
@@ -75,6 +79,58 @@ describe.each([
     });
     // The key's date segment is the UTC date of createdAt, in the projection's format.
     expect(keyOf(TARGETS[0] as (typeof TARGETS)[0], "x", CREATED)).toContain("/date=2026-11-28/");
+  });
+});
+
+describe("the tables' parameters", () => {
+  const { tables: tablesOf30 } = synthCatalog(30);
+
+  it.each([
+    [RAW_EXPORTS_TABLE, { classification: "csv", "skip.header.line.count": "1" }, "exports"],
+    [SESSIONS_TABLE, { classification: "parquet" }, "sessions"],
+  ] as const)(
+    "%s has the layout's projections, its format's, and nothing else",
+    (name, format, prefix) => {
+      const table = tablesOf30.find((t) => t.Name === name);
+      expect(table?.Parameters).toEqual({
+        ...format,
+        "projection.enabled": "true",
+        "projection.customer_id.type": "injected",
+        "projection.sub_account_id.type": "injected",
+        "projection.export_date.type": "date",
+        "projection.export_date.format": "yyyy-MM-dd",
+        "projection.export_date.range": "NOW-30DAYS,NOW",
+        "projection.export_date.interval": "1",
+        "projection.export_date.interval.unit": "DAYS",
+        "storage.location.template": `s3://${EMULATED_BUCKET}/${prefix}/${layoutModule.locationTemplate(layoutModule.CURRENT_LAYOUT)}`,
+        // SSE-S3 objects: Athena reads them as plain ones; `true` would claim client-side encryption.
+        has_encrypted_data: false,
+      });
+    },
+  );
+
+  it("refuses at synth a projection Athena cannot use: a sub-day date format without a step", () => {
+    const [customer, subAccount] = layoutModule.LAYOUT_1.partitions;
+    if (!customer || !subAccount) throw new Error("layout 1 lost its id partitions");
+    const hourly: layoutModule.KeyLayout = {
+      version: 99,
+      partitions: [
+        customer,
+        subAccount,
+        {
+          segment: "hour",
+          column: "export_hour",
+          value: (_target, createdAt) => createdAt.toISOString().slice(0, 13),
+          projection: () => ({
+            type: "date",
+            format: "yyyy-MM-dd-HH",
+            min: "NOW-1DAYS",
+            max: "NOW",
+          }),
+        },
+      ],
+    };
+    expect(() => synthCatalog(90, hourly)).toThrow(/sub-day precision, so 'step'/);
   });
 });
 
@@ -190,6 +246,16 @@ describe("in the whole stack", () => {
   beforeAll(() => {
     synthesised = synth({}, { cfnValidation: false });
   }, SYNTH_TIMEOUT_MS);
+
+  it("keeps the logical ids the database and tables had as L1 resources", () => {
+    // A new id for a named Glue resource is a create-then-delete, and the create fails on the name.
+    const ids = (type: string) => Object.keys(synthesised.template.findResources(type)).sort();
+    expect(ids("AWS::Glue::Database")).toEqual(["CatalogDatabaseE63956BB"]);
+    expect(ids("AWS::Glue::Table")).toEqual([
+      "CatalogRawExportsTable702494A0",
+      "CatalogSessionsTableBDAA9B95",
+    ]);
+  });
 
   it("names the database after the stack and points both tables at the export bucket", () => {
     const { template: stackTemplate } = synthesised;

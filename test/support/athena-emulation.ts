@@ -4,7 +4,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as s3 from "aws-cdk-lib/aws-s3";
-import { DataCatalog, SERDE } from "../../infra/constructs/data-catalog.js";
+import { DataCatalog } from "../../infra/constructs/data-catalog.js";
 import type { KeyLayout } from "../../lambdas/lib/layout.js";
 
 /**
@@ -15,6 +15,14 @@ import type { KeyLayout } from "../../lambdas/lib/layout.js";
  */
 
 export const EMULATED_BUCKET = "emulated-bucket";
+
+/** The SerDe class names Athena documents, which the emulation reads as Athena would. */
+export const SERDE = {
+  // https://docs.aws.amazon.com/athena/latest/ug/csv-serde.html
+  openCsv: "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+  // https://docs.aws.amazon.com/athena/latest/ug/parquet-serde.html
+  parquet: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+} as const;
 
 export interface GlueTableInput {
   Name: string;

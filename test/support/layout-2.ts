@@ -11,21 +11,27 @@ import type { KeyLayout, Partition } from "../../lambdas/lib/layout.js";
  * `vi.mock` factory of that module can call it with the original.
  */
 export function layout2(layout: typeof Layout): KeyLayout {
-  const datePart = (column: string, from: number, to: number, range: string): Partition => ({
+  const datePart = (
+    column: string,
+    from: number,
+    to: number,
+    min: number,
+    max: number,
+  ): Partition => ({
     segment: column,
     column,
     value: (_target, createdAt) => createdAt.toISOString().slice(from, to),
     // https://docs.aws.amazon.com/athena/latest/ug/partition-projection-integer-type.html
-    projection: () => ({ type: "integer", range, digits: String(to - from) }),
+    projection: () => ({ type: "integer", min, max, digits: to - from }),
   });
   return {
     version: 2,
     partitions: [
       layout.CUSTOMER_PARTITION,
       layout.SUB_ACCOUNT_PARTITION,
-      datePart("year", 0, 4, "2026,2100"),
-      datePart("month", 5, 7, "1,12"),
-      datePart("day", 8, 10, "1,31"),
+      datePart("year", 0, 4, 2026, 2100),
+      datePart("month", 5, 7, 1, 12),
+      datePart("day", 8, 10, 1, 31),
     ],
   };
 }

@@ -55,17 +55,23 @@ describe("the key layout", () => {
     }
   });
 
-  it("projects every partition column of a layout, and only those", () => {
-    expect(layout.projectionParameters(layout.LAYOUT_1, 30)).toEqual({
-      "projection.enabled": "true",
-      "projection.customer_id.type": "injected",
-      "projection.sub_account_id.type": "injected",
-      "projection.export_date.type": "date",
-      "projection.export_date.format": "yyyy-MM-dd",
-      "projection.export_date.range": "NOW-30DAYS,NOW",
-      "projection.export_date.interval": "1",
-      "projection.export_date.interval.unit": "DAYS",
+  it("projects ids as injected and the UTC date over the retention window", () => {
+    // Rendered into table parameters by the Glue L2: test/infra/data-catalog.test.ts.
+    const projections = layout.LAYOUT_1.partitions.map((p) => [p.column, p.projection(30)]);
+    expect(Object.fromEntries(projections)).toEqual({
+      customer_id: { type: "injected" },
+      sub_account_id: { type: "injected" },
+      export_date: {
+        type: "date",
+        format: "yyyy-MM-dd",
+        min: "NOW-30DAYS",
+        max: "NOW",
+        step: { interval: 1, unit: "DAYS" },
+      },
     });
+  });
+
+  it("makes Glue's location template from the partition folders", () => {
     expect(layout.locationTemplate(layout2(layout))).toBe(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: Glue's template, not JavaScript's
       "customerId=${customer_id}/subAccountId=${sub_account_id}/year=${year}/month=${month}/day=${day}/",
