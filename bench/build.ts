@@ -7,13 +7,13 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /**
  * The house bundling of infra/constructs/bundled-node-function.ts (NodejsFunction's `bundling`):
- * ESM, minified, source maps, the SDK bundled, target node22, and the createRequire banner.
+ * ESM, minified, source maps, the SDK bundled, target node24, and the createRequire banner.
  */
 export const HOUSE: BuildOptions = {
   bundle: true,
   platform: "node",
   format: "esm",
-  target: "node22",
+  target: "node24",
   minify: true,
   sourcemap: true,
   mainFields: ["module", "main"],

@@ -499,7 +499,7 @@ Node ${m.node}. The machine is shared and noisy: every figure is a median of sev
 every comparison a ratio of runs interleaved in the same invocation.
 
 **How**: the bundles are built with the esbuild JS API and the settings of
-\`infra/constructs/bundled-node-function.ts\` (ESM, minified, source map beside it, SDK bundled, target node22,
+\`infra/constructs/bundled-node-function.ts\` (ESM, minified, source map beside it, SDK bundled, target node24,
 createRequire banner). The Wavy simulator and s3rver (with the test front) each run in their own
 child process and each listen twice: plain HTTP, and HTTPS through a TLS front
 (\`test/support/tls-front.ts\`) with a self-signed certificate generated at the start of the run

@@ -10,10 +10,12 @@ import type { Construct } from "constructs";
 
 /**
  * The Node major the handlers are written and tested for: the `node` devDependency runs the test
- * suite on 22, so the Lambda runtime and the bundle target move together with it.
+ * suite on 24, so the Lambda runtime and the bundle target move together with it. nodejs24.x
+ * runs no callback-style handler (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html#nodejs-handler-signatures):
+ * every handler here is a middy function, which is async.
  */
-const RUNTIME = lambda.Runtime.NODEJS_22_X;
-const BUNDLE_TARGET = "node22";
+const RUNTIME = lambda.Runtime.NODEJS_24_X;
+const BUNDLE_TARGET = "node24";
 
 export interface BundledNodeFunctionProps {
   /** Path of the handler module (exports `handler`). */
@@ -108,11 +110,5 @@ export class BundledNodeFunction extends NodejsFunction {
       ],
       true,
     );
-    const pinnedRuntime =
-      "Pinned to nodejs22.x on purpose: the test suite runs on Node 22 (the `node` devDependency) and the bundle targets node22; the runtime moves to the next LTS together with them.";
-    NagSuppressions.addResourceSuppressions(this, [
-      { id: "AwsSolutions-L1", reason: pinnedRuntime },
-      { id: "Serverless-LambdaLatestVersion", reason: pinnedRuntime },
-    ]);
   }
 }

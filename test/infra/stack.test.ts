@@ -230,14 +230,14 @@ describe("export API", () => {
 });
 
 describe("functions", () => {
-  it("run on nodejs22.x or newer, on arm64, traced, without paying for source maps at start-up", () => {
+  it("run on nodejs24.x or newer, on arm64, traced, without paying for source maps at start-up", () => {
     const functions = Object.values(resources("AWS::Lambda::Function"));
     // The export function, its worker, the counter, the companion function, and the live
     // windows' processor and lookups.
     expect(functions).toHaveLength(6);
     for (const { Properties: fn } of functions) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1]);
-      expect(major).toBeGreaterThanOrEqual(22);
+      expect(major).toBeGreaterThanOrEqual(24);
       expect(fn.Architectures).toEqual(["arm64"]);
       expect(fn.TracingConfig).toEqual({ Mode: "Active" });
       const nodeOptions = (fn.Environment as { Variables: Json }).Variables.NODE_OPTIONS;
