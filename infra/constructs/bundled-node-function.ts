@@ -5,8 +5,8 @@ import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import { NagSuppressions } from "cdk-nag";
 import type { Construct } from "constructs";
+import { acknowledge } from "../nag.js";
 
 /**
  * The Node major the handlers are written and tested for: the `node` devDependency runs the test
@@ -98,17 +98,13 @@ export class BundledNodeFunction extends NodejsFunction {
       },
     });
 
-    NagSuppressions.addResourceSuppressions(
-      role,
-      [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "Active tracing: X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions, so AWS requires Resource: *.",
-          appliesTo: ["Resource::*"],
-        },
-      ],
-      true,
-    );
+    acknowledge(role, [
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "Active tracing: X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions, so AWS requires Resource: *.",
+        findings: ["Resource::*"],
+      },
+    ]);
   }
 }

@@ -5,10 +5,10 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { CLOSING_NOTICES, WINDOWS_TABLE } from "../../lambdas/lib/contract.js";
 import type { ClosingNoticeSettings } from "../../lambdas/lib/intelligence/closing-notices.js";
+import { acknowledge, arnFinding } from "../nag.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 
 export interface ClosingNoticesProps {
@@ -64,14 +64,14 @@ export class ClosingNotices extends Construct {
     });
     const nothingToReplay =
       "A failed sweep leaves nothing to replay: the next scheduled sweep, 5 minutes later, queries the same lead and finds every window not yet claimed; the function's Errors metric shows the failure.";
-    NagSuppressions.addResourceSuppressions(
+    acknowledge(
       this.function,
       [
         { id: "Serverless-LambdaDLQ", reason: nothingToReplay },
         { id: "Serverless-LambdaAsyncFailureDestination", reason: nothingToReplay },
       ],
-      // The second finding is on the function's EventInvokeConfig child.
-      true,
+      // The second finding is on the function's EventInvokeConfig child, which the
+      // acknowledgment covers as it covers every construct under the function.
     );
 
     // Query on the index only, never the table: the sweeper reads by origin and closesAt
@@ -119,20 +119,14 @@ export class ClosingNotices extends Construct {
       if (!(role instanceof iam.Role) || !role.node.id.startsWith("SchedulerRoleForTarget-")) {
         continue;
       }
-      NagSuppressions.addResourceSuppressions(
-        role,
-        [
-          {
-            id: "AwsSolutions-IAM5",
-            reason:
-              "CDK's grantInvoke names the sweeper's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
-            appliesTo: [
-              { regex: "/^Resource::<[A-Za-z0-9]*ClosingNotices[A-Za-z0-9]*\\.Arn>:\\*$/g" },
-            ],
-          },
-        ],
-        true,
-      );
+      acknowledge(role, [
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "CDK's grantInvoke names the sweeper's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
+          findings: [arnFinding(this.function, ":*")],
+        },
+      ]);
     }
   }
 }

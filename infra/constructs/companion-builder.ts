@@ -3,9 +3,9 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as sqs from "aws-cdk-lib/aws-sqs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { COMPANION, EVENT, EXPORT_PROCESS_ENVIRONMENT } from "../../lambdas/lib/contract.js";
+import { acknowledge } from "../nag.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 
@@ -110,7 +110,7 @@ export class CompanionBuilder extends Construct {
       ],
     });
 
-    NagSuppressions.addResourceSuppressions(this.deadLetterQueue, [
+    acknowledge(this.deadLetterQueue, [
       {
         id: "AwsSolutions-SQS3",
         reason: "This queue is itself the dead-letter queue of the companion's rule and function.",
@@ -120,7 +120,7 @@ export class CompanionBuilder extends Construct {
         reason: "This queue is itself the dead-letter queue of the companion's rule and function.",
       },
     ]);
-    NagSuppressions.addResourceSuppressions(this.function, [
+    acknowledge(this.function, [
       {
         id: "Serverless-LambdaDLQ",
         reason:

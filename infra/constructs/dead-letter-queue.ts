@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as sqs from "aws-cdk-lib/aws-sqs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { acknowledge } from "../nag.js";
 
 export interface DeadLetterQueueProps {
   /** Whose failures the queue receives, for the operator and the cdk-nag reasons. */
@@ -37,7 +37,7 @@ export class DeadLetterQueue extends Construct {
       (this.queue.node.defaultChild as sqs.CfnQueue).overrideLogicalId(props.logicalId);
     }
     const reason = `This queue is itself the dead-letter queue of ${props.receives}.`;
-    NagSuppressions.addResourceSuppressions(this.queue, [
+    acknowledge(this.queue, [
       { id: "AwsSolutions-SQS3", reason },
       { id: "Serverless-SQSRedrivePolicy", reason },
     ]);

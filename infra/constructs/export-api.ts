@@ -4,7 +4,6 @@ import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import {
   DEFAULTS,
@@ -13,6 +12,7 @@ import {
   SERVICE_NAME,
   WORKER,
 } from "../../lambdas/lib/contract.js";
+import { acknowledge, arnFinding } from "../nag.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 import type { WavySecret } from "./wavy-secret.js";
@@ -248,7 +248,7 @@ export class ExportApi extends Construct {
     catchAll(v1Resource, true);
     catchAll(sessionResource, true);
 
-    this.addNagSuppressions();
+    this.addNagSuppressions(props.worker);
   }
 
   /**
@@ -297,39 +297,35 @@ export class ExportApi extends Construct {
     }
   }
 
-  private addNagSuppressions(): void {
-    NagSuppressions.addResourceSuppressions(this.function, [
+  private addNagSuppressions(worker: lambda.IFunction): void {
+    acknowledge(this.function, [
       {
         id: "Serverless-LambdaDLQ",
         reason:
           "Invoked synchronously by API Gateway only: the caller receives the error, there is no async event to dead-letter.",
       },
     ]);
-    NagSuppressions.addResourceSuppressions(
-      this.function.role ?? this.function,
-      [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "CDK's grantInvoke names the worker's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
-          appliesTo: [{ regex: "/^Resource::<ExportWorkerFunction[A-Za-z0-9]+\\.Arn>:\\*$/g" }],
-        },
-      ],
-      true,
-    );
+    acknowledge(this.function.role ?? this.function, [
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "CDK's grantInvoke names the worker's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
+        findings: [arnFinding(worker, ":*")],
+      },
+    ]);
     const cloudWatchRole = this.api.node.tryFindChild("CloudWatchRole");
     if (cloudWatchRole)
-      NagSuppressions.addResourceSuppressions(cloudWatchRole, [
+      acknowledge(cloudWatchRole, [
         {
           id: "AwsSolutions-IAM4",
           reason:
             "The account-wide role API Gateway needs to write execution logs; AWS's AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and covers log groups API Gateway names itself.",
-          appliesTo: [
+          findings: [
             "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
           ],
         },
       ]);
-    NagSuppressions.addResourceSuppressions(this.api.deploymentStage, [
+    acknowledge(this.api.deploymentStage, [
       {
         id: "Serverless-APIGWStructuredLogging",
         reason:
@@ -342,7 +338,7 @@ export class ExportApi extends Construct {
       },
     ]);
     for (const method of this.api.methods) {
-      NagSuppressions.addResourceSuppressions(method, [
+      acknowledge(method, [
         {
           id: "AwsSolutions-COG4",
           reason:

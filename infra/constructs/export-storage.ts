@@ -2,10 +2,10 @@ import { type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as s3 from "aws-cdk-lib/aws-s3";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { S3_PREFIX } from "../../lambdas/lib/contract.js";
 import { CURRENT_LAYOUT } from "../../lambdas/lib/layout.js";
+import { acknowledge } from "../nag.js";
 
 /** Closing-soon lists outlive their download URL by a day or so; they are stale by then anyway. */
 const CLOSING_LIST_DAYS = 2;
@@ -109,7 +109,7 @@ export class ExportStorage extends Construct {
       ...lifetime,
       lifecycleRules: [{ expiration: Duration.days(props.accessLogRetentionDays) }],
     });
-    NagSuppressions.addResourceSuppressions(this.accessLogsBucket, [
+    acknowledge(this.accessLogsBucket, [
       {
         id: "AwsSolutions-S1",
         reason:
@@ -209,17 +209,13 @@ export class ExportStorage extends Construct {
     if (bound.length === 0) return;
     const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement);
     const names = bound.map((name) => S3_PREFIX[name].slice(0, -1));
-    NagSuppressions.addResourceSuppressions(
-      fn.role ?? fn,
-      [
-        {
-          id: "AwsSolutions-IAM5",
-          reason: `Keys are minted per export (${bound.map((name) => KEY_SHAPE[name]).join(", ")}), so access is granted on exactly those prefixes and nothing else in the bucket.`,
-          appliesTo: [{ regex: `/^Resource::<${bucketId}\\.Arn>\\/(${names.join("|")})\\/\\*$/g` }],
-        },
-      ],
-      true,
-    );
+    acknowledge(fn.role ?? fn, [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: `Keys are minted per export (${bound.map((name) => KEY_SHAPE[name]).join(", ")}), so access is granted on exactly those prefixes and nothing else in the bucket.`,
+        findings: names.map((name) => `Resource::<${bucketId}.Arn>/${name}/*`),
+      },
+    ]);
   }
 
   /**

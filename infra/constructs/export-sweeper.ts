@@ -4,9 +4,9 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { S3_PREFIX } from "../../lambdas/lib/contract.js";
+import { acknowledge, arnFinding } from "../nag.js";
 import type { ExportStorage } from "./export-storage.js";
 
 export interface ExportSweeperProps {
@@ -74,18 +74,14 @@ export class ExportSweeper extends Construct {
       if (!(role instanceof iam.Role) || !role.node.id.startsWith("SchedulerRoleForTarget-")) {
         continue;
       }
-      NagSuppressions.addResourceSuppressions(
-        role,
-        [
-          {
-            id: "AwsSolutions-IAM5",
-            reason:
-              "CDK's grantInvoke names the worker's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
-            appliesTo: [{ regex: "/^Resource::<ExportWorkerFunction[A-Za-z0-9]+\\.Arn>:\\*$/g" }],
-          },
-        ],
-        true,
-      );
+      acknowledge(role, [
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "CDK's grantInvoke names the worker's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
+          findings: [arnFinding(props.worker, ":*")],
+        },
+      ]);
     }
   }
 }

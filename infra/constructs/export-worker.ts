@@ -2,9 +2,9 @@ import { Duration } from "aws-cdk-lib";
 import type * as events from "aws-cdk-lib/aws-events";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { DEFAULTS, SERVICE_NAME, WORKER } from "../../lambdas/lib/contract.js";
+import { acknowledge } from "../nag.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 import type { WavySecret } from "./wavy-secret.js";
@@ -72,7 +72,7 @@ export class ExportWorker extends Construct {
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
     props.bus.grantPutEventsTo(this.function);
 
-    NagSuppressions.addResourceSuppressions(this.function, [
+    acknowledge(this.function, [
       {
         id: "Serverless-LambdaDLQ",
         reason:

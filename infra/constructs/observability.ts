@@ -6,10 +6,10 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { ALL_SUB_ACCOUNTS, METRIC } from "../../lambdas/lib/contract.js";
 import type { AlarmDestination, CountTarget } from "../config.js";
+import { acknowledge } from "../nag.js";
 import { buildDashboard } from "./dashboard.js";
 import { METRICS_PER_ALARM, MetricFactory } from "./metric-factory.js";
 import { targetLabel } from "./session-counter.js";
@@ -117,7 +117,7 @@ export class Observability extends Construct {
           protocol: sns.SubscriptionProtocol.EMAIL,
           endpoint: destination.email,
         });
-        NagSuppressions.addResourceSuppressions(subscription, [
+        acknowledge(subscription, [
           {
             id: "Serverless-SNSRedrivePolicy",
             reason:
@@ -150,7 +150,7 @@ export class Observability extends Construct {
             },
           }),
         );
-        NagSuppressions.addResourceSuppressions(topic, [
+        acknowledge(topic, [
           {
             id: "AwsSolutions-SNS2",
             reason:

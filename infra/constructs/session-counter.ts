@@ -5,10 +5,10 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { ALL_SUB_ACCOUNTS, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import type { CountTarget } from "../config.js";
+import { acknowledge, arnFinding } from "../nag.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 import type { WavySecret } from "./wavy-secret.js";
@@ -81,7 +81,7 @@ export class SessionCounter extends Construct {
     });
     props.secret.grantRead(this.function);
     if (snapshots) this.grantSnapshots(props);
-    NagSuppressions.addResourceSuppressions(this.function, [
+    acknowledge(this.function, [
       {
         id: "Serverless-LambdaDLQ",
         reason:
@@ -127,18 +127,14 @@ export class SessionCounter extends Construct {
     for (const role of Stack.of(this).node.children) {
       if (!(role instanceof iam.Role) || !role.node.id.startsWith("SchedulerRoleForTarget-"))
         continue;
-      NagSuppressions.addResourceSuppressions(
-        role,
-        [
-          {
-            id: "AwsSolutions-IAM5",
-            reason:
-              "CDK's grantInvoke names the counter's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
-            appliesTo: [{ regex: "/^Resource::<CounterFunction[A-Za-z0-9]+\\.Arn>:\\*$/g" }],
-          },
-        ],
-        true,
-      );
+      acknowledge(role, [
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "CDK's grantInvoke names the counter's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
+          findings: [arnFinding(this.function, ":*")],
+        },
+      ]);
     }
   }
 

@@ -1,10 +1,10 @@
 import { Arn, ArnFormat, RemovalPolicy, SecretValue, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { SECRET_PLACEHOLDER } from "../../lambdas/lib/contract.js";
 import type { SecretSource } from "../config.js";
+import { acknowledge } from "../nag.js";
 
 export interface WavySecretProps {
   readonly source: SecretSource;
@@ -51,7 +51,7 @@ export class WavySecret extends Construct {
           // The value the operator put in must survive a teardown.
           removalPolicy: RemovalPolicy.RETAIN,
         });
-        NagSuppressions.addResourceSuppressions(secret, [
+        acknowledge(secret, [
           {
             id: "AwsSolutions-SMG4",
             reason:

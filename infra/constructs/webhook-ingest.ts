@@ -4,9 +4,9 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct, type IDependable } from "constructs";
 import { WEBHOOK_KIND } from "../../lambdas/lib/contract.js";
+import { acknowledge } from "../nag.js";
 
 /**
  * SQS's largest message, body and attributes together: 1 MiB since August 2025 (256 KiB before),
@@ -75,7 +75,7 @@ export class WebhookIngest extends Construct {
     });
     const isDeadLetterQueue =
       "This queue is itself the dead-letter queue of the webhook queue (maxReceiveCount 5).";
-    NagSuppressions.addResourceSuppressions(this.deadLetterQueue, [
+    acknowledge(this.deadLetterQueue, [
       { id: "AwsSolutions-SQS3", reason: isDeadLetterQueue },
       { id: "Serverless-SQSRedrivePolicy", reason: isDeadLetterQueue },
     ]);
@@ -108,7 +108,7 @@ export class WebhookIngest extends Construct {
       // Like every secret of the stack: a teardown by mistake keeps the token Wavy holds.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    NagSuppressions.addResourceSuppressions(this.tokenSecret, [
+    acknowledge(this.tokenSecret, [
       {
         id: "AwsSolutions-SMG4",
         reason:
@@ -173,7 +173,7 @@ export class WebhookIngest extends Construct {
       acceptPreviousToken: props.acceptPreviousToken,
     });
     this.addGatewayResponses();
-    NagSuppressions.addResourceSuppressions(this.api, [
+    acknowledge(this.api, [
       {
         id: "AwsSolutions-APIG2",
         reason:
@@ -182,7 +182,7 @@ export class WebhookIngest extends Construct {
     ]);
     const tokenInPath =
       "The path carries the webhook token: an execution log or an X-Ray segment would record it. The access log is on, without the path.";
-    NagSuppressions.addResourceSuppressions(this.api.deploymentStage, [
+    acknowledge(this.api.deploymentStage, [
       { id: "AwsSolutions-APIG6", reason: tokenInPath },
       { id: "Serverless-APIGWXrayEnabled", reason: tokenInPath },
       {
@@ -233,7 +233,7 @@ export class WebhookIngest extends Construct {
         authorizationType: apigateway.AuthorizationType.NONE,
         methodResponses: ["200", "400", "413", "500"].map((statusCode) => ({ statusCode })),
       });
-      NagSuppressions.addResourceSuppressions(method, [
+      acknowledge(method, [
         {
           id: "AwsSolutions-APIG4",
           reason:

@@ -3,10 +3,10 @@ import type * as events from "aws-cdk-lib/aws-events";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { WEBHOOK_REJECTED_PREFIX, WINDOW_SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import type { CountTarget } from "../config.js";
+import { acknowledge, arnFinding } from "../nag.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 import type { WindowsTable } from "./windows-table.js";
@@ -94,7 +94,7 @@ export class WindowProcessor extends Construct {
     // Rejected items, written once per message and item (a redelivery overwrites the same key).
     storage.grantObjects(this.function, ["s3:PutObject"], [WEBHOOK_REJECTED_PREFIX]);
 
-    NagSuppressions.addResourceSuppressions(this.function, [
+    acknowledge(this.function, [
       {
         id: "Serverless-LambdaDLQ",
         reason:
@@ -102,33 +102,20 @@ export class WindowProcessor extends Construct {
       },
     ]);
     // The event source mapping is a child of the function.
-    NagSuppressions.addResourceSuppressions(
-      this.function,
-      [
-        {
-          id: "Serverless-LambdaEventSourceMappingDestination",
-          reason:
-            "An SQS event source mapping takes no on-failure destination (Lambda supports them for stream and Kafka sources); a failing message goes to the queue's dead-letter queue through its redrive policy (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).",
-        },
-      ],
-      true,
-    );
-    NagSuppressions.addResourceSuppressions(
-      this.function.role ?? this.function,
-      [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "A rejected item's key is minted per message and item (webhooks/rejected/<kind>/<date>/<messageId>-<index>.json), so PutObject is granted on exactly that prefix.",
-          appliesTo: [
-            {
-              regex:
-                "/^Resource::<StorageExports[A-Za-z0-9]+\\.Arn>\\/webhooks\\/rejected\\/\\*$/g",
-            },
-          ],
-        },
-      ],
-      true,
-    );
+    acknowledge(this.function, [
+      {
+        id: "Serverless-LambdaEventSourceMappingDestination",
+        reason:
+          "An SQS event source mapping takes no on-failure destination (Lambda supports them for stream and Kafka sources); a failing message goes to the queue's dead-letter queue through its redrive policy (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).",
+      },
+    ]);
+    acknowledge(this.function.role ?? this.function, [
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "A rejected item's key is minted per message and item (webhooks/rejected/<kind>/<date>/<messageId>-<index>.json), so PutObject is granted on exactly that prefix.",
+        findings: [arnFinding(storage.bucket, "/webhooks/rejected/*")],
+      },
+    ]);
   }
 }

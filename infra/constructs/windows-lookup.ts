@@ -2,9 +2,9 @@ import { Duration } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { WINDOW_SERVICE_NAME } from "../../lambdas/lib/contract.js";
+import { acknowledge } from "../nag.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { WindowsTable } from "./windows-table.js";
 
@@ -71,14 +71,14 @@ export class WindowsLookup extends Construct {
     ];
 
     for (const method of this.methods)
-      NagSuppressions.addResourceSuppressions(method, [
+      acknowledge(method, [
         {
           id: "AwsSolutions-COG4",
           reason:
             "Callers are AWS principals authorised by IAM with SigV4, like every route of this API; there are no end users for a Cognito user pool.",
         },
       ]);
-    NagSuppressions.addResourceSuppressions(this.function, [
+    acknowledge(this.function, [
       {
         id: "Serverless-LambdaDLQ",
         reason:

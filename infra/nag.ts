@@ -1,0 +1,36 @@
+import { type CfnElement, Stack, Validations } from "aws-cdk-lib";
+import type { IConstruct } from "constructs";
+
+/**
+ * One cdk-nag finding acknowledged, with the reason it is not fixed: one rule, and for the rules
+ * that report findings (IAM4, IAM5) the exact findings, never the whole rule.
+ */
+export interface Acknowledgment {
+  readonly id: string;
+  readonly reason: string;
+  /** The rule's findings acknowledged (`Resource::*`, `Policy::arn:…`); without them, the rule. */
+  readonly findings?: readonly string[];
+}
+
+/**
+ * cdk-nag 3 reads acknowledgments from CDK's own `Validations.of(scope).acknowledge()`
+ * (https://github.com/cdklabs/cdk-nag/blob/main/MIGRATION.md): one id per call, a finding as
+ * `RuleId[finding]` matched exactly (v2's regex `appliesTo` is gone), and it covers `scope` and
+ * every construct under it (v2 covered only the resource unless told `applyToChildren`).
+ */
+export function acknowledge(scope: IConstruct, acknowledgments: readonly Acknowledgment[]): void {
+  for (const { id, reason, findings } of acknowledgments) {
+    for (const rule of findings ? findings.map((finding) => `${id}[${finding}]`) : [id]) {
+      Validations.of(scope).acknowledge({ id: rule, reason });
+    }
+  }
+}
+
+/**
+ * The IAM5 finding for a policy resource `<resource's ARN><suffix>`, as cdk-nag names it:
+ * `Resource::<CounterFunction1A2B3C4D.Arn>:*` for a function's qualified ARNs.
+ */
+export function arnFinding(resource: IConstruct, suffix: string): string {
+  const element = (resource.node.defaultChild ?? resource) as CfnElement;
+  return `Resource::<${Stack.of(resource).getLogicalId(element)}.Arn>${suffix}`;
+}
