@@ -68,6 +68,23 @@ describe("docs that stay true (issue 22)", () => {
   });
 });
 
+describe("contract.md's Running locally", () => {
+  it("lists every variable npm start reads (local/settings.ts), with its default", () => {
+    const settings = read("local/settings.ts");
+    const table = section(read("docs/contract.md"), "Running locally");
+    const variables = [
+      ...[...settings.matchAll(/digits\(env, "([A-Z_]+)", (\d+)/g)].map((m) => [m[1], m[2]]),
+      ...[...settings.matchAll(/env\.([A-Z_]+)/g)].map((m) => [m[1], undefined]),
+    ] as [string, string | undefined][];
+    expect(variables.length).toBeGreaterThanOrEqual(8);
+    for (const [name, fallback] of variables) {
+      const row = table.split("\n").find((line) => line.startsWith(`| \`${name}\` |`));
+      expect(row, name).toBeDefined();
+      if (fallback !== undefined) expect(row, name).toMatch(new RegExp(`\\| \`${fallback}\` \\|$`));
+    }
+  });
+});
+
 /**
  * Issue 22: the README is a quick start, a picture and links; docs/contract.md is the one
  * reference. A README that lists routes, metrics, error codes, outputs or key layouts again
