@@ -174,29 +174,6 @@ describe("closing notices over DynamoDB and EventBridge", () => {
     expect(eventBridge.events).toHaveLength(1);
   });
 
-  it("takes back only its own claim, and claims a window instance once", async () => {
-    await mo(USER, NOW + 30 * MINUTE - DAY);
-    const key = { destination: USER, origin: BUSINESS };
-    const closesAt = iso(NOW + 30 * MINUTE);
-    expect(await store.claimClosingNotice(key, closesAt, iso(NOW))).toBe(true);
-    expect(await store.claimClosingNotice(key, closesAt, iso(NOW + 1))).toBe(false);
-    // Another sweeper's release (another claimedAt) leaves the claim in place.
-    await store.releaseClosingNotice(key, closesAt, iso(NOW + 1));
-    expect((await item(USER))?.closingNoticeFor).toBe(closesAt);
-    await store.releaseClosingNotice(key, closesAt, iso(NOW));
-    expect((await item(USER))?.closingNoticeFor).toBeUndefined();
-    // A closesAt the item no longer has, or an item that does not exist, is never claimed.
-    expect(await store.claimClosingNotice(key, iso(NOW + 31 * MINUTE), iso(NOW))).toBe(false);
-    expect(
-      await store.claimClosingNotice(
-        { destination: "5511900000404", origin: BUSINESS },
-        closesAt,
-        iso(NOW),
-      ),
-    ).toBe(false);
-    expect(await item("5511900000404")).toBeUndefined();
-  });
-
   it("pages through the index when Limit is spent on windows already noticed", async () => {
     for (let i = 0; i < 150; i++)
       await mo(`55118${String(i).padStart(8, "0")}`, NOW + 20 * MINUTE - DAY);

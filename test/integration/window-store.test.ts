@@ -74,9 +74,10 @@ const adapters: [string, Adapter][] = [
       const store = new MemoryWindowStore();
       return {
         store,
-        item: async (destination, origin = BUSINESS) => ({
-          ...store.item({ destination, origin }),
-        }),
+        item: async (destination, origin = BUSINESS) => {
+          const stored = store.item({ destination, origin });
+          return stored && { ...stored };
+        },
       };
     },
   ],
@@ -126,22 +127,24 @@ describe.each(adapters)("the window store, %s", (_name, adapter) => {
     expect(stored?.expiresAt).toBe(0);
   });
 
-  it("claims a notice once per closesAt, and releases only its own claim", async () => {
-    const { store } = await adapter();
+  // Moved from window-intelligence.test.ts, which ran it against dynalite only.
+  it("takes back only its own claim, and claims a window instance once", async () => {
+    const { store, item } = await adapter();
     const key = { destination: "5511900000001", origin: BUSINESS };
     await store.advance(mo(key.destination, NOW - 23 * HOUR));
     const closesAt = iso(NOW + HOUR);
-
-    expect(await store.claimClosingNotice(key, iso(NOW + 2 * HOUR), iso(NOW))).toBe(false);
     expect(await store.claimClosingNotice(key, closesAt, iso(NOW))).toBe(true);
     expect(await store.claimClosingNotice(key, closesAt, iso(NOW + 1))).toBe(false);
+    // Another sweeper's release (another claimedAt) leaves the claim in place.
     await store.releaseClosingNotice(key, closesAt, iso(NOW + 1));
     expect((await store.windowOf(key, { consistent: true }))?.closingNoticeFor).toBe(closesAt);
     await store.releaseClosingNotice(key, closesAt, iso(NOW));
     expect((await store.windowOf(key))?.closingNoticeFor).toBeUndefined();
-    expect(
-      await store.claimClosingNotice({ ...key, destination: "5511000000000" }, closesAt, iso(NOW)),
-    ).toBe(false);
+    // A closesAt the item no longer has, or an item that does not exist, is never claimed.
+    expect(await store.claimClosingNotice(key, iso(NOW + 2 * HOUR), iso(NOW))).toBe(false);
+    const missing = { destination: "5511900000404", origin: BUSINESS };
+    expect(await store.claimClosingNotice(missing, closesAt, iso(NOW))).toBe(false);
+    expect(await item(missing.destination)).toBeUndefined();
   });
 
   it("pages an origin's windows by closesAt, leaving noticed ones out after the limit", async () => {
