@@ -77,7 +77,7 @@ export class DataCatalog extends Construct {
       databaseInput: {
         name: this.databaseName,
         description:
-          "wavy-sessions: every export of Wavy's open sessions (README, Querying with Athena)",
+          "wavy-sessions: every export of Wavy's open sessions (docs/contract.md, Querying with Athena)",
       },
     });
 
