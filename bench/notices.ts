@@ -3,11 +3,11 @@ import { parseArgs } from "node:util";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { BatchWriteCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { LocalEventBridge } from "../dev/eventbridge.js";
-import { WindowsDynalite } from "../dev/windows-dynalite.js";
+import { LocalDynamoDb } from "../dev/local-dynamodb.js";
 import { sweepClosingNotices } from "../lambdas/lib/intelligence/closing-notices.js";
-import { DynamoDbWindowStore } from "../lambdas/lib/intelligence/dynamodb-window-store.js";
 import { eventBridgeWindowEvents } from "../lambdas/lib/intelligence/eventbridge-window-events.js";
 import { reconcileSnapshot, type SnapshotRow } from "../lambdas/lib/intelligence/reconcile.js";
+import { DynamoDbWindowStore } from "../lambdas/lib/windows/dynamodb-window-store.js";
 
 /**
  * `npm run bench:notices [-- --windows 100000 --lead 60]`: what the closing-notice sweeper costs
@@ -53,7 +53,7 @@ const destinationOf = (i: number) => `55119${pad8((i * 48_271) % 100_000_000)}`;
 const closesAtOf = (i: number, windows: number, now: number) =>
   now + 1 + Math.floor((((i * 7919) % windows) / windows) * DAY);
 
-async function load(dynamo: WindowsDynalite, tableName: string, windows: number, now: number) {
+async function load(dynamo: LocalDynamoDb, tableName: string, windows: number, now: number) {
   const client = dynamo.documentClient();
   const writes: Promise<unknown>[] = [];
   for (let start = 0; start < windows; start += 25) {
@@ -89,7 +89,7 @@ export async function benchNotices(
   leadMinutes = 60,
   log: (line: string) => void = console.log,
 ): Promise<NoticesBenchResult> {
-  const dynamo = await new WindowsDynalite().start();
+  const dynamo = await new LocalDynamoDb().start();
   const eventBridge = await new LocalEventBridge().start();
   // The bench runs outside the test setup: the stand-ins need a region and any credentials.
   process.env.AWS_REGION ??= "us-east-1";
@@ -99,6 +99,7 @@ export async function benchNotices(
   });
   const bus = eventBridgeWindowEvents(eb, "default");
   const client = dynamo.documentClient();
+  const tableClient = dynamo.client();
   try {
     const tableName = await dynamo.createWindowsTable("windows-bench");
     const now = Date.parse("2026-12-06T12:00:00.000Z");
@@ -108,7 +109,7 @@ export async function benchNotices(
 
     const settings = { [ORIGIN]: leadMinutes };
     const run = async (at: number, maxPerOrigin?: number): Promise<Figures> => {
-      const store = new DynamoDbWindowStore(client, tableName);
+      const store = new DynamoDbWindowStore(tableClient, tableName);
       const started = performance.now();
       const result = await sweepClosingNotices(settings, {
         store,
@@ -173,7 +174,7 @@ export async function benchNotices(
     for (let i = 0; i < windows / 100; i++) {
       rows.push({ destination: `55118${pad8(i)}`, sessionCreatedAt: saoPaulo(now - 3_600_000) });
     }
-    const reconcileStore = new DynamoDbWindowStore(client, tableName);
+    const reconcileStore = new DynamoDbWindowStore(tableClient, tableName);
     const reconcileStart = performance.now();
     const merged = await reconcileSnapshot(
       {
@@ -208,6 +209,7 @@ export async function benchNotices(
     };
   } finally {
     client.destroy();
+    tableClient.destroy();
     eb.destroy();
     await eventBridge.stop();
     await dynamo.stop();

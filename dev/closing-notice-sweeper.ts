@@ -6,11 +6,11 @@ import {
   type SweepResult,
   sweepClosingNotices,
 } from "../lambdas/lib/intelligence/closing-notices.js";
-import { DynamoDbWindowStore } from "../lambdas/lib/intelligence/dynamodb-window-store.js";
 import { eventBridgeWindowEvents } from "../lambdas/lib/intelligence/eventbridge-window-events.js";
 import type { WindowEvent, WindowEventBus } from "../lambdas/lib/intelligence/ports.js";
+import { DynamoDbWindowStore } from "../lambdas/lib/windows/dynamodb-window-store.js";
 import { maskNumber } from "../lambdas/lib/windows/mask.js";
-import { WindowsDynalite } from "./windows-dynalite.js";
+import { LocalDynamoDb } from "./local-dynamodb.js";
 
 /**
  * One printed line per window event, as `npm start` shows them: the detail-type and the
@@ -69,10 +69,10 @@ export function startClosingNoticeSweeper(options: ClosingNoticeSweeperOptions):
     Object.fromEntries(
       (options.origins ?? []).map((origin) => [origin, options.closingNoticeMinutes ?? 60]),
     );
-  const dynamo = new WindowsDynalite();
+  const dynamo = new LocalDynamoDb();
   dynamo.endpoint = options.endpoint;
-  const documentClient = dynamo.documentClient();
-  const store = new DynamoDbWindowStore(documentClient, options.tableName);
+  const client = dynamo.client();
+  const store = new DynamoDbWindowStore(client, options.tableName);
   const clock = options.clock ?? systemClock;
   const onEvent = options.onEvent ?? ((line: string) => console.log(line));
   const eventBridge = options.eventBridgeEndpoint
@@ -110,7 +110,7 @@ export function startClosingNoticeSweeper(options: ClosingNoticeSweeperOptions):
       clearInterval(timer);
       await running?.catch(() => undefined);
       eventBridge?.destroy();
-      documentClient.destroy();
+      client.destroy();
     },
   };
 }

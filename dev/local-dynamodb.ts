@@ -7,6 +7,7 @@ import {
   type DynamoDBClientConfig,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
 import { WINDOWS_TABLE } from "../lambdas/lib/contract.js";
 
@@ -37,9 +38,20 @@ export class LocalDynamoDb {
     };
   }
 
+  client(): DynamoDBClient {
+    return new DynamoDBClient(this.clientConfig());
+  }
+
+  /** For tests that read or write items directly. */
+  documentClient(): DynamoDBDocumentClient {
+    return DynamoDBDocumentClient.from(this.client(), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
   /** The windows' table as infra/ creates it: keys, the byOriginClosesAt index, TTL. */
   async createWindowsTable(tableName: string): Promise<string> {
-    const client = new DynamoDBClient(this.clientConfig());
+    const client = this.client();
     try {
       await client.send(
         new CreateTableCommand({

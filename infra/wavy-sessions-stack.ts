@@ -310,7 +310,7 @@ export class WavySessionsStack extends Stack {
       [
         STACK_OUTPUT.glueDatabaseName,
         this.catalog.databaseName,
-        "Glue database of the raw_exports and sessions tables (README, Querying with Athena)",
+        "Glue database of the raw_exports and sessions tables (docs/contract.md, Querying with Athena)",
       ],
       [
         STACK_OUTPUT.athenaWorkGroupName,

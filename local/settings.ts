@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 
 /**
- * What `npm start` reads from the environment (the README's "Running locally"), checked before
+ * What `npm start` reads from the environment (docs/contract.md, "Running locally"), checked before
  * anything starts: a bad value stops it with a line naming the variable, instead of a stack
  * trace or, for COUNT_INTERVAL_SECONDS=abc, a counter loop with no pause (setInterval takes NaN
  * for 0).

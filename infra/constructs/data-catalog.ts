@@ -101,7 +101,7 @@ export class DataCatalog extends Construct {
     this.database = new glue.Database(this, "Database", {
       databaseName: this.databaseName,
       description:
-        "wavy-sessions: every export of Wavy's open sessions (README, Querying with Athena)",
+        "wavy-sessions: every export of Wavy's open sessions (docs/contract.md, Querying with Athena)",
       // The L2 retains a database by default; this one holds only the table definitions this
       // construct makes, so it goes with the stack.
       removalPolicy: RemovalPolicy.DESTROY,

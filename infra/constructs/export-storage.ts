@@ -3,7 +3,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { S3_PREFIX } from "../../lambdas/lib/contract.js";
+import { S3_PREFIX, WEBHOOK_REJECTED_PREFIX } from "../../lambdas/lib/contract.js";
 import { CURRENT_LAYOUT } from "../../lambdas/lib/layout.js";
 import { acknowledge } from "../nag.js";
 
@@ -11,6 +11,11 @@ import { acknowledge } from "../nag.js";
 const CLOSING_LIST_DAYS = 2;
 /** Athena query results: kept for a week, to re-download a result without re-running it. */
 const ATHENA_RESULT_DAYS = 7;
+/**
+ * Rejected webhook items hold phone numbers (personal data, LGPD): kept long enough to look into
+ * a bad delivery, then gone (docs/contract.md, "Rejected items").
+ */
+const REJECTED_WEBHOOK_DAYS = 14;
 
 export interface ExportStorageProps {
   /** Days an export CSV and its manifest are kept. */
@@ -165,6 +170,11 @@ export class ExportStorage extends Construct {
           id: "expire-idempotency-keys",
           prefix: S3_PREFIX.idempotency,
           expiration: Duration.days(2),
+        },
+        {
+          id: "expire-rejected-webhooks",
+          prefix: WEBHOOK_REJECTED_PREFIX,
+          expiration: Duration.days(REJECTED_WEBHOOK_DAYS),
         },
         {
           // A Lambda killed mid-upload leaves parts that are billed but invisible.

@@ -1,8 +1,6 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { systemClock } from "../lib/clock.js";
@@ -13,10 +11,11 @@ import {
   type SweepResult,
   sweepClosingNotices,
 } from "../lib/intelligence/closing-notices.js";
-import { DynamoDbWindowStore } from "../lib/intelligence/dynamodb-window-store.js";
 import { emitMetricPoints } from "../lib/intelligence/emit-metrics.js";
 import { eventBridgeWindowEvents } from "../lib/intelligence/eventbridge-window-events.js";
 import { logger } from "../lib/logger.js";
+import { windowsTableClient } from "../lib/windows/clients.js";
+import { DynamoDbWindowStore } from "../lib/windows/dynamodb-window-store.js";
 
 const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
@@ -31,10 +30,7 @@ export interface SweeperWiring {
 // Module scope: the clients and the parsed settings live as long as the execution environment.
 const wiring = once((): SweeperWiring => {
   const config = loadClosingNoticesConfig();
-  const store = new DynamoDbWindowStore(
-    DynamoDBDocumentClient.from(new DynamoDBClient({})),
-    config.tableName,
-  );
+  const store = new DynamoDbWindowStore(windowsTableClient(), config.tableName);
   const bus = eventBridgeWindowEvents(new EventBridgeClient({}), config.eventBusName);
   return { config, deps: { store, bus, clock: systemClock } };
 });

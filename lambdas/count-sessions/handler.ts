@@ -1,7 +1,6 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { Deadline, systemClock } from "../lib/clock.js";
@@ -18,9 +17,7 @@ import { ConfigurationError, errorName, InvalidRequestError } from "../lib/error
 import { eventDetail } from "../lib/exports/events.js";
 import { buildExportService, type ExportService } from "../lib/exports/export-service.js";
 import { CounterEventSchema, describeIssues, type SessionTarget } from "../lib/ids.js";
-import { DynamoDbWindowStore as IntelligenceWindowStore } from "../lib/intelligence/dynamodb-window-store.js";
 import { emitMetricPoints } from "../lib/intelligence/emit-metrics.js";
-import type { WindowStore as IntelligenceStore } from "../lib/intelligence/ports.js";
 import { type ReconcileResult, SnapshotReconciler } from "../lib/intelligence/reconcile.js";
 import { logger } from "../lib/logger.js";
 import {
@@ -59,37 +56,31 @@ export interface CounterWiring {
    */
   windows?: () => WindowStore | undefined;
   /**
-   * Issue 21: the same table through window intelligence's port, for the snapshot
-   * reconciliation of an event with `origins` (docs/contract.md, "Snapshots reconciled").
+   * Issue 21: the same table, for the snapshot reconciliation of an event with `origins`
+   * (docs/contract.md, "Snapshots reconciled").
    */
   reconciliation?: () =>
-    | { store: Pick<IntelligenceStore, "closing" | "advanceFromSnapshot">; retentionDays: number }
+    | { store: Pick<WindowStore, "closingWindows" | "advance">; retentionDays: number }
     | undefined;
 }
 
 // Module scope: config parsed once and the secret cached across invocations of a warm function.
 const wiring = once((): CounterWiring => {
   const config = loadWavyConfig();
+  const windows = once(() =>
+    process.env.WINDOWS_TABLE_NAME
+      ? new DynamoDbWindowStore(windowsTableClient(), loadWindowsTableName())
+      : undefined,
+  );
   return {
     config,
     credentials: createCredentialCache(config.credentials),
     exports: once(() => buildExportService(loadExportConfig())),
-    windows: once(() =>
-      process.env.WINDOWS_TABLE_NAME
-        ? new DynamoDbWindowStore(windowsTableClient(), loadWindowsTableName())
-        : undefined,
-    ),
-    reconciliation: once(() =>
-      process.env.WINDOWS_TABLE_NAME
-        ? {
-            store: new IntelligenceWindowStore(
-              DynamoDBDocumentClient.from(windowsTableClient()),
-              loadWindowsTableName(),
-            ),
-            retentionDays: loadWindowRetentionDays(),
-          }
-        : undefined,
-    ),
+    windows,
+    reconciliation: once(() => {
+      const store = windows();
+      return store && { store, retentionDays: loadWindowRetentionDays() };
+    }),
   };
 });
 

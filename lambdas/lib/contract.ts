@@ -223,7 +223,7 @@ export const STACK_OUTPUT = {
   exportFunctionName: "ExportFunctionName",
   /** The counter's schedules, one per target, are in this EventBridge Scheduler group. */
   scheduleGroupName: "ScheduleGroupName",
-  /** The Glue database of the raw_exports and sessions tables (README, "Querying with Athena"). */
+  /** The Glue database of the raw_exports and sessions tables (docs/contract.md, "Querying with Athena"). */
   glueDatabaseName: "GlueDatabaseName",
   /** The Athena workgroup holding the named queries. */
   athenaWorkGroupName: "AthenaWorkGroupName",
@@ -340,7 +340,7 @@ export const WINDOW_SERVICE_NAME = {
 /**
  * Window intelligence (docs/contract.md, "Window intelligence"): status callbacks explained,
  * snapshots reconciled, the CSV's zone measured, closing notices. Kept apart from METRIC, which
- * holds the counter's per-target metrics the README lists with their dimension set.
+ * holds the counter's per-target metrics (docs/contract.md, "Metrics", with their dimension set).
  */
 export const WINDOW_EVENT = {
   sendRejected: "Send Rejected Outside Window",

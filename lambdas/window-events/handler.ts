@@ -2,7 +2,6 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { systemClock } from "../lib/clock.js";
@@ -14,7 +13,6 @@ import {
   WINDOW_SERVICE_NAME,
 } from "../lib/contract.js";
 import { errorName } from "../lib/errors.js";
-import { DynamoDbWindowStore as IntelligenceWindowStore } from "../lib/intelligence/dynamodb-window-store.js";
 import { emitMetricPoints } from "../lib/intelligence/emit-metrics.js";
 import { eventBridgeWindowEvents } from "../lib/intelligence/eventbridge-window-events.js";
 import type { MetricPoint } from "../lib/intelligence/ports.js";
@@ -45,16 +43,16 @@ export type WindowEventsWiring = Omit<WebhookDeps, "logger">;
 
 const wiring = once((): WindowEventsWiring => {
   const config = loadWindowEventsConfig();
-  const table = windowsTableClient();
-  // Window intelligence's own adapter on the same table, and the bus for its events.
+  const store = new DynamoDbWindowStore(windowsTableClient(), config.tableName);
+  // Window intelligence reads the same table, and puts its events on the bus.
   const intelligence = {
-    store: new IntelligenceWindowStore(DynamoDBDocumentClient.from(table), config.tableName),
+    store,
     bus: eventBridgeWindowEvents(new EventBridgeClient({}), config.eventBusName),
     clock: systemClock,
     targets: config.targets,
   };
   return {
-    store: new DynamoDbWindowStore(table, config.tableName),
+    store,
     statusCallbacks: (body) => processStatusMessage(body, intelligence),
     rejected: new S3RejectedItemSink(
       new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === "true" }),

@@ -122,15 +122,38 @@ describe("least privilege", () => {
     process.stdout.write(report);
   });
 
+  // ACCEPTED_UNUSED is an upper bound, not an exact list: a call the suites make only in some
+  // runs (the companion's delete, when a test rewrites a manifest while a background build runs)
+  // must not fail the check by being used. Each entry must still be granted, so a stale one fails.
   it("grants each role no action that no call or edge used", () => {
     const usage = leastPrivilege(model.roles, outcomes);
     report = formatReport(usage, outcomes);
-    const unused = Object.fromEntries(
+    const unexpected = Object.fromEntries(
       usage
-        .filter(({ unusedActions }) => unusedActions.length > 0)
-        .map(({ role, unusedActions }) => [role.logicalId, unusedActions]),
+        .map(
+          ({ role, unusedActions }) =>
+            [
+              role.logicalId,
+              unusedActions.filter((action) => !ACCEPTED_UNUSED[role.logicalId]?.includes(action)),
+            ] as const,
+        )
+        .filter(([, actions]) => actions.length > 0),
     );
-    expect(unused).toEqual(ACCEPTED_UNUSED);
+    expect(unexpected).toEqual({});
+  });
+
+  it("grants every action it accepts as unused (no stale entry in ACCEPTED_UNUSED)", () => {
+    const usage = leastPrivilege(model.roles, outcomes);
+    const granted = Object.fromEntries(
+      usage.map(({ role, grants }) => [
+        role.logicalId,
+        new Set(grants.map(({ grant }) => grant.split(" ")[1])),
+      ]),
+    );
+    const stale = Object.entries(ACCEPTED_UNUSED).flatMap(([logicalId, actions]) =>
+      actions.filter((action) => !granted[logicalId]?.has(action)).map((a) => `${logicalId} ${a}`),
+    );
+    expect(stale).toEqual([]);
   });
 });
 

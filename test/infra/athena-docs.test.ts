@@ -3,11 +3,8 @@ import { NAMED_QUERIES, RAW_EXPORTS_TABLE, SESSIONS_TABLE } from "../../infra/at
 import { PARTITIONS, RAW_EXPORT_COLUMNS, SESSION_COLUMNS } from "../../lambdas/lib/contract.js";
 import { readRepoFile as read, section } from "../support/markdown.js";
 
-describe.each([
-  ["README.md", "Querying with Athena"],
-  ["docs/contract.md", "Querying with Athena"],
-])("%s, %s", (file, title) => {
-  const text = section(read(file), title);
+describe("docs/contract.md, Querying with Athena", () => {
+  const text = section(read("docs/contract.md"), "Querying with Athena");
 
   it("names both tables, every column and every partition column the stack defines", () => {
     expect(text).toContain(`\`${RAW_EXPORTS_TABLE}\``);
@@ -17,10 +14,6 @@ describe.each([
     }
     for (const { column } of PARTITIONS) expect(text).toContain(`\`${column}\``);
   });
-});
-
-describe("README, Querying with Athena", () => {
-  const text = section(read("README.md"), "Querying with Athena");
 
   it("shows each named query by its name, states the time-zone rule and what a query costs", () => {
     for (const query of NAMED_QUERIES) expect(text).toContain(`(${query.name})`);

@@ -2,7 +2,7 @@ import type { Stack } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { STACK_OUTPUT } from "../../lambdas/lib/contract.js";
+import { S3_PREFIX, STACK_OUTPUT, WEBHOOK_REJECTED_PREFIX } from "../../lambdas/lib/contract.js";
 import { CounterEventSchema } from "../../lambdas/lib/ids.js";
 import { nagFindings, SYNTH_TIMEOUT_MS, type Synthesised, synth, TEST_TARGETS } from "./synth.js";
 
@@ -464,9 +464,25 @@ describe("storage", () => {
         }),
         expect.objectContaining({ Prefix: "history/", ExpirationInDays: 90, Status: "Enabled" }),
         expect.objectContaining({ Prefix: "idempotency/", ExpirationInDays: 2, Status: "Enabled" }),
+        expect.objectContaining({
+          Prefix: "webhooks/rejected/",
+          ExpirationInDays: 14,
+          Status: "Enabled",
+        }),
         expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
       ]),
     );
+  });
+
+  it("has an expiring lifecycle rule for every prefix the stack writes under", () => {
+    const [, bucket] = exportBucket();
+    const rules = (bucket.Properties.LifecycleConfiguration as { Rules: Json[] }).Rules;
+    const expiring = rules
+      .filter((rule) => typeof rule.ExpirationInDays === "number")
+      .map((rule) => rule.Prefix as string);
+    for (const prefix of [...Object.values(S3_PREFIX), WEBHOOK_REJECTED_PREFIX]) {
+      expect(expiring, prefix).toContain(prefix);
+    }
   });
 
   it("refuses plain HTTP on both buckets", () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startClosingNoticeSweeper } from "../../dev/closing-notice-sweeper.js";
 import { LocalEventBridge } from "../../dev/eventbridge.js";
 import { lambdaContext } from "../../dev/lambda-context.js";
-import { WindowsDynalite } from "../../dev/windows-dynalite.js";
+import { LocalDynamoDb } from "../../dev/local-dynamodb.js";
 import { emfDocuments, spyOnConsoleLog } from "../support/counter.js";
 import { recordInbound } from "../support/windows.js";
 
@@ -17,7 +17,7 @@ const USER = "5511988887777";
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
-const dynamo = new WindowsDynalite();
+const dynamo = new LocalDynamoDb();
 const eventBridge = new LocalEventBridge();
 const saved = { ...process.env };
 
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 async function windowClosingIn(tableName: string, destination: string, minutes: number) {
-  const client = dynamo.documentClient();
+  const client = dynamo.client();
   await recordInbound(client, tableName, {
     destination,
     origin: BUSINESS,

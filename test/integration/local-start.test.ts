@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readRepoFile, section } from "../support/markdown.js";
 import { runNode } from "../support/run-node.js";
 
 /** The README's quick start: `npm start` serves the API on loopback with its embedded parts. */
@@ -220,6 +221,29 @@ describe("npm start", () => {
         timeout: 20_000,
       });
       expect(status.slice(-3), line).toMatch(/^2\d\d$/);
+    }
+  });
+
+  it("answers 2xx to every curl of the README's quick start, run as written (issue 22)", () => {
+    const quickStart = section(readRepoFile("README.md"), "Quick start");
+    // The README starts npm start with a token of its own; this one runs with the test's.
+    const readmeToken = /WEBHOOK_TOKEN=(\S+) npm start/.exec(quickStart)?.[1] ?? "";
+    expect(readmeToken).not.toBe("");
+    const curls = [...quickStart.matchAll(/^curl (?:[^\n]*\\\n)*[^\n]*$/gm)].map((match) =>
+      match[0]
+        .replaceAll("localhost:3000", new URL(apiUrl).host)
+        .replaceAll(readmeToken, "local-start-test-token")
+        // A trailing comment would swallow the flags added below.
+        .replace(/\s{2,}# .*$/, ""),
+    );
+    expect(curls.length).toBeGreaterThanOrEqual(3);
+    for (const command of curls) {
+      const status = execSync(`${command} -o /dev/null -w '%{http_code}'`, {
+        shell: "/bin/bash",
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(status.slice(-3), command).toMatch(/^2\d\d$/);
     }
   });
 

@@ -1,5 +1,4 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { LocalEventBridge } from "../../dev/eventbridge.js";
@@ -7,7 +6,6 @@ import { lambdaContext } from "../../dev/lambda-context.js";
 import { LocalDynamoDb } from "../../dev/local-dynamodb.js";
 import { LocalS3 } from "../../dev/local-s3.js";
 import { WavySimulator } from "../../dev/wavy-simulator.js";
-import { DynamoDbWindowStore as IntelligenceStore } from "../../lambdas/lib/intelligence/dynamodb-window-store.js";
 import { DynamoDbWindowStore } from "../../lambdas/lib/windows/dynamodb-window-store.js";
 import { windowWrite } from "../../lambdas/lib/windows/window.js";
 import { captureLogs } from "../support/log-capture.js";
@@ -35,7 +33,7 @@ describe("the counter reconciles its CSV with the live windows", () => {
   let dynamo: LocalDynamoDb;
   let s3: LocalS3;
   let eventBridge: LocalEventBridge;
-  let intelligence: IntelligenceStore;
+  let intelligence: DynamoDbWindowStore;
 
   /** Three windows the webhook saw, and a CSV listing them plus two it missed. */
   async function seed(prefix: string): Promise<{ csv: string; missed: string[] }> {
@@ -78,10 +76,7 @@ describe("the counter reconciles its CSV with the live windows", () => {
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
       EVENT_BUS_NAME: "default",
     });
-    intelligence = new IntelligenceStore(
-      DynamoDBDocumentClient.from(new DynamoDBClient(dynamo.clientConfig())),
-      TABLE,
-    );
+    intelligence = new DynamoDbWindowStore(dynamo.client(), TABLE);
   });
 
   afterAll(async () => {
@@ -110,7 +105,7 @@ describe("the counter reconciles its CSV with the live windows", () => {
       zone: { decided: true, offsetMinutes: -180, mismatch: false, pairs: 3 },
     });
     for (const destination of missed) {
-      expect(await intelligence.get({ destination, origin: BUSINESS })).toMatchObject({
+      expect(await intelligence.windowOf({ destination, origin: BUSINESS })).toMatchObject({
         seenBy: "snapshot",
       });
     }
@@ -144,7 +139,7 @@ describe("the counter reconciles its CSV with the live windows", () => {
       drift: [{ origin: BUSINESS, onlyInSnapshot: 2, written: 2 }],
     });
     for (const destination of missed) {
-      expect(await intelligence.get({ destination, origin: BUSINESS })).toMatchObject({
+      expect(await intelligence.windowOf({ destination, origin: BUSINESS })).toMatchObject({
         seenBy: "snapshot",
       });
     }

@@ -1,14 +1,15 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { LocalEventBridge } from "../../dev/eventbridge.js";
-import { WindowsDynalite } from "../../dev/windows-dynalite.js";
+import { LocalDynamoDb } from "../../dev/local-dynamodb.js";
 import { sweepClosingNotices } from "../../lambdas/lib/intelligence/closing-notices.js";
-import { DynamoDbWindowStore } from "../../lambdas/lib/intelligence/dynamodb-window-store.js";
 import { eventBridgeWindowEvents } from "../../lambdas/lib/intelligence/eventbridge-window-events.js";
 import type { WindowEventBus } from "../../lambdas/lib/intelligence/ports.js";
 import { reconcileSnapshot } from "../../lambdas/lib/intelligence/reconcile.js";
 import { applyStatusCallbacks } from "../../lambdas/lib/intelligence/status-callbacks.js";
+import { DynamoDbWindowStore } from "../../lambdas/lib/windows/dynamodb-window-store.js";
 import { recordInbound } from "../support/windows.js";
 
 /**
@@ -24,9 +25,10 @@ const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const dynamo = new WindowsDynalite();
+const dynamo = new LocalDynamoDb();
 const eventBridge = new LocalEventBridge();
 let doc: DynamoDBDocumentClient;
+let client: DynamoDBClient;
 let ebClient: EventBridgeClient;
 let tableName: string;
 let store: DynamoDbWindowStore;
@@ -37,12 +39,14 @@ beforeAll(async () => {
   await dynamo.start();
   await eventBridge.start();
   doc = dynamo.documentClient();
+  client = dynamo.client();
   ebClient = new EventBridgeClient({ endpoint: eventBridge.endpoint });
   bus = eventBridgeWindowEvents(ebClient, "default");
 });
 
 afterAll(async () => {
   doc.destroy();
+  client.destroy();
   ebClient.destroy();
   await eventBridge.stop();
   await dynamo.stop();
@@ -51,13 +55,13 @@ afterAll(async () => {
 beforeEach(async () => {
   // A table per test: nothing one leaves behind changes another.
   tableName = await dynamo.createWindowsTable(`windows-${++tables}`);
-  store = new DynamoDbWindowStore(doc, tableName);
+  store = new DynamoDbWindowStore(client, tableName);
   eventBridge.events.length = 0;
 });
 
 const clockAt = (ms: number) => () => new Date(ms);
 const mo = (destination: string, lastInboundAt: number, origin = BUSINESS) =>
-  recordInbound(doc, tableName, { destination, origin, lastInboundAt: iso(lastInboundAt) });
+  recordInbound(client, tableName, { destination, origin, lastInboundAt: iso(lastInboundAt) });
 const item = async (destination: string, origin = BUSINESS) =>
   (await doc.send(new GetCommand({ TableName: tableName, Key: { destination, origin } }))).Item;
 
@@ -147,7 +151,7 @@ describe("closing notices over DynamoDB and EventBridge", () => {
   it("puts exactly one event per window with two sweepers at once", async () => {
     const users = Array.from({ length: 120 }, (_, i) => `55119${String(i).padStart(8, "0")}`);
     for (const [i, user] of users.entries()) await mo(user, NOW + (1 + (i % 59)) * MINUTE - DAY);
-    const storeB = new DynamoDbWindowStore(doc, tableName);
+    const storeB = new DynamoDbWindowStore(client, tableName);
     const [a, b] = await Promise.all([
       sweep(NOW),
       sweepClosingNotices({ [BUSINESS]: 60 }, { store: storeB, bus, clock: clockAt(NOW) }),
@@ -168,29 +172,6 @@ describe("closing notices over DynamoDB and EventBridge", () => {
     expect((await item(USER))?.closingNoticeFor).toBeUndefined();
     await sweep(NOW + 5 * MINUTE);
     expect(eventBridge.events).toHaveLength(1);
-  });
-
-  it("takes back only its own claim, and claims a window instance once", async () => {
-    await mo(USER, NOW + 30 * MINUTE - DAY);
-    const key = { destination: USER, origin: BUSINESS };
-    const closesAt = iso(NOW + 30 * MINUTE);
-    expect(await store.claimClosingNotice(key, closesAt, iso(NOW))).toBe(true);
-    expect(await store.claimClosingNotice(key, closesAt, iso(NOW + 1))).toBe(false);
-    // Another sweeper's release (another claimedAt) leaves the claim in place.
-    await store.releaseClosingNotice(key, closesAt, iso(NOW + 1));
-    expect((await item(USER))?.closingNoticeFor).toBe(closesAt);
-    await store.releaseClosingNotice(key, closesAt, iso(NOW));
-    expect((await item(USER))?.closingNoticeFor).toBeUndefined();
-    // A closesAt the item no longer has, or an item that does not exist, is never claimed.
-    expect(await store.claimClosingNotice(key, iso(NOW + 31 * MINUTE), iso(NOW))).toBe(false);
-    expect(
-      await store.claimClosingNotice(
-        { destination: "5511900000404", origin: BUSINESS },
-        closesAt,
-        iso(NOW),
-      ),
-    ).toBe(false);
-    expect(await item("5511900000404")).toBeUndefined();
   });
 
   it("pages through the index when Limit is spent on windows already noticed", async () => {
@@ -246,9 +227,10 @@ describe("snapshot reconciliation over DynamoDB", () => {
     expect(await mo("5511900000003", NOW - HOUR)).toBe(true);
     // ...and a snapshot never moves a window backward.
     expect(
-      await store.advanceFromSnapshot({
+      await store.advance({
         destination: "5511900000003",
         origin: BUSINESS,
+        seenBy: "snapshot",
         lastInboundAt: iso(NOW - 5 * HOUR),
         closesAt: iso(NOW - 5 * HOUR + DAY),
         expiresAt: 0,

@@ -3,13 +3,11 @@ import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { ConsumedCapacity } from "@aws-sdk/client-dynamodb";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { startApiServer } from "../../dev/api-gateway.js";
 import { LocalDynamoDb } from "../../dev/local-dynamodb.js";
 import { LocalQueue } from "../../dev/local-queue.js";
 import { LocalS3, localS3ClientConfig } from "../../dev/local-s3.js";
 import { jsonResponse } from "../../lambdas/export-sessions/http.js";
-import { DynamoDbWindowStore as IntelligenceWindowStore } from "../../lambdas/lib/intelligence/dynamodb-window-store.js";
 import type { OriginTarget, WindowEvent } from "../../lambdas/lib/intelligence/ports.js";
 import { processStatusMessage } from "../../lambdas/lib/intelligence/status-callbacks.js";
 import { DynamoDbWindowStore } from "../../lambdas/lib/windows/dynamodb-window-store.js";
@@ -69,7 +67,8 @@ export async function startLiveWindows(
   const events: WindowEvent[] = [];
   let busRefuses = false;
   const intelligence = {
-    store: new IntelligenceWindowStore(DynamoDBDocumentClient.from(dynamoClient), tableName),
+    // A store of its own, so `capacity` holds only the processor's MO writes.
+    store: new DynamoDbWindowStore(dynamoClient, tableName),
     bus: {
       put: async (put: readonly WindowEvent[]) => {
         if (!busRefuses) events.push(...put);
@@ -150,5 +149,7 @@ function failingStore(): WindowStore {
     windowsOf: fault,
     closingWindows: fault,
     countClosingAfter: fault,
+    claimClosingNotice: fault,
+    releaseClosingNotice: fault,
   };
 }

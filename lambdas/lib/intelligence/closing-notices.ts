@@ -5,14 +5,9 @@ import {
   INTELLIGENCE_METRIC,
   WINDOW_EVENT,
 } from "../contract.js";
+import type { ClosingPosition, WindowRecord, WindowStore } from "../windows/window-store.js";
 import { count } from "./metric-points.js";
-import type {
-  MetricPoint,
-  WindowEvent,
-  WindowEventBus,
-  WindowRecord,
-  WindowStore,
-} from "./ports.js";
+import type { MetricPoint, WindowEvent, WindowEventBus } from "./ports.js";
 
 /**
  * The nudge before a window closes (docs/contract.md, "Closing notices"). One `Window Closing`
@@ -33,7 +28,7 @@ const PUT_BATCH = 10;
 export type ClosingNoticeSettings = Readonly<Record<string, number>>;
 
 export interface SweepDeps {
-  store: Pick<WindowStore, "closing" | "claimClosingNotice" | "releaseClosingNotice">;
+  store: Pick<WindowStore, "closingWindows" | "claimClosingNotice" | "releaseClosingNotice">;
   bus: WindowEventBus;
   clock: Clock;
   /** Notices per origin per run (CLOSING_NOTICES.maxPerOriginPerRun). */
@@ -94,20 +89,21 @@ async function sweepOrigin(
     complete: false,
   };
   const query = {
+    origin,
     // Strictly after now: a window closing this very millisecond is closed.
     from: new Date(nowMs + 1).toISOString(),
     to: new Date(nowMs + minutes * MINUTE_MS).toISOString(),
     unnoticedOnly: true,
     limit: PAGE,
   };
-  let cursor: string | undefined;
+  let startAfter: ClosingPosition | undefined;
   do {
     if (result.sent >= cap || (deps.remainingMs && deps.remainingMs() <= 0)) {
       result.deferred++;
       return result;
     }
-    const page = await deps.store.closing(origin, { ...query, cursor });
-    cursor = page.cursor;
+    const page = await deps.store.closingWindows({ ...query, startAfter });
+    startAfter = page.next;
     const room = cap - result.sent;
     const todo = page.windows.slice(0, room);
     result.deferred += page.windows.length - todo.length;
@@ -143,7 +139,7 @@ async function sweepOrigin(
       result.deferred += refused.length;
     }
     if (result.deferred > 0 && result.sent >= cap) return result;
-  } while (cursor);
+  } while (startAfter);
   result.complete = result.deferred === 0;
   return result;
 }

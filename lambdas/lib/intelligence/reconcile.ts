@@ -4,11 +4,13 @@ import {
   INTELLIGENCE_DIMENSION,
   INTELLIGENCE_METRIC,
   SESSION_LIFETIME_MS,
+  WINDOW_SEEN_BY,
 } from "../contract.js";
 import { createTimestampReader } from "../sessions/timestamp.js";
+import type { ClosingPosition, WindowRecord, WindowStore } from "../windows/window-store.js";
 import { measureCsvZone, type ZoneMeasurement, type ZonePair } from "./csv-zone.js";
 import { count, targetDimensions } from "./metric-points.js";
-import type { MetricPoint, WindowRecord, WindowStore } from "./ports.js";
+import type { MetricPoint } from "./ports.js";
 
 /**
  * A counter run's CSV merged into the windows table (docs/contract.md, "Snapshots reconciled"):
@@ -38,7 +40,7 @@ export interface ReconcileInput {
 }
 
 export interface ReconcileDeps {
-  store: Pick<WindowStore, "closing" | "advanceFromSnapshot">;
+  store: Pick<WindowStore, "closingWindows" | "advance">;
   clock: Clock;
   /** WAVY_TIMEZONE: offset-less times are read in it, as the counter reads them. */
   timeZone: string;
@@ -76,18 +78,19 @@ async function forEachOpenWindow(
   visit: (window: LiveWindow) => void,
 ): Promise<void> {
   const query = {
+    origin,
     from: new Date(at.getTime() + 1).toISOString(),
     to: new Date(at.getTime() + SESSION_LIFETIME_MS).toISOString(),
     limit: PAGE,
   };
-  let cursor: string | undefined;
+  let startAfter: ClosingPosition | undefined;
   do {
-    const page = await store.closing(origin, { ...query, cursor });
+    const page = await store.closingWindows({ ...query, startAfter });
     for (const { destination, lastInboundAt, seenBy } of page.windows) {
       visit({ destination, origin, lastInboundAt, seenBy });
     }
-    cursor = page.cursor;
-  } while (cursor);
+    startAfter = page.next;
+  } while (startAfter);
 }
 
 const encoder = new TextEncoder();
@@ -248,9 +251,10 @@ export class SnapshotReconciler {
       while (next < this.toWrite.length) {
         const { destination, createdMs } = this.toWrite[next++] as (typeof this.toWrite)[number];
         const closesMs = createdMs + SESSION_LIFETIME_MS;
-        const written = await this.deps.store.advanceFromSnapshot({
+        const written = await this.deps.store.advance({
           destination,
           origin,
+          seenBy: WINDOW_SEEN_BY.snapshot,
           lastInboundAt: new Date(createdMs).toISOString(),
           closesAt: new Date(closesMs).toISOString(),
           expiresAt: Math.ceil(closesMs / 1000) + this.deps.retentionDays * DAY_SECONDS,

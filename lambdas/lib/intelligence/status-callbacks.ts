@@ -6,15 +6,9 @@ import {
   OUTSIDE_WINDOW_CODES,
   WINDOW_EVENT,
 } from "../contract.js";
+import type { WindowRecord, WindowStore } from "../windows/window-store.js";
 import { count, OriginDirectory, targetDimensions } from "./metric-points.js";
-import type {
-  MetricPoint,
-  OriginTarget,
-  WindowEvent,
-  WindowEventBus,
-  WindowRecord,
-  WindowStore,
-} from "./ports.js";
+import type { MetricPoint, OriginTarget, WindowEvent, WindowEventBus } from "./ports.js";
 
 /**
  * Wavy's status callbacks explained (docs/contract.md, "Status callbacks explained"): each item
@@ -85,7 +79,7 @@ export interface RejectedStatusItem {
 }
 
 export interface StatusCallbackDeps {
-  store: Pick<WindowStore, "get">;
+  store: Pick<WindowStore, "windowOf">;
   clock: Clock;
   /** The targets and their origins, for the `Origin` labels and per-target counts. */
   targets?: readonly OriginTarget[];
@@ -247,7 +241,10 @@ export async function applyStatusCallbacks(
   // One read per rejected send, all at once: a bulk is small (a queue message, 256 KB at most).
   const records = await Promise.all(
     outside.map(({ item }) =>
-      deps.store.get({ destination: item.destination, origin: item.origin }),
+      deps.store.windowOf(
+        { destination: item.destination, origin: item.origin },
+        { consistent: true },
+      ),
     ),
   );
   const events: WindowEvent[] = outside.map(({ item, code }, at) => {

@@ -36,7 +36,7 @@ export async function windowsOfDestination(
   const stored =
     origin === undefined
       ? await deps.store.windowsOf(destination)
-      : [await deps.store.windowOf(destination, origin)].filter(
+      : [await deps.store.windowOf({ destination, origin })].filter(
           (window): window is StoredWindow => window !== undefined,
         );
   const nowMs = deps.nowMs();

@@ -19,9 +19,13 @@ export interface StoredWindow {
   seenBy: SeenBy;
 }
 
-/** What one MO asks the store to write, if it moves the window forward. */
+/**
+ * What one MO, or one snapshot row (`seenBy: snapshot`), asks the store to write, if it moves the
+ * window forward.
+ */
 export interface WindowWrite extends StoredWindow {
-  lastMessageId: string;
+  /** The MO's id; absent for a snapshot row, whose write removes the older MO's id. */
+  lastMessageId?: string;
   /** Epoch seconds: DynamoDB's TTL removes the item after. */
   expiresAt: number;
   updatedAt: string;

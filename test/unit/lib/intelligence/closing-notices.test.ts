@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sweepClosingNotices } from "../../../../lambdas/lib/intelligence/closing-notices.js";
-import { MemoryWindowStore } from "../../../../lambdas/lib/intelligence/memory-window-store.js";
 import type { WindowEvent, WindowEventBus } from "../../../../lambdas/lib/intelligence/ports.js";
+import { MemoryWindowStore } from "../../../../lambdas/lib/windows/memory-window-store.js";
 
 const BUSINESS = "5511999990000";
 const START = Date.parse("2026-12-06T12:00:00.000Z");
@@ -101,7 +101,7 @@ describe("sweepClosingNotices", () => {
     const racing = {
       ...deps,
       store: {
-        closing: store.closing.bind(store),
+        closingWindows: store.closingWindows.bind(store),
         releaseClosingNotice: store.releaseClosingNotice.bind(store),
         claimClosingNotice: async (...args: Parameters<typeof store.claimClosingNotice>) => {
           store.recordInbound({

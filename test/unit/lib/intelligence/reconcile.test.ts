@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { createCsvScanner } from "../../../../lambdas/lib/csv/scanner.js";
-import { MemoryWindowStore } from "../../../../lambdas/lib/intelligence/memory-window-store.js";
 import { aggregate } from "../../../../lambdas/lib/intelligence/metric-points.js";
 import type { MetricPoint } from "../../../../lambdas/lib/intelligence/ports.js";
 import {
@@ -8,6 +7,7 @@ import {
   SnapshotReconciler,
   type SnapshotRow,
 } from "../../../../lambdas/lib/intelligence/reconcile.js";
+import { MemoryWindowStore } from "../../../../lambdas/lib/windows/memory-window-store.js";
 
 const NOW = "2026-12-06T12:00:00.000Z";
 const MEASURED = "2026-12-06T11:59:50.000Z";
@@ -60,15 +60,15 @@ describe("reconcileSnapshot", () => {
     expect(result.drift).toEqual([
       { origin: BUSINESS, onlyInSnapshot: 2, onlyLive: 1, written: 2 },
     ]);
-    expect(await store.get({ destination: "5511900000003", origin: BUSINESS })).toMatchObject({
+    expect(await store.windowOf({ destination: "5511900000003", origin: BUSINESS })).toMatchObject({
       lastInboundAt: hoursAgo(5),
       closesAt: hoursAgo(5 - 24),
       seenBy: "snapshot",
     });
-    const stored = store.items.get(JSON.stringify(["5511900000003", BUSINESS]));
+    const stored = store.item({ destination: "5511900000003", origin: BUSINESS });
     expect(stored?.expiresAt).toBe(Date.parse(hoursAgo(5 - 24)) / 1000 + 7 * 86_400);
     // The matched window is left as the webhook wrote it.
-    expect(await store.get({ destination: "5511900000001", origin: BUSINESS })).toMatchObject({
+    expect(await store.windowOf({ destination: "5511900000001", origin: BUSINESS })).toMatchObject({
       seenBy: "webhook",
     });
     expect(metricValue(result.metrics, "WindowsOnlyInSnapshot", { Origin: BUSINESS })).toBe(2);
@@ -86,12 +86,10 @@ describe("reconcileSnapshot", () => {
     });
     // ...and a closed window with a later inbound than the CSV's (the CSV is older than it).
     const later = new MemoryWindowStore();
-    later.items.set(JSON.stringify(["5511900000002", BUSINESS]), {
+    later.recordInbound({
       destination: "5511900000002",
       origin: BUSINESS,
       lastInboundAt: hoursAgo(1),
-      closesAt: hoursAgo(-23),
-      seenBy: "webhook",
     });
     const result = await reconcileSnapshot(
       {
@@ -104,13 +102,14 @@ describe("reconcileSnapshot", () => {
     );
     expect(result.drift[0]?.written).toBe(1);
     expect(
-      (await store.get({ destination: "5511900000001", origin: BUSINESS }))?.lastInboundAt,
+      (await store.windowOf({ destination: "5511900000001", origin: BUSINESS }))?.lastInboundAt,
     ).toBe(hoursAgo(4));
     // The same store rule refuses an older time outright.
     expect(
-      await later.advanceFromSnapshot({
+      await later.advance({
         destination: "5511900000002",
         origin: BUSINESS,
+        seenBy: "snapshot",
         lastInboundAt: hoursAgo(2),
         closesAt: hoursAgo(-22),
         expiresAt: 0,
@@ -187,9 +186,10 @@ describe("reconcileSnapshot", () => {
       rows.push({ destination, sessionCreatedAt: utcText(hoursAgo(i)) });
     }
     // A snapshot-written window never measures: it holds the zone's own assumption.
-    await store.advanceFromSnapshot({
+    await store.advance({
       destination: "5511900000009",
       origin: BUSINESS,
+      seenBy: "snapshot",
       lastInboundAt: hoursAgo(1),
       closesAt: hoursAgo(-23),
       expiresAt: 0,
@@ -248,7 +248,7 @@ describe("reconcileSnapshot", () => {
     const result = await reconciler.finish();
     expect(result.rows).toBe(2);
     expect(result.drift[0]).toMatchObject({ onlyInSnapshot: 1, onlyLive: 0, written: 1 });
-    expect(await store.get({ destination: "5511900000003", origin: BUSINESS })).toMatchObject({
+    expect(await store.windowOf({ destination: "5511900000003", origin: BUSINESS })).toMatchObject({
       seenBy: "snapshot",
       lastInboundAt: hoursAgo(5),
     });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { MemoryWindowStore } from "../../../../lambdas/lib/intelligence/memory-window-store.js";
 import { aggregate } from "../../../../lambdas/lib/intelligence/metric-points.js";
 import type { MetricPoint } from "../../../../lambdas/lib/intelligence/ports.js";
 import {
@@ -7,6 +6,7 @@ import {
   processStatusMessage,
   readInstant,
 } from "../../../../lambdas/lib/intelligence/status-callbacks.js";
+import { MemoryWindowStore } from "../../../../lambdas/lib/windows/memory-window-store.js";
 
 const NOW = "2026-12-06T12:00:00.000Z";
 const USER = "5511988887777";
