@@ -13,10 +13,10 @@
  *
  * Arguments: the runs per bundle and binary, then `label=<node binary>:<esbuild target>` each.
  */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
+import { execFile } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { buildBundles, HOUSE } from "../bench/build.js";
 import { FUNCTION_MEMORY_MB, LAMBDA_ENV } from "../bench/harness.js";
 import { lambdaNodeArgs } from "../bench/lambda-runtime.js";
@@ -35,6 +35,7 @@ process.stdout.write(JSON.stringify({ ms, cpuMs: (used.user + used.system) / 100
 process.exit(0);`;
 
 const NAMES = ["s3-client-only", "export-sessions", "count-sessions"] as const;
+const execFileAsync = promisify(execFile);
 
 async function main(): Promise<void> {
   const [runsArg, ...specs] = process.argv.slice(2);
@@ -58,20 +59,12 @@ async function main(): Promise<void> {
         const env: Record<string, string> =
           name === "export-sessions" ? { ...EXPORT_PROCESS_ENVIRONMENT } : {};
         const args = lambdaNodeArgs(FUNCTION_MEMORY_MB.export, env.NODE_OPTIONS);
-        const child = spawn(
+        const { stdout } = await execFileAsync(
           bin,
           [...args, "--input-type=module", "-e", PROBE, bundles[name].file],
-          {
-            env: { PATH: process.env.PATH, ...LAMBDA_ENV, ...env },
-            stdio: ["ignore", "pipe", "inherit"],
-          },
+          { env: { PATH: process.env.PATH, ...LAMBDA_ENV, ...env } },
         );
-        let out = "";
-        child.stdout.on("data", (chunk: Buffer) => {
-          out += chunk.toString();
-        });
-        await once(child, "close");
-        const figures = JSON.parse(out) as { ms: number; cpuMs: number };
+        const figures = JSON.parse(stdout) as { ms: number; cpuMs: number };
         const key = `${label} ${name}`;
         wall.set(key, [...(wall.get(key) ?? []), figures.ms]);
         cpu.set(key, [...(cpu.get(key) ?? []), figures.cpuMs]);
