@@ -7,7 +7,7 @@ import { EXPORT_ID_PATTERN } from "../lib/contract.js";
 import { InvalidRequestError } from "../lib/errors.js";
 import type { ExportManifest } from "../lib/exports/export-document.js";
 import { buildExportService, type ExportService } from "../lib/exports/export-service.js";
-import type { SweepResult } from "../lib/exports/settle.js";
+import type { SweepResult } from "../lib/exports/lifecycle.js";
 import { logger } from "../lib/logger.js";
 
 // Kept for the life of the execution environment, as the API's: config, S3 connections, secret.

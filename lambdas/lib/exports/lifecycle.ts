@@ -1,82 +1,87 @@
 import type { Readable } from "node:stream";
+import * as z from "zod/mini";
 import { cleanupSignal, type Deadline } from "../clock.js";
 import { EXPORT_STATUS, LIMITS, S3_PREFIX } from "../contract.js";
-import { errorName, errorSummary, InternalError } from "../errors.js";
+import { errorName, errorSummary, InternalError, UpstreamTimeoutError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { logger } from "../logger.js";
 import {
   type ExportManifest,
   ExportManifestSchema,
   type FailedManifest,
+  historyEntryKey,
   manifestKey,
   newExportKeys,
   type RunningManifest,
   type SucceededManifest,
   targetOf,
 } from "./export-document.js";
-import { historyEntryKey } from "./history.js";
-import { type ExportContext, IF_ABSENT, safeJson } from "./store.js";
+import { type ExportContext, IF_ABSENT, readRecord } from "./ports.js";
 
 /**
  * The one export lifecycle (docs/contract.md, "The export lifecycle"): record `running` → copy →
- * commit the CSV → finish with `If-Match` on the running version. Every trigger runs these
- * functions; only who calls them, and when, differs.
+ * commit the CSV → finish with `If-Match` on the running version; a run past its deadlineAt is
+ * settled failed by whoever finds it first. Every trigger runs these functions (exports.ts);
+ * only who calls them, and when, differs.
  */
 
 /** A manifest as read, with the ETag a conditional write must name to replace it. */
-export interface StoredManifest {
-  manifest: ExportManifest;
+export interface Held<M extends ExportManifest = ExportManifest> {
+  manifest: M;
   etag: string;
 }
 
-export type Started = Pick<RunningManifest, "exportId" | "trigger" | "deadlineAt" | "startedAt">;
-
 /** The running index's entry: sorted by deadlineAt, so a sweep reads the overdue ones first. */
 export const RUNNING_PREFIX = `${S3_PREFIX.manifests}running/`;
-export function runningEntryKey(manifest: { exportId: string; deadlineAt: string }): string {
-  return `${RUNNING_PREFIX}${String(Date.parse(manifest.deadlineAt)).padStart(13, "0")}-${manifest.exportId}.json`;
+const RUNNING_ENTRY = /^(\d{13})-([A-Za-z0-9_-]{1,128})\.json$/;
+function runningEntryKey(manifest: RunningManifest): string {
+  const stamp = String(Date.parse(manifest.deadlineAt)).padStart(13, "0");
+  return `${RUNNING_PREFIX}${stamp}-${manifest.exportId}.json`;
 }
 
-/** Step 1: the history entry, the running index's entry, then the manifest, each write-once. */
+/**
+ * Step 1: the history entry, the running index's entry, then the manifest, each write-once.
+ * `claimed`: the caller runs the copy itself (a request, a snapshot) rather than a worker.
+ */
 export async function begin(
   target: SessionTarget,
-  started: Started & { createdAt: Date },
+  run: { exportId: string; trigger: RunningManifest["trigger"]; runMs: number; claimed: boolean },
   ctx: ExportContext,
   signal: AbortSignal,
-): Promise<StoredManifest & { manifest: RunningManifest }> {
-  const { createdAt, ...rest } = started;
+): Promise<Held<RunningManifest>> {
+  const createdAt = ctx.clock();
   const manifest: RunningManifest = {
-    ...rest,
+    exportId: run.exportId,
+    trigger: run.trigger,
     customerId: target.customerId,
     subAccountId: target.subAccountId,
     bucket: ctx.store.bucket,
-    ...newExportKeys(target, started.exportId, createdAt),
+    ...newExportKeys(target, run.exportId, createdAt),
     createdAt: createdAt.toISOString(),
     status: EXPORT_STATUS.running,
+    deadlineAt: new Date(createdAt.getTime() + run.runMs).toISOString(),
+    ...(run.claimed && { startedAt: createdAt.toISOString() }),
+  };
+  const writeOnce = async (key: string, text: string) => {
+    const etag = await ctx.store.put(key, text, IF_ABSENT, signal);
+    if (etag !== undefined) return etag;
+    logger.error("A new export's id was already stored");
+    throw new InternalError("Internal error");
   };
   try {
-    const entries = [historyEntryKey(manifest), runningEntryKey(manifest)];
-    for (const key of entries) {
-      if ((await ctx.store.put(key, "", IF_ABSENT, signal)) === undefined) throw freshIdTaken();
-    }
-    const etag = await ctx.store.put(
-      manifestKey(manifest.exportId),
-      JSON.stringify(manifest),
-      IF_ABSENT,
-      signal,
-    );
-    if (etag === undefined) throw freshIdTaken();
-    return { manifest, etag };
+    for (const key of entriesOf(manifest)) await writeOnce(key, "");
+    return { manifest, etag: await writeOnce(manifestKey(run.exportId), JSON.stringify(manifest)) };
   } catch (error) {
-    await removeEntries(manifest, ctx);
+    await deleteQuietly(entriesOf(manifest), ctx);
     throw error;
   }
 }
 
-function freshIdTaken(): InternalError {
-  logger.error("A new export's id was already stored");
-  return new InternalError("Internal error");
-}
+/** The empty index entries of a running export: its run history entry, its running-index entry. */
+const entriesOf = (manifest: RunningManifest) => [
+  historyEntryKey(manifest),
+  runningEntryKey(manifest),
+];
 
 /** What a copy committed: the figures, and every key it made visible (taken back if it loses). */
 export interface Copied {
@@ -90,28 +95,34 @@ export interface RunSteps {
   copy: (csv: Readable, manifest: RunningManifest, deadline: Deadline) => Promise<Copied>;
 }
 
-/** Steps 2–3 for a claimed export: the ended manifest, or the failed one and its error. */
-export async function copyExport(
-  held: RunningManifest,
+/**
+ * Steps 2–4 for the run holding `held`. A failure is recorded as the export's end when nobody
+ * waits for it (`onFailure: "record"`, the worker); a caller answered the error instead
+ * (`"abandon"`: a request, a snapshot) gets it thrown, and the run stores nothing.
+ */
+export async function copyAndFinish(
+  held: Held<RunningManifest>,
   steps: RunSteps,
-  deadline: Deadline,
+  run: { deadline: Deadline; signal: AbortSignal; onFailure: "record" | "abandon" },
   ctx: ExportContext,
-): Promise<
-  { ended: SucceededManifest; committed: string[] } | { failed: FailedManifest; error: unknown }
-> {
+): Promise<ExportManifest> {
+  let copied: Copied;
   try {
-    const csv = await steps.openCsv(targetOf(held), deadline);
-    const { figures, committed } = await steps.copy(csv, held, deadline);
-    const ended: SucceededManifest = {
-      ...endOf(held),
-      status: EXPORT_STATUS.succeeded,
-      ...figures,
-      completedAt: ctx.clock().toISOString(),
-    };
-    return { ended, committed };
+    const csv = await steps.openCsv(targetOf(held.manifest), run.deadline);
+    copied = await steps.copy(csv, held.manifest, run.deadline);
   } catch (error) {
-    return { failed: failedOf(held, errorSummary(error), ctx), error };
+    const failed = failedOf(held.manifest, errorSummary(error), ctx);
+    if (run.onFailure === "record") return finish(held, failed, [], ctx, run.signal);
+    await abandon(held, failed, ctx);
+    throw error;
   }
+  const ended: SucceededManifest = {
+    ...endOf(held.manifest),
+    status: EXPORT_STATUS.succeeded,
+    ...copied.figures,
+    completedAt: ctx.clock().toISOString(),
+  };
+  return finish(held, ended, copied.committed, ctx, run.signal);
 }
 
 /**
@@ -120,24 +131,19 @@ export async function copyExport(
  * back. Returns the manifest as it now stands.
  */
 export async function finish(
-  held: StoredManifest,
+  held: Held<RunningManifest>,
   ended: SucceededManifest | FailedManifest,
   committed: readonly string[],
   ctx: ExportContext,
   signal: AbortSignal,
 ): Promise<ExportManifest> {
-  const won = await ctx.store.put(
-    manifestKey(ended.exportId),
-    JSON.stringify(ended),
-    { ifMatch: held.etag },
-    live(signal),
-  );
-  if (won === undefined) {
+  const key = manifestKey(ended.exportId);
+  if (!(await ctx.store.put(key, JSON.stringify(ended), { ifMatch: held.etag }, live(signal)))) {
     logger.warn("The export was settled before its run ended", { exportId: ended.exportId });
     await deleteQuietly(committed, ctx);
     return (await readManifest(ended.exportId, ctx, live(signal)))?.manifest ?? ended;
   }
-  await deleteQuietly([runningEntryKey(held.manifest as RunningManifest)], ctx);
+  await deleteQuietly([runningEntryKey(held.manifest)], ctx);
   logger.info("Export ended", { exportId: ended.exportId, status: ended.status });
   await ctx.events.put(ended, live(signal));
   return ended;
@@ -149,10 +155,11 @@ export async function finish(
  * settler that was first keeps its record), then its entries; the failure is announced.
  */
 export async function abandon(
-  held: StoredManifest,
+  held: Held<RunningManifest>,
   failed: FailedManifest,
   ctx: ExportContext,
 ): Promise<void> {
+  // One grace for the whole clean-up: the answer waits for it, so it is bounded once.
   const signal = cleanupSignal();
   const won = await ctx.store
     .delete(manifestKey(failed.exportId), held.etag, signal)
@@ -161,8 +168,77 @@ export async function abandon(
       return false;
     });
   if (!won) return;
-  // One grace for the whole clean-up: the answer waits for it, so it is bounded once.
-  await Promise.all([removeEntries(held.manifest, ctx, signal), ctx.events.put(failed, signal)]);
+  await Promise.all([
+    deleteQuietly(entriesOf(held.manifest), ctx, signal),
+    ctx.events.put(failed, signal),
+  ]);
+}
+
+/**
+ * The one settle step, called by readers and by the sweep: a running export past its deadlineAt
+ * has a dead run. It is recorded failed (If-Match on the version judged overdue: of several
+ * settlers and a late run, one records the end), then what the dead run left is taken back and
+ * `Export Failed` put. Returns the manifest as it now stands.
+ */
+export async function settle(
+  held: Held,
+  ctx: ExportContext,
+  signal: AbortSignal,
+): Promise<ExportManifest> {
+  const running = held.manifest;
+  if (running.status !== EXPORT_STATUS.running) return running;
+  if (ctx.clock().getTime() < Date.parse(running.deadlineAt)) return running;
+  const failed = failedOf(
+    running,
+    {
+      code: new UpstreamTimeoutError("").code,
+      message: `The export's run did not finish by its deadline (${running.deadlineAt})`,
+    },
+    ctx,
+  );
+  const key = manifestKey(running.exportId);
+  if (!(await ctx.store.put(key, JSON.stringify(failed), { ifMatch: held.etag }, signal))) {
+    return (await readManifest(running.exportId, ctx, signal))?.manifest ?? failed;
+  }
+  logger.warn("Settled an export whose run died", { exportId: running.exportId });
+  // After the record, not before: a run that recorded first keeps its CSV. A run that never
+  // finished has no companion: it is built only after an Export Succeeded.
+  await ctx.store.abortUploads(running.key, signal);
+  await deleteQuietly([running.key, runningEntryKey(running)], ctx);
+  await ctx.events.put(failed, live(signal));
+  return failed;
+}
+
+/** At most this many entries per sweep: a run stays well inside its timeout, the next continues. */
+export const SWEEP_LIMIT = 50;
+
+export interface SweepResult {
+  settled: number;
+  /** Overdue entries this run left for the next (the limit, or its time ran out). */
+  remaining: boolean;
+}
+
+/**
+ * The scheduled sweep: the running index lists exports by deadlineAt, so the overdue ones come
+ * first; each is settled (or its entry removed when the manifest is gone or already ended).
+ * Stops at the first entry still in time.
+ */
+export async function sweep(ctx: ExportContext, signal: AbortSignal): Promise<SweepResult> {
+  const keys = await ctx.store.list(RUNNING_PREFIX, { maxKeys: SWEEP_LIMIT + 1 }, signal);
+  let settled = 0;
+  for (const [index, key] of keys.entries()) {
+    const match = RUNNING_ENTRY.exec(key.slice(RUNNING_PREFIX.length));
+    if (!match) continue;
+    if (Number(match[1]) > ctx.clock().getTime()) return { settled, remaining: false };
+    if (index === SWEEP_LIMIT || signal.aborted) return { settled, remaining: true };
+    const held = await readManifest(match[2] ?? "", ctx, signal);
+    const wasRunning = held?.manifest.status === EXPORT_STATUS.running;
+    const ended = held && (await settle(held, ctx, signal));
+    if (wasRunning && ended?.status === EXPORT_STATUS.failed) settled++;
+    // Gone, settled (by this sweep or another meanwhile) or ended: its entry goes either way.
+    if (ended?.status !== EXPORT_STATUS.running) await deleteQuietly([key], ctx);
+  }
+  return { settled, remaining: false };
 }
 
 /** The manifest and its ETag, or undefined when there is none. Unreadable → INTERNAL. */
@@ -170,61 +246,31 @@ export async function readManifest(
   exportId: string,
   ctx: ExportContext,
   signal: AbortSignal,
-): Promise<StoredManifest | undefined> {
-  const stored = await ctx.store.get(manifestKey(exportId), signal);
-  if (!stored) return undefined;
-  const parsed = ExportManifestSchema.safeParse(safeJson(stored.text));
-  if (!parsed.success || parsed.data.exportId !== exportId || stored.etag === "") {
-    logger.error("An export manifest is unreadable", { exportId });
-    throw new InternalError("Internal error");
-  }
-  return { manifest: parsed.data as ExportManifest, etag: stored.etag };
+): Promise<Held | undefined> {
+  const own = ExportManifestSchema.check(z.refine((manifest) => manifest.exportId === exportId));
+  const stored = await readRecord(ctx.store, manifestKey(exportId), own, signal);
+  return stored && { manifest: stored.value, etag: stored.etag };
 }
 
 /**
- * Every object key a running export may have made visible: its CSV. Its companion is built only
- * after an Export Succeeded (docs/contract.md, "Companions"), so a run that never finished has none.
+ * Best effort, under the clean-up grace: only what a failed or settled export leaves (a
+ * running-index entry left is the sweep's to remove). S3 answers a delete of a missing key with
+ * success (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html).
  */
-export function objectKeysOf(manifest: ExportManifest): string[] {
-  return [manifest.key];
-}
-
-async function removeEntries(
-  manifest: ExportManifest,
-  ctx: ExportContext,
-  signal?: AbortSignal,
-): Promise<void> {
-  const keys = [historyEntryKey(manifest)];
-  if (manifest.status === EXPORT_STATUS.running) keys.push(runningEntryKey(manifest));
-  await deleteQuietly(keys, ctx, signal);
-}
-
-/**
- * Best effort, under the clean-up grace: only what a failed or settled export leaves. S3 answers
- * a delete of a missing key with success (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html).
- */
-export async function deleteQuietly(
+async function deleteQuietly(
   keys: readonly string[],
   ctx: ExportContext,
   signal: AbortSignal = cleanupSignal(),
 ): Promise<void> {
+  const quietly = (key: string) => (error: unknown) =>
+    logger.error("Could not remove an export's object", { key, errorName: errorName(error) });
   await Promise.all(
-    keys.map((key) =>
-      ctx.store.delete(key, undefined, signal).catch((error: unknown) =>
-        logger.error(
-          "Could not remove an export's object; a running-index entry left is the sweep's to remove",
-          {
-            key,
-            errorName: errorName(error),
-          },
-        ),
-      ),
-    ),
+    keys.map((key) => ctx.store.delete(key, undefined, signal).catch(quietly(key))),
   );
 }
 
 /** The deadline's signal while it lasts; once it has fired, the clean-up grace. */
-export function live(signal: AbortSignal): AbortSignal {
+function live(signal: AbortSignal): AbortSignal {
   return signal.aborted ? AbortSignal.timeout(LIMITS.cleanupGraceMs) : signal;
 }
 
@@ -238,10 +284,6 @@ export function failedOf(
   error: FailedManifest["error"],
   ctx: Pick<ExportContext, "clock">,
 ): FailedManifest {
-  return {
-    ...endOf(manifest),
-    status: EXPORT_STATUS.failed,
-    error,
-    completedAt: ctx.clock().toISOString(),
-  };
+  const completedAt = ctx.clock().toISOString();
+  return { ...endOf(manifest), status: EXPORT_STATUS.failed, error, completedAt };
 }

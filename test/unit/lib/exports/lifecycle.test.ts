@@ -2,12 +2,20 @@ import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { Deadline } from "../../../../lambdas/lib/clock.js";
 import { UpstreamError } from "../../../../lambdas/lib/errors.js";
-import { acceptExport, runAcceptedExport } from "../../../../lambdas/lib/exports/async-export.js";
 import { manifestKey } from "../../../../lambdas/lib/exports/export-document.js";
-import { readExport, runInline } from "../../../../lambdas/lib/exports/exports.js";
-import { historyPrefix } from "../../../../lambdas/lib/exports/history.js";
-import { RUNNING_PREFIX, type RunSteps } from "../../../../lambdas/lib/exports/lifecycle.js";
-import { SWEEP_LIMIT, sweep } from "../../../../lambdas/lib/exports/settle.js";
+import { readExport } from "../../../../lambdas/lib/exports/exports.js";
+import {
+  RUNNING_PREFIX,
+  type RunSteps,
+  SWEEP_LIMIT,
+  sweep,
+} from "../../../../lambdas/lib/exports/lifecycle.js";
+import {
+  acceptExport,
+  runAcceptedExport,
+  runInline,
+} from "../../../../lambdas/lib/exports/runs.js";
+import { historyPrefix } from "../../../../lambdas/lib/layout.js";
 import { memoryContext } from "../../../support/memory-export-store.js";
 
 const TARGET = { customerId: "42", subAccountId: null };
