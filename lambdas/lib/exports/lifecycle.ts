@@ -111,8 +111,8 @@ export async function copyAndFinish(
     const csv = await steps.openCsv(targetOf(held.manifest), run.deadline);
     copied = await steps.copy(csv, held.manifest, run.deadline);
   } catch (error) {
-    const failed = failedOf(held.manifest, errorSummary(error), ctx);
-    if (run.onFailure === "record") return finish(held, failed, [], ctx, run.signal);
+    const failed = failedOf(held.manifest, error, ctx);
+    if (run.onFailure === "record") return end(held, failed, ctx, run.signal);
     await abandon(held, failed, ctx);
     throw error;
   }
@@ -122,29 +122,34 @@ export async function copyAndFinish(
     ...copied.figures,
     completedAt: ctx.clock().toISOString(),
   };
-  return finish(held, ended, copied.committed, ctx, run.signal);
+  return end(held, ended, ctx, run.signal, { committed: copied.committed });
 }
 
 /**
- * Step 4: the end recorded with If-Match on the running version this run holds, then announced.
- * Losing means a settler recorded the export failed first: what this run committed is taken
- * back. Returns the manifest as it now stands.
+ * Step 4, by the run or by a settler: the end recorded with If-Match on the running version held
+ * (of a run and any settlers, one records it). The winner then removes what a dead run left
+ * (`leftOver`: its data keys, open uploads aborted) and the running-index entry, and announces the
+ * end; a loser takes back what it `committed`. Returns the manifest as it now stands.
  */
-export async function finish(
+export async function end(
   held: Held<RunningManifest>,
   ended: SucceededManifest | FailedManifest,
-  committed: readonly string[],
   ctx: ExportContext,
   signal: AbortSignal,
+  objects: { committed?: readonly string[]; leftOver?: readonly string[] } = {},
 ): Promise<ExportManifest> {
-  const key = manifestKey(ended.exportId);
-  if (!(await ctx.store.put(key, JSON.stringify(ended), { ifMatch: held.etag }, live(signal)))) {
-    logger.warn("The export was settled before its run ended", { exportId: ended.exportId });
-    await deleteQuietly(committed, ctx);
-    return (await readManifest(ended.exportId, ctx, live(signal)))?.manifest ?? ended;
+  const { exportId, status } = ended;
+  const text = JSON.stringify(ended);
+  if (!(await ctx.store.put(manifestKey(exportId), text, { ifMatch: held.etag }, live(signal)))) {
+    logger.warn("Another recorded the export's end first", { exportId, status });
+    await deleteQuietly(objects.committed ?? [], ctx);
+    return (await readManifest(exportId, ctx, live(signal)))?.manifest ?? ended;
   }
-  await deleteQuietly([runningEntryKey(held.manifest)], ctx);
-  logger.info("Export ended", { exportId: ended.exportId, status: ended.status });
+  // After the record, not before: a run that recorded first keeps its objects.
+  const leftOver = objects.leftOver ?? [];
+  for (const key of leftOver) await ctx.store.abortUploads(key, live(signal));
+  await deleteQuietly([...leftOver, runningEntryKey(held.manifest)], ctx);
+  logger.info("Export ended", { exportId, status });
   await ctx.events.put(ended, live(signal));
   return ended;
 }
@@ -176,37 +181,21 @@ export async function abandon(
 
 /**
  * The one settle step, called by readers and by the sweep: a running export past its deadlineAt
- * has a dead run. It is recorded failed (If-Match on the version judged overdue: of several
- * settlers and a late run, one records the end), then what the dead run left is taken back and
- * `Export Failed` put. Returns the manifest as it now stands.
+ * has a dead run, recorded failed; its CSV and open upload are what it can have left (a run that
+ * never finished has no companion: that is built after an Export Succeeded). Returns the
+ * manifest as it now stands.
  */
 export async function settle(
   held: Held,
   ctx: ExportContext,
   signal: AbortSignal,
 ): Promise<ExportManifest> {
-  const running = held.manifest;
-  if (running.status !== EXPORT_STATUS.running) return running;
-  if (ctx.clock().getTime() < Date.parse(running.deadlineAt)) return running;
-  const failed = failedOf(
-    running,
-    {
-      code: new UpstreamTimeoutError("").code,
-      message: `The export's run did not finish by its deadline (${running.deadlineAt})`,
-    },
-    ctx,
-  );
-  const key = manifestKey(running.exportId);
-  if (!(await ctx.store.put(key, JSON.stringify(failed), { ifMatch: held.etag }, signal))) {
-    return (await readManifest(running.exportId, ctx, signal))?.manifest ?? failed;
-  }
-  logger.warn("Settled an export whose run died", { exportId: running.exportId });
-  // After the record, not before: a run that recorded first keeps its CSV. A run that never
-  // finished has no companion: it is built only after an Export Succeeded.
-  await ctx.store.abortUploads(running.key, signal);
-  await deleteQuietly([running.key, runningEntryKey(running)], ctx);
-  await ctx.events.put(failed, live(signal));
-  return failed;
+  const { manifest } = held;
+  if (manifest.status !== EXPORT_STATUS.running) return manifest;
+  if (ctx.clock().getTime() < Date.parse(manifest.deadlineAt)) return manifest;
+  const why = `The export's run did not finish by its deadline (${manifest.deadlineAt})`;
+  const failed = failedOf(manifest, new UpstreamTimeoutError(why), ctx);
+  return end({ manifest, etag: held.etag }, failed, ctx, signal, { leftOver: [manifest.key] });
 }
 
 /** At most this many entries per sweep: a run stays well inside its timeout, the next continues. */
@@ -279,11 +268,13 @@ function endOf(manifest: RunningManifest) {
   return rest;
 }
 
+/** The failed end of a run, as `error` is answered (errorSummary: an unknown one is INTERNAL). */
 export function failedOf(
   manifest: RunningManifest,
-  error: FailedManifest["error"],
+  error: unknown,
   ctx: Pick<ExportContext, "clock">,
 ): FailedManifest {
   const completedAt = ctx.clock().toISOString();
-  return { ...endOf(manifest), status: EXPORT_STATUS.failed, error, completedAt };
+  const summary = errorSummary(error);
+  return { ...endOf(manifest), status: EXPORT_STATUS.failed, error: summary, completedAt };
 }

@@ -1,6 +1,6 @@
 import { Deadline } from "../clock.js";
 import { EXPORT_STATUS, EXPORT_TRIGGER, WORKER } from "../contract.js";
-import { errorName, errorSummary, InternalError, UpstreamTimeoutError } from "../errors.js";
+import { errorName, InternalError, UpstreamTimeoutError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { logger } from "../logger.js";
 import {
@@ -13,8 +13,8 @@ import {
   abandon,
   begin,
   copyAndFinish,
+  end,
   failedOf,
-  finish,
   type RunSteps,
   readManifest,
 } from "./lifecycle.js";
@@ -77,7 +77,7 @@ export async function acceptExport(
     const failure = deadline.signal.aborted
       ? new UpstreamTimeoutError("The request budget ran out while starting the export's worker")
       : new InternalError("Internal error", { cause: error });
-    await abandon(held, failedOf(held.manifest, errorSummary(failure), ctx), ctx);
+    await abandon(held, failedOf(held.manifest, failure, ctx), ctx);
     throw failure;
   }
   logger.info("Export accepted", { exportId, deadlineAt: held.manifest.deadlineAt });
@@ -111,8 +111,7 @@ export async function runAcceptedExport(
   const budgetMs = Math.min(run.remainingMs, deadlineMs) - WORKER.safetyMarginMs;
   if (budgetMs <= 0) {
     const late = new UpstreamTimeoutError("The export's worker started too late to run it");
-    const held = { manifest, etag: stored.etag };
-    return finish(held, failedOf(manifest, errorSummary(late), ctx), [], ctx, invocation);
+    return end({ manifest, etag: stored.etag }, failedOf(manifest, late, ctx), ctx, invocation);
   }
   const claimed: RunningManifest = { ...manifest, startedAt: now.toISOString() };
   const etag = await ctx.store.put(
