@@ -1,4 +1,3 @@
-import type { Readable } from "node:stream";
 import * as z from "zod/mini";
 import { cleanupSignal, type Deadline } from "../clock.js";
 import { EXPORT_STATUS, LIMITS, S3_PREFIX } from "../contract.js";
@@ -14,15 +13,13 @@ import {
   newExportKeys,
   type RunningManifest,
   type SucceededManifest,
-  targetOf,
 } from "./export-document.js";
 import { type ExportContext, IF_ABSENT, readRecord } from "./ports.js";
 
 /**
- * The one export lifecycle (docs/contract.md, "The export lifecycle"): record `running` → copy →
- * commit the CSV → finish with `If-Match` on the running version; a run past its deadlineAt is
- * settled failed by whoever finds it first. Every trigger runs these functions (exports.ts);
- * only who calls them, and when, differs.
+ * The one export lifecycle (docs/contract.md, "The export lifecycle"): record `running` → copy
+ * and commit the CSV → end with `If-Match` on the running version; a run past its deadlineAt is
+ * settled failed by whoever finds it first. Every trigger runs these steps (runs.ts).
  */
 
 /** A manifest as read, with the ETag a conditional write must name to replace it. */
@@ -31,17 +28,32 @@ export interface Held<M extends ExportManifest = ExportManifest> {
   etag: string;
 }
 
+/**
+ * Steps 2 and 3: opens the CSV, streams it into the manifest's key and commits it (copyToS3 in
+ * production). Returns the figures and every key it made visible (taken back if the run loses).
+ */
+export type Copy = (
+  manifest: RunningManifest,
+  deadline: Deadline,
+) => Promise<{
+  figures: Pick<SucceededManifest, "rows" | "bytes" | "sha256" | "sessionsKey">;
+  committed: string[];
+}>;
+
 /** The running index's entry: sorted by deadlineAt, so a sweep reads the overdue ones first. */
 export const RUNNING_PREFIX = `${S3_PREFIX.manifests}running/`;
 const RUNNING_ENTRY = /^(\d{13})-([A-Za-z0-9_-]{1,128})\.json$/;
-function runningEntryKey(manifest: RunningManifest): string {
-  const stamp = String(Date.parse(manifest.deadlineAt)).padStart(13, "0");
-  return `${RUNNING_PREFIX}${stamp}-${manifest.exportId}.json`;
-}
+const runningEntryKey = (manifest: RunningManifest) =>
+  `${RUNNING_PREFIX}${String(Date.parse(manifest.deadlineAt)).padStart(13, "0")}-${manifest.exportId}.json`;
+/** The empty index entries of a running export: its run history's, the running index's. */
+const entriesOf = (manifest: RunningManifest) => [
+  historyEntryKey(manifest),
+  runningEntryKey(manifest),
+];
 
 /**
- * Step 1: the history entry, the running index's entry, then the manifest, each write-once.
- * `claimed`: the caller runs the copy itself (a request, a snapshot) rather than a worker.
+ * Step 1: the index entries, then the manifest, each write-once. `claimed`: the caller runs the
+ * copy itself (a request, a snapshot), not a worker.
  */
 export async function begin(
   target: SessionTarget,
@@ -77,50 +89,32 @@ export async function begin(
   }
 }
 
-/** The empty index entries of a running export: its run history entry, its running-index entry. */
-const entriesOf = (manifest: RunningManifest) => [
-  historyEntryKey(manifest),
-  runningEntryKey(manifest),
-];
-
-/** What a copy committed: the figures, and every key it made visible (taken back if it loses). */
-export interface Copied {
-  figures: Pick<SucceededManifest, "rows" | "bytes" | "sha256" | "sessionsKey">;
-  committed: string[];
-}
-
-export interface RunSteps {
-  openCsv: (target: SessionTarget, deadline: Deadline) => Promise<Readable>;
-  /** Steps 2 and 3: streams the CSV into its key and commits it (copyToS3 in production). */
-  copy: (csv: Readable, manifest: RunningManifest, deadline: Deadline) => Promise<Copied>;
-}
-
 /**
  * Steps 2–4 for the run holding `held`. A failure is recorded as the export's end when nobody
- * waits for it (`onFailure: "record"`, the worker); a caller answered the error instead
- * (`"abandon"`: a request, a snapshot) gets it thrown, and the run stores nothing.
+ * waits for it (`"record"`: the worker); a caller answered the error instead (`"abandon"`: a
+ * request, a snapshot) gets it thrown, and the run stores nothing.
  */
-export async function copyAndFinish(
+export async function copyAndEnd(
   held: Held<RunningManifest>,
-  steps: RunSteps,
+  copy: Copy,
   run: { deadline: Deadline; signal: AbortSignal; onFailure: "record" | "abandon" },
   ctx: ExportContext,
 ): Promise<ExportManifest> {
-  let copied: Copied;
+  let copied: Awaited<ReturnType<Copy>>;
   try {
-    const csv = await steps.openCsv(targetOf(held.manifest), run.deadline);
-    copied = await steps.copy(csv, held.manifest, run.deadline);
+    copied = await copy(held.manifest, run.deadline);
   } catch (error) {
     const failed = failedOf(held.manifest, error, ctx);
     if (run.onFailure === "record") return end(held, failed, ctx, run.signal);
     await abandon(held, failed, ctx);
     throw error;
   }
+  const completedAt = ctx.clock().toISOString();
   const ended: SucceededManifest = {
     ...endOf(held.manifest),
     status: EXPORT_STATUS.succeeded,
     ...copied.figures,
-    completedAt: ctx.clock().toISOString(),
+    completedAt,
   };
   return end(held, ended, ctx, run.signal, { committed: copied.committed });
 }
@@ -209,8 +203,7 @@ export interface SweepResult {
 
 /**
  * The scheduled sweep: the running index lists exports by deadlineAt, so the overdue ones come
- * first; each is settled (or its entry removed when the manifest is gone or already ended).
- * Stops at the first entry still in time.
+ * first, each settled. Stops at the first entry still in time.
  */
 export async function sweep(ctx: ExportContext, signal: AbortSignal): Promise<SweepResult> {
   const keys = await ctx.store.list(RUNNING_PREFIX, { maxKeys: SWEEP_LIMIT + 1 }, signal);
@@ -241,6 +234,26 @@ export async function readManifest(
   return stored && { manifest: stored.value, etag: stored.etag };
 }
 
+/** The failed end of a run, as `error` is answered (errorSummary: an unknown one is INTERNAL). */
+export function failedOf(
+  manifest: RunningManifest,
+  error: unknown,
+  ctx: Pick<ExportContext, "clock">,
+): FailedManifest {
+  const completedAt = ctx.clock().toISOString();
+  return {
+    ...endOf(manifest),
+    status: EXPORT_STATUS.failed,
+    error: errorSummary(error),
+    completedAt,
+  };
+}
+
+function endOf(manifest: RunningManifest) {
+  const { status: _status, deadlineAt: _deadline, startedAt: _started, ...rest } = manifest;
+  return rest;
+}
+
 /**
  * Best effort, under the clean-up grace: only what a failed or settled export leaves (a
  * running-index entry left is the sweep's to remove). S3 answers a delete of a missing key with
@@ -261,20 +274,4 @@ async function deleteQuietly(
 /** The deadline's signal while it lasts; once it has fired, the clean-up grace. */
 function live(signal: AbortSignal): AbortSignal {
   return signal.aborted ? AbortSignal.timeout(LIMITS.cleanupGraceMs) : signal;
-}
-
-function endOf(manifest: RunningManifest) {
-  const { status: _status, deadlineAt: _deadline, startedAt: _started, ...rest } = manifest;
-  return rest;
-}
-
-/** The failed end of a run, as `error` is answered (errorSummary: an unknown one is INTERNAL). */
-export function failedOf(
-  manifest: RunningManifest,
-  error: unknown,
-  ctx: Pick<ExportContext, "clock">,
-): FailedManifest {
-  const completedAt = ctx.clock().toISOString();
-  const summary = errorSummary(error);
-  return { ...endOf(manifest), status: EXPORT_STATUS.failed, error: summary, completedAt };
 }

@@ -7,10 +7,9 @@ import type { ExportManifest } from "./export-document.js";
 /**
  * What the export domain talks to (docs/contract.md, "The export lifecycle"). The rules
  * (lifecycle, idempotency, history, settling) live above these ports and are unit-tested against
- * in-memory ones (test/support/memory-export-store.ts); the AWS adapters are `s3-store.ts`,
- * `events.ts` and `worker-launcher.ts`. The store is a few primitives, as under Powertools'
- * idempotency `BasePersistenceLayer`: objects read with their ETag, written and deleted on a
- * condition.
+ * in-memory ones (test/support/memory-export-store.ts); the AWS adapters are in
+ * `lambdas/lib/exports-aws/`. The store is a few primitives, as under Powertools' idempotency
+ * `BasePersistenceLayer`: objects read with their ETag, written and deleted on a condition.
  */
 export interface ExportStore {
   readonly bucket: string;

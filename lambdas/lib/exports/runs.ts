@@ -9,15 +9,7 @@ import {
   type RunningManifest,
   type SucceededManifest,
 } from "./export-document.js";
-import {
-  abandon,
-  begin,
-  copyAndFinish,
-  end,
-  failedOf,
-  type RunSteps,
-  readManifest,
-} from "./lifecycle.js";
+import { abandon, begin, type Copy, copyAndEnd, end, failedOf, readManifest } from "./lifecycle.js";
 import type { ExportContext, WorkerLauncher } from "./ports.js";
 
 /**
@@ -37,14 +29,14 @@ export async function runInline(
     trigger: SucceededManifest["trigger"];
     runMs: number;
     deadline: Deadline;
-    steps: RunSteps;
+    copy: Copy;
   },
   ctx: ExportContext,
 ): Promise<SucceededManifest> {
-  const { deadline, steps } = run;
+  const { deadline } = run;
   const held = await begin(target, { ...run, claimed: true }, ctx, deadline.signal);
   const how = { deadline, signal: deadline.signal, onFailure: "abandon" } as const;
-  const ended = await copyAndFinish(held, steps, how, ctx);
+  const ended = await copyAndEnd(held, run.copy, how, ctx);
   if (ended.status !== EXPORT_STATUS.succeeded) {
     throw new UpstreamTimeoutError("The export was settled before it could finish");
   }
@@ -92,7 +84,7 @@ export async function acceptExport(
  */
 export async function runAcceptedExport(
   exportId: string,
-  run: { remainingMs: number; steps: RunSteps },
+  run: { remainingMs: number; copy: Copy },
   ctx: ExportContext,
 ): Promise<ExportManifest | undefined> {
   // The reads, the claim and the finish run within what the invocation has left.
@@ -129,5 +121,5 @@ export async function runAcceptedExport(
     signal: invocation,
     onFailure: "record",
   } as const;
-  return copyAndFinish({ manifest: claimed, etag }, run.steps, how, ctx);
+  return copyAndEnd({ manifest: claimed, etag }, run.copy, how, ctx);
 }

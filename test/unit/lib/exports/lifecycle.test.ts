@@ -1,12 +1,11 @@
-import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { Deadline } from "../../../../lambdas/lib/clock.js";
 import { UpstreamError } from "../../../../lambdas/lib/errors.js";
 import { manifestKey } from "../../../../lambdas/lib/exports/export-document.js";
 import { readExport } from "../../../../lambdas/lib/exports/exports.js";
 import {
+  type Copy,
   RUNNING_PREFIX,
-  type RunSteps,
   SWEEP_LIMIT,
   sweep,
 } from "../../../../lambdas/lib/exports/lifecycle.js";
@@ -21,15 +20,12 @@ import { memoryContext } from "../../../support/memory-export-store.js";
 const TARGET = { customerId: "42", subAccountId: null };
 const FIGURES = { rows: 1, bytes: 10, sha256: "a".repeat(64), sessionsKey: null };
 
-/** Steps whose copy "commits" the CSV into the memory store, or fails with `failure`. */
-function steps(world: ReturnType<typeof memoryContext>, failure?: Error): RunSteps {
-  return {
-    openCsv: async () => Readable.from(["csv"]),
-    copy: async (_csv, manifest) => {
-      if (failure) throw failure;
-      await world.store.put(manifest.key, "csv", undefined);
-      return { figures: FIGURES, committed: [manifest.key] };
-    },
+/** A copy that "commits" the CSV into the memory store, or fails with `failure`. */
+function copy(world: ReturnType<typeof memoryContext>, failure?: Error): Copy {
+  return async (manifest) => {
+    if (failure) throw failure;
+    await world.store.put(manifest.key, "csv", undefined);
+    return { figures: FIGURES, committed: [manifest.key] };
   };
 }
 
@@ -41,7 +37,7 @@ const inline = (world: ReturnType<typeof memoryContext>, exportId: string, failu
       trigger: "request",
       runMs: 5_500,
       deadline: new Deadline(5_000),
-      steps: steps(world, failure),
+      copy: copy(world, failure),
     },
     world.ctx,
   );
@@ -105,7 +101,7 @@ describe("the export lifecycle", () => {
       { exportId: "async-2", workerTimeoutMs: 900_000, deadline, launchWorker: async () => {} },
       world.ctx,
     );
-    const run = { remainingMs: 900_000, steps: steps(world) };
+    const run = { remainingMs: 900_000, copy: copy(world) };
 
     const first = await runAcceptedExport("async-2", run, world.ctx);
     const second = await runAcceptedExport("async-2", run, world.ctx);
@@ -156,20 +152,17 @@ describe("settling", () => {
     const world = memoryContext();
     await deadRun(world, "late-1");
     let settleMidCopy: (() => Promise<unknown>) | undefined;
-    const late: RunSteps = {
-      openCsv: async () => Readable.from(["csv"]),
-      copy: async (_csv, manifest) => {
-        await world.store.put(manifest.key, "csv", undefined);
-        world.advance(60_000);
-        await settleMidCopy?.();
-        return { figures: FIGURES, committed: [manifest.key] };
-      },
+    const late: Copy = async (manifest) => {
+      await world.store.put(manifest.key, "csv", undefined);
+      world.advance(60_000);
+      await settleMidCopy?.();
+      return { figures: FIGURES, committed: [manifest.key] };
     };
     settleMidCopy = () => readExport("late-1", world.ctx, new Deadline(1_000).signal);
 
     const ended = await runAcceptedExport(
       "late-1",
-      { remainingMs: 900_000, steps: late },
+      { remainingMs: 900_000, copy: late },
       world.ctx,
     );
 

@@ -7,27 +7,27 @@ import { type ExportConfig, once } from "../config.js";
 import { EXPORT_TRIGGER, LIMITS } from "../contract.js";
 import type { FieldVisitor, RowVisitor } from "../csv/scanner.js";
 import { ConfigurationError, UpstreamTimeoutError } from "../errors.js";
-import type { SessionTarget } from "../ids.js";
-import { type CredentialCache, createCredentialCache } from "../wavy/credentials.js";
-import type { BackoffPolicy } from "../wavy/retry.js";
-import { openSessionCsv } from "../wavy/session-csv.js";
-import { copyToS3 } from "./copy-to-s3.js";
-import { eventBridgeCompletionEvents, noCompletionEvents } from "./events.js";
+import { copyToS3 } from "../exports/copy-to-s3.js";
 import {
   type ExportDocument,
   newExportId,
   type RunningManifest,
   type SucceededDocument,
   targetOf,
-} from "./export-document.js";
+} from "../exports/export-document.js";
+import { exportSinks, type PendingClosing } from "../exports/export-sinks.js";
+import { listExports, presign, readExport, toDocument } from "../exports/exports.js";
+import type { HistoryQuery } from "../exports/history.js";
+import { idempotentExport } from "../exports/idempotency.js";
+import { type Copy, sweep } from "../exports/lifecycle.js";
+import type { ExportContext } from "../exports/ports.js";
+import { acceptExport, runAcceptedExport, runInline } from "../exports/runs.js";
+import type { SessionTarget } from "../ids.js";
+import { type CredentialCache, createCredentialCache } from "../wavy/credentials.js";
+import type { BackoffPolicy } from "../wavy/retry.js";
+import { openSessionCsv } from "../wavy/session-csv.js";
+import { eventBridgeCompletionEvents, noCompletionEvents } from "./events.js";
 import { withExportMetrics } from "./export-metrics.js";
-import { exportSinks, type PendingClosing } from "./export-sinks.js";
-import { listExports, presign, readExport, toDocument } from "./exports.js";
-import type { HistoryQuery } from "./history.js";
-import { idempotentExport } from "./idempotency.js";
-import { type RunSteps, sweep } from "./lifecycle.js";
-import type { ExportContext } from "./ports.js";
-import { acceptExport, runAcceptedExport, runInline } from "./runs.js";
 import { s3ExportStore } from "./s3-store.js";
 import { lambdaWorkerLauncher } from "./worker-launcher.js";
 
@@ -82,15 +82,25 @@ export function buildExportService(config: ExportConfig, deps: ExportServiceDeps
   const budget = () => new Deadline(config.requestBudgetMs);
 
   /** Steps 2–3 on S3: the CSV and what is written beside it, in one pass. */
-  const steps = (beside: Beside = {}, out: { closing?: PendingClosing } = {}): RunSteps => ({
-    openCsv: (target, deadline) =>
-      openSessionCsv(target, { config, credentials, deadline, backoff: deps.backoff }),
-    copy: async (csv, manifest: RunningManifest, { signal }) => {
+  const copy =
+    (beside: Beside = {}, out: { closing?: PendingClosing } = {}): Copy =>
+    async (manifest, deadline) => {
+      const { signal } = deadline;
       const { bucket, timeZone } = config;
-      const createdAt = new Date(manifest.createdAt);
+      const target = targetOf(manifest);
+      const csv = await openSessionCsv(target, {
+        config,
+        credentials,
+        deadline,
+        backoff: deps.backoff,
+      });
       const { closingWithinMinutes, onTimestamp, onRow } = beside;
-      const store = { s3, bucket, signal, closingWithinMinutes };
-      const sinks = exportSinks(targetOf(manifest), manifest.exportId, createdAt, store);
+      const sinks = exportSinks(target, manifest.exportId, new Date(manifest.createdAt), {
+        s3,
+        bucket,
+        signal,
+        closingWithinMinutes,
+      });
       const figures = await copyToS3(csv, {
         s3,
         bucket,
@@ -105,8 +115,7 @@ export function buildExportService(config: ExportConfig, deps: ExportServiceDeps
       // The companion is not among them: its own function builds it after the export.
       const committed = [manifest.key, ...(sinks.closing ? [sinks.closing.key] : [])];
       return { figures: { ...figures, sessionsKey: sinks.sessionsKey }, committed };
-    },
-  });
+    };
 
   /** A request's or a snapshot's lifecycle inline, then its document, under one deadline. */
   const inline = async (
@@ -123,7 +132,7 @@ export function buildExportService(config: ExportConfig, deps: ExportServiceDeps
         trigger: run.trigger ?? EXPORT_TRIGGER.request,
         runMs: run.budgetMs + LIMITS.cleanupGraceMs,
         deadline,
-        steps: steps(beside, out),
+        copy: copy(beside, out),
       },
       ctx,
     );
@@ -183,7 +192,7 @@ export function buildExportService(config: ExportConfig, deps: ExportServiceDeps
     ) => inline(target, { budgetMs, trigger: EXPORT_TRIGGER.schedule }, beside),
     /** The worker's job: run an accepted export within what its invocation has left. */
     runAcceptedExport: (exportId: string, remainingMs: number) =>
-      runAcceptedExport(exportId, { remainingMs, steps: steps() }, ctx),
+      runAcceptedExport(exportId, { remainingMs, copy: copy() }, ctx),
     /** The sweeper's job: settle the running exports past their deadlineAt, within remainingMs. */
     sweep: (remainingMs: number) => sweep(ctx, AbortSignal.timeout(Math.max(1, remainingMs))),
   };

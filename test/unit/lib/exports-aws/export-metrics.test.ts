@@ -5,8 +5,8 @@ import type {
   FailedManifest,
   SucceededManifest,
 } from "../../../../lambdas/lib/exports/export-document.js";
-import { withExportMetrics } from "../../../../lambdas/lib/exports/export-metrics.js";
 import type { CompletionEvents } from "../../../../lambdas/lib/exports/ports.js";
+import { withExportMetrics } from "../../../../lambdas/lib/exports-aws/export-metrics.js";
 import { emfDocuments, spyOnConsoleLog } from "../../../support/counter.js";
 
 // Dev mode (test/support/setup.ts) turns metrics off unless this says otherwise.

@@ -10,8 +10,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { ContractError, errorName, InternalError, UpstreamTimeoutError } from "../errors.js";
+import type { ExportStore } from "../exports/ports.js";
 import { logger } from "../logger.js";
-import type { ExportStore } from "./ports.js";
 
 /**
  * S3 answers a conditional write or delete that races another request on the same key `409

@@ -1,5 +1,5 @@
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
-import type { WorkerLauncher } from "./ports.js";
+import type { WorkerLauncher } from "../exports/ports.js";
 
 /**
  * Invokes the worker with `{exportId}` (docs/contract.md, "Handlers") asynchronously: Lambda

@@ -1,9 +1,9 @@
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { EVENT, EXPORT_STATUS } from "../contract.js";
 import { errorName } from "../errors.js";
+import type { DownloadUrl, ExportDocument, ExportManifest } from "../exports/export-document.js";
+import type { CompletionEvents } from "../exports/ports.js";
 import { logger } from "../logger.js";
-import type { DownloadUrl, ExportDocument, ExportManifest } from "./export-document.js";
-import type { CompletionEvents } from "./ports.js";
 
 /** Local runs without a bus (EVENT_BUS_NAME unset): nothing is announced. */
 export const noCompletionEvents: CompletionEvents = { put: async () => {} };
