@@ -160,10 +160,11 @@ export function buildExportService(config: ExportConfig, deps: ExportServiceDeps
     ): Promise<ExportDocument> => {
       const deadline = budget();
       const launchWorker = options.respondAsync ? workerLauncher() : undefined;
-      const workerTimeoutMs = config.workerTimeoutSeconds * 1000;
+      // An accepted export's deadlineAt is the worker's timeout from now.
+      const runMs = config.workerTimeoutSeconds * 1000;
       const run = (exportId = newExportId(ctx.clock())): Promise<ExportDocument> =>
         launchWorker
-          ? acceptExport(target, { exportId, launchWorker, workerTimeoutMs, deadline }, ctx)
+          ? acceptExport(target, { exportId, launchWorker, runMs, deadline }, ctx)
           : inline(target, { exportId, budgetMs: config.requestBudgetMs }).catch(withAsyncHint);
       if (options.idempotencyKey === undefined) return run();
       const respondAsync = launchWorker !== undefined;

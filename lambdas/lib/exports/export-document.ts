@@ -80,12 +80,12 @@ export type ExportManifest = z.infer<typeof ExportManifestSchema>;
 /** What the API answers: a succeeded export carries a fresh download URL. */
 export type ExportDocument = RunningManifest | SucceededDocument | FailedManifest;
 
+/** `companion` is read from the object, not stored (docs/contract.md, "Companions"); `closing`
+ * is GET /sessions/closing's list of the destinations whose window closes within the minutes. */
 export type SucceededDocument = Omit<SucceededManifest, "sessionsKey"> &
   DownloadUrl & {
     sessionsKey: string | null;
-    /** Read from the companion object, not stored (docs/contract.md, "Companions"). */
     companion: CompanionDocument;
-    /** GET /sessions/closing only: the destinations whose window closes within the minutes. */
     closing?: { withinMinutes: number; count: number; key: string } & DownloadUrl;
   };
 
@@ -122,25 +122,18 @@ export function newExportKeys(target: SessionTarget, exportId: string, createdAt
   return { key: exportKey(target, exportId, createdAt), layoutVersion: CURRENT_LAYOUT.version };
 }
 
-type DataKey = (
-  target: SessionTarget,
-  exportId: string,
-  createdAt: Date,
-  layout?: KeyLayout,
-) => string;
+/**
+ * The data keys (lambdas/lib/layout.ts), under the current layout unless given the manifest's:
+ * `exports/<partition folders><exportId>.csv`, `sessions/….parquet`, `closing/…-within-<m>m.csv`.
+ */
 const dataKeyOf =
-  (prefix: DataPrefix, suffix: string): DataKey =>
-  (target, exportId, createdAt, layout = CURRENT_LAYOUT) =>
+  (prefix: DataPrefix, suffix: string) =>
+  (target: SessionTarget, exportId: string, createdAt: Date, layout = CURRENT_LAYOUT) =>
     dataKey(layout, prefix, target, exportId, createdAt, suffix);
-
-/** `exports/<partition folders><exportId>.csv`, e.g. `exports/customerId=42/subAccountId=all/date=…/` */
 export const exportKey = dataKeyOf(S3_PREFIX.exports, ".csv");
-/** `sessions/<partition folders><exportId>.parquet` */
 export const sessionsKey = dataKeyOf(S3_PREFIX.sessions, ".parquet");
-/** `closing/<partition folders><exportId>-within-<minutes>m.csv` */
-export function closingKey(target: SessionTarget, id: string, createdAt: Date, minutes: number) {
-  return dataKeyOf(S3_PREFIX.closing, `-within-${minutes}m.csv`)(target, id, createdAt);
-}
+export const closingKey = (target: SessionTarget, id: string, createdAt: Date, minutes: number) =>
+  dataKeyOf(S3_PREFIX.closing, `-within-${minutes}m.csv`)(target, id, createdAt);
 
 /** The run history's entry (docs/contract.md, "Run history"): an index key, alike in every layout. */
 export function historyEntryKey(manifest: ExportManifest): string {

@@ -77,11 +77,8 @@ export async function toDocument(
   if (!namesOwnCsv(manifest, ctx.store.bucket)) {
     // For the operator: someone rewrote it. The caller learns nothing more than a 500.
     const { exportId, bucket, key } = manifest;
-    logger.error("An export manifest names an object other than its own export's CSV", {
-      exportId,
-      bucket,
-      key,
-    });
+    const what = { exportId, bucket, key };
+    logger.error("An export manifest names an object other than its own export's CSV", what);
     throw new InternalError("Internal error");
   }
   if (manifest.status !== EXPORT_STATUS.succeeded) return manifest;

@@ -11,11 +11,8 @@ import type { ExportStore } from "./ports.js";
 
 /**
  * The run history (docs/contract.md, "Run history"): one empty object per export, named so that
- * ListObjectsV2, which returns keys in ascending UTF-8 order, returns a target's exports newest
- * first: `history/customerId=42/subAccountId=all/<9999999999999 - createdAt ms>-<exportId>.json`
- * (export-document.ts's historyEntryKey). A page is then one listing (StartAfter seeks `to` or the
- * cursor) and one read per export returned, however long the history: it reads only what it
- * returns.
+ * ListObjectsV2's ascending order lists a target's exports newest first (historyEntryKey). A page
+ * is then one listing (StartAfter seeks `to` or the cursor), however long the history.
  */
 export interface HistoryQuery {
   target: SessionTarget;

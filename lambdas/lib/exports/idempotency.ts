@@ -12,14 +12,10 @@ import { readIfStored } from "./exports.js";
 import { type ExportContext, IF_ABSENT, readRecord } from "./ports.js";
 
 /**
- * Idempotency-Key for POST /exports (docs/contract.md, "Idempotency"), on the store's conditional
- * writes rather than a database: the key's record is written with `If-None-Match: *`, so exactly
- * one request claims a key. The record names the exportId the claimant is making; a retry with
- * the same key and target gets that export back instead of a second Wavy call. Replacing an
- * expired or abandoned record, and releasing one, name the ETag of the record judged
- * (`If-Match`), so of several requests one wins and none frees a key another took meanwhile. The
- * record's object key is the key's SHA-256, so whatever alphabet keys use, they never shape an
- * S3 key.
+ * Idempotency-Key for POST /exports (docs/contract.md, "Idempotency") on the store's conditional
+ * writes: a claim is written `If-None-Match: *`, and replaced or released `If-Match` on the ETag
+ * of the claim judged, so of several requests one wins and none frees a key another took. Its
+ * object key is the key's SHA-256: whatever alphabet keys use, they never shape an S3 key.
  */
 
 /** How long a key holds its export: a day, as the payment APIs that popularised the header do. */
@@ -53,9 +49,7 @@ const ClaimSchema = z.object({
 
 /**
  * Runs `run(exportId)` at most once per key and target within the TTL; every other request with
- * the key gets that export. Same key, different target → 400 INVALID_REQUEST. A duplicate that
- * arrives while a synchronous first is still running waits for it, within its own budget (504).
- * `onReplay` is told when the answer is an earlier request's export (`Idempotent-Replayed`).
+ * the key gets that export (`onReplay` is told: the `Idempotent-Replayed` header).
  */
 export async function idempotentExport(
   idempotencyKey: string,

@@ -16,14 +16,10 @@ import {
 } from "./export-document.js";
 import { type ExportContext, IF_ABSENT, readRecord } from "./ports.js";
 
-/**
- * The one export lifecycle (docs/contract.md, "The export lifecycle"): record `running` → copy
- * and commit the CSV → end with `If-Match` on the running version; a run past its deadlineAt is
- * settled failed by whoever finds it first. Every trigger runs these steps (runs.ts).
- */
+// The one export lifecycle (docs/contract.md, "The export lifecycle"), whichever trigger runs it.
 
 /** A manifest as read, with the ETag a conditional write must name to replace it. */
-export interface Held<M extends ExportManifest = ExportManifest> {
+interface Held<M extends ExportManifest = ExportManifest> {
   manifest: M;
   etag: string;
 }
@@ -51,13 +47,20 @@ const entriesOf = (manifest: RunningManifest) => [
   runningEntryKey(manifest),
 ];
 
+/** What starts an export: `runMs` from now is its deadlineAt. */
+export interface Start {
+  exportId: string;
+  trigger: RunningManifest["trigger"];
+  runMs: number;
+}
+
 /**
  * Step 1: the index entries, then the manifest, each write-once. `claimed`: the caller runs the
  * copy itself (a request, a snapshot), not a worker.
  */
 export async function begin(
   target: SessionTarget,
-  run: { exportId: string; trigger: RunningManifest["trigger"]; runMs: number; claimed: boolean },
+  run: Start & { claimed: boolean },
   ctx: ExportContext,
   signal: AbortSignal,
 ): Promise<Held<RunningManifest>> {
@@ -109,13 +112,7 @@ export async function copyAndEnd(
     await abandon(held, failed, ctx);
     throw error;
   }
-  const completedAt = ctx.clock().toISOString();
-  const ended: SucceededManifest = {
-    ...endOf(held.manifest),
-    status: EXPORT_STATUS.succeeded,
-    ...copied.figures,
-    completedAt,
-  };
+  const ended = endedOf(held.manifest, { status: EXPORT_STATUS.succeeded, ...copied.figures }, ctx);
   return end(held, ended, ctx, run.signal, { committed: copied.committed });
 }
 
@@ -240,18 +237,17 @@ export function failedOf(
   error: unknown,
   ctx: Pick<ExportContext, "clock">,
 ): FailedManifest {
-  const completedAt = ctx.clock().toISOString();
-  return {
-    ...endOf(manifest),
-    status: EXPORT_STATUS.failed,
-    error: errorSummary(error),
-    completedAt,
-  };
+  return endedOf(manifest, { status: EXPORT_STATUS.failed, error: errorSummary(error) }, ctx);
 }
 
-function endOf(manifest: RunningManifest) {
+/** A running manifest's end: what only a run has dropped, the outcome and completedAt added. */
+function endedOf<T extends Pick<SucceededManifest | FailedManifest, "status">>(
+  manifest: RunningManifest,
+  outcome: T,
+  ctx: Pick<ExportContext, "clock">,
+) {
   const { status: _status, deadlineAt: _deadline, startedAt: _started, ...rest } = manifest;
-  return rest;
+  return { ...rest, ...outcome, completedAt: ctx.clock().toISOString() };
 }
 
 /**
@@ -264,11 +260,11 @@ async function deleteQuietly(
   ctx: ExportContext,
   signal: AbortSignal = cleanupSignal(),
 ): Promise<void> {
-  const quietly = (key: string) => (error: unknown) =>
-    logger.error("Could not remove an export's object", { key, errorName: errorName(error) });
-  await Promise.all(
-    keys.map((key) => ctx.store.delete(key, undefined, signal).catch(quietly(key))),
-  );
+  const remove = (key: string) =>
+    ctx.store.delete(key, undefined, signal).catch((error: unknown) => {
+      logger.error("Could not remove an export's object", { key, errorName: errorName(error) });
+    });
+  await Promise.all(keys.map(remove));
 }
 
 /** The deadline's signal while it lasts; once it has fired, the clean-up grace. */

@@ -41,7 +41,7 @@ export interface Versioned {
 }
 
 /** `If-None-Match: *` (only if absent) or `If-Match: <etag>` (only if still that version). */
-export type WriteCondition = { ifNoneMatch: "*" } | { ifMatch: string };
+type WriteCondition = { ifNoneMatch: "*" } | { ifMatch: string };
 
 export const IF_ABSENT: WriteCondition = { ifNoneMatch: "*" };
 
@@ -73,18 +73,16 @@ export async function readRecord<T>(
 ): Promise<{ value: T; etag: string } | undefined> {
   const stored = await store.get(key, signal);
   if (!stored) return undefined;
-  const parsed = schema.safeParse(safeJson(stored.text));
+  let json: unknown;
+  try {
+    json = JSON.parse(stored.text);
+  } catch {
+    // Not JSON: the schema refuses undefined.
+  }
+  const parsed = schema.safeParse(json);
   if (!parsed.success || stored.etag === "") {
     logger.error("A stored export record is unreadable", { key });
     throw new InternalError("Internal error");
   }
   return { value: parsed.data, etag: stored.etag };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -9,7 +9,16 @@ import {
   type RunningManifest,
   type SucceededManifest,
 } from "./export-document.js";
-import { abandon, begin, type Copy, copyAndEnd, end, failedOf, readManifest } from "./lifecycle.js";
+import {
+  abandon,
+  begin,
+  type Copy,
+  copyAndEnd,
+  end,
+  failedOf,
+  readManifest,
+  type Start,
+} from "./lifecycle.js";
 import type { ExportContext, WorkerLauncher } from "./ports.js";
 
 /**
@@ -24,13 +33,7 @@ import type { ExportContext, WorkerLauncher } from "./ports.js";
  */
 export async function runInline(
   target: SessionTarget,
-  run: {
-    exportId: string;
-    trigger: SucceededManifest["trigger"];
-    runMs: number;
-    deadline: Deadline;
-    copy: Copy;
-  },
+  run: Start & { deadline: Deadline; copy: Copy },
   ctx: ExportContext,
 ): Promise<SucceededManifest> {
   const { deadline } = run;
@@ -51,17 +54,12 @@ export async function runInline(
  */
 export async function acceptExport(
   target: SessionTarget,
-  accept: {
-    exportId: string;
-    launchWorker: WorkerLauncher;
-    workerTimeoutMs: number;
-    deadline: Deadline;
-  },
+  accept: Omit<Start, "trigger"> & { launchWorker: WorkerLauncher; deadline: Deadline },
   ctx: ExportContext,
 ): Promise<RunningManifest> {
   const { exportId, deadline } = accept;
-  const run = { exportId, trigger: EXPORT_TRIGGER.request, runMs: accept.workerTimeoutMs };
-  const held = await begin(target, { ...run, claimed: false }, ctx, deadline.signal);
+  const run = { ...accept, trigger: EXPORT_TRIGGER.request, claimed: false };
+  const held = await begin(target, run, ctx, deadline.signal);
   try {
     await accept.launchWorker(exportId, deadline.signal);
   } catch (error) {
@@ -116,10 +114,7 @@ export async function runAcceptedExport(
     logger.info("Another delivery claimed the export first", { exportId });
     return undefined;
   }
-  const how = {
-    deadline: new Deadline(budgetMs),
-    signal: invocation,
-    onFailure: "record",
-  } as const;
+  const deadline = new Deadline(budgetMs);
+  const how = { deadline, signal: invocation, onFailure: "record" } as const;
   return copyAndEnd({ manifest: claimed, etag }, run.copy, how, ctx);
 }

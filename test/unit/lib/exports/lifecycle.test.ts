@@ -79,7 +79,7 @@ describe("the export lifecycle", () => {
       TARGET,
       {
         exportId: "async-1",
-        workerTimeoutMs: 900_000,
+        runMs: 900_000,
         deadline: new Deadline(1_000),
         launchWorker: async () => {
           throw new Error("Lambda said no");
@@ -98,7 +98,7 @@ describe("the export lifecycle", () => {
     const deadline = new Deadline(1_000);
     await acceptExport(
       TARGET,
-      { exportId: "async-2", workerTimeoutMs: 900_000, deadline, launchWorker: async () => {} },
+      { exportId: "async-2", runMs: 900_000, deadline, launchWorker: async () => {} },
       world.ctx,
     );
     const run = { remainingMs: 900_000, copy: copy(world) };
@@ -118,7 +118,7 @@ describe("settling", () => {
       TARGET,
       {
         exportId,
-        workerTimeoutMs: 60_000,
+        runMs: 60_000,
         deadline: new Deadline(1_000),
         launchWorker: async () => {},
       },
