@@ -14,28 +14,22 @@ import type { ExportContext } from "./ports.js";
 
 /**
  * The export in its current status, an overdue running one settled first; a succeeded one with a
- * freshly minted download URL. NotFoundError if it is gone. Every call runs under `signal`.
+ * freshly minted download URL. Undefined when it is not stored. Every call runs under `signal`.
  */
-export async function readExport(
-  exportId: string,
-  ctx: ExportContext,
-  signal: AbortSignal,
-): Promise<ExportDocument> {
-  const held = await readManifest(exportId, ctx, signal);
-  if (!held) throw new NotFoundError(`No export with id "${exportId}"`);
-  return toDocument(await settle(held, ctx, signal), ctx, signal);
-}
-
-/** readExport, undefined rather than NotFoundError for an export that is not stored. */
-export function readIfStored(
+export async function readIfStored(
   exportId: string,
   ctx: ExportContext,
   signal: AbortSignal,
 ): Promise<ExportDocument | undefined> {
-  return readExport(exportId, ctx, signal).catch((error: unknown) => {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  });
+  const held = await readManifest(exportId, ctx, signal);
+  return held && toDocument(await settle(held, ctx, signal), ctx, signal);
+}
+
+/** readIfStored, for a route: an export that is not stored is a 404. */
+export async function readExport(exportId: string, ctx: ExportContext, signal: AbortSignal) {
+  const document = await readIfStored(exportId, ctx, signal);
+  if (!document) throw new NotFoundError(`No export with id "${exportId}"`);
+  return document;
 }
 
 /** Manifests read at once for a history page: a page is at most 100, S3 takes far more. */

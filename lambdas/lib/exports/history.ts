@@ -53,7 +53,8 @@ export async function listHistory(
     if (entry === undefined) continue;
     if (lastStamp !== undefined && entry.stamp > lastStamp) break;
     if (names.length === query.limit) {
-      return { exportIds, nextCursor: encodeCursor(names.at(-1) ?? "", query) };
+      const cursor = `${names.at(-1)}/${queryTag(query)}`;
+      return { exportIds, nextCursor: Buffer.from(cursor, "utf-8").toString("base64url") };
     }
     names.push(name);
     exportIds.push(entry.exportId);
@@ -68,10 +69,6 @@ export async function listHistory(
 function queryTag(query: HistoryQuery): string {
   const bounds = [historyPrefix(query.target), query.from?.getTime(), query.to?.getTime()];
   return createHash("sha256").update(JSON.stringify(bounds)).digest("base64url").slice(0, 16);
-}
-
-function encodeCursor(entryName: string, query: HistoryQuery): string {
-  return Buffer.from(`${entryName}/${queryTag(query)}`, "utf-8").toString("base64url");
 }
 
 function decodeCursor(cursor: string, query: HistoryQuery): string {

@@ -140,7 +140,7 @@ export async function end(
   const leftOver = objects.leftOver ?? [];
   for (const key of leftOver) await ctx.store.abortUploads(key, live(signal));
   await deleteQuietly([...leftOver, runningEntryKey(held.manifest)], ctx);
-  logger.info("Export ended", { exportId, status });
+  logger.info("Export ended", { exportId, status, key: ended.key });
   await ctx.events.put(ended, live(signal));
   return ended;
 }

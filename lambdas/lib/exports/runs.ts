@@ -43,7 +43,6 @@ export async function runInline(
   if (ended.status !== EXPORT_STATUS.succeeded) {
     throw new UpstreamTimeoutError("The export was settled before it could finish");
   }
-  logger.info("Export stored", { exportId: ended.exportId, key: ended.key, rows: ended.rows });
   return ended;
 }
 
