@@ -22,11 +22,6 @@ import {
 import type { ExportContext, WorkerLauncher } from "./ports.js";
 
 /**
- * The lifecycle's three starts (docs/contract.md, "The export lifecycle"): inline under a
- * caller's deadline, accepted for a worker, and the worker's run.
- */
-
-/**
  * A synchronous export or a snapshot: the whole lifecycle under the caller's deadline, whose
  * `runMs` (the budget plus the clean-up grace) sets deadlineAt. On failure the run stores
  * nothing and the error is thrown as the copy raised it.
