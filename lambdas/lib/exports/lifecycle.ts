@@ -140,7 +140,9 @@ export async function end(
   const leftOver = objects.leftOver ?? [];
   for (const key of leftOver) await ctx.store.abortUploads(key, live(signal));
   await deleteQuietly([...leftOver, runningEntryKey(held.manifest)], ctx);
-  logger.info("Export ended", { exportId, status, key: ended.key });
+  // A settler's end means a run died: worth a warning for whoever watches the logs.
+  if (objects.leftOver) logger.warn("Settled an export whose run died", { exportId, status });
+  else logger.info("Export ended", { exportId, status, key: ended.key });
   await ctx.events.put(ended, live(signal));
   return ended;
 }

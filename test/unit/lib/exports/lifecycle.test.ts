@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Deadline } from "../../../../lambdas/lib/clock.js";
 import { UpstreamError } from "../../../../lambdas/lib/errors.js";
 import { manifestKey } from "../../../../lambdas/lib/exports/export-document.js";
@@ -15,6 +15,7 @@ import {
   runInline,
 } from "../../../../lambdas/lib/exports/runs.js";
 import { historyPrefix } from "../../../../lambdas/lib/layout.js";
+import { logger } from "../../../../lambdas/lib/logger.js";
 import { memoryContext } from "../../../support/memory-export-store.js";
 
 const TARGET = { customerId: "42", subAccountId: null };
@@ -113,6 +114,10 @@ describe("the export lifecycle", () => {
 });
 
 describe("settling", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   async function deadRun(world: ReturnType<typeof memoryContext>, exportId: string) {
     await acceptExport(
       TARGET,
@@ -146,6 +151,20 @@ describe("settling", () => {
     );
     expect(world.store.keys(RUNNING_PREFIX)).toEqual([]);
     expect(world.store.keys(historyPrefix(TARGET))).toHaveLength(1);
+  });
+
+  it("warns when it settles a dead run; a run's own end is info", async () => {
+    const warn = vi.spyOn(logger, "warn");
+    const world = memoryContext();
+    await inline(world, "alive-1");
+    expect(warn).not.toHaveBeenCalled();
+    await deadRun(world, "dead-2");
+    world.advance(60_000);
+    await readExport("dead-2", world.ctx, new Deadline(1_000).signal);
+    expect(warn).toHaveBeenCalledWith("Settled an export whose run died", {
+      exportId: "dead-2",
+      status: "failed",
+    });
   });
 
   it("lets a late worker lose to the settler and take back what it committed", async () => {
