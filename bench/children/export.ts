@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig } from "../../lambdas/lib/config.js";
-import { buildExportService } from "../../lambdas/lib/exports/export-service.js";
+import { buildExportService } from "../../lambdas/lib/exports-aws/export-service.js";
 import { measure } from "./measure.js";
 
 /**

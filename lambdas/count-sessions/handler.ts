@@ -14,8 +14,8 @@ import {
 } from "../lib/config.js";
 import { METRICS_NAMESPACE } from "../lib/contract.js";
 import { ConfigurationError, errorName, InvalidRequestError } from "../lib/errors.js";
-import { eventDetail } from "../lib/exports/events.js";
-import { buildExportService, type ExportService } from "../lib/exports/export-service.js";
+import { eventDetail } from "../lib/exports-aws/events.js";
+import { buildExportService, type ExportService } from "../lib/exports-aws/export-service.js";
 import { CounterEventSchema, describeIssues, type SessionTarget } from "../lib/ids.js";
 import { emitMetricPoints } from "../lib/intelligence/emit-metrics.js";
 import { type ReconcileResult, SnapshotReconciler } from "../lib/intelligence/reconcile.js";

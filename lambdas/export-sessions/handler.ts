@@ -2,7 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { loadExportConfig, once } from "../lib/config.js";
-import { buildExportService, type ExportService } from "../lib/exports/export-service.js";
+import { buildExportService, type ExportService } from "../lib/exports-aws/export-service.js";
 import { logger } from "../lib/logger.js";
 import { overriddenNodeOptions } from "../lib/node-flags.js";
 import { errorResponse } from "./http.js";

@@ -6,7 +6,7 @@ import {
   IDEMPOTENCY_KEY_PATTERN,
 } from "../lib/contract.js";
 import { InvalidRequestError, MethodNotAllowedError, NotFoundError } from "../lib/errors.js";
-import type { ExportService } from "../lib/exports/export-service.js";
+import type { ExportService } from "../lib/exports-aws/export-service.js";
 import {
   describeIssues,
   type SessionTarget,

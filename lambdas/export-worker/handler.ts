@@ -6,8 +6,8 @@ import { loadExportConfig, once } from "../lib/config.js";
 import { EXPORT_ID_PATTERN } from "../lib/contract.js";
 import { InvalidRequestError } from "../lib/errors.js";
 import type { ExportManifest } from "../lib/exports/export-document.js";
-import { buildExportService, type ExportService } from "../lib/exports/export-service.js";
-import type { SweepResult } from "../lib/exports/settle.js";
+import type { SweepResult } from "../lib/exports/lifecycle.js";
+import { buildExportService, type ExportService } from "../lib/exports-aws/export-service.js";
 import { logger } from "../lib/logger.js";
 
 // Kept for the life of the execution environment, as the API's: config, S3 connections, secret.

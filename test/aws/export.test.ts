@@ -10,7 +10,7 @@ import { startApiServer } from "../../dev/api-gateway.js";
 import { WavySimulator } from "../../dev/wavy-simulator.js";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
-import { buildExportService } from "../../lambdas/lib/exports/export-service.js";
+import { buildExportService } from "../../lambdas/lib/exports-aws/export-service.js";
 import { createCredentialCache } from "../../lambdas/lib/wavy/credentials.js";
 import { motoClients, withoutAuth } from "./moto-clients.js";
 import { MOTO_BUCKET } from "./moto-world.js";

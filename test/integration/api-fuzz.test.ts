@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handleApiRequest } from "../../lambdas/export-sessions/handler.js";
 import { loadExportConfig, once } from "../../lambdas/lib/config.js";
-import { buildExportService } from "../../lambdas/lib/exports/export-service.js";
+import { buildExportService } from "../../lambdas/lib/exports-aws/export-service.js";
 import { apiEvent } from "../support/events.js";
 import { BUCKET, type Harness, startHarness, TEST_BACKOFF } from "../support/export-harness.js";
 

@@ -9,7 +9,7 @@ import { localS3ClientConfig } from "../../dev/local-s3.js";
 import { handleWorkerEvent } from "../../lambdas/export-worker/handler.js";
 import { loadExportConfig } from "../../lambdas/lib/config.js";
 import { manifestKey } from "../../lambdas/lib/exports/export-document.js";
-import { buildExportService } from "../../lambdas/lib/exports/export-service.js";
+import { buildExportService } from "../../lambdas/lib/exports-aws/export-service.js";
 import { recordAwsCalls } from "../support/aws-call-recorder.js";
 import {
   BUCKET,
@@ -234,7 +234,7 @@ describe("asynchronous exports (Prefer: respond-async)", () => {
     ).ETag;
 
     const { handleWorkerEvent } = await import("../../lambdas/export-worker/handler.js");
-    const { buildExportService } = await import("../../lambdas/lib/exports/export-service.js");
+    const { buildExportService } = await import("../../lambdas/lib/exports-aws/export-service.js");
     const { loadExportConfig } = await import("../../lambdas/lib/config.js");
     const { lambdaContext } = await import("../../dev/lambda-context.js");
     const service = buildExportService(loadExportConfig(h.env), { s3: h.s3Client });
@@ -448,7 +448,7 @@ describe("a worker that outlives its deadline", () => {
   beforeAll(async () => {
     // Only the readers' clock moves: the worker, in its own service, keeps real time.
     h = await startHarness({ wavy: { csvByTarget: { "42": CSV } } });
-    const { buildExportService } = await import("../../lambdas/lib/exports/export-service.js");
+    const { buildExportService } = await import("../../lambdas/lib/exports-aws/export-service.js");
     const { loadExportConfig } = await import("../../lambdas/lib/config.js");
     const { EventBridgeClient } = await import("@aws-sdk/client-eventbridge");
     reader = buildExportService(loadExportConfig(h.env), {
@@ -457,7 +457,7 @@ describe("a worker that outlives its deadline", () => {
       eventBridge: new EventBridgeClient({ endpoint: h.eventBridge.endpoint }),
     });
   });
-  let reader: import("../../lambdas/lib/exports/export-service.js").ExportService;
+  let reader: import("../../lambdas/lib/exports-aws/export-service.js").ExportService;
   afterAll(() => h.close());
 
   it("loses to the reader that settled it: its object is taken back and the export stays failed", async () => {
@@ -499,7 +499,7 @@ describe("a worker event delivered twice at once", () => {
   let h: Harness;
   beforeAll(async () => {
     const { handleWorkerEvent } = await import("../../lambdas/export-worker/handler.js");
-    const { buildExportService } = await import("../../lambdas/lib/exports/export-service.js");
+    const { buildExportService } = await import("../../lambdas/lib/exports-aws/export-service.js");
     const { loadExportConfig } = await import("../../lambdas/lib/config.js");
     const { lambdaContext } = await import("../../dev/lambda-context.js");
     const { EventBridgeClient } = await import("@aws-sdk/client-eventbridge");

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { SucceededManifest } from "../../lambdas/lib/exports/export-document.js";
-import { manifestKey } from "../../lambdas/lib/exports/export-document.js";
-import { historyEntryKey } from "../../lambdas/lib/exports/history.js";
+import { historyEntryKey, manifestKey } from "../../lambdas/lib/exports/export-document.js";
 import { BUCKET, type Harness, startHarness } from "../support/export-harness.js";
 
 const CSV = "source;session_created_at\n5511987654321;2026-11-28 09:15:42\n";

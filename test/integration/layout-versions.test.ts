@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
+  historyEntryKey,
   manifestKey,
   type SucceededManifest,
   sessionsKey,
 } from "../../lambdas/lib/exports/export-document.js";
-import { historyEntryKey } from "../../lambdas/lib/exports/history.js";
 import { idempotencyRecordKey } from "../../lambdas/lib/exports/idempotency.js";
 import { BUCKET, type Harness, sha256, startHarness } from "../support/export-harness.js";
 import { captureLogs } from "../support/log-capture.js";

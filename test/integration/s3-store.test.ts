@@ -2,8 +2,8 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LocalS3, localS3ClientConfig } from "../../dev/local-s3.js";
 import { Deadline } from "../../lambdas/lib/clock.js";
-import { s3ExportStore } from "../../lambdas/lib/exports/s3-store.js";
-import { IF_ABSENT } from "../../lambdas/lib/exports/store.js";
+import { IF_ABSENT } from "../../lambdas/lib/exports/ports.js";
+import { s3ExportStore } from "../../lambdas/lib/exports-aws/s3-store.js";
 
 /**
  * The export store's S3 adapter over the real protocol: conditional writes and deletes as S3

@@ -23,7 +23,7 @@ import { EVENT } from "../../lambdas/lib/contract.js";
 import {
   buildExportService,
   type ExportServiceDeps,
-} from "../../lambdas/lib/exports/export-service.js";
+} from "../../lambdas/lib/exports-aws/export-service.js";
 import { recordAwsCalls } from "./aws-call-recorder.js";
 
 export const BUCKET = "wavy-exports-test";

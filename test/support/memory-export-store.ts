@@ -1,6 +1,6 @@
 import type { Clock } from "../../lambdas/lib/clock.js";
 import type { ExportManifest } from "../../lambdas/lib/exports/export-document.js";
-import type { ExportContext, ExportStore, Versioned } from "../../lambdas/lib/exports/store.js";
+import type { ExportContext, ExportStore, Versioned } from "../../lambdas/lib/exports/ports.js";
 
 /**
  * The export store in memory: the port's second implementation, so the domain's rules are unit

@@ -8,88 +8,25 @@ import {
   S3_PREFIX,
 } from "../contract.js";
 import type { SessionTarget } from "../ids.js";
-import * as layouts from "../layout.js";
-import { CURRENT_LAYOUT, type KeyLayout, LAYOUTS } from "../layout.js";
+import {
+  CURRENT_LAYOUT,
+  type DataPrefix,
+  dataKey,
+  historyEntryName,
+  historyPrefix,
+  type KeyLayout,
+  LAYOUTS,
+} from "../layout.js";
 
-/** What every export document has, whatever its status (docs/contract.md, "The export document"). */
-interface ManifestBase {
-  exportId: string;
-  trigger: "request" | "schedule";
-  customerId: string;
-  subAccountId: string | null;
-  bucket: string;
-  key: string;
-  createdAt: string;
-  /**
-   * The key layout `key` (and `sessionsKey`) were made under (docs/contract.md, "Key layout
-   * versions"); absent from manifests written before layouts had versions, which are layout 1.
-   */
-  layoutVersion?: number;
-}
+export { manifestKey } from "../layout.js";
 
-export interface RunningManifest extends ManifestBase {
-  status: "running";
-  /** By then the worker has ended or is dead: read later, the export is failed. */
-  deadlineAt: string;
-  /** Set by the worker that claimed the export; a duplicate delivery finds it and stops. */
-  startedAt?: string;
-}
-
-export interface SucceededManifest extends ManifestBase {
-  status: "succeeded";
-  rows: number;
-  bytes: number;
-  sha256: string;
-  /**
-   * The normalised Parquet companion of the CSV (one record per data row). Absent (null in the
-   * document) on manifests written before the companion existed.
-   */
-  sessionsKey?: string | null;
-  /** Absent on manifests written before exports had a status. */
-  completedAt?: string;
-}
-
-export interface FailedManifest extends ManifestBase {
-  status: "failed";
-  error: { code: string; message: string };
-  completedAt: string;
-}
-
-/** The manifest kept in S3: the document without the URL, which is minted fresh on read. */
-export type ExportManifest = RunningManifest | SucceededManifest | FailedManifest;
-
-export type SucceededDocument = Omit<SucceededManifest, "sessionsKey"> & {
-  sessionsKey: string | null;
-  /** Whether its Parquet companion is built (docs/contract.md, "Companions"); not in the manifest. */
-  companion: CompanionDocument;
-  downloadUrl: string;
-  downloadUrlExpiresAt: string;
-  /** GET /sessions/closing only. */
-  closing?: ClosingDocument;
-};
-
-/** A succeeded export's `companion` (docs/contract.md, "The export document"): read, not stored. */
-export interface CompanionDocument {
-  status: (typeof COMPANION.status)[keyof typeof COMPANION.status];
-  /** sessions/…/<exportId>.parquet, where the companion is or will be. */
-  key: string;
-}
-
-/** The closing-soon list of GET /sessions/closing. */
-export interface ClosingDocument {
-  withinMinutes: number;
-  /** Destinations whose window closes in (createdAt, createdAt + withinMinutes]. */
-  count: number;
-  key: string;
-  downloadUrl: string;
-  downloadUrlExpiresAt: string;
-}
-
-/** What the API answers: a succeeded export carries a fresh download URL. */
-export type ExportDocument = RunningManifest | SucceededDocument | FailedManifest;
-
+/**
+ * The manifest kept in S3, by status (docs/contract.md, "The export document"): the schemas are
+ * the one statement of its shape, and the types are read from them. What older manifests lack is
+ * optional or defaulted here, so every manifest ever written is still read.
+ */
 const count = z.number().check(z.refine(Number.isSafeInteger), z.nonnegative());
-
+const trigger = z.enum([EXPORT_TRIGGER.request, EXPORT_TRIGGER.schedule]);
 const base = {
   exportId: z.string(),
   customerId: z.string(),
@@ -97,16 +34,17 @@ const base = {
   bucket: z.string(),
   key: z.string(),
   createdAt: z.string(),
-  // Absent from manifests written before layouts had versions: layout 1.
+  trigger,
+  // The layout `key` and `sessionsKey` were made under; absent before layouts had versions: 1.
   layoutVersion: z.optional(z.number().check(z.refine(Number.isSafeInteger), z.positive())),
 };
-const trigger = z.enum([EXPORT_TRIGGER.request, EXPORT_TRIGGER.schedule]);
 
 const RunningSchema = z.object({
   ...base,
-  trigger,
   status: z.literal(EXPORT_STATUS.running),
+  // By then the run has ended or is dead: read later, the export is failed.
   deadlineAt: z.string(),
+  // Set by the run that holds the export; a duplicate delivery of the worker's event finds it.
   startedAt: z.optional(z.string()),
 });
 
@@ -118,14 +56,13 @@ const SucceededSchema = z.object({
   rows: count,
   bytes: count,
   sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
-  // Absent from manifests written before the companion existed.
+  // The Parquet companion's key; absent before the companion existed (null in the document).
   sessionsKey: z.optional(z.nullable(z.string())),
   completedAt: z.optional(z.string()),
 });
 
 const FailedSchema = z.object({
   ...base,
-  trigger,
   status: z.literal(EXPORT_STATUS.failed),
   error: z.object({ code: z.string(), message: z.string() }),
   completedAt: z.string(),
@@ -133,6 +70,35 @@ const FailedSchema = z.object({
 
 /** A stored manifest, any status; one without a status is an older succeeded one. */
 export const ExportManifestSchema = z.union([RunningSchema, FailedSchema, SucceededSchema]);
+
+export type RunningManifest = z.infer<typeof RunningSchema>;
+export type SucceededManifest = z.infer<typeof SucceededSchema>;
+export type FailedManifest = z.infer<typeof FailedSchema>;
+/** The document without its download URL, which is minted fresh on every read. */
+export type ExportManifest = z.infer<typeof ExportManifestSchema>;
+
+/** What the API answers: a succeeded export carries a fresh download URL. */
+export type ExportDocument = RunningManifest | SucceededDocument | FailedManifest;
+
+/** `companion` is read from the object, not stored (docs/contract.md, "Companions"); `closing`
+ * is GET /sessions/closing's list of the destinations whose window closes within the minutes. */
+export type SucceededDocument = Omit<SucceededManifest, "sessionsKey"> &
+  DownloadUrl & {
+    sessionsKey: string | null;
+    companion: CompanionDocument;
+    closing?: { withinMinutes: number; count: number; key: string } & DownloadUrl;
+  };
+
+export interface DownloadUrl {
+  downloadUrl: string;
+  downloadUrlExpiresAt: string;
+}
+
+export interface CompanionDocument {
+  status: (typeof COMPANION.status)[keyof typeof COMPANION.status];
+  /** sessions/…/<exportId>.parquet, where the companion is or will be. */
+  key: string;
+}
 
 /** Time-ordered, so a listing of manifests sorts by creation: `20261128T104915Z-<16 hex>`. */
 export function newExportId(createdAt: Date): string {
@@ -152,44 +118,27 @@ export function layoutOf(manifest: Pick<ExportManifest, "layoutVersion">): KeyLa
 }
 
 /** What a new export's manifest records of its keys: its CSV's key and the layout it is in. */
-export function newExportKeys(
-  target: SessionTarget,
-  exportId: string,
-  createdAt: Date,
-): { key: string; layoutVersion: number } {
+export function newExportKeys(target: SessionTarget, exportId: string, createdAt: Date) {
   return { key: exportKey(target, exportId, createdAt), layoutVersion: CURRENT_LAYOUT.version };
 }
 
-/** `exports/<partition folders><exportId>.csv`; layout 1: `exports/customerId=…/subAccountId=…/date=…/<exportId>.csv` */
-export function exportKey(
-  target: SessionTarget,
-  exportId: string,
-  createdAt: Date,
-  layout: KeyLayout = CURRENT_LAYOUT,
-): string {
-  return layouts.dataKey(layout, S3_PREFIX.exports, target, exportId, createdAt, ".csv");
-}
+/**
+ * The data keys (lambdas/lib/layout.ts), under the current layout unless given the manifest's:
+ * `exports/<partition folders><exportId>.csv`, `sessions/….parquet`, `closing/…-within-<m>m.csv`.
+ */
+const dataKeyOf =
+  (prefix: DataPrefix, suffix: string) =>
+  (target: SessionTarget, exportId: string, createdAt: Date, layout = CURRENT_LAYOUT) =>
+    dataKey(layout, prefix, target, exportId, createdAt, suffix);
+export const exportKey = dataKeyOf(S3_PREFIX.exports, ".csv");
+export const sessionsKey = dataKeyOf(S3_PREFIX.sessions, ".parquet");
+export const closingKey = (target: SessionTarget, id: string, createdAt: Date, minutes: number) =>
+  dataKeyOf(S3_PREFIX.closing, `-within-${minutes}m.csv`)(target, id, createdAt);
 
-/** `sessions/<partition folders><exportId>.parquet` */
-export function sessionsKey(
-  target: SessionTarget,
-  exportId: string,
-  createdAt: Date,
-  layout: KeyLayout = CURRENT_LAYOUT,
-): string {
-  return layouts.dataKey(layout, S3_PREFIX.sessions, target, exportId, createdAt, ".parquet");
-}
-
-/** `closing/<partition folders><exportId>-within-<minutes>m.csv` */
-export function closingKey(
-  target: SessionTarget,
-  exportId: string,
-  createdAt: Date,
-  withinMinutes: number,
-  layout: KeyLayout = CURRENT_LAYOUT,
-): string {
-  const suffix = `-within-${withinMinutes}m.csv`;
-  return layouts.dataKey(layout, S3_PREFIX.closing, target, exportId, createdAt, suffix);
+/** The run history's entry (docs/contract.md, "Run history"): an index key, alike in every layout. */
+export function historyEntryKey(manifest: ExportManifest): string {
+  const name = historyEntryName(new Date(manifest.createdAt), manifest.exportId);
+  return `${historyPrefix(targetOf(manifest))}${name}`;
 }
 
 /**
@@ -201,26 +150,23 @@ export function closingKey(
  * manifest pointing at `idempotency/…` or another bucket would get a working presigned URL.
  */
 export function namesOwnCsv(manifest: ExportManifest, bucket: string): boolean {
-  if (manifest.bucket !== bucket) return false;
   const layout = layoutOf(manifest);
-  if (layout === undefined) return false;
-  const { customerId, subAccountId } = manifest;
-  if (!ID_PATTERN.test(customerId)) return false;
-  if (subAccountId !== null && !ID_PATTERN.test(subAccountId)) return false;
+  const { customerId, subAccountId, exportId } = manifest;
   const createdAt = new Date(manifest.createdAt);
-  if (Number.isNaN(createdAt.getTime())) return false;
-  const target = { customerId, subAccountId };
-  if (manifest.key !== exportKey(target, manifest.exportId, createdAt, layout)) return false;
-  // The companion's key is only named, never presigned, but it is held to the same rule.
-  if (manifest.status !== EXPORT_STATUS.succeeded || typeof manifest.sessionsKey !== "string") {
-    return true;
+  if (
+    manifest.bucket !== bucket ||
+    layout === undefined ||
+    !ID_PATTERN.test(customerId) ||
+    (subAccountId !== null && !ID_PATTERN.test(subAccountId)) ||
+    Number.isNaN(createdAt.getTime())
+  ) {
+    return false;
   }
-  return manifest.sessionsKey === sessionsKey(target, manifest.exportId, createdAt, layout);
-}
-
-/** `manifests/<exportId>.json`, under every layout. */
-export function manifestKey(exportId: string): string {
-  return layouts.manifestKey(exportId);
+  const target = targetOf(manifest);
+  if (manifest.key !== exportKey(target, exportId, createdAt, layout)) return false;
+  // The companion's key is only named, never presigned, but it is held to the same rule.
+  const named = manifest.status === EXPORT_STATUS.succeeded ? manifest.sessionsKey : undefined;
+  return typeof named !== "string" || named === sessionsKey(target, exportId, createdAt, layout);
 }
 
 export function targetOf(manifest: ExportManifest): SessionTarget {

@@ -3,22 +3,17 @@ import { InvalidRequestError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import {
   HISTORY_STAMP_MAX_MS,
-  historyEntryName,
+  historyPrefix,
   invertedStamp,
-  historyPrefix as layoutHistoryPrefix,
   parseHistoryEntryName,
 } from "../layout.js";
-import type { ExportManifest } from "./export-document.js";
-import type { ExportStore } from "./store.js";
+import type { ExportStore } from "./ports.js";
 
 /**
  * The run history (docs/contract.md, "Run history"): one empty object per export, named so that
- * ListObjectsV2, which returns keys in ascending UTF-8 order, returns a target's exports newest
- * first: `history/customerId=42/subAccountId=all/<9999999999999 - createdAt ms>-<exportId>.json`.
- * A page is then one listing (StartAfter seeks `to` or the cursor) and one read per export
- * returned, however long the history: it reads only what it returns.
+ * ListObjectsV2's ascending order lists a target's exports newest first (historyEntryKey). A page
+ * is then one listing (StartAfter seeks `to` or the cursor), however long the history.
  */
-
 export interface HistoryQuery {
   target: SessionTarget;
   /** Inclusive bounds on createdAt. */
@@ -28,19 +23,43 @@ export interface HistoryQuery {
   cursor?: string;
 }
 
-export interface HistoryPage {
-  exportIds: string[];
-  nextCursor: string | null;
-}
-
-/** The entries' keys are index keys, the same under every layout (lambdas/lib/layout.ts). */
-export function historyPrefix(target: SessionTarget): string {
-  return layoutHistoryPrefix(target);
-}
-
-export function historyEntryKey(manifest: ExportManifest): string {
-  const target = { customerId: manifest.customerId, subAccountId: manifest.subAccountId };
-  return `${historyPrefix(target)}${historyEntryName(new Date(manifest.createdAt), manifest.exportId)}`;
+/** The export ids of one page, newest first, and the cursor of the next page if there is one. */
+export async function listHistory(
+  query: HistoryQuery,
+  store: ExportStore,
+  signal: AbortSignal,
+): Promise<{ exportIds: string[]; nextCursor: string | null }> {
+  const prefix = historyPrefix(query.target);
+  // Keys sort oldest-last, so `to` is a starting point and `from` an end: a key `<stamp>-…` is
+  // longer than `<stamp>`, so StartAfter `<stamp of to>` keeps the exports made exactly at `to`.
+  // The later of the cursor and `to`: a page never starts before its query's `to`.
+  const seeks = [
+    query.to && `${prefix}${invertedStamp(query.to)}`,
+    query.cursor !== undefined && `${prefix}${decodeCursor(query.cursor, query)}`,
+  ].filter((key) => typeof key === "string");
+  const startAfter = seeks.sort().at(-1);
+  const lastStamp = query.from && invertedStamp(query.from);
+  // Before 1970 (or past 2286) nothing is stored: a `to` there, or a `from` past it, is empty.
+  if ((query.to?.getTime() ?? 0) < 0 || (query.from?.getTime() ?? 0) > HISTORY_STAMP_MAX_MS) {
+    return { exportIds: [], nextCursor: null };
+  }
+  // One more than the page: whether there is a next page is known without a second request.
+  const keys = await store.list(prefix, { startAfter, maxKeys: query.limit + 1 }, signal);
+  const names: string[] = [];
+  const exportIds: string[] = [];
+  for (const key of keys) {
+    const name = key.slice(prefix.length);
+    const entry = parseHistoryEntryName(name);
+    if (entry === undefined) continue;
+    if (lastStamp !== undefined && entry.stamp > lastStamp) break;
+    if (names.length === query.limit) {
+      const cursor = `${names.at(-1)}/${queryTag(query)}`;
+      return { exportIds, nextCursor: Buffer.from(cursor, "utf-8").toString("base64url") };
+    }
+    names.push(name);
+    exportIds.push(entry.exportId);
+  }
+  return { exportIds, nextCursor: null };
 }
 
 /**
@@ -50,10 +69,6 @@ export function historyEntryKey(manifest: ExportManifest): string {
 function queryTag(query: HistoryQuery): string {
   const bounds = [historyPrefix(query.target), query.from?.getTime(), query.to?.getTime()];
   return createHash("sha256").update(JSON.stringify(bounds)).digest("base64url").slice(0, 16);
-}
-
-function encodeCursor(entryName: string, query: HistoryQuery): string {
-  return Buffer.from(`${entryName}/${queryTag(query)}`, "utf-8").toString("base64url");
 }
 
 function decodeCursor(cursor: string, query: HistoryQuery): string {
@@ -70,49 +85,4 @@ function decodeCursor(cursor: string, query: HistoryQuery): string {
     );
   }
   return name;
-}
-
-/** The export ids of one page, newest first, and the cursor of the next page if there is one. */
-export async function listHistory(
-  query: HistoryQuery,
-  store: ExportStore,
-  signal: AbortSignal,
-): Promise<HistoryPage> {
-  const prefix = historyPrefix(query.target);
-  // Keys sort oldest-last, so `to` is a starting point and `from` an end: a key `<stamp>-…` is
-  // longer than `<stamp>`, so StartAfter `<stamp of to>` keeps the exports made exactly at `to`.
-  // The later of the cursor and `to`: a page never starts before its query's `to`.
-  const seeks = [
-    query.to && `${prefix}${invertedStamp(query.to)}`,
-    query.cursor !== undefined && `${prefix}${decodeCursor(query.cursor, query)}`,
-  ].filter((key) => typeof key === "string");
-  const startAfter = seeks.sort().at(-1);
-  const lastStamp = query.from ? invertedStamp(query.from) : undefined;
-  // Before 1970 (or past 2286) nothing is stored: a `to` there, or a `from` past it, is empty.
-  const outside =
-    (query.to !== undefined && query.to.getTime() < 0) ||
-    (query.from !== undefined && query.from.getTime() > HISTORY_STAMP_MAX_MS);
-  if (outside) return { exportIds: [], nextCursor: null };
-  // One more than the page: whether there is a next page is known without a second request.
-  const keys = await store.list(prefix, { startAfter, maxKeys: query.limit + 1 }, signal);
-  const names: string[] = [];
-  const exportIds: string[] = [];
-  let more = false;
-  for (const key of keys) {
-    const name = key.slice(prefix.length);
-    const entry = parseHistoryEntryName(name);
-    if (entry === undefined) continue;
-    if (lastStamp !== undefined && entry.stamp > lastStamp) break;
-    if (names.length === query.limit) {
-      more = true;
-      break;
-    }
-    names.push(name);
-    exportIds.push(entry.exportId);
-  }
-  const last = names.at(-1);
-  return {
-    exportIds,
-    nextCursor: more && last !== undefined ? encodeCursor(last, query) : null,
-  };
 }

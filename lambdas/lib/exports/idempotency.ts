@@ -3,28 +3,19 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as z from "zod/mini";
 import { cleanupSignal, type Deadline } from "../clock.js";
 import { EXPORT_STATUS } from "../contract.js";
-import {
-  errorName,
-  InternalError,
-  InvalidRequestError,
-  NotFoundError,
-  UpstreamTimeoutError,
-} from "../errors.js";
+import { errorName, InvalidRequestError, UpstreamTimeoutError } from "../errors.js";
 import type { SessionTarget } from "../ids.js";
 import { idempotencyRecordKeyOf } from "../layout.js";
 import { logger } from "../logger.js";
 import { type ExportDocument, newExportId } from "./export-document.js";
-import { readExport } from "./exports.js";
-import { type ExportContext, IF_ABSENT, safeJson } from "./store.js";
+import { readIfStored } from "./exports.js";
+import { type ExportContext, IF_ABSENT, readRecord } from "./ports.js";
 
 /**
- * Idempotency-Key for POST /exports (docs/contract.md, "Idempotency"), without a database: the
- * key's record is an object written with `If-None-Match: *`, so exactly one request claims a
- * key. The record names the exportId the claimant is making; a retry with the same key and
- * target gets that export back instead of a second Wavy call. Replacing an expired or abandoned
- * record, and releasing one, name the ETag of the record judged (`If-Match`), so of several
- * requests one wins and none frees a key another took meanwhile. The record's object key is the
- * key's SHA-256, so whatever alphabet keys use, they never shape an S3 key.
+ * Idempotency-Key for POST /exports (docs/contract.md, "Idempotency") on the store's conditional
+ * writes: a claim is written `If-None-Match: *`, and replaced or released `If-Match` on the ETag
+ * of the claim judged, so of several requests one wins and none frees a key another took. Its
+ * object key is the key's SHA-256: whatever alphabet keys use, they never shape an S3 key.
  */
 
 /** How long a key holds its export: a day, as the payment APIs that popularised the header do. */
@@ -48,19 +39,17 @@ function fingerprintOf(target: SessionTarget): string {
     .digest("hex");
 }
 
-const RecordSchema = z.object({
+const ClaimSchema = z.object({
   exportId: z.string(),
   fingerprint: z.string(),
   claimedAt: z.string(),
   // false: a synchronous export, whose replays wait while it runs. Absent on older records.
   respondAsync: z.optional(z.boolean()),
 });
-type IdempotencyRecord = z.infer<typeof RecordSchema>;
 
 /**
  * Runs `run(exportId)` at most once per key and target within the TTL; every other request with
- * the key gets that export. Same key, different target → 400 INVALID_REQUEST. A duplicate that
- * arrives while a synchronous first is still running waits for it, within its own budget (504).
+ * the key gets that export (`onReplay` is told: the `Idempotent-Replayed` header).
  */
 export async function idempotentExport(
   idempotencyKey: string,
@@ -68,7 +57,6 @@ export async function idempotentExport(
   respondAsync: boolean,
   ctx: ExportContext & { deadline: Deadline },
   run: (exportId: string) => Promise<ExportDocument>,
-  /** Told when the answer is an earlier request's export (the `Idempotent-Replayed` header). */
   onReplay: () => void = () => {},
 ): Promise<ExportDocument> {
   const { store, deadline } = ctx;
@@ -80,37 +68,21 @@ export async function idempotentExport(
     );
   // Once this request has waited for another, a read the deadline cuts short means just that.
   let waited = false;
-  const read = async <T>(call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
+  const read = <T>(call: () => Promise<T>): Promise<T> =>
+    call().catch((error: unknown) => {
       throw waited && deadline.signal.aborted ? stillRunning() : error;
-    }
-  };
-  const readRecord = async () => {
-    const stored = await store.get(recordKey, deadline.signal);
-    if (!stored) return undefined;
-    const parsed = RecordSchema.safeParse(safeJson(stored.text));
-    if (!parsed.success || stored.etag === "") {
-      logger.error("An Idempotency-Key record is unreadable", { recordKey });
-      throw new InternalError("Internal error");
-    }
-    return { record: parsed.data, etag: stored.etag };
-  };
+    });
+  const readClaim = () => readRecord(store, recordKey, ClaimSchema, deadline.signal);
   /** Claims the key (replacing `etag` when given) and runs; undefined when another request won. */
   const claimAndRun = async (etag: string | undefined) => {
     const claimedAt = ctx.clock();
-    const record: IdempotencyRecord = {
-      exportId: newExportId(claimedAt),
-      fingerprint,
-      claimedAt: claimedAt.toISOString(),
-      respondAsync,
-    };
+    const exportId = newExportId(claimedAt);
+    const claim = { exportId, fingerprint, claimedAt: claimedAt.toISOString(), respondAsync };
     const condition = etag === undefined ? IF_ABSENT : { ifMatch: etag };
-    const claimed = await store.put(recordKey, JSON.stringify(record), condition, deadline.signal);
+    const claimed = await store.put(recordKey, JSON.stringify(claim), condition, deadline.signal);
     if (claimed === undefined) return undefined;
     try {
-      return await run(record.exportId);
+      return await run(exportId);
     } catch (error) {
       // Free the key: the caller is answered an error, so a retry with it must run anew.
       await store.delete(recordKey, claimed, cleanupSignal()).catch((failure: unknown) =>
@@ -125,56 +97,41 @@ export async function idempotentExport(
 
   // Read before writing: a retry of a finished export, or a key reused for another target,
   // is answered without any write to S3.
-  let held = await readRecord();
+  let held = await readClaim();
   for (;;) {
-    if (!held) {
-      const answered = await claimAndRun(undefined);
-      if (answered) return answered;
-      held = await readRecord();
-      continue;
-    }
-    const age = ctx.clock().getTime() - Date.parse(held.record.claimedAt);
-    const expired = !(age < IDEMPOTENCY_TTL_MS);
-    // An expired key is free, whatever body it was first used with.
-    if (!expired && held.record.fingerprint !== fingerprint) {
-      throw new InvalidRequestError(
-        "This Idempotency-Key was already used with a different request body; use a new key",
-      );
-    }
-    const { exportId, respondAsync: async } = held.record;
-    const found = expired ? undefined : await read(() => readIfStored(exportId, ctx, deadline));
-    const synchronous = async === false;
-    // A synchronous export answers its caller only once it has ended; one that ended failed (its
-    // run died and was settled) was never answered, so the key is free.
-    const failedSync = synchronous && found?.status === EXPORT_STATUS.failed;
-    if (found && !failedSync && !(synchronous && found.status === EXPORT_STATUS.running)) {
-      onReplay();
-      return found;
-    }
-    if (expired || failedSync || (!found && age >= ABANDONED_CLAIM_MS)) {
+    if (held) {
+      const age = ctx.clock().getTime() - Date.parse(held.value.claimedAt);
+      const expired = !(age < IDEMPOTENCY_TTL_MS);
+      // An expired key is free, whatever body it was first used with.
+      if (!expired && held.value.fingerprint !== fingerprint) {
+        throw new InvalidRequestError(
+          "This Idempotency-Key was already used with a different request body; use a new key",
+        );
+      }
+      const { exportId } = held.value;
+      const found = expired
+        ? undefined
+        : await read(() => readIfStored(exportId, ctx, deadline.signal));
+      // A synchronous export answers its caller only once it has ended; one that ended failed
+      // (its run died and was settled) was never answered, so the key is free.
+      const synchronous = held.value.respondAsync === false;
+      const failedSync = synchronous && found?.status === EXPORT_STATUS.failed;
+      if (found && !failedSync && !(synchronous && found.status === EXPORT_STATUS.running)) {
+        onReplay();
+        return found;
+      }
+      if (!expired && !failedSync && (found || age < ABANDONED_CLAIM_MS)) {
+        // Another request holds the key and is still at work: wait for its manifest.
+        if (deadline.remainingMs() <= POLL_MS) throw stillRunning();
+        waited = true;
+        await sleep(POLL_MS, undefined, { signal: deadline.signal }).catch(() => {});
+        held = await read(readClaim);
+        continue;
+      }
       if (!expired) logger.warn("Taking over an abandoned Idempotency-Key claim", { recordKey });
-      const answered = await claimAndRun(held.etag);
-      if (answered) return answered;
-      held = await readRecord();
-      continue;
     }
-    // Another request holds the key and is still at work: wait for its manifest.
-    if (deadline.remainingMs() <= POLL_MS) throw stillRunning();
-    waited = true;
-    await sleep(POLL_MS, undefined, { signal: deadline.signal }).catch(() => {});
-    held = await read(readRecord);
-  }
-}
-
-async function readIfStored(
-  exportId: string,
-  ctx: ExportContext,
-  deadline: Deadline,
-): Promise<ExportDocument | undefined> {
-  try {
-    return await readExport(exportId, ctx, deadline.signal);
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
+    const answered = await claimAndRun(held?.etag);
+    if (answered) return answered;
+    held = await readClaim();
   }
 }

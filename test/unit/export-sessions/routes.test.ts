@@ -9,7 +9,7 @@ import type { SucceededDocument } from "../../../lambdas/lib/exports/export-docu
 import type {
   CreateExportOptions,
   ExportService,
-} from "../../../lambdas/lib/exports/export-service.js";
+} from "../../../lambdas/lib/exports-aws/export-service.js";
 import type { SessionTarget } from "../../../lambdas/lib/ids.js";
 import { type ApiEventInput, apiEvent } from "../../support/events.js";
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { Deadline } from "../../../../lambdas/lib/clock.js";
-import type { ExportManifest } from "../../../../lambdas/lib/exports/export-document.js";
-import { historyEntryKey, listHistory } from "../../../../lambdas/lib/exports/history.js";
+import {
+  type ExportManifest,
+  historyEntryKey,
+} from "../../../../lambdas/lib/exports/export-document.js";
+import { listHistory } from "../../../../lambdas/lib/exports/history.js";
 import { MemoryExportStore } from "../../../support/memory-export-store.js";
 
 const TARGET = { customerId: "42", subAccountId: null };

@@ -1,27 +1,32 @@
-import { Readable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Deadline } from "../../../../lambdas/lib/clock.js";
 import { UpstreamError } from "../../../../lambdas/lib/errors.js";
-import { acceptExport, runAcceptedExport } from "../../../../lambdas/lib/exports/async-export.js";
 import { manifestKey } from "../../../../lambdas/lib/exports/export-document.js";
-import { readExport, runInline } from "../../../../lambdas/lib/exports/exports.js";
-import { historyPrefix } from "../../../../lambdas/lib/exports/history.js";
-import { RUNNING_PREFIX, type RunSteps } from "../../../../lambdas/lib/exports/lifecycle.js";
-import { SWEEP_LIMIT, sweep } from "../../../../lambdas/lib/exports/settle.js";
+import { readExport } from "../../../../lambdas/lib/exports/exports.js";
+import {
+  type Copy,
+  RUNNING_PREFIX,
+  SWEEP_LIMIT,
+  sweep,
+} from "../../../../lambdas/lib/exports/lifecycle.js";
+import {
+  acceptExport,
+  runAcceptedExport,
+  runInline,
+} from "../../../../lambdas/lib/exports/runs.js";
+import { historyPrefix } from "../../../../lambdas/lib/layout.js";
+import { logger } from "../../../../lambdas/lib/logger.js";
 import { memoryContext } from "../../../support/memory-export-store.js";
 
 const TARGET = { customerId: "42", subAccountId: null };
 const FIGURES = { rows: 1, bytes: 10, sha256: "a".repeat(64), sessionsKey: null };
 
-/** Steps whose copy "commits" the CSV into the memory store, or fails with `failure`. */
-function steps(world: ReturnType<typeof memoryContext>, failure?: Error): RunSteps {
-  return {
-    openCsv: async () => Readable.from(["csv"]),
-    copy: async (_csv, manifest) => {
-      if (failure) throw failure;
-      await world.store.put(manifest.key, "csv", undefined);
-      return { figures: FIGURES, committed: [manifest.key] };
-    },
+/** A copy that "commits" the CSV into the memory store, or fails with `failure`. */
+function copy(world: ReturnType<typeof memoryContext>, failure?: Error): Copy {
+  return async (manifest) => {
+    if (failure) throw failure;
+    await world.store.put(manifest.key, "csv", undefined);
+    return { figures: FIGURES, committed: [manifest.key] };
   };
 }
 
@@ -33,7 +38,7 @@ const inline = (world: ReturnType<typeof memoryContext>, exportId: string, failu
       trigger: "request",
       runMs: 5_500,
       deadline: new Deadline(5_000),
-      steps: steps(world, failure),
+      copy: copy(world, failure),
     },
     world.ctx,
   );
@@ -75,7 +80,7 @@ describe("the export lifecycle", () => {
       TARGET,
       {
         exportId: "async-1",
-        workerTimeoutMs: 900_000,
+        runMs: 900_000,
         deadline: new Deadline(1_000),
         launchWorker: async () => {
           throw new Error("Lambda said no");
@@ -94,10 +99,10 @@ describe("the export lifecycle", () => {
     const deadline = new Deadline(1_000);
     await acceptExport(
       TARGET,
-      { exportId: "async-2", workerTimeoutMs: 900_000, deadline, launchWorker: async () => {} },
+      { exportId: "async-2", runMs: 900_000, deadline, launchWorker: async () => {} },
       world.ctx,
     );
-    const run = { remainingMs: 900_000, steps: steps(world) };
+    const run = { remainingMs: 900_000, copy: copy(world) };
 
     const first = await runAcceptedExport("async-2", run, world.ctx);
     const second = await runAcceptedExport("async-2", run, world.ctx);
@@ -109,12 +114,16 @@ describe("the export lifecycle", () => {
 });
 
 describe("settling", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   async function deadRun(world: ReturnType<typeof memoryContext>, exportId: string) {
     await acceptExport(
       TARGET,
       {
         exportId,
-        workerTimeoutMs: 60_000,
+        runMs: 60_000,
         deadline: new Deadline(1_000),
         launchWorker: async () => {},
       },
@@ -144,24 +153,35 @@ describe("settling", () => {
     expect(world.store.keys(historyPrefix(TARGET))).toHaveLength(1);
   });
 
+  it("warns when it settles a dead run; a run's own end is info", async () => {
+    const warn = vi.spyOn(logger, "warn");
+    const world = memoryContext();
+    await inline(world, "alive-1");
+    expect(warn).not.toHaveBeenCalled();
+    await deadRun(world, "dead-2");
+    world.advance(60_000);
+    await readExport("dead-2", world.ctx, new Deadline(1_000).signal);
+    expect(warn).toHaveBeenCalledWith("Settled an export whose run died", {
+      exportId: "dead-2",
+      status: "failed",
+    });
+  });
+
   it("lets a late worker lose to the settler and take back what it committed", async () => {
     const world = memoryContext();
     await deadRun(world, "late-1");
     let settleMidCopy: (() => Promise<unknown>) | undefined;
-    const late: RunSteps = {
-      openCsv: async () => Readable.from(["csv"]),
-      copy: async (_csv, manifest) => {
-        await world.store.put(manifest.key, "csv", undefined);
-        world.advance(60_000);
-        await settleMidCopy?.();
-        return { figures: FIGURES, committed: [manifest.key] };
-      },
+    const late: Copy = async (manifest) => {
+      await world.store.put(manifest.key, "csv", undefined);
+      world.advance(60_000);
+      await settleMidCopy?.();
+      return { figures: FIGURES, committed: [manifest.key] };
     };
     settleMidCopy = () => readExport("late-1", world.ctx, new Deadline(1_000).signal);
 
     const ended = await runAcceptedExport(
       "late-1",
-      { remainingMs: 900_000, steps: late },
+      { remainingMs: 900_000, copy: late },
       world.ctx,
     );
 

@@ -1,12 +1,12 @@
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { afterEach, describe, expect, it } from "vitest";
 import { EXPORT_METRIC } from "../../../../lambdas/lib/contract.js";
-import type { CompletionEvents } from "../../../../lambdas/lib/exports/events.js";
 import type {
   FailedManifest,
   SucceededManifest,
 } from "../../../../lambdas/lib/exports/export-document.js";
-import { withExportMetrics } from "../../../../lambdas/lib/exports/export-metrics.js";
+import type { CompletionEvents } from "../../../../lambdas/lib/exports/ports.js";
+import { withExportMetrics } from "../../../../lambdas/lib/exports-aws/export-metrics.js";
 import { emfDocuments, spyOnConsoleLog } from "../../../support/counter.js";
 
 // Dev mode (test/support/setup.ts) turns metrics off unless this says otherwise.

@@ -9,10 +9,9 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { errorName } from "../errors.js";
+import { ContractError, errorName, InternalError, UpstreamTimeoutError } from "../errors.js";
+import type { ExportStore } from "../exports/ports.js";
 import { logger } from "../logger.js";
-import { storageFailure } from "./storage-failure.js";
-import type { ExportStore } from "./store.js";
 
 /**
  * S3 answers a conditional write or delete that races another request on the same key `409
@@ -162,6 +161,22 @@ export function s3ExportStore(s3: S3Client, bucket: string): ExportStore {
         signingDate: now,
       }),
   };
+}
+
+/**
+ * What an S3 call's failure answers: the budget running out is the contract's 504 (the call was
+ * abandoned on the deadline's signal), anything else our own fault, 500 with a log line that
+ * names the error, never its message.
+ */
+function storageFailure(what: string, error: unknown, signal: AbortSignal): ContractError {
+  if (error instanceof ContractError) return error;
+  if (signal.aborted) {
+    logger.error(`${what}: S3 did not answer within the request budget`);
+    const message = "The request budget ran out while S3 was working";
+    return new UpstreamTimeoutError(message, { cause: error });
+  }
+  logger.error(what, { errorName: errorName(error) });
+  return new InternalError("Internal error", { cause: error });
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -1,7 +1,7 @@
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { EXPORT_DIMENSION, EXPORT_METRIC, EXPORT_STATUS } from "../contract.js";
-import type { CompletionEvents } from "./events.js";
+import type { CompletionEvents } from "../exports/ports.js";
 
 /**
  * The exports' own metrics (docs/contract.md, "Metrics"), as each export ends: every end is

@@ -1,15 +1,9 @@
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
-
-/** Starts the worker for an accepted export, under the request's deadline. */
-export type WorkerLauncher = (exportId: string, signal: AbortSignal) => Promise<void>;
-
-/** The worker's event (docs/contract.md, "Handlers"). */
-export interface WorkerEvent {
-  exportId: string;
-}
+import type { WorkerLauncher } from "../exports/ports.js";
 
 /**
- * Invokes the worker asynchronously: Lambda queues the event and answers 202 at once
+ * Invokes the worker with `{exportId}` (docs/contract.md, "Handlers") asynchronously: Lambda
+ * queues the event and answers 202 at once
  * (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html, InvocationType `Event`), so the
  * API answers 202 without waiting for the copy. The call runs under the request's deadline
  * (the SDK's per-call abortSignal): a Lambda endpoint that does not answer cannot hold the
@@ -18,12 +12,11 @@ export interface WorkerEvent {
  */
 export function lambdaWorkerLauncher(client: LambdaClient, functionName: string): WorkerLauncher {
   return async (exportId, signal) => {
-    const event: WorkerEvent = { exportId };
     const answer = await client.send(
       new InvokeCommand({
         FunctionName: functionName,
         InvocationType: "Event",
-        Payload: Buffer.from(JSON.stringify(event)),
+        Payload: Buffer.from(JSON.stringify({ exportId })),
       }),
       { abortSignal: signal },
     );

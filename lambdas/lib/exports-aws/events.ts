@@ -1,14 +1,9 @@
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { EVENT, EXPORT_STATUS } from "../contract.js";
 import { errorName } from "../errors.js";
+import type { DownloadUrl, ExportDocument, ExportManifest } from "../exports/export-document.js";
+import type { CompletionEvents } from "../exports/ports.js";
 import { logger } from "../logger.js";
-import type { ExportDocument, ExportManifest } from "./export-document.js";
-
-/** Announces how an export ended (docs/contract.md, "Events"). */
-export interface CompletionEvents {
-  /** `signal`: the caller's deadline (or its clean-up grace); the put never outlives it. */
-  put(ended: ExportManifest | ExportDocument, signal: AbortSignal): Promise<void>;
-}
 
 /** Local runs without a bus (EVENT_BUS_NAME unset): nothing is announced. */
 export const noCompletionEvents: CompletionEvents = { put: async () => {} };
@@ -21,15 +16,7 @@ const PUT_TIMEOUT_MS = 3_000;
  * temporary credentials (its session token is in the URL) and must not travel to event targets.
  */
 export function eventDetail(ended: ExportManifest | ExportDocument): ExportManifest {
-  const {
-    downloadUrl: _url,
-    downloadUrlExpiresAt: _expires,
-    ...manifest
-  } = ended as Partial<{
-    downloadUrl: string;
-    downloadUrlExpiresAt: string;
-  }> &
-    ExportManifest;
+  const { downloadUrl: _, downloadUrlExpiresAt: __, ...manifest } = ended as Partial<DownloadUrl>;
   return manifest as ExportManifest;
 }
 
@@ -47,26 +34,20 @@ export function eventBridgeCompletionEvents(
     put: async (ended, signal) => {
       const detail = eventDetail(ended);
       const detailType = detail.status === EXPORT_STATUS.succeeded ? EVENT.succeeded : EVENT.failed;
+      const entry = {
+        Source: EVENT.source,
+        DetailType: detailType,
+        Detail: JSON.stringify(detail),
+        EventBusName: eventBusName,
+        Resources: [],
+      };
       try {
-        const answer = await client.send(
-          new PutEventsCommand({
-            Entries: [
-              {
-                Source: EVENT.source,
-                DetailType: detailType,
-                Detail: JSON.stringify(detail),
-                EventBusName: eventBusName,
-                Resources: [],
-              },
-            ],
-          }),
-          { abortSignal: AbortSignal.any([signal, AbortSignal.timeout(PUT_TIMEOUT_MS)]) },
-        );
+        const answer = await client.send(new PutEventsCommand({ Entries: [entry] }), {
+          abortSignal: AbortSignal.any([signal, AbortSignal.timeout(PUT_TIMEOUT_MS)]),
+        });
         if ((answer.FailedEntryCount ?? 0) > 0) {
-          const [entry] = answer.Entries ?? [];
-          throw Object.assign(new Error("PutEvents refused the entry"), {
-            code: entry?.ErrorCode ?? "Unknown",
-          });
+          const code = answer.Entries?.[0]?.ErrorCode ?? "Unknown";
+          throw Object.assign(new Error("PutEvents refused the entry"), { code });
         }
       } catch (error) {
         logger.error("Could not put the completion event", {
