@@ -340,7 +340,7 @@ async function profileRun(
       : await runBaseline(servers, script, file, 0, options);
   const profileFile = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
   if (!profileFile) throw new Error(`the profiled ${which} wrote no .cpuprofile`);
-  const summary = summarizeProfile(join(dir, profileFile), script);
+  const summary = summarizeProfile(join(dir, profileFile), script, 15, figures.startedAtUs);
   return { megabytes: file.bytes / MB, figures, summary, path: join(dir, profileFile) };
 }
 

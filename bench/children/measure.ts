@@ -12,6 +12,8 @@ export interface ChildFigures {
   /** Sampled every 50 ms: the largest V8 heap and ArrayBuffer (Buffer) totals seen. */
   peakHeapMb: number;
   peakArrayBuffersMb: number;
+  /** When the measured work began, on the clock of `--cpu-prof`'s samples (µs): see profile.ts. */
+  startedAtUs: number;
   detail: Record<string, unknown>;
 }
 
@@ -27,6 +29,7 @@ export async function measure(work: () => Promise<Record<string, unknown>>): Pro
     peakArrayBuffersMb = Math.max(peakArrayBuffersMb, usage.arrayBuffers / 1e6);
   }, 50);
   const cpu = process.cpuUsage();
+  const startedAtUs = Number(process.hrtime.bigint() / 1000n);
   const started = performance.now();
   const detail = await work();
   const wallMs = performance.now() - started;
@@ -41,6 +44,7 @@ export async function measure(work: () => Promise<Record<string, unknown>>): Pro
     peakRssMb: (process.resourceUsage().maxRSS * 1024) / 1e6,
     peakHeapMb,
     peakArrayBuffersMb,
+    startedAtUs,
     detail,
   };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(figures)}\n`);
