@@ -18,7 +18,7 @@ import {
 import { logger } from "../logger.js";
 import { PartUploader, type PartUploaderOptions } from "../s3/part-uploader.js";
 import type { SessionRowSink } from "../sessions/session-rows.js";
-import { createTimestampReader } from "../sessions/timestamp.js";
+import type { createTimestampReader } from "../sessions/timestamp.js";
 
 export interface CopyResult {
   rows: number;
@@ -55,7 +55,11 @@ export async function copyToS3(source: Readable, options: CopyOptions): Promise<
   const sinks = options.rowSinks ?? [];
   const hash = createHash("sha256");
   const plain = sinks.length === 0 && !options.onRow;
-  const rows = plain ? createCsvScanner({ onTimestamp: options.onTimestamp }) : rowScanner(options);
+  // Luxon, which the timestamp reader falls back on, only for the paths with row sinks: most
+  // exports never load it (module init, bench/optimisations.md, step 11).
+  const rows = plain
+    ? createCsvScanner({ onTimestamp: options.onTimestamp })
+    : rowScanner(options, (await import("../sessions/timestamp.js")).createTimestampReader);
   let bytes = 0;
   try {
     await eachChunk(source, (chunk) => {
@@ -122,8 +126,11 @@ function eachChunk(source: Readable, take: (chunk: Buffer) => Promise<void> | un
 }
 
 /** With row sinks: each row's timestamp read once for all; onTimestamp and onRow fed from here. */
-function rowScanner({ rowSinks = [], onTimestamp, onRow, timeZone }: CopyOptions): CsvScanner {
-  const read = createTimestampReader(timeZone ?? DEFAULTS.timeZone);
+function rowScanner(
+  { rowSinks = [], onTimestamp, onRow, timeZone }: CopyOptions,
+  reader: typeof createTimestampReader,
+): CsvScanner {
+  const read = reader(timeZone ?? DEFAULTS.timeZone);
   return createCsvScanner({
     onRow: (bytes, sourceStart, sourceEnd, createdStart, createdEnd) => {
       onTimestamp?.(bytes, createdStart, createdEnd);
