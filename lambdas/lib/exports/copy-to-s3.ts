@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import { finished, type Readable } from "node:stream";
 import { DEFAULTS } from "../contract.js";
 import {
-  type CsvScanner,
   createCsvScanner,
   type FieldVisitor,
   MalformedCsvError,
@@ -18,7 +17,6 @@ import {
 import { logger } from "../logger.js";
 import { PartUploader, type PartUploaderOptions } from "../s3/part-uploader.js";
 import type { SessionRowSink } from "../sessions/session-rows.js";
-import type { createTimestampReader } from "../sessions/timestamp.js";
 
 export interface CopyResult {
   rows: number;
@@ -44,22 +42,19 @@ export interface CopyOptions extends Omit<PartUploaderOptions, "contentType"> {
 }
 
 /**
- * Streams the CSV into S3 in one pass, counting its bytes and data rows and hashing it, so the
- * figures describe exactly the bytes stored; memory is bounded by partSize × (queueSize + 1).
- * The figures are settled (a malformed CSV fails), the sinks finished and `beforeCommit` run
- * before the object is committed; on any failure the upload is aborted and the sinks discarded,
- * so nothing is left behind.
+ * Streams the CSV into S3 in one pass, counting and hashing exactly the bytes stored, in
+ * partSize × (queueSize + 1) of memory. The figures are settled, the sinks finished and
+ * `beforeCommit` run before the commit; on any failure the upload is aborted and the sinks
+ * discarded, so nothing is left behind.
  */
 export async function copyToS3(source: Readable, options: CopyOptions): Promise<CopyResult> {
   const uploader = new PartUploader({ ...options, contentType: "text/csv; charset=utf-8" });
   const sinks = options.rowSinks ?? [];
   const hash = createHash("sha256");
   const plain = sinks.length === 0 && !options.onRow;
-  // Luxon, which the timestamp reader falls back on, only for the paths with row sinks: most
-  // exports never load it (module init, bench/optimisations.md, step 11).
   const rows = plain
     ? createCsvScanner({ onTimestamp: options.onTimestamp })
-    : rowScanner(options, (await import("../sessions/timestamp.js")).createTimestampReader);
+    : await rowScanner(options);
   let bytes = 0;
   try {
     await eachChunk(source, (chunk) => {
@@ -125,12 +120,13 @@ function eachChunk(source: Readable, take: (chunk: Buffer) => Promise<void> | un
   });
 }
 
-/** With row sinks: each row's timestamp read once for all; onTimestamp and onRow fed from here. */
-function rowScanner(
-  { rowSinks = [], onTimestamp, onRow, timeZone }: CopyOptions,
-  reader: typeof createTimestampReader,
-): CsvScanner {
-  const read = reader(timeZone ?? DEFAULTS.timeZone);
+/**
+ * With row sinks: each row's timestamp read once for all, onTimestamp and onRow fed from here.
+ * Luxon (the reader's fallback) loads only on this path: module init, bench/optimisations.md 11.
+ */
+async function rowScanner({ rowSinks = [], onTimestamp, onRow, timeZone }: CopyOptions) {
+  const { createTimestampReader } = await import("../sessions/timestamp.js");
+  const read = createTimestampReader(timeZone ?? DEFAULTS.timeZone);
   return createCsvScanner({
     onRow: (bytes, sourceStart, sourceEnd, createdStart, createdEnd) => {
       onTimestamp?.(bytes, createdStart, createdEnd);

@@ -18,9 +18,8 @@ export interface PartUploaderOptions {
   bucket: string;
   key: string;
   contentType: string;
-  /** Multipart part size; DEFAULT_PART_SIZE unless given. */
+  /** DEFAULT_PART_SIZE and DEFAULT_QUEUE_SIZE (parts in flight) unless given. */
   partSize?: number;
-  /** Parts in flight at once; DEFAULT_QUEUE_SIZE unless given. */
   queueSize?: number;
   /** The request's deadline: S3 calls still running when it fires are abandoned. */
   signal?: AbortSignal;
@@ -99,8 +98,7 @@ export class PartUploader {
       await s3.send(withUnsignedPayload(put), this.sendOptions);
     } else {
       this.parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-      const MultipartUpload = { Parts: this.parts };
-      const UploadId = this.uploadId;
+      const [UploadId, MultipartUpload] = [this.uploadId, { Parts: this.parts }];
       const complete = { Bucket, Key, UploadId, MultipartUpload, IfNoneMatch: "*" };
       await s3.send(new CompleteMultipartUploadCommand(complete), this.sendOptions);
       this.uploadId = undefined;
@@ -109,10 +107,7 @@ export class PartUploader {
   }
 
   /** flush() then commit(): for an object nothing else must be written before (a companion). */
-  async finish(): Promise<void> {
-    await this.flush();
-    await this.commit();
-  }
+  finish = async (): Promise<void> => this.flush().then(() => this.commit());
 
   /** After a later failure: takes the object back, committed or not. Failures are logged. */
   async discard(): Promise<void> {
