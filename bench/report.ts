@@ -80,7 +80,7 @@ interface Pair {
   transport: Transport;
   exportCpuPerGb: number;
   pipeCpuPerGb: number;
-  /** Export CPU per GB ÷ the bare pipe's: issue 14's goal is ≤ 0.5 over TLS. */
+  /** Export CPU per GB ÷ the bare pipe's: issue 19's goal is ≤ 0.6 over TLS (issue 14's 0.5). */
   ratio: number;
   exportMbps: number;
   pipeMbps: number;
@@ -185,8 +185,8 @@ function pairRow(p: Pair): string[] {
   return [
     `CPU per GB, ${p.megabytes} MB, ${TRANSPORT_LABEL[p.transport]}`,
     `export ${fixed(p.exportCpuPerGb, 2)} s/GB vs bare pipe ${fixed(p.pipeCpuPerGb, 2)} s/GB = ${fixed(p.ratio, 2)}`,
-    goal ? "≤ 0.5" : "(beside TLS)",
-    goal ? verdict(p.ratio <= 0.5) : "—",
+    goal ? "≤ 0.6" : "(beside TLS)",
+    goal ? verdict(p.ratio <= 0.6) : "—",
   ];
 }
 
@@ -216,13 +216,14 @@ function goalRows(report: BenchReport): string[][] {
       "≤ 200 MB (max)",
       verdict(r.maxMb <= 200),
     ]);
-    // Issue 14's goal, read as its "today 147 MB" was: the median of the runs.
-    if (r.megabytes === largest && !report.quick) {
+    // Issue 19's goal: the largest export's peak against the bare pipe's, medians of one run.
+    const pipe = d.pairs.find((p) => p.megabytes === r.megabytes && p.transport === "tls");
+    if (r.megabytes === largest && pipe && !report.quick) {
       rows.push([
-        `  same, ${r.megabytes} MB, median of ${(report.exports.tls[r.megabytes] ?? []).length}`,
-        `${fixed(r.medianMb)} MB`,
-        "≤ 128 MB (median)",
-        verdict(r.medianMb <= 128),
+        `  same, ${r.megabytes} MB, median of ${(report.exports.tls[r.megabytes] ?? []).length} vs the bare pipe's`,
+        `${fixed(r.medianMb)} / ${fixed(pipe.pipePeakRssMb)} MB = ${fixed(r.medianMb / pipe.pipePeakRssMb, 2)}×`,
+        "≤ 1.0×",
+        verdict(r.medianMb <= pipe.pipePeakRssMb),
       ]);
     }
   }
@@ -267,11 +268,13 @@ function goalRows(report: BenchReport): string[][] {
     const base = report.init.medianMs[`s3-client-only${variant}`] ?? Number.NaN;
     for (const name of ["export-sessions", "count-sessions"] as const) {
       const ms = report.init.medianMs[`${name}${variant}`] ?? Number.NaN;
+      // Issue 19: ≤ 1.2× as deployed; with source maps (debugging only) issue 14's 1.5×.
+      const goal = variant ? 1.5 : 1.2;
       rows.push([
         `module init ${name}${variant || " (as deployed)"}`,
         `${fixed(ms)} ms vs S3-client-only ${fixed(base)} ms = ${fixed(ms / base, 2)}×`,
-        "≤ 1.5×",
-        verdict(ms / base <= 1.5),
+        `≤ ${goal}×`,
+        verdict(ms / base <= goal),
       ]);
     }
   }
