@@ -486,9 +486,14 @@ export function writeReport(
   path: string,
   chartName: string,
 ): void {
-  // Hand-written history (before/after of optimisations), kept beside the generator.
-  const notesPath = fileURLToPath(new URL("./optimisations.md", import.meta.url));
-  const notes = existsSync(notesPath) ? readFileSync(notesPath, "utf8") : "";
+  // Hand-written notes kept beside the generator: issue 19's before → after, and the history
+  // of optimisations (before/after of each).
+  const handWritten = (name: string) => {
+    const notesPath = fileURLToPath(new URL(`./${name}`, import.meta.url));
+    return existsSync(notesPath) ? readFileSync(notesPath, "utf8") : "";
+  };
+  const notes = handWritten("optimisations.md");
+  const issue19 = handWritten("issue-19.md");
   const m = report.machine;
   const d = derive(report);
   const markdown = `# Benchmarks
@@ -506,14 +511,14 @@ every comparison a ratio of runs interleaved in the same invocation.
 \`infra/constructs/bundled-node-function.ts\` (ESM, minified, source map beside it, SDK bundled, target node22,
 createRequire banner). The Wavy simulator and s3rver (with the test front) each run in their own
 child process and each listen twice: plain HTTP, and HTTPS through a TLS front
-(\`test/support/tls-front.ts\`) with a self-signed certificate generated at the start of the run
+(\`dev/tls-front.ts\`) with a self-signed certificate generated at the start of the run
 and trusted by the children through \`NODE_EXTRA_CA_CERTS\`. **As deployed** (TLS) means both the
 CSV and the upload travel over HTTPS and the S3 client is the function's own, built with the SDK's
 defaults (checksums \`WHEN_SUPPORTED\`, SigV4, default agents); **plain HTTP** is the bench's
 earlier setting (the local S3's \`WHEN_REQUIRED\` checksums), kept beside it so the TLS cost shows.
 Every export runs in a fresh Node process from a bundle of the handler's request path
 (\`handleApiRequest\` → \`createExport\` → \`copyToS3\`), without \`--enable-source-maps\` as
-deployed, and reports \`process.resourceUsage().maxRSS\` (the whole process, init included), wall
+deployed, and reports its peak RSS (VmHWM: the whole process, init included), wall
 time and \`process.cpuUsage()\` of the request. After each run the **stored** object is read back
 through S3 and its sha256 and size checked against the source file's (a local server could keep an
 SDK checksum trailer verbatim); rows, bytes and sha256 in the response are checked too. The request
@@ -551,14 +556,17 @@ ${table(["package", ...(["export-sessions", "count-sessions"] as const)], bundle
 
 ${table(["CSV", "rows", "export s", "MB/s", "CPU s", "peak RSS MB", "runs"], curveRows(report))}
 
-## What the normalised companion costs (\`npm run bench:companion\`)
+${issue19}
 
-Every export writes its Parquet companion from the same scan as the copy (issue 13), so every
-export figure above includes it. Here it is alone, in process (no network, its bytes dropped),
-over a Wavy-like CSV read in 64 KiB chunks, each variant in fresh processes (the table gives
-the rows; medians of the runs): *copy* is SHA-256 and the row count (the export before issue 13), *companion* adds
-the scan that hands rows over, the timestamp parser and the Parquet writer, *jsonl-gzip* the
-alternative issue 13 named instead, *closing* the companion plus a closing-soon list of every row.
+## What the companion function costs (\`npm run bench:companion\`)
+
+Since issue 19 the Parquet companion is built by its own function from the stored CSV, off the
+request path: no export figure above includes it. Here it is alone, in process (no network, its
+bytes dropped), over a Wavy-like CSV read in 64 KiB chunks, each variant in fresh processes (the
+table gives the rows; medians of the runs): *copy* is SHA-256 and the row count (the request
+path's own work), *companion* the scan that hands rows over, the timestamp parser and the Parquet
+writer, *jsonl-gzip* the alternative issue 13 named instead, *closing* the companion plus a
+closing-soon list of every row.
 
 ${report.companion ?? "(not measured in this run)"}
 
