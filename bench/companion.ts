@@ -12,6 +12,7 @@ import { createClosingList } from "../lambdas/lib/sessions/closing-list.js";
 import { createSessionRecordWriter } from "../lambdas/lib/sessions/session-records.js";
 import type { ObjectSink, SessionRowSink } from "../lambdas/lib/sessions/session-rows.js";
 import { createTimestampReader } from "../lambdas/lib/sessions/timestamp.js";
+import { peakRssMb } from "./children/measure.js";
 import { createSessionParquetWriter } from "./hyparquet-companion.js";
 
 /**
@@ -142,7 +143,7 @@ async function child(variant: Variant, path: string): Promise<void> {
     JSON.stringify({
       rows: count,
       cpuMs: (cpu.user + cpu.system) / 1000,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      peakRssMb: peakRssMb(),
     }),
   );
 }

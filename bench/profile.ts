@@ -15,6 +15,7 @@ interface ProfileNode {
 }
 
 interface CpuProfile {
+  startTime: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -23,12 +24,16 @@ interface CpuProfile {
 /**
  * Self time per function and per bundled module. The bundle is built unminified for this, so
  * esbuild leaves a `// node_modules/...` or `// lambdas/...` comment where each module starts;
- * a line number maps back to the module that holds it.
+ * a line number maps back to the module that holds it. Given `fromUs` (the child's
+ * `startedAtUs`: V8 stamps samples on the same monotonic clock as process.hrtime), only the
+ * samples from then on count, so the profile covers what the CPU figure covers: the request,
+ * not the bundle's import.
  */
 export function summarizeProfile(
   profilePath: string,
   bundlePath: string,
   top = 15,
+  fromUs = 0,
 ): ProfileSummary {
   const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile;
   const moduleStarts: { line: number; module: string }[] = [];
@@ -57,8 +62,11 @@ export function summarizeProfile(
 
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
+  let at = profile.startTime;
   profile.samples.forEach((id, index) => {
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0));
+    const delta = profile.timeDeltas[index] ?? 0;
+    at += delta;
+    if (at >= fromUs) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   });
   const functions = new Map<string, { name: string; module: string; selfMs: number }>();
   const modules = new Map<string, number>();

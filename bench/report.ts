@@ -80,7 +80,7 @@ interface Pair {
   transport: Transport;
   exportCpuPerGb: number;
   pipeCpuPerGb: number;
-  /** Export CPU per GB ÷ the bare pipe's: issue 14's goal is ≤ 0.5 over TLS. */
+  /** Export CPU per GB ÷ the bare pipe's: issue 19's goal is ≤ 0.6 over TLS (issue 14's 0.5). */
   ratio: number;
   exportMbps: number;
   pipeMbps: number;
@@ -185,8 +185,8 @@ function pairRow(p: Pair): string[] {
   return [
     `CPU per GB, ${p.megabytes} MB, ${TRANSPORT_LABEL[p.transport]}`,
     `export ${fixed(p.exportCpuPerGb, 2)} s/GB vs bare pipe ${fixed(p.pipeCpuPerGb, 2)} s/GB = ${fixed(p.ratio, 2)}`,
-    goal ? "≤ 0.5" : "(beside TLS)",
-    goal ? verdict(p.ratio <= 0.5) : "—",
+    goal ? "≤ 0.6" : "(beside TLS)",
+    goal ? verdict(p.ratio <= 0.6) : "—",
   ];
 }
 
@@ -216,13 +216,14 @@ function goalRows(report: BenchReport): string[][] {
       "≤ 200 MB (max)",
       verdict(r.maxMb <= 200),
     ]);
-    // Issue 14's goal, read as its "today 147 MB" was: the median of the runs.
-    if (r.megabytes === largest && !report.quick) {
+    // Issue 19's goal: the largest export's peak against the bare pipe's, medians of one run.
+    const pipe = d.pairs.find((p) => p.megabytes === r.megabytes && p.transport === "tls");
+    if (r.megabytes === largest && pipe && !report.quick) {
       rows.push([
-        `  same, ${r.megabytes} MB, median of ${(report.exports.tls[r.megabytes] ?? []).length}`,
-        `${fixed(r.medianMb)} MB`,
-        "≤ 128 MB (median)",
-        verdict(r.medianMb <= 128),
+        `  same, ${r.megabytes} MB, median of ${(report.exports.tls[r.megabytes] ?? []).length} vs the bare pipe's`,
+        `${fixed(r.medianMb)} / ${fixed(pipe.pipePeakRssMb)} MB = ${fixed(r.medianMb / pipe.pipePeakRssMb, 2)}×`,
+        "≤ 1.0×",
+        verdict(r.medianMb <= pipe.pipePeakRssMb),
       ]);
     }
   }
@@ -267,11 +268,13 @@ function goalRows(report: BenchReport): string[][] {
     const base = report.init.medianMs[`s3-client-only${variant}`] ?? Number.NaN;
     for (const name of ["export-sessions", "count-sessions"] as const) {
       const ms = report.init.medianMs[`${name}${variant}`] ?? Number.NaN;
+      // Issue 19: ≤ 1.2× as deployed; with source maps (debugging only) issue 14's 1.5×.
+      const goal = variant ? 1.5 : 1.2;
       rows.push([
         `module init ${name}${variant || " (as deployed)"}`,
         `${fixed(ms)} ms vs S3-client-only ${fixed(base)} ms = ${fixed(ms / base, 2)}×`,
-        "≤ 1.5×",
-        verdict(ms / base <= 1.5),
+        `≤ ${goal}×`,
+        verdict(ms / base <= goal),
       ]);
     }
   }
@@ -346,7 +349,7 @@ export function formatPairs(
 export function formatProfile(run: ProfiledRun): string {
   const share = (x: { share: number }) => `${fixed(x.share * 100)} %`;
   return [
-    `total sampled ${fixed(run.summary.totalMs, 0)} ms; cpu ${fixed(cpuMs(run.figures), 0)} ms, wall ${fixed(run.figures.wallMs, 0)} ms`,
+    `sampled during the request ${fixed(run.summary.totalMs, 0)} ms; cpu ${fixed(cpuMs(run.figures), 0)} ms, wall ${fixed(run.figures.wallMs, 0)} ms`,
     plain(
       ["module", "self ms", "share"],
       run.summary.modules.map((x) => [x.module, fixed(x.selfMs, 0), share(x)]),
@@ -387,7 +390,8 @@ function bundleRows(report: BenchReport): string[][] {
 function profileSection(title: string, p: ProfiledRun): string {
   return `### ${title} (\`node --cpu-prof\`, one ${fixed(p.megabytes, 0)} MB run over TLS, unminified bundle)
 
-Total sampled ${fixed(p.summary.totalMs, 0)} ms. By module (self time):
+Sampled during the request (the bundle's import left out, as in the CPU figures above):
+${fixed(p.summary.totalMs, 0)} ms. By module (self time):
 
 ${table(
   ["module", "self ms", "share"],
@@ -482,9 +486,15 @@ export function writeReport(
   path: string,
   chartName: string,
 ): void {
-  // Hand-written history (before/after of optimisations), kept beside the generator.
-  const notesPath = fileURLToPath(new URL("./optimisations.md", import.meta.url));
-  const notes = existsSync(notesPath) ? readFileSync(notesPath, "utf8") : "";
+  // Hand-written notes kept beside the generator: issue 19's before → after, the history of
+  // optimisations (before/after of each), and the Node 22 → 24 cold start.
+  const handWritten = (name: string) => {
+    const notesPath = fileURLToPath(new URL(`./${name}`, import.meta.url));
+    return existsSync(notesPath) ? readFileSync(notesPath, "utf8") : "";
+  };
+  const notes = handWritten("optimisations.md");
+  const issue19 = handWritten("issue-19.md");
+  const node24 = handWritten("node-24.md");
   const m = report.machine;
   const d = derive(report);
   const markdown = `# Benchmarks
@@ -502,14 +512,14 @@ every comparison a ratio of runs interleaved in the same invocation.
 \`infra/constructs/bundled-node-function.ts\` (ESM, minified, source map beside it, SDK bundled, target node24,
 createRequire banner). The Wavy simulator and s3rver (with the test front) each run in their own
 child process and each listen twice: plain HTTP, and HTTPS through a TLS front
-(\`test/support/tls-front.ts\`) with a self-signed certificate generated at the start of the run
+(\`dev/tls-front.ts\`) with a self-signed certificate generated at the start of the run
 and trusted by the children through \`NODE_EXTRA_CA_CERTS\`. **As deployed** (TLS) means both the
 CSV and the upload travel over HTTPS and the S3 client is the function's own, built with the SDK's
 defaults (checksums \`WHEN_SUPPORTED\`, SigV4, default agents); **plain HTTP** is the bench's
 earlier setting (the local S3's \`WHEN_REQUIRED\` checksums), kept beside it so the TLS cost shows.
 Every export runs in a fresh Node process from a bundle of the handler's request path
 (\`handleApiRequest\` → \`createExport\` → \`copyToS3\`), without \`--enable-source-maps\` as
-deployed, and reports \`process.resourceUsage().maxRSS\` (the whole process, init included), wall
+deployed, and reports its peak RSS (VmHWM: the whole process, init included), wall
 time and \`process.cpuUsage()\` of the request. After each run the **stored** object is read back
 through S3 and its sha256 and size checked against the source file's (a local server could keep an
 SDK checksum trailer verbatim); rows, bytes and sha256 in the response are checked too. The request
@@ -547,14 +557,17 @@ ${table(["package", ...(["export-sessions", "count-sessions"] as const)], bundle
 
 ${table(["CSV", "rows", "export s", "MB/s", "CPU s", "peak RSS MB", "runs"], curveRows(report))}
 
-## What the normalised companion costs (\`npm run bench:companion\`)
+${issue19}
 
-Every export writes its Parquet companion from the same scan as the copy (issue 13), so every
-export figure above includes it. Here it is alone, in process (no network, its bytes dropped),
-over a Wavy-like CSV read in 64 KiB chunks, each variant in fresh processes (the table gives
-the rows; medians of the runs): *copy* is SHA-256 and the row count (the export before issue 13), *companion* adds
-the scan that hands rows over, the timestamp parser and the Parquet writer, *jsonl-gzip* the
-alternative issue 13 named instead, *closing* the companion plus a closing-soon list of every row.
+## What the companion function costs (\`npm run bench:companion\`)
+
+Since issue 19 the Parquet companion is built by its own function from the stored CSV, off the
+request path: no export figure above includes it. Here it is alone, in process (no network, its
+bytes dropped), over a Wavy-like CSV read in 64 KiB chunks, each variant in fresh processes (the
+table gives the rows; medians of the runs): *copy* is SHA-256 and the row count (the request
+path's own work), *companion* the scan that hands rows over, the timestamp parser and the Parquet
+writer, *jsonl-gzip* the alternative issue 13 named instead, *closing* the companion plus a
+closing-soon list of every row.
 
 ${report.companion ?? "(not measured in this run)"}
 
@@ -570,6 +583,8 @@ ${profileSection("The bare pipe", report.baselineProfile)}
 
 ${memorySection(report, memory)}
 
-${notes}`;
+${notes}
+
+${node24}`;
   writeFileSync(path, markdown);
 }

@@ -47,6 +47,7 @@ import { benchWindows, formatWindows, WINDOWS_PLANS } from "./windows.js";
  * and docs/scaling-curve.png). `-- --quick` (or BENCH_QUICK=1): a smaller run. `-- --pipe-only`:
  * only the export against the bare pipe at the paired sizes, for trying one lever.
  * `-- --profile-only`: only the CPU profiles of one export and one bare pipe (TLS).
+ * `-- --init-only`: only the module init of each bundle against the S3-client-only one.
  * `-- --rewrite-docs`: docs/ again from the last full run's figures (after editing the notes).
  */
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -56,10 +57,11 @@ const QUICK = process.env.BENCH_QUICK === "1" || args.has("--quick");
 const UPDATE_DOCS = args.has("--update-docs");
 const PIPE_ONLY = args.has("--pipe-only");
 const PROFILE_ONLY = args.has("--profile-only");
+const INIT_ONLY = args.has("--init-only");
 /** Rewrites docs/ from the last full run's figures (bench/.data/last-run.json) without measuring. */
 const REWRITE_DOCS = args.has("--rewrite-docs");
 const LAST_RUN = join(DATA, "last-run.json");
-if (UPDATE_DOCS && (QUICK || PIPE_ONLY || PROFILE_ONLY)) {
+if (UPDATE_DOCS && (QUICK || PIPE_ONLY || PROFILE_ONLY || INIT_ONLY)) {
   throw new Error("--update-docs writes the tracked docs from a full run only");
 }
 
@@ -111,6 +113,14 @@ async function main(): Promise<void> {
 
   log("building bundles with the house esbuild settings");
   const bundles = await buildBundles(join(DATA, "bundles"));
+  if (INIT_ONLY) {
+    const { medianMs } = await measureInit(bundles);
+    const base = medianMs["s3-client-only"] ?? Number.NaN;
+    for (const [name, ms] of Object.entries(medianMs)) {
+      console.log(`${name}: ${fixed(ms, 1)} ms (${fixed(ms / base, 2)}× s3-client-only)`);
+    }
+    return;
+  }
 
   const sizes = [
     ...new Set(
@@ -340,7 +350,7 @@ async function profileRun(
       : await runBaseline(servers, script, file, 0, options);
   const profileFile = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
   if (!profileFile) throw new Error(`the profiled ${which} wrote no .cpuprofile`);
-  const summary = summarizeProfile(join(dir, profileFile), script);
+  const summary = summarizeProfile(join(dir, profileFile), script, 15, figures.startedAtUs);
   return { megabytes: file.bytes / MB, figures, summary, path: join(dir, profileFile) };
 }
 

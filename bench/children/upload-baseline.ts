@@ -2,7 +2,7 @@ import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from "../../lambdas/lib/exports/copy-to-s3.js";
+import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from "../../lambdas/lib/s3/part-uploader.js";
 import { measure } from "./measure.js";
 
 /**

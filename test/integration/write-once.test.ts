@@ -1,7 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalS3, localS3ClientConfig } from "../../dev/local-s3.js";
-import { PartUploader } from "../../lambdas/lib/exports/part-uploader.js";
+import { PartUploader } from "../../lambdas/lib/s3/part-uploader.js";
 
 /**
  * Issue 19: a committed object is write-once. The CSV's commit (its one PutObject) carries

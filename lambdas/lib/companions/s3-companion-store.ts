@@ -6,8 +6,8 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { ExportManifestSchema, manifestKey } from "../exports/export-document.js";
-import { PartUploader } from "../exports/part-uploader.js";
 import { logger } from "../logger.js";
+import { PartUploader } from "../s3/part-uploader.js";
 import type { CompanionStore } from "./companion-store.js";
 
 const isMissing = (error: unknown) => {

@@ -141,8 +141,12 @@ class SessionCsvScanner implements CsvScanner {
   private delimiter = SEMICOLON;
   private column = -1;
   private sourceColumn = 0;
-  /** Bytes not yet scanned: the prelude, or the partial last line in the fast path. */
-  private pending: Buffer[] = [];
+  /**
+   * Bytes not yet scanned (the prelude, or the partial last line in the fast path), copied:
+   * producers may reuse their buffers. One buffer reused for the whole file: a copy and a
+   * concat per 16 KiB chunk were a third of the scan's CPU (bench/optimisations.md, step 11).
+   */
+  private carry = Buffer.allocUnsafe(1024);
   private pendingBytes = 0;
   private parser: FlushAwareParser | undefined;
   /** Bytes written to csv-parse, and its offset just past the last record it completed. */
@@ -164,7 +168,7 @@ class SessionCsvScanner implements CsvScanner {
           this.keepPartialLine(buf);
           return;
         }
-        this.keep(buf, true);
+        this.keep(buf);
         this.prelude(false);
         return;
       case "fast":
@@ -191,7 +195,7 @@ class SessionCsvScanner implements CsvScanner {
   /** Keeps the start of a line whose end has not arrived; past the cap the input is malformed. */
   private keepPartialLine(buf: Buffer): void {
     this.assertLineFits(this.pendingBytes + buf.length);
-    this.keep(buf, true);
+    this.keep(buf);
   }
 
   private assertLineFits(length: number): void {
@@ -216,16 +220,21 @@ class SessionCsvScanner implements CsvScanner {
     );
   }
 
-  private keep(buf: Buffer, copy: boolean): void {
-    // Producers may reuse their buffers; what outlives this call is copied (a line at most).
-    this.pending.push(copy ? Buffer.from(buf) : buf);
-    this.pendingBytes += buf.length;
+  private keep(buf: Uint8Array): void {
+    const length = this.pendingBytes + buf.length;
+    if (length > this.carry.length) {
+      const grown = Buffer.allocUnsafe(Math.max(length, this.carry.length * 2));
+      this.carry.copy(grown, 0, 0, this.pendingBytes);
+      this.carry = grown;
+    }
+    // set(), not copy(): `buf` may be a view of the carry itself (the prelude keeps its tail).
+    this.carry.set(buf, this.pendingBytes);
+    this.pendingBytes = length;
   }
 
+  /** What keep() kept, as a view valid until the next keep(). */
   private takePending(): Buffer {
-    const all =
-      this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
-    this.pending = [];
+    const all = this.carry.subarray(0, this.pendingBytes);
     this.pendingBytes = 0;
     return all;
   }
@@ -245,7 +254,7 @@ class SessionCsvScanner implements CsvScanner {
         if (start === data.length) return; // only empty lines so far (or nothing at all)
         this.assertLineFits(data.length - start);
         if (ending) this.header(data, start, data.length, data.length);
-        else this.keep(data.subarray(start), false);
+        else this.keep(data.subarray(start));
         return;
       }
       this.assertLineFits(lf - start);
@@ -290,7 +299,7 @@ class SessionCsvScanner implements CsvScanner {
         return;
       }
       this.assertLineFits(this.pendingBytes + lf);
-      this.keep(buf.subarray(0, lf + 1), false);
+      this.keep(buf.subarray(0, lf + 1));
       const line = this.takePending();
       if (line.includes(QUOTE)) {
         this.startParser(Buffer.concat([line, buf.subarray(lf + 1)]));
@@ -325,13 +334,14 @@ class SessionCsvScanner implements CsvScanner {
     }
     const visit = this.onTimestamp;
     if (visit === undefined) {
+      let rows = 0;
       let start = from;
       while (start < to) {
         const lf = buf.indexOf(LF, start);
-        const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
-        if (end > start) this.rows++;
+        if (lf > start && (lf > start + 1 || buf[start] !== CR)) rows++;
         start = lf + 1;
       }
+      this.rows += rows;
       return;
     }
     // One pass per line finds the timestamp field and the line end together: cheaper than a
@@ -509,7 +519,9 @@ class SessionCsvScanner implements CsvScanner {
   private feedParser(buf: Buffer): void {
     const parser = this.parser as FlushAwareParser;
     for (let offset = 0; offset < buf.length; offset += PARSER_WRITE_BYTES) {
-      const piece = buf.subarray(offset, offset + PARSER_WRITE_BYTES);
+      // A copy: csv-parse keeps the unparsed end of a write for the next one, and the producer
+      // may have filled its buffer again by then. The fallback is csv-parse's pace anyway.
+      const piece = Buffer.from(buf.subarray(offset, offset + PARSER_WRITE_BYTES));
       parser.write(piece);
       this.parserBytes += piece.length;
       this.check(parser);

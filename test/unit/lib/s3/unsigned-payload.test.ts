@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { LocalS3, localS3ClientConfig } from "../../../../dev/local-s3.js";
 import { loopbackCertificate, TlsFront } from "../../../../dev/tls-front.js";
 import { copyToS3 } from "../../../../lambdas/lib/exports/copy-to-s3.js";
-import { UNSIGNED_PAYLOAD } from "../../../../lambdas/lib/exports/unsigned-payload.js";
+import { UNSIGNED_PAYLOAD } from "../../../../lambdas/lib/s3/part-uploader.js";
 
 /**
  * The CSV's parts are hashed by SHA-256 once (for the export's sha256), not a second time by
