@@ -1,4 +1,5 @@
 import { type CfnElement, Stack, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type { IConstruct } from "constructs";
 
 /**
@@ -33,4 +34,24 @@ export function acknowledge(scope: IConstruct, acknowledgments: readonly Acknowl
 export function arnFinding(resource: IConstruct, suffix: string): string {
   const element = (resource.node.defaultChild ?? resource) as CfnElement;
   return `Resource::<${Stack.of(resource).getLogicalId(element)}.Arn>${suffix}`;
+}
+
+/**
+ * aws-scheduler-targets' LambdaInvoke creates the role Scheduler assumes at the stack's top level
+ * (`SchedulerRoleForTarget-<hash of the target's ARN>`), granting lambda:InvokeFunction on the
+ * function and its qualified ARNs (`ARN:*`). Acknowledges that one IAM5 finding, for `fn` only,
+ * on every such role: a role for another function does not carry the finding, so it stays unmatched.
+ */
+export function acknowledgeSchedulerInvoke(fn: IConstruct, what: string): void {
+  for (const role of Stack.of(fn).node.children) {
+    if (!(role instanceof iam.Role) || !role.node.id.startsWith("SchedulerRoleForTarget-"))
+      continue;
+    acknowledge(role, [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: `CDK's grantInvoke names the ${what}'s ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.`,
+        findings: [arnFinding(fn, ":*")],
+      },
+    ]);
+  }
 }

@@ -1,4 +1,4 @@
-import { Duration, Stack } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -8,7 +8,7 @@ import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Construct } from "constructs";
 import { CLOSING_NOTICES, WINDOWS_TABLE } from "../../lambdas/lib/contract.js";
 import type { ClosingNoticeSettings } from "../../lambdas/lib/intelligence/closing-notices.js";
-import { acknowledge, arnFinding } from "../nag.js";
+import { acknowledge, acknowledgeSchedulerInvoke } from "../nag.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 
 export interface ClosingNoticesProps {
@@ -115,18 +115,6 @@ export class ClosingNotices extends Construct {
       }),
     });
 
-    for (const role of Stack.of(this).node.children) {
-      if (!(role instanceof iam.Role) || !role.node.id.startsWith("SchedulerRoleForTarget-")) {
-        continue;
-      }
-      acknowledge(role, [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "CDK's grantInvoke names the sweeper's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
-          findings: [arnFinding(this.function, ":*")],
-        },
-      ]);
-    }
+    acknowledgeSchedulerInvoke(this.function, "sweeper");
   }
 }

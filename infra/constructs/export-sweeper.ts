@@ -1,12 +1,11 @@
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
-import * as iam from "aws-cdk-lib/aws-iam";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { S3_PREFIX } from "../../lambdas/lib/contract.js";
-import { acknowledge, arnFinding } from "../nag.js";
+import { acknowledgeSchedulerInvoke } from "../nag.js";
 import type { ExportStorage } from "./export-storage.js";
 
 export interface ExportSweeperProps {
@@ -70,18 +69,6 @@ export class ExportSweeper extends Construct {
     props.storage.grantBucket(props.worker, ["s3:ListBucketMultipartUploads"]);
 
     // CDK puts the schedule's role at the stack's top level, named from the target's ARN.
-    for (const role of Stack.of(this).node.children) {
-      if (!(role instanceof iam.Role) || !role.node.id.startsWith("SchedulerRoleForTarget-")) {
-        continue;
-      }
-      acknowledge(role, [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "CDK's grantInvoke names the worker's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
-          findings: [arnFinding(props.worker, ":*")],
-        },
-      ]);
-    }
+    acknowledgeSchedulerInvoke(props.worker, "worker");
   }
 }

@@ -1,6 +1,5 @@
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type * as events from "aws-cdk-lib/aws-events";
-import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
@@ -8,7 +7,7 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { ALL_SUB_ACCOUNTS, SERVICE_NAME } from "../../lambdas/lib/contract.js";
 import type { CountTarget } from "../config.js";
-import { acknowledge, arnFinding } from "../nag.js";
+import { acknowledge, acknowledgeSchedulerInvoke } from "../nag.js";
 import { BundledNodeFunction } from "./bundled-node-function.js";
 import type { ExportStorage } from "./export-storage.js";
 import type { WavySecret } from "./wavy-secret.js";
@@ -124,18 +123,7 @@ export class SessionCounter extends Construct {
       this.schedules.push(schedule);
     }
     // CDK puts that role at the stack's top level under a name derived from the target's ARN.
-    for (const role of Stack.of(this).node.children) {
-      if (!(role instanceof iam.Role) || !role.node.id.startsWith("SchedulerRoleForTarget-"))
-        continue;
-      acknowledge(role, [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "CDK's grantInvoke names the counter's ARN and its qualified form (ARN:*, its versions and aliases); nothing but that one function.",
-          findings: [arnFinding(this.function, ":*")],
-        },
-      ]);
-    }
+    acknowledgeSchedulerInvoke(this.function, "counter");
   }
 
   /**
