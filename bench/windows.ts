@@ -9,6 +9,7 @@ import type { SQSEvent } from "aws-lambda";
 import { startApiServer } from "../dev/api-gateway.js";
 import { LocalDynamoDb } from "../dev/local-dynamodb.js";
 import { LocalQueue } from "../dev/local-queue.js";
+import { seededRandom } from "../dev/seeded-random.js";
 import { moBulk, SANDBOX_ORIGIN } from "../dev/wavy-sandbox.js";
 import { jsonResponse } from "../lambdas/export-sessions/http.js";
 import { DynamoDbWindowStore } from "../lambdas/lib/windows/dynamodb-window-store.js";
@@ -55,16 +56,6 @@ const userNumber = (index: number) => `55${11 + (index % 80)}9${String(index).pa
 
 function bulkSize(random: () => number): number {
   return 1 + Math.floor(random() * 50);
-}
-
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Child "dynamo": dynalite with the windows' table, in a process of its own as DynamoDB is. */
@@ -197,7 +188,7 @@ export async function benchWindows(
   const ready = await nextMessage<Extract<StackMessage, { type: "ready" }>>(stack, "ready");
   try {
     // Webhook: 1,000 MO/s in bulks of 1-50 (25.5 on average), rate-limited by autocannon.
-    const random = seeded(7);
+    const random = seededRandom(7);
     const bodies = Array.from({ length: 2_000 }, (_, i) => {
       const size = bulkSize(random);
       const body = moBulk(
@@ -356,7 +347,7 @@ async function runProcessor(dynamoEndpoint: string, total: number): Promise<void
       "singleMetric"
     >,
   );
-  const random = seeded(11);
+  const random = seededRandom(11);
   const rssMb: number[] = [];
   const heapMb: number[] = [];
   let done = 0;

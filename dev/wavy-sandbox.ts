@@ -1,4 +1,5 @@
 import { DateTime } from "luxon";
+import { seededRandom } from "./seeded-random.js";
 import { type CsvSource, WavySimulator } from "./wavy-simulator.js";
 
 /** The sandbox's customers: who has how many open sessions. */
@@ -30,7 +31,7 @@ export async function startWavySandbox(port = 0): Promise<WavySimulator> {
 }
 
 function sessionsCsv(count: number, seed: number): string {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const now = DateTime.now().setZone("America/Sao_Paulo");
   const areaCodes = [11, 21, 31, 41, 51, 61, 71, 81, 85, 92];
   const lines = ["source;session_created_at"];
@@ -41,17 +42,6 @@ function sessionsCsv(count: number, seed: number): string {
     lines.push(`55${area}9${subscriber};${openedAt.toFormat("yyyy-MM-dd HH:mm:ss")}`);
   }
   return `${lines.join("\n")}\n`;
-}
-
-/** A tiny seeded PRNG so the sandbox's phone numbers are the same on every run. */
-function mulberry32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The sandbox's business number: the `origin` of the MOs it posts. */
@@ -85,7 +75,7 @@ export function startMoFeed(
   webhookUrl: string,
   options: { intervalMs: number; onPosted?: (sources: string[], status: number) => void },
 ): { stop: () => void } {
-  const random = mulberry32(20);
+  const random = seededRandom(20);
   let sequence = 0;
   const post = async () => {
     const count = 1 + Math.floor(random() * 5);
@@ -144,7 +134,7 @@ export function startStatusFeed(
   webhookUrl: string,
   options: { intervalMs: number; onPosted?: (status: number) => void },
 ): { stop: () => void } {
-  const random = mulberry32(21);
+  const random = seededRandom(21);
   let sequence = 0;
   const post = async () => {
     const count = 1 + Math.floor(random() * 3);
